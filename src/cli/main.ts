@@ -1,0 +1,214 @@
+/** The geobed command line. */
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { loadScenario } from '../scenario/load.js';
+import { generatorSpec, scenarioJsonSchema, SCHEDULER_NAMES } from '../scenario/schema.js';
+import { flattenIssues } from '../scenario/issues.js';
+import {
+  convertMahimahi, formatTraceCsv, generateTrace, readTraceCsv, sparkline, tabulate, traceFromTable, traceStats,
+  GENERATORS, type Trace,
+} from '../scenario/trace.js';
+import { runScenario } from '../run/run.js';
+import { UserError } from '../util/errors.js';
+import { PACKAGE_ROOT } from '../util/paths.js';
+import { ProgressBar } from './progress.js';
+import { summaryTable, formatTable } from './table.js';
+import type { Scenario } from '../scenario/types.js';
+
+type Handler<A> = (args: A) => void;
+
+/** Run a command handler; user mistakes print one clear message and exit non-zero. */
+function guarded<A>(handler: Handler<A>): Handler<A> {
+  return (args) => {
+    try {
+      handler(args);
+    } catch (e) {
+      if (e instanceof UserError) {
+        process.stderr.write(`geobed: ${e.message}\n`);
+        process.exit(e.exitCode);
+      }
+      throw e;
+    }
+  };
+}
+
+function list(value: string | string[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+}
+
+function runAndReport(scenario: Scenario, out: string | undefined, command: string[]): void {
+  const bar = new ProgressBar();
+  const outcome = runScenario(scenario, {
+    mode: 'sim', out, command,
+    onProgress: (label, completed) => bar.update(label, completed, scenario.iterations),
+  });
+  bar.finish();
+  process.stdout.write(`${scenario.name}: ${scenario.iterations} iterations of a ${(scenario.workload.totalBytes / 1e6).toFixed(1)} MB model (${scenario.workload.profile}), simulated\n\n`);
+  process.stdout.write(`${summaryTable(outcome.summary)}\n\nresults: ${outcome.dir}\n`);
+}
+
+function describeScenario(s: Scenario): string {
+  const rows = s.links.map((l) => [l.name, l.rateSource, `${(l.delayS * 1000).toFixed(1)}`, `${l.lossPercent}`]);
+  return [
+    `${s.file}: ok`,
+    `  ${s.name}: ${s.nodes.length} nodes (${s.workers.length} workers), ${s.links.length} directed links, seed ${s.seed}, ${s.iterations} iterations`,
+    `  workload: ${s.workload.profile}, ${(s.workload.totalBytes / 1e6).toFixed(1)} MB in ${s.workload.arrays.length} arrays, compute ${(s.workload.computeS * 1000).toFixed(0)} ms`,
+    `  schedulers: ${s.schedulers.map((c) => c.label).join(', ')}`,
+    '',
+    formatTable(['link', 'rate', 'delay ms', 'loss %'], rows).replace(/^/gm, '  '),
+  ].join('\n');
+}
+
+function traceCommands(y: Argv): Argv {
+  return y
+    .command(
+      'gen <generator>',
+      'generate a seeded trace as CSV',
+      (c) => c
+        .positional('generator', { choices: GENERATORS, demandOption: true })
+        .option('seconds', { type: 'number', default: 600, describe: 'length of the trace' })
+        .option('seed', { type: 'number', default: 1 })
+        .option('min-mbps', { type: 'number' }).option('max-mbps', { type: 'number' })
+        .option('start-mbps', { type: 'number' }).option('step-mbps', { type: 'number' })
+        .option('on-mbps', { type: 'number' }).option('mean-on-s', { type: 'number' }).option('mean-off-s', { type: 'number' })
+        .option('mbps', { type: 'string', describe: 'steps: comma-separated rates' })
+        .option('period-s', { type: 'number' })
+        .option('out', { type: 'string', describe: 'write here instead of stdout' }),
+      guarded((a) => {
+        const raw: Record<string, unknown> = { generator: a.generator };
+        const fields: [string, unknown][] = [
+          ['min_mbps', a['min-mbps']], ['max_mbps', a['max-mbps']], ['start_mbps', a['start-mbps']], ['step_mbps', a['step-mbps']],
+          ['on_mbps', a['on-mbps']], ['mean_on_s', a['mean-on-s']], ['mean_off_s', a['mean-off-s']], ['period_s', a['period-s']],
+          ['mbps', a.mbps === undefined ? undefined : String(a.mbps).split(',').map(Number)],
+        ];
+        for (const [k, v] of fields) if (v !== undefined) raw[k] = v;
+        const parsed = generatorSpec.safeParse(raw);
+        if (!parsed.success) {
+          const lines = flattenIssues(parsed.error.issues).map((i) => `--${String(i.path[0] ?? '').replace(/_/g, '-')}: ${i.message}`);
+          throw new UserError(`trace gen ${a.generator}: ${lines.join('; ')}`);
+        }
+        if (!(a.seconds > 0)) throw new UserError('--seconds must be > 0');
+        const csv = formatTraceCsv(tabulate(generateTrace(parsed.data, a.seed, 'cli'), a.seconds));
+        if (a.out) writeFileSync(a.out, csv);
+        else process.stdout.write(csv);
+      }),
+    )
+    .command(
+      'convert <file>',
+      'convert a Mahimahi trace (one 1504-byte delivery opportunity per line, in ms) to time_s,mbps',
+      (c) => c
+        .positional('file', { type: 'string', demandOption: true })
+        .option('bin-ms', { type: 'number', default: 100, describe: 'width of each rate bin' })
+        .option('out', { type: 'string' }),
+      guarded((a) => {
+        const csv = formatTraceCsv(convertMahimahi(readText(a.file), a.file, a['bin-ms']));
+        if (a.out) writeFileSync(a.out, csv);
+        else process.stdout.write(csv);
+      }),
+    )
+    .command(
+      'show <file>',
+      'print a trace\'s min / mean / max and a sparkline',
+      (c) => c
+        .positional('file', { type: 'string', demandOption: true })
+        .option('mahimahi', { type: 'boolean', default: false, describe: 'the file is a Mahimahi trace' })
+        .option('bin-ms', { type: 'number', default: 100 })
+        .option('seconds', { type: 'number', describe: 'how much to show (default: the whole trace)' }),
+      guarded((a) => {
+        const table = a.mahimahi ? convertMahimahi(readText(a.file), a.file, a['bin-ms']) : readTraceCsv(a.file);
+        const n = table.times.length;
+        const natural = n > 1 ? table.times[n - 1] + (table.times[n - 1] - table.times[n - 2]) : 1;
+        const seconds = a.seconds ?? natural;
+        const trace: Trace = traceFromTable(table, false);
+        const s = traceStats(trace, seconds);
+        process.stdout.write(
+          `${a.file}: ${n} rows over ${seconds} s\n` +
+          `  min ${s.min.toFixed(3)}  mean ${s.mean.toFixed(3)}  max ${s.max.toFixed(3)} Mbit/s (mean weighted by time)\n` +
+          `  ${sparkline(trace, seconds)}\n`,
+        );
+      }),
+    )
+    .demandCommand(1, 'name a trace command: gen, convert or show');
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+}
+
+export function main(argv: string[]): void {
+  const command = ['geobed', ...argv];
+  yargs(argv)
+    .scriptName('geobed')
+    .strict()
+    .command(
+      'run <scenario>',
+      'run a scenario and write results/<run>/',
+      (c) => c
+        .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
+        .option('mode', { choices: ['sim', 'emu'] as const, default: 'sim' as const, describe: 'simulated or emulated' })
+        .option('schedulers', { type: 'string', describe: 'comma-separated labels or names to run (default: the scenario\'s)' })
+        .option('seed', { type: 'number', describe: 'override the scenario seed' })
+        .option('iterations', { type: 'number', describe: 'override the number of iterations' })
+        .option('profile', { type: 'string', describe: 'override the model profile (alexnet, resnet50, vgg16)' })
+        .option('out', { type: 'string', describe: 'results folder (default results/<scenario>-<time>-seed<seed>)' }),
+      guarded((a) => {
+        if (a.mode === 'emu') throw new UserError('--mode emu: emulated mode is not available yet in this version; use --mode sim');
+        if (a.seed !== undefined && !(Number.isInteger(a.seed) && a.seed >= 0)) throw new UserError(`--seed: expected a whole number >= 0, got ${a.seed}`);
+        if (a.iterations !== undefined && !(Number.isInteger(a.iterations) && a.iterations > 0)) {
+          throw new UserError(`--iterations: expected a whole number > 0, got ${a.iterations}`);
+        }
+        const scenario = loadScenario(a.scenario, {
+          seed: a.seed, iterations: a.iterations, schedulers: list(a.schedulers), profile: a.profile,
+        });
+        runAndReport(scenario, a.out, command);
+      }),
+    )
+    .command(
+      'validate <scenario>',
+      'check a scenario file and describe it',
+      (c) => c.positional('scenario', { type: 'string', demandOption: true }),
+      guarded((a) => {
+        process.stdout.write(`${describeScenario(loadScenario(a.scenario))}\n`);
+      }),
+    )
+    .command(
+      'demo',
+      'run the quickstart scenario with every scheduler and print the comparison',
+      (c) => c.option('out', { type: 'string', describe: 'results folder' }),
+      guarded((a) => {
+        const file = join(PACKAGE_ROOT, 'scenarios', 'quickstart.yaml');
+        if (!existsSync(file)) throw new UserError(`cannot find ${file}`);
+        const scenario = loadScenario(file, { schedulers: [...SCHEDULER_NAMES] });
+        runAndReport(scenario, a.out, command);
+      }),
+    )
+    .command('trace', 'generate, convert and inspect bandwidth traces', traceCommands)
+    .command(
+      'schema',
+      'print the scenario JSON Schema (for editor completion)',
+      (c) => c.option('out', { type: 'string' }),
+      guarded((a) => {
+        const text = `${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`;
+        if (a.out) writeFileSync(a.out, text);
+        else process.stdout.write(text);
+      }),
+    )
+    .demandCommand(1, 'name a command (try: geobed demo)')
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`${y.help() && ''}geobed: ${msg}\nRun "${command.slice(0, 2).join(' ')} --help" for usage.\n`);
+      process.exit(2);
+    })
+    .help()
+    .version(false)
+    .parse();
+}
+
+main(hideBin(process.argv));

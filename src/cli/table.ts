@@ -1,0 +1,22 @@
+/** The summary table printed after a run. */
+import type { SummaryRow } from '../results/write.js';
+
+function num(x: number, digits = 3): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : '-';
+}
+
+export function formatTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export function summaryTable(rows: SummaryRow[]): string {
+  return formatTable(
+    ['scheduler', 'iters', 'mean s', '95% CI', 'median s', 'p95 s', 'bound s', 'mean/bound', 'speedup vs star'],
+    rows.map((r) => [
+      r.scheduler, String(r.iterations), num(r.mean_s), `${num(r.ci95_low_s)}-${num(r.ci95_high_s)}`, num(r.median_s),
+      num(r.p95_s), num(r.bound_s), num(r.mean_over_bound, 2), Number.isFinite(r.speedup_vs_star) ? `${num(r.speedup_vs_star, 2)}x` : '-',
+    ]),
+  );
+}

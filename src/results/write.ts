@@ -1,0 +1,117 @@
+/**
+ * Write a run's results: manifest.json and tidy CSVs, one row per
+ * observation. Everything is written into "<dir>.partial" and renamed at
+ * the end, so a failed run leaves nothing behind.
+ */
+import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { stringify } from 'csv-stringify/sync';
+import type { Scenario } from '../scenario/types.js';
+import type { SchedulerRun } from '../run/simulate.js';
+import { meanRate } from '../scenario/trace.js';
+import { bytesPerSecToMbps, fixed } from '../util/format.js';
+import { NetworkBound } from './bound.js';
+import { summarize } from './stats.js';
+
+export interface SummaryRow {
+  scheduler: string;
+  iterations: number;
+  mean_s: number;
+  median_s: number;
+  p95_s: number;
+  ci95_low_s: number;
+  ci95_high_s: number;
+  bound_s: number;
+  mean_over_bound: number;
+  speedup_vs_star: number;
+}
+
+export interface RunResults {
+  summary: SummaryRow[];
+  files: string[];
+}
+
+export const ITERATION_COLUMNS = ['scheduler', 'iteration', 'plan_version', 'start_s', 'end_s', 'duration_s', 'compute_s', 'sync_s', 'bytes', 'bound_s'];
+export const TRANSFER_COLUMNS = ['scheduler', 'iteration', 'chunk', 'kind', 'from', 'to', 'bytes', 'enqueued_s', 'sent_s', 'delivered_s', 'mbps'];
+export const LINK_COLUMNS = ['scheduler', 'link', 'from', 'to', 'bin_start_s', 'bin_s', 'capacity_mbps', 'carried_mbps'];
+export const SUMMARY_COLUMNS = ['scheduler', 'iterations', 'mean_s', 'median_s', 'p95_s', 'ci95_low_s', 'ci95_high_s', 'bound_s', 'mean_over_bound', 'speedup_vs_star'];
+
+/** Per-iteration lower bounds of one run (compute time + network bound). */
+function iterationBounds(scenario: Scenario, run: SchedulerRun, bound: NetworkBound): number[] {
+  return run.iterations.map((it) => scenario.workload.computeS + bound.syncBound(it.start + scenario.workload.computeS));
+}
+
+export function summaryRows(scenario: Scenario, runs: SchedulerRun[], bounds: number[][]): SummaryRow[] {
+  const rows = runs.map((run, r) => {
+    const s = summarize(run.iterations.map((it) => it.end - it.start));
+    const b = bounds[r].reduce((a, x) => a + x, 0) / bounds[r].length;
+    return {
+      scheduler: run.label, iterations: s.n, mean_s: s.mean, median_s: s.median, p95_s: s.p95,
+      ci95_low_s: s.ciLow, ci95_high_s: s.ciHigh, bound_s: b, mean_over_bound: s.mean / b, speedup_vs_star: NaN,
+    };
+  });
+  const star = rows.find((r, i) => runs[i].scheduler === 'star');
+  if (star) for (const row of rows) row.speedup_vs_star = star.mean_s / row.mean_s;
+  return rows;
+}
+
+export function writeResults(dir: string, scenario: Scenario, runs: SchedulerRun[], manifest: Record<string, unknown>): RunResults {
+  if (existsSync(dir)) throw new Error(`results folder ${dir} already exists`);
+  const partial = `${dir}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  mkdirSync(partial, { recursive: true });
+  try {
+    const bound = new NetworkBound(scenario);
+    const bounds = runs.map((run) => iterationBounds(scenario, run, bound));
+    const files: string[] = [];
+    const csv = (name: string, columns: string[], rows: unknown[][]) => {
+      writeFileSync(`${partial}/${name}`, stringify(rows, { header: true, columns }));
+      files.push(name);
+    };
+
+    csv('iterations.csv', ITERATION_COLUMNS, runs.flatMap((run, r) => run.iterations.map((it, i) => [
+      run.label, it.iteration, it.planVersion, fixed(it.start), fixed(it.end), fixed(it.end - it.start),
+      fixed(it.compute), fixed(it.end - it.lastGradientReady), it.bytes, fixed(bounds[r][i]),
+    ])));
+
+    if (scenario.results.transfers) {
+      csv('transfers.csv', TRANSFER_COLUMNS, runs.flatMap((run) => run.transfers.map((t) => [
+        run.label, t.iteration, t.chunk, t.kind, t.from, t.to, t.bytes, fixed(t.enqueuedAt), fixed(t.sentAt), fixed(t.deliveredAt),
+        t.deliveredAt > t.sentAt ? fixed((t.bytes * 8) / (t.deliveredAt - t.sentAt) / 1e6, 3) : '',
+      ])));
+    }
+
+    csv('links.csv', LINK_COLUMNS, runs.flatMap((run) => linkRows(scenario, run)));
+
+    const summary = summaryRows(scenario, runs, bounds);
+    csv('summary.csv', SUMMARY_COLUMNS, summary.map((s) => [
+      s.scheduler, s.iterations, fixed(s.mean_s), fixed(s.median_s), fixed(s.p95_s), fixed(s.ci95_low_s), fixed(s.ci95_high_s),
+      fixed(s.bound_s), fixed(s.mean_over_bound, 4), fixed(s.speedup_vs_star, 4),
+    ]));
+
+    writeFileSync(`${partial}/manifest.json`, `${JSON.stringify({ ...manifest, files: [...files, 'manifest.json'] }, null, 2)}\n`);
+    renameSync(partial, dir);
+    return { summary, files };
+  } catch (e) {
+    rmSync(partial, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function linkRows(scenario: Scenario, run: SchedulerRun): unknown[][] {
+  const { carriedBytes, binS } = run.linkUsage;
+  const bins = Math.ceil(run.endTime / binS - 1e-9);
+  const rows: unknown[][] = [];
+  for (const link of scenario.links) {
+    const carried = carriedBytes[link.id];
+    for (let b = 0; b < bins; b++) {
+      const from = b * binS;
+      const width = Math.min(binS, run.endTime - from);
+      const bytes = b < carried.length ? carried[b] : 0;
+      rows.push([
+        run.label, link.name, link.from, link.to, fixed(from), fixed(width),
+        fixed(meanRate(link.trace, from, from + width), 3), fixed(bytesPerSecToMbps(bytes / width), 3),
+      ]);
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,87 @@
+/**
+ * Run every scheduler of a scenario and write the results folder. This is
+ * the top of the stack: the only place that reads the wall clock.
+ */
+import { existsSync } from 'node:fs';
+import { cpus, release, platform } from 'node:os';
+import { join } from 'node:path';
+import type { Scenario } from '../scenario/types.js';
+import { simulate, type SchedulerRun } from './simulate.js';
+import { writeResults, type SummaryRow } from '../results/write.js';
+import { UserError } from '../util/errors.js';
+import { packageVersion } from '../util/paths.js';
+
+export interface RunOptions {
+  mode: 'sim';
+  /** The results folder; default results/<scenario>-<time>-seed<seed>. */
+  out?: string;
+  resultsRoot?: string;
+  /** Progress of one scheduler: completed iterations out of the scenario's. */
+  onProgress?: (label: string, completed: number) => void;
+  command?: string[];
+}
+
+export interface RunOutcome {
+  dir: string;
+  summary: SummaryRow[];
+  runs: SchedulerRun[];
+}
+
+function stamp(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+}
+
+export function defaultRunDir(scenario: Scenario, root: string, at: Date): string {
+  const base = join(root, `${scenario.name}-${stamp(at)}-seed${scenario.seed}`);
+  let dir = base;
+  for (let k = 2; existsSync(dir) || existsSync(`${dir}.partial`); k++) dir = `${base}-${k}`;
+  return dir;
+}
+
+export function runScenario(scenario: Scenario, options: RunOptions): RunOutcome {
+  const startedAt = new Date();
+  const dir = options.out ?? defaultRunDir(scenario, options.resultsRoot ?? 'results', startedAt);
+  if (existsSync(dir)) throw new UserError(`--out: ${dir} already exists; choose a new folder`);
+  const runs: SchedulerRun[] = [];
+  const stats: Record<string, unknown>[] = [];
+  for (const config of scenario.schedulers) {
+    const t0 = performance.now();
+    const run = simulate(scenario, config, {
+      onProgress: (completed) => options.onProgress?.(config.label, completed),
+    });
+    const wall = (performance.now() - t0) / 1000;
+    runs.push(run);
+    stats.push({
+      scheduler: config.label, wall_s: round(wall), simulated_s: round(run.endTime),
+      messages: run.stats.messages, rate_recomputations: run.stats.recomputations,
+    });
+  }
+  const finishedAt = new Date();
+  const manifest = {
+    geobed: packageVersion(),
+    mode: options.mode,
+    backends: { network: 'flow-level simulator (max-min fair, virtual time)', compute: 'synthetic profile' },
+    scenario: {
+      name: scenario.name, file: scenario.file, sha256: scenario.hash, seed: scenario.seed, iterations: scenario.iterations,
+      nodes: scenario.nodes.length, workers: scenario.workers.length, directed_links: scenario.links.length,
+    },
+    workload: {
+      profile: scenario.workload.profile, gradient_bytes: scenario.workload.totalBytes,
+      arrays: scenario.workload.arrays.length, compute_s: scenario.workload.computeS,
+    },
+    schedulers: scenario.schedulers,
+    links: scenario.links.map((l) => ({ link: l.name, rate: l.rateSource, delay_ms: l.delayS * 1000, loss_percent: l.lossPercent, queue_packets: l.queuePackets })),
+    runs: stats,
+    host: { node: process.version, platform: platform(), kernel: release(), cpus: cpus().length },
+    command: options.command ?? [],
+    started_at: startedAt.toISOString(),
+    finished_at: finishedAt.toISOString(),
+  };
+  const { summary } = writeResults(dir, scenario, runs, manifest);
+  return { dir, summary, runs };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}

@@ -1,0 +1,98 @@
+/**
+ * One scheduler on one scenario in the flow-level simulator: build the
+ * network, the coordinator and one agent per node, and run virtual time until
+ * every worker has finished every iteration.
+ */
+import { Topology } from '../net/topology.js';
+import { Simulator } from '../net/sim/simulator.js';
+import type { LinkUsage } from '../net/sim/network.js';
+import type { NodeTransport } from '../net/types.js';
+import { Coordinator } from '../sync/coordinator.js';
+import { NodeAgent, type AgentControl, type ChunkMessage } from '../sync/agent.js';
+import { RunRecorder, type IterationRecord, type TransferRecord } from '../sync/record.js';
+import { makePolicy } from '../sync/policies/index.js';
+import { SyntheticWorker } from '../train/synthetic.js';
+import type { Scenario, SchedulerConfig } from '../scenario/types.js';
+
+export interface SchedulerRun {
+  label: string;
+  scheduler: string;
+  iterations: IterationRecord[];
+  transfers: TransferRecord[];
+  linkUsage: LinkUsage;
+  /** Virtual time at which the last iteration ended. */
+  endTime: number;
+  /** Workers by name, for checking aggregated values in values mode. */
+  workers: Map<string, SyntheticWorker>;
+  stats: { recomputations: number; messages: number };
+}
+
+export interface SimulateOptions {
+  /** Carry small real payloads and sum them (tests). */
+  values?: boolean;
+  /** Called after each settled instant with the number of completed iterations. */
+  onProgress?: (completed: number, now: number) => void;
+}
+
+export function scenarioTopology(scenario: Scenario): Topology {
+  return Topology.fromSpecs(scenario.nodes, scenario.links);
+}
+
+export function simulate(scenario: Scenario, config: SchedulerConfig, options: SimulateOptions = {}): SchedulerRun {
+  const topology = scenarioTopology(scenario);
+  const sim = new Simulator(topology, scenario.links.map((l) => l.trace), scenario.results.bin_s);
+  const recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers);
+  const policy = makePolicy(config);
+  const coordinator = new Coordinator(policy, () => ({
+    topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,
+    bytesPerElement: scenario.workload.bytesPerElement, now: sim.now(),
+  }), recorder);
+
+  let messages = 0;
+  const control: AgentControl = {
+    requestPlan: (iteration, reply) => reply(coordinator.planFor(iteration)),
+    onIterationComplete: (listener) => coordinator.onIterationComplete(listener),
+    computeStarted: (n, i, at) => recorder.computeStarted(n, i, at),
+    gradientReady: (n, i, at) => recorder.gradientReady(n, i, at),
+    iterationDone: (n, i, at) => coordinator.iterationDone(n, i, at),
+    delivered: (t) => {
+      messages++;
+      recorder.delivered(t);
+    },
+  };
+  const workers = new Map<string, SyntheticWorker>();
+  const agents = scenario.nodes.map((node) => {
+    const workerIndex = scenario.workers.indexOf(node);
+    let worker: SyntheticWorker | null = null;
+    if (workerIndex >= 0) {
+      worker = new SyntheticWorker(sim.events, scenario.workload.computeS, workerIndex, options.values ?? false);
+      workers.set(node, worker);
+    }
+    const transport = sim.network.transportFor(node) as NodeTransport<ChunkMessage>;
+    return new NodeAgent(node, worker, scenario.iterations, transport, sim.events, control);
+  });
+  agents.forEach((a) => a.start());
+
+  let reported = -1;
+  sim.run(
+    () => recorder.completed === scenario.iterations,
+    (now) => {
+      if (options.onProgress && recorder.completed !== reported) {
+        reported = recorder.completed;
+        options.onProgress(recorder.completed, now);
+      }
+    },
+  );
+  const iterations = recorder.iterations();
+  const endTime = iterations[iterations.length - 1].end;
+  return {
+    label: config.label,
+    scheduler: config.name,
+    iterations,
+    transfers: recorder.transfers,
+    linkUsage: sim.network.linkUsage(endTime),
+    endTime,
+    workers,
+    stats: { recomputations: sim.network.recomputations, messages },
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * The scenario file format (YAML), as a zod schema. `geobed schema` exports
+ * it as JSON Schema for editors. Units are in the field names: *_mbps,
+ * *_ms, *_s, *_percent, *_mb.
+ */
+import { z } from 'zod';
+import { PROFILE_NAMES } from '../train/profiles.js';
+
+const nodeName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,30}$/, 'a node name: letters, digits, "_" or "-", starting with a letter or digit, at most 31 characters');
+
+const positive = z.number().positive();
+const nonNegative = z.number().nonnegative();
+
+export const traceFileSpec = z
+  .strictObject({
+    trace: z.string().min(1).describe('CSV file "time_s,mbps", relative to the scenario file'),
+    loop: z.boolean().default(false).describe('replay the trace from the start when it ends'),
+    duration_s: positive.optional().describe('loop period; default: last time_s plus the last step'),
+    scale: positive.default(1).describe('multiply every rate by this'),
+  })
+  .describe('a bandwidth trace file');
+
+export const generatorSpec = z.discriminatedUnion('generator', [
+  z.strictObject({
+    generator: z.literal('redraw-uniform'),
+    min_mbps: nonNegative,
+    max_mbps: nonNegative,
+    period_s: positive,
+  }).describe('redraw the rate uniformly in [min, max] every period (NetStorm)'),
+  z.strictObject({
+    generator: z.literal('random-walk'),
+    start_mbps: nonNegative,
+    step_mbps: nonNegative,
+    min_mbps: nonNegative,
+    max_mbps: nonNegative,
+    period_s: positive,
+  }).describe('every period, add a uniform step in [-step, step], clamped to [min, max]'),
+  z.strictObject({
+    generator: z.literal('on-off'),
+    on_mbps: nonNegative,
+    mean_on_s: positive,
+    mean_off_s: positive,
+  }).describe('alternate on (on_mbps) and outages (0 Mbit/s) of exponential durations'),
+  z.strictObject({
+    generator: z.literal('steps'),
+    mbps: z.array(nonNegative).min(1),
+    period_s: positive,
+    loop: z.boolean().default(true),
+  }).describe('the listed rates in turn, each for period_s'),
+]);
+
+export const rateSpec = z
+  .union([nonNegative.describe('a constant rate in Mbit/s'), traceFileSpec, generatorSpec])
+  .describe('bandwidth: Mbit/s, {trace: file}, or {generator: ...}');
+
+export const bandwidthSpec = z.union([
+  rateSpec,
+  z.strictObject({ forward: rateSpec, reverse: rateSpec }).describe('per direction: forward is from the first to the second endpoint'),
+]);
+
+const linkProperties = {
+  bandwidth: bandwidthSpec.optional(),
+  delay_ms: nonNegative.optional().describe('one-way propagation delay'),
+  loss_percent: z.number().min(0).max(100).optional().describe('random packet loss (emulated mode)'),
+  queue_packets: z.number().int().positive().optional().describe('queue limit in packets (emulated mode)'),
+};
+
+export const linkSpec = z.strictObject({
+  between: z.tuple([nodeName, nodeName]).describe('the two endpoints'),
+  ...linkProperties,
+});
+
+export const meshSpec = z
+  .strictObject({
+    bandwidth_mbps: z.array(z.array(nonNegative)).optional().describe('N x N matrix, row = from, column = to; the diagonal is ignored'),
+    bandwidth: rateSpec.optional().describe('one rate spec for every directed link'),
+    delay_ms: z.union([nonNegative, z.array(z.array(nonNegative))]).optional(),
+    loss_percent: z.number().min(0).max(100).optional(),
+    queue_packets: z.number().int().positive().optional(),
+  })
+  .describe('a full mesh over all nodes');
+
+export const nodeSpec = z.union([
+  nodeName,
+  z.strictObject({
+    name: nodeName,
+    worker: z.boolean().default(true).describe('does this data center run a training worker'),
+  }),
+]);
+
+export const workloadSpec = z
+  .strictObject({
+    profile: z.enum(PROFILE_NAMES as [string, ...string[]]).optional().describe('a built-in model profile'),
+    gradient_mb: positive.optional().describe('gradient size in MB (1e6 bytes, fp32); overrides the profile'),
+    compute_ms: nonNegative.optional().describe('compute time per iteration; overrides the profile'),
+  })
+  .describe('a synthetic model: gradient size and compute time');
+
+const starSpec = z.strictObject({
+  name: z.literal('star'),
+  label: z.string().min(1).optional().describe('the name used in results; default: the scheduler name'),
+  servers: z.union([z.literal('all'), z.array(nodeName).min(1)]).optional().describe('nodes hosting a parameter server; default: the first node'),
+  chunk_elements: z.number().int().positive().default(1_000_000).describe('largest message, in fp32 elements'),
+  bigarray_bound: z.number().int().positive().default(1_000_000).describe('arrays larger than this are split over all servers (ps-lite)'),
+});
+
+export const SCHEDULER_NAMES = ['star'] as const;
+
+export const schedulerSpec = z.preprocess(
+  (v) => (typeof v === 'string' ? { name: v } : v),
+  z.discriminatedUnion('name', [starSpec]),
+);
+
+export const scenarioSpec = z
+  .strictObject({
+    name: z.string().min(1).describe('scenario name, used in result folder names'),
+    description: z.string().optional(),
+    seed: z.number().int().nonnegative().default(1).describe('seed of every random source'),
+    iterations: z.number().int().positive().default(10),
+    nodes: z.array(nodeSpec).min(2).describe('data centers'),
+    link_defaults: z.strictObject(linkProperties).optional().describe('defaults for every link in `links`'),
+    links: z.array(linkSpec).min(1).optional().describe('a sparse list of links'),
+    mesh: meshSpec.optional(),
+    workload: workloadSpec,
+    schedulers: z.array(schedulerSpec).min(1),
+    results: z
+      .strictObject({
+        bin_s: positive.default(1).describe('time bin of links.csv'),
+        transfers: z.boolean().default(true).describe('write transfers.csv (one row per message)'),
+      })
+      .default({ bin_s: 1, transfers: true }),
+  })
+  .describe('a geobed scenario');
+
+export type ScenarioInput = z.infer<typeof scenarioSpec>;
+export type RateSpec = z.infer<typeof rateSpec>;
+export type BandwidthSpec = z.infer<typeof bandwidthSpec>;
+export type SchedulerSpec = z.infer<typeof schedulerSpec>;
+export type StarSpec = z.infer<typeof starSpec>;
+
+export function scenarioJsonSchema(): object {
+  return z.toJSONSchema(scenarioSpec, { io: 'input', unrepresentable: 'any' });
+}

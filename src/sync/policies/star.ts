@@ -1,0 +1,67 @@
+/**
+ * The MXNET / ps-lite parameter server. S servers; an array with at least
+ * `bigarray_bound` elements is partitioned over all servers (ps-lite's
+ * rounding), a smaller one goes whole to server (key * 9973) mod S. Workers
+ * push to the servers, each server sums the N contributions, and the workers
+ * pull the result. Messages carry at most `chunk_elements` elements.
+ */
+import type { ModelArray } from '../../train/profiles.js';
+import { starTree, type ChunkPlan, type Plan } from '../plan.js';
+import type { Policy, PolicyContext } from '../policy.js';
+
+export interface StarOptions {
+  servers?: 'all' | string[];
+  chunk_elements: number;
+  bigarray_bound: number;
+}
+
+/** Split `elements` into consecutive pieces of at most `max`. */
+export function cutIntoChunks(elements: number, max: number): number[] {
+  const pieces: number[] = [];
+  for (let done = 0; done < elements; done += max) pieces.push(Math.min(max, elements - done));
+  return pieces;
+}
+
+/** ps-lite's split of a big array over S servers. */
+export function psLiteParts(size: number, servers: number): number[] {
+  const parts: number[] = [];
+  for (let i = 0; i < servers; i++) {
+    parts.push(Math.round((size / servers) * (i + 1)) - Math.round((size / servers) * i));
+  }
+  return parts;
+}
+
+export function starPlan(nodes: string[], workers: string[], arrays: ModelArray[], options: StarOptions, bytesPerElement = 4): Plan {
+  const servers = options.servers === 'all' ? nodes : options.servers ?? [nodes[0]];
+  const trees = servers.map((s) => starTree(s, workers));
+  const chunks: ChunkPlan[] = [];
+  const add = (array: number, offset: number, elements: number, server: number) => {
+    let at = offset;
+    for (const piece of cutIntoChunks(elements, options.chunk_elements)) {
+      chunks.push({ id: chunks.length, array, offset: at, elements: piece, bytes: piece * bytesPerElement, tree: server });
+      at += piece;
+    }
+  };
+  arrays.forEach((a, key) => {
+    if (a.elements < options.bigarray_bound) {
+      add(key, 0, a.elements, (key * 9973) % servers.length);
+    } else {
+      let offset = 0;
+      psLiteParts(a.elements, servers.length).forEach((part, server) => {
+        add(key, offset, part, server);
+        offset += part;
+      });
+    }
+  });
+  return { version: 1, trees, chunks };
+}
+
+export function starPolicy(options: StarOptions): Policy {
+  let plan: Plan | null = null;
+  return {
+    currentPlan(ctx: PolicyContext): Plan {
+      plan ??= starPlan(ctx.nodes, ctx.workers, ctx.arrays, options, ctx.bytesPerElement);
+      return plan;
+    },
+  };
+}

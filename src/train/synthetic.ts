@@ -1,0 +1,42 @@
+/**
+ * The synthetic worker: a fixed compute time per iteration and, in values
+ * mode, small integer-valued contributions whose sums are exact in fp32, so
+ * tests can check every node ends with exactly the plain sum.
+ */
+import type { Clock } from '../net/types.js';
+import type { ChunkPlan } from '../sync/plan.js';
+import type { WorkerModel } from '../sync/agent.js';
+
+/** Elements carried per chunk in values mode (the byte count stays the real one). */
+export const VALUES_PER_CHUNK = 4;
+
+/** The contribution of worker number `worker` to `chunk` in `iteration` (values mode). */
+export function syntheticContribution(worker: number, iteration: number, chunk: number): Float32Array {
+  const v = new Float32Array(VALUES_PER_CHUNK);
+  for (let k = 0; k < v.length; k++) v[k] = ((worker + 1) * 7 + iteration * 13 + chunk * 3 + k * 5) % 17;
+  return v;
+}
+
+export class SyntheticWorker implements WorkerModel {
+  /** In values mode: chunk id -> final values of the latest iteration. */
+  readonly finals = new Map<number, { iteration: number; values: Float32Array | null }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly computeS: number,
+    private readonly workerIndex: number,
+    private readonly values: boolean,
+  ) {}
+
+  compute(_iteration: number, done: () => void): void {
+    this.clock.setTimer(this.computeS, done);
+  }
+
+  contribution(iteration: number, chunk: ChunkPlan): Float32Array | null {
+    return this.values ? syntheticContribution(this.workerIndex, iteration, chunk.id) : null;
+  }
+
+  receivedFinal(iteration: number, chunk: ChunkPlan, values: Float32Array | null): void {
+    if (this.values) this.finals.set(chunk.id, { iteration, values });
+  }
+}

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { Topology } from '../../src/net/topology.js';
+import { Simulator } from '../../src/net/sim/simulator.js';
+import { maxMinRates } from '../../src/net/sim/network.js';
+import { PiecewiseTrace, type Trace } from '../../src/scenario/trace.js';
+import type { Delivery } from '../../src/net/types.js';
+import { UserError } from '../../src/util/errors.js';
+
+interface LinkDef { from: string; to: string; mbps: number | Trace; delayMs?: number }
+
+/** A network of the given directed links; returns a function that runs sends and collects deliveries. */
+function network(nodes: string[], links: LinkDef[]) {
+  const topology = Topology.fromSpecs(nodes, links.map((l) => ({ from: l.from, to: l.to, delayS: (l.delayMs ?? 0) / 1000 })));
+  const traces = links.map((l) => (typeof l.mbps === 'number' ? PiecewiseTrace.constant(l.mbps) : l.mbps));
+  const sim = new Simulator(topology, traces, 0.5);
+  const delivered: Delivery[] = [];
+  for (const n of nodes) sim.network.transportFor(n).onMessage((d) => delivered.push(d));
+  const send = (from: string, to: string, megabytes: number, body: unknown = null) =>
+    sim.network.transportFor(from).send(to, megabytes * 1e6, body);
+  const run = (expected: number) => {
+    sim.run(() => delivered.length >= expected);
+    return delivered;
+  };
+  return { sim, topology, send, run };
+}
+
+const at = (ds: Delivery[], body: unknown) => ds.find((d) => d.body === body)!.deliveredAt;
+
+describe('flow-level simulator, hand-computed cases', () => {
+  it('one flow: bytes / rate + propagation delay', () => {
+    const net = network(['a', 'b'], [{ from: 'a', to: 'b', mbps: 80, delayMs: 10 }]);
+    net.send('a', 'b', 10, 'm');
+    const [d] = net.run(1);
+    // 10 MB at 80 Mbit/s = 10 MB/s -> 1 s, plus 10 ms
+    expect(d.deliveredAt).toBeCloseTo(1.01, 9);
+    expect(d.sentAt).toBe(0);
+  });
+
+  it('two flows sharing a link split it equally, then the survivor takes it all', () => {
+    const net = network(['a', 'b', 'c'], [
+      { from: 'a', to: 'b', mbps: 800 },
+      { from: 'b', to: 'c', mbps: 80 },
+    ]);
+    net.send('a', 'c', 10, 'long');
+    net.send('b', 'c', 5, 'short');
+    const ds = net.run(2);
+    // both at 5 MB/s; short ends at 1 s; long has 5 MB left at 10 MB/s -> 1.5 s
+    expect(at(ds, 'short')).toBeCloseTo(1.0, 9);
+    expect(at(ds, 'long')).toBeCloseTo(1.5, 9);
+  });
+
+  it('a capacity change mid-flow changes the rate from that instant', () => {
+    const trace = new PiecewiseTrace([0, 0.5], [80, 40]);
+    const net = network(['a', 'b'], [{ from: 'a', to: 'b', mbps: trace }]);
+    net.send('a', 'b', 10, 'm');
+    const [d] = net.run(1);
+    // 5 MB in the first 0.5 s at 10 MB/s, then 5 MB at 5 MB/s -> 1.5 s
+    expect(d.deliveredAt).toBeCloseTo(1.5, 9);
+  });
+
+  it('a multi-hop flow runs at its bottleneck and leaves the rest to others (max-min)', () => {
+    const net = network(['a', 'b', 'c', 'd'], [
+      { from: 'a', to: 'b', mbps: 800, delayMs: 10 },
+      { from: 'b', to: 'c', mbps: 80, delayMs: 20 },
+      { from: 'c', to: 'd', mbps: 800, delayMs: 30 },
+    ]);
+    net.send('a', 'd', 10, 'through');
+    net.send('c', 'd', 90, 'local');
+    const ds = net.run(2);
+    // through: 10 MB/s on b->c, 1 s + 60 ms; local: the other 90 MB/s of c->d, 1 s + 30 ms
+    expect(at(ds, 'through')).toBeCloseTo(1.06, 9);
+    expect(at(ds, 'local')).toBeCloseTo(1.03, 9);
+  });
+
+  it('a link at 0 Mbit/s holds its flows until it comes back', () => {
+    const trace = new PiecewiseTrace([0, 2], [0, 80]);
+    const net = network(['a', 'b'], [{ from: 'a', to: 'b', mbps: trace }]);
+    net.send('a', 'b', 10, 'm');
+    const [d] = net.run(1);
+    expect(d.deliveredAt).toBeCloseTo(3, 9);
+  });
+
+  it('a link at 0 Mbit/s that never recovers is reported as a stall', () => {
+    const net = network(['a', 'b'], [{ from: 'a', to: 'b', mbps: 0 }]);
+    net.send('a', 'b', 1, 'm');
+    expect(() => net.run(1)).toThrow(UserError);
+    expect(() => net.run(1)).toThrow(/a->b/);
+  });
+
+  it('messages on one connection go one at a time, in order (a TCP stream)', () => {
+    const net = network(['a', 'b'], [{ from: 'a', to: 'b', mbps: 80, delayMs: 5 }]);
+    net.send('a', 'b', 5, 'first');
+    net.send('a', 'b', 5, 'second');
+    expect(net.sim.network.queued(0, 1)).toBe(2);
+    const ds = net.run(2);
+    expect(ds.map((d) => d.body)).toEqual(['first', 'second']);
+    expect(at(ds, 'first')).toBeCloseTo(0.505, 9);
+    expect(ds[1].sentAt).toBeCloseTo(0.5, 9);
+    expect(at(ds, 'second')).toBeCloseTo(1.005, 9);
+  });
+
+  it('non-neighbours use the underlay route: fewest hops, then lowest delay', () => {
+    const nodes = ['a', 'b', 'c', 'd', 'e'];
+    const links: LinkDef[] = [
+      { from: 'a', to: 'b', mbps: 100, delayMs: 10 }, { from: 'b', to: 'd', mbps: 100, delayMs: 10 },
+      { from: 'a', to: 'c', mbps: 100, delayMs: 1 }, { from: 'c', to: 'd', mbps: 100, delayMs: 1 },
+      { from: 'a', to: 'e', mbps: 100, delayMs: 0 }, { from: 'e', to: 'c', mbps: 100, delayMs: 0 },
+    ];
+    const net = network(nodes, links);
+    const names = (route: number[]) => route.map((l) => `${nodes[net.topology.links[l].from]}->${nodes[net.topology.links[l].to]}`);
+    expect(names(net.topology.route(0, 3))).toEqual(['a->c', 'c->d']);
+    net.send('a', 'd', 1, 'm');
+    // 1 MB at 12.5 MB/s = 80 ms, plus 2 ms
+    expect(net.run(1)[0].deliveredAt).toBeCloseTo(0.082, 9);
+  });
+
+  it('accounts the bytes each link carried per time bin', () => {
+    const net = network(['a', 'b'], [{ from: 'a', to: 'b', mbps: 80 }]);
+    net.send('a', 'b', 10, 'm');
+    net.run(1);
+    const usage = net.sim.network.linkUsage(1);
+    expect(usage.binS).toBe(0.5);
+    expect(usage.carriedBytes[0][0]).toBeCloseTo(5e6, 3);
+    expect(usage.carriedBytes[0][1]).toBeCloseTo(5e6, 3);
+  });
+});
+
+describe('max-min fair rates', () => {
+  it('the parking lot: a long flow and two short ones', () => {
+    // L0 = 10, L1 = 4; f0 on L0+L1, f1 on L0, f2 on L1 -> f0 = f2 = 2, f1 = 8
+    const flows = [{ route: [0, 1], rate: 0 }, { route: [0], rate: 0 }, { route: [1], rate: 0 }];
+    maxMinRates(flows, Float64Array.from([10, 4]));
+    expect(flows.map((f) => f.rate)).toEqual([2, 8, 2]);
+  });
+
+  it('a zero-capacity link freezes its flows at 0 and frees the others', () => {
+    const flows = [{ route: [0, 1], rate: 0 }, { route: [1], rate: 0 }];
+    maxMinRates(flows, Float64Array.from([0, 6]));
+    expect(flows.map((f) => f.rate)).toEqual([0, 6]);
+  });
+});
