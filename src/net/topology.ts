@@ -5,6 +5,7 @@
  * packet forwarded hop by hop follows exactly `route(from, to)`. The
  * emulator installs these same routes in the kernel.
  */
+import { Heap } from '../util/heap.js';
 
 export interface TopologyLink {
   id: number;
@@ -98,25 +99,25 @@ export class Topology {
     const done = new Uint8Array(n);
     hops[dest] = 0;
     delay[dest] = 0;
-    // Graphs here are small enough (hundreds of nodes) for an O(n^2) Dijkstra,
-    // whose tie-breaking by node index is easy to see.
-    for (;;) {
-      let best = -1;
-      for (let v = 0; v < n; v++) {
-        if (done[v] || hops[v] === Infinity) continue;
-        if (best < 0 || hops[v] < hops[best] || (hops[v] === hops[best] && delay[v] < delay[best])) best = v;
-      }
-      if (best < 0) break;
+    // Dijkstra on (hops, delay); among equals the node with the lower index
+    // is settled first and wins as next hop, so routes are deterministic.
+    const key = (v: number) => ({ v, h: hops[v], d: delay[v] });
+    const frontier = new Heap<{ v: number; h: number; d: number }>((a, b) => a.h < b.h || (a.h === b.h && (a.d < b.d || (a.d === b.d && a.v < b.v))));
+    frontier.push(key(dest));
+    while (frontier.size > 0) {
+      const { v: best, h, d } = frontier.pop()!;
+      if (done[best] || h !== hops[best] || d !== delay[best]) continue;
       done[best] = 1;
       for (const link of this.incoming[best]) {
         const u = link.from;
         if (done[u]) continue;
-        const h = hops[best] + 1;
-        const d = delay[best] + link.delayS;
-        if (h < hops[u] || (h === hops[u] && d < delay[u]) || (h === hops[u] && d === delay[u] && best < this.links[via[u]].to)) {
-          hops[u] = h;
-          delay[u] = d;
+        const hu = hops[best] + 1;
+        const du = delay[best] + link.delayS;
+        if (hu < hops[u] || (hu === hops[u] && du < delay[u])) {
+          hops[u] = hu;
+          delay[u] = du;
           via[u] = link.id;
+          frontier.push(key(u));
         }
       }
     }

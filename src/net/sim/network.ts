@@ -167,6 +167,7 @@ export class SimNetwork {
     this.active.length = w;
     maxMinRates(this.active, this.capacity);
     this.linkRate.fill(0);
+    this.finishes.clear(); // every active connection gets a fresh entry below
     for (const conn of this.active) {
       for (const l of conn.route) this.linkRate[l] += conn.rate;
       this.scheduleFinish(conn);
@@ -306,50 +307,150 @@ export class SimNetwork {
 /**
  * Max-min fair rates by progressive filling: repeatedly take the link whose
  * remaining capacity per unfrozen flow is smallest, and freeze its flows at
- * that share. O(F·h·log L) with a heap of link shares.
+ * that share. O(F·h·log L) with a lazy heap of link shares; typed arrays
+ * indexed by link id keep it allocation-light, as it runs at every change.
  */
 export function maxMinRates(flows: { route: number[]; rate: number }[], capacity: Float64Array): void {
-  const remaining = new Map<number, number>();
-  const onLink = new Map<number, number[]>();
-  flows.forEach((flow, f) => {
+  const links = capacity.length;
+  const scratch = scratchFor(links);
+  const { remaining, unfrozen, start } = scratch;
+  unfrozen.fill(0);
+  let entries = 0;
+  for (const flow of flows) {
     flow.rate = -1;
-    for (const l of flow.route) {
-      if (!onLink.has(l)) {
-        onLink.set(l, []);
-        remaining.set(l, capacity[l]);
-      }
-      onLink.get(l)!.push(f);
-    }
+    for (const l of flow.route) unfrozen[l]++;
+    entries += flow.route.length;
+  }
+  // Flows on each link, as one array cut at start[l] (counting sort).
+  let offset = 0;
+  for (let l = 0; l < links; l++) {
+    start[l] = offset;
+    offset += unfrozen[l];
+  }
+  start[links] = offset;
+  const onLink = entries > scratch.onLink.length ? (scratch.onLink = new Int32Array(entries * 2)) : scratch.onLink;
+  const fill = scratch.fill;
+  fill.set(start.subarray(0, links));
+  flows.forEach((flow, f) => {
+    for (const l of flow.route) onLink[fill[l]++] = f;
   });
-  const unfrozen = new Map<number, number>();
-  for (const [l, list] of onLink) unfrozen.set(l, list.length);
-  const stamp = new Map<number, number>();
-  const heap = new Heap<{ share: number; link: number; stamp: number }>(
-    (a, b) => a.share < b.share || (a.share === b.share && a.link < b.link),
-  );
-  for (const [l, count] of unfrozen) {
-    stamp.set(l, 0);
-    heap.push({ share: remaining.get(l)! / count, link: l, stamp: 0 });
+  // A link's share only grows as flows elsewhere freeze (they take at most
+  // the current minimum), so heap keys are lower bounds: an entry whose
+  // link's share has grown since is pushed back with the current share.
+  const heap = scratch.heap;
+  heap.clear();
+  for (let l = 0; l < links; l++) {
+    if (unfrozen[l] === 0) continue;
+    remaining[l] = capacity[l];
+    heap.push(remaining[l] / unfrozen[l], l);
   }
   while (heap.size > 0) {
-    const { share, link, stamp: s } = heap.pop()!;
-    if (s !== stamp.get(link) || unfrozen.get(link) === 0) continue;
-    const rate = Math.max(0, share);
-    for (const f of onLink.get(link)!) {
-      const flow = flows[f];
+    const key = heap.topKey();
+    const link = heap.topId();
+    heap.pop();
+    if (unfrozen[link] === 0) continue;
+    const share = Math.max(0, remaining[link]) / unfrozen[link];
+    if (share > key) {
+      heap.push(share, link);
+      continue;
+    }
+    for (let k = start[link]; k < start[link + 1]; k++) {
+      const flow = flows[onLink[k]];
       if (flow.rate >= 0) continue;
-      flow.rate = rate;
+      flow.rate = share;
       for (const m of flow.route) {
-        remaining.set(m, remaining.get(m)! - rate);
-        const left = unfrozen.get(m)! - 1;
-        unfrozen.set(m, left);
-        if (m !== link && left > 0) {
-          const next = stamp.get(m)! + 1;
-          stamp.set(m, next);
-          heap.push({ share: Math.max(0, remaining.get(m)!) / left, link: m, stamp: next });
-        }
+        remaining[m] -= share;
+        unfrozen[m]--;
       }
     }
   }
   for (const flow of flows) if (flow.rate < 0) flow.rate = 0;
+}
+
+interface Scratch {
+  remaining: Float64Array;
+  unfrozen: Int32Array;
+  start: Int32Array;
+  fill: Int32Array;
+  onLink: Int32Array;
+  heap: ShareHeap;
+}
+
+let scratch: Scratch | null = null;
+
+function scratchFor(links: number): Scratch {
+  if (!scratch || scratch.remaining.length < links) {
+    scratch = {
+      remaining: new Float64Array(links), unfrozen: new Int32Array(links),
+      start: new Int32Array(links + 1), fill: new Int32Array(links), onLink: new Int32Array(1024), heap: new ShareHeap(),
+    };
+  }
+  if (scratch.unfrozen.length !== links) {
+    // Views of the right length, so fill(0) and loops over `links` stay exact.
+    return {
+      ...scratch,
+      remaining: scratch.remaining.subarray(0, links), unfrozen: scratch.unfrozen.subarray(0, links),
+      start: scratch.start.subarray(0, links + 1), fill: scratch.fill.subarray(0, links),
+    };
+  }
+  return scratch;
+}
+
+/** A min-heap of (share, link) in parallel typed arrays; ties go to the lower link id. */
+class ShareHeap {
+  private keys = new Float64Array(256);
+  private ids = new Int32Array(256);
+  size = 0;
+
+  clear(): void {
+    this.size = 0;
+  }
+
+  topKey(): number { return this.keys[0]; }
+  topId(): number { return this.ids[0]; }
+
+  private less(i: number, j: number): boolean {
+    return this.keys[i] < this.keys[j] || (this.keys[i] === this.keys[j] && this.ids[i] < this.ids[j]);
+  }
+
+  private swap(i: number, j: number): void {
+    const k = this.keys[i]; this.keys[i] = this.keys[j]; this.keys[j] = k;
+    const d = this.ids[i]; this.ids[i] = this.ids[j]; this.ids[j] = d;
+  }
+
+  push(key: number, id: number): void {
+    if (this.size === this.keys.length) {
+      const grow = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T) => {
+        const b = make(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.keys = grow(this.keys, (n) => new Float64Array(n));
+      this.ids = grow(this.ids, (n) => new Int32Array(n));
+    }
+    let i = this.size++;
+    this.keys[i] = key; this.ids[i] = id;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(i, parent)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  pop(): void {
+    const last = --this.size;
+    if (last <= 0) return;
+    this.keys[0] = this.keys[last]; this.ids[0] = this.ids[last];
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < last && this.less(l, m)) m = l;
+      if (r < last && this.less(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+  }
 }

@@ -1,0 +1,59 @@
+/**
+ * Generated scenarios for scale tests and benchmarks: a random sparse mesh
+ * of n data centers (a random spanning tree plus extra random links up to
+ * the mean degree), every directed link redrawn uniformly as in NetStorm.
+ */
+import { Rng } from '../util/rng.js';
+import { generateTrace } from './trace.js';
+import { PROFILES, totalElements } from '../train/profiles.js';
+import type { DirectedLinkSpec, Scenario, SchedulerConfig } from './types.js';
+
+export interface MeshOptions {
+  nodes: number;
+  meanDegree?: number;
+  seed?: number;
+  iterations?: number;
+  profile?: string;
+  minMbps?: number;
+  maxMbps?: number;
+  periodS?: number;
+  schedulers?: SchedulerConfig[];
+}
+
+export function generatedMesh(o: MeshOptions): Scenario {
+  const seed = o.seed ?? 1;
+  const rng = new Rng(seed, 'mesh');
+  const n = o.nodes;
+  const nodes = Array.from({ length: n }, (_, i) => `n${i}`);
+  const pairs = new Set<string>();
+  const edges: [number, number][] = [];
+  const add = (a: number, b: number) => {
+    const key = a < b ? `${a},${b}` : `${b},${a}`;
+    if (a === b || pairs.has(key)) return false;
+    pairs.add(key);
+    edges.push([a, b]);
+    return true;
+  };
+  for (let i = 1; i < n; i++) add(i, rng.int(i));
+  const target = Math.round(((o.meanDegree ?? 3) * n) / 2);
+  for (let guard = 0; edges.length < target && guard < 100 * target; guard++) add(rng.int(n), rng.int(n));
+  const spec = { generator: 'redraw-uniform' as const, min_mbps: o.minMbps ?? 20, max_mbps: o.maxMbps ?? 155, period_s: o.periodS ?? 180 };
+  const links: DirectedLinkSpec[] = [];
+  for (const [a, b] of edges) {
+    for (const [from, to] of [[a, b], [b, a]]) {
+      const name = `${nodes[from]}->${nodes[to]}`;
+      links.push({
+        id: links.length, from: nodes[from], to: nodes[to], name, delayS: 0, lossPercent: 0, queuePackets: null,
+        trace: generateTrace(spec, seed, name), rateSource: 'generator redraw-uniform',
+      });
+    }
+  }
+  const profile = PROFILES[o.profile ?? 'alexnet']();
+  return {
+    name: `mesh-${n}`, description: `generated mesh of ${n} nodes`, file: '(generated)', hash: '', seed,
+    iterations: o.iterations ?? 10, nodes, workers: nodes, links,
+    workload: { profile: profile.name, arrays: profile.arrays, bytesPerElement: 4, computeS: profile.computeS, totalBytes: totalElements(profile.arrays) * 4 },
+    schedulers: o.schedulers ?? [{ name: 'star', label: 'star', chunk_elements: 1_000_000, bigarray_bound: 1_000_000 }],
+    results: { bin_s: 1, transfers: false },
+  };
+}
