@@ -201,12 +201,15 @@ export function main(argv: string[]): void {
       }),
     )
     .demandCommand(1, 'name a command (try: geobed demo)')
-    .fail((msg, err, y) => {
+    .fail((msg, err) => {
       if (err) throw err;
-      process.stderr.write(`${y.help() && ''}geobed: ${msg}\nRun "${command.slice(0, 2).join(' ')} --help" for usage.\n`);
+      const known = ['run', 'validate', 'demo', 'trace', 'schema'];
+      const usage = known.includes(argv[0]) ? `geobed ${argv[0]} --help` : 'geobed --help';
+      process.stderr.write(`geobed: ${msg}\nRun "${usage}" for usage.\n`);
       process.exit(2);
     })
     .help()
+    .wrap(100)
     .version(false)
     .parse();
 }

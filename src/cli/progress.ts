@@ -3,21 +3,27 @@
  * taken longer than a couple of seconds.
  */
 const SHOW_AFTER_MS = 2000;
+
+function isNotTerminal(stream: { isTTY?: boolean }): boolean {
+  return stream.isTTY !== true;
+}
 const REDRAW_MS = 100;
 
 export class ProgressBar {
-  private readonly started = Date.now();
+  private readonly started: number;
   private lastDraw = 0;
   private drawn = false;
 
   constructor(
-    private readonly stream: NodeJS.WriteStream = process.stdout,
-    private readonly enabled = stream.isTTY === true,
-  ) {}
+    private readonly stream: { isTTY?: boolean; write(text: string): unknown } = process.stdout,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.started = clock();
+  }
 
   update(label: string, done: number, total: number): void {
-    if (!this.enabled) return;
-    const now = Date.now();
+    if (isNotTerminal(this.stream)) return;
+    const now = this.clock();
     if (now - this.started < SHOW_AFTER_MS || (now - this.lastDraw < REDRAW_MS && done < total)) return;
     this.lastDraw = now;
     const width = 30;

@@ -1,57 +1,58 @@
 /**
- * A lower bound on the iteration time from the network itself. Every
- * worker's gradient (M bytes) is ready after the compute time; then the
- * aggregate of M bytes must cross every cut that separates workers, in both
- * directions, and every worker must send and receive at least M(N-1)/N. For
- * a cut whose capacity follows traces, the time needed is the T at which
- * the capacity integrated from the start reaches the bytes. The bound is the
- * largest T over the cuts considered: every single worker's cut (both ways),
- * and the smallest worker-separating cut of the capacities in force when
- * the iteration's communication starts (found by max-flow). With constant
- * capacities this is the exact largest cut bound.
+ * A lower bound on each iteration's time from the network itself.
+ *
+ * Iteration i ends when the last worker holds its update; the worker that
+ * finished iteration i-1 last (w*) can only start computing i then, so its
+ * gradient exists from t* = end(i-1) + compute on. Every worker's update
+ * depends on that gradient, so for every cut (S, S') that separates workers
+ * with w* in S, M bytes (the gradient size) must cross from S to S' after
+ * t*. For a cut whose capacity follows traces, the time needed is the T at
+ * which its capacity integrated from t* reaches M. So
+ *   iteration_s >= compute + max over such cuts of T.
+ * Cuts considered: w*'s own out-cut, every other worker's in-cut (each
+ * must also receive at least M(N-1)/N, which these dominate), and the
+ * smallest such cut under the capacities in force at t* (max-flow from w*
+ * to every other worker). With constant capacities this is the exact
+ * largest cut bound; with changing ones it is still a valid bound. For the
+ * first iteration every worker starts at 0, so every worker plays w*.
  */
 import type { Scenario } from '../scenario/types.js';
 import { mbpsToBytesPerSec } from '../util/format.js';
-
-interface Candidate {
-  links: number[];
-  bytes: number;
-}
 
 /** Beyond this many simulated seconds a cut that carries nothing gives an infinite bound. */
 const HORIZON_S = 1e8;
 
 export class NetworkBound {
-  private readonly minCutCache = new Map<string, number[][]>();
-  private readonly nodeCandidates: Candidate[] = [];
+  private readonly minCutCache = new Map<string, number[]>();
+  private readonly index: Map<string, number>;
   private readonly m: number;
 
   constructor(private readonly scenario: Scenario) {
     this.m = scenario.workload.totalBytes;
-    const workers = scenario.workers;
-    const n = workers.length;
-    if (n < 2) return;
-    for (const w of workers) {
-      const out = scenario.links.filter((l) => l.from === w).map((l) => l.id);
-      const into = scenario.links.filter((l) => l.to === w).map((l) => l.id);
-      this.nodeCandidates.push({ links: out, bytes: this.m }, { links: into, bytes: this.m });
-      this.nodeCandidates.push({ links: out, bytes: (this.m * (n - 1)) / n }, { links: into, bytes: (this.m * (n - 1)) / n });
-    }
+    this.index = new Map(scenario.nodes.map((n, i) => [n, i]));
   }
 
-  /** Lower bound on the time from `start` (gradients ready) until every worker holds the update. */
-  syncBound(start: number): number {
-    if (this.scenario.workers.length < 2) return 0;
+  /**
+   * Lower bound on the communication after t*, when `late` (the last
+   * worker to start; null: all of them) has its gradient.
+   */
+  syncBound(tStar: number, late: string | null): number {
+    const { workers, links } = this.scenario;
+    if (workers.length < 2) return 0;
     let bound = 0;
-    for (const c of this.nodeCandidates) bound = Math.max(bound, this.timeToCarry(c, start));
-    for (const links of this.minCuts(start)) bound = Math.max(bound, this.timeToCarry({ links, bytes: this.m }, start));
+    for (const w of late === null ? workers : [late]) {
+      const cuts: number[][] = [links.filter((l) => l.from === w).map((l) => l.id)];
+      for (const v of workers) if (v !== w) cuts.push(links.filter((l) => l.to === v).map((l) => l.id));
+      cuts.push(this.minCutFrom(w, tStar));
+      for (const cut of cuts) bound = Math.max(bound, this.timeToCarry(cut, this.m, tStar));
+    }
     return bound;
   }
 
   /** Smallest T with the integral of the cut's capacity over [start, start+T] >= bytes. */
-  private timeToCarry(c: Candidate, start: number): number {
-    const traces = c.links.map((l) => this.scenario.links[l].trace);
-    let left = c.bytes;
+  private timeToCarry(links: number[], bytes: number, start: number): number {
+    const traces = links.map((l) => this.scenario.links[l].trace);
+    let left = bytes;
     let t = start;
     while (t - start < HORIZON_S) {
       let rate = 0, next = Infinity;
@@ -67,31 +68,26 @@ export class NetworkBound {
     return Infinity;
   }
 
-  /** The smallest worker-separating directed cut(s) at time t, as link lists. */
-  private minCuts(t: number): number[][] {
-    const caps = this.scenario.links.map((l) => l.trace.rateAt(t));
-    const key = caps.join(',');
+  /** The smallest directed cut with `w` on the source side and another worker beyond it, at time t. */
+  private minCutFrom(w: string, t: number): number[] {
+    const { workers, links } = this.scenario;
+    const caps = links.map((l) => l.trace.rateAt(t));
+    const key = `${w}|${caps.join(',')}`;
     const cached = this.minCutCache.get(key);
     if (cached) return cached;
-    const { nodes, workers, links } = this.scenario;
-    const index = new Map(nodes.map((n, i) => [n, i]));
-    const edges = links.map((l) => ({ from: index.get(l.from)!, to: index.get(l.to)!, cap: caps[l.id] }));
-    const s = index.get(workers[0])!;
+    const edges = links.map((l) => ({ from: this.index.get(l.from)!, to: this.index.get(l.to)!, cap: caps[l.id] }));
     let best = Infinity;
     let bestCut: number[] = [];
-    for (const w of workers.slice(1)) {
-      const t2 = index.get(w)!;
-      for (const [src, dst] of [[s, t2], [t2, s]]) {
-        const { value, sourceSide } = maxFlow(nodes.length, edges, src, dst);
-        if (value < best) {
-          best = value;
-          bestCut = edges.map((e, i) => (sourceSide[e.from] && !sourceSide[e.to] ? i : -1)).filter((i) => i >= 0);
-        }
+    for (const v of workers) {
+      if (v === w) continue;
+      const { value, sourceSide } = maxFlow(this.scenario.nodes.length, edges, this.index.get(w)!, this.index.get(v)!);
+      if (value < best) {
+        best = value;
+        bestCut = edges.map((e, i) => (sourceSide[e.from] && !sourceSide[e.to] ? i : -1)).filter((i) => i >= 0);
       }
     }
-    const result = [bestCut];
-    this.minCutCache.set(key, result);
-    return result;
+    this.minCutCache.set(key, bestCut);
+    return bestCut;
   }
 }
 

@@ -30,19 +30,31 @@ export interface RunResults {
   files: string[];
 }
 
-export const ITERATION_COLUMNS = ['scheduler', 'iteration', 'plan_version', 'start_s', 'end_s', 'duration_s', 'compute_s', 'sync_s', 'bytes', 'bound_s'];
+export const ITERATION_COLUMNS = ['scheduler', 'iteration', 'plan_version', 'start_s', 'end_s', 'iteration_s', 'compute_s', 'sync_s', 'bytes', 'bound_s'];
 export const TRANSFER_COLUMNS = ['scheduler', 'iteration', 'chunk', 'kind', 'from', 'to', 'bytes', 'enqueued_s', 'sent_s', 'delivered_s', 'mbps'];
 export const LINK_COLUMNS = ['scheduler', 'link', 'from', 'to', 'bin_start_s', 'bin_s', 'capacity_mbps', 'carried_mbps'];
 export const SUMMARY_COLUMNS = ['scheduler', 'iterations', 'mean_s', 'median_s', 'p95_s', 'ci95_low_s', 'ci95_high_s', 'bound_s', 'mean_over_bound', 'speedup_vs_star'];
 
+/**
+ * Iteration i's time: from the end of iteration i-1 (the first: from the
+ * start of the run) to its own end. They add up to the run's length.
+ */
+export function iterationTimes(run: SchedulerRun): number[] {
+  return run.iterations.map((it, i) => it.end - (i === 0 ? 0 : run.iterations[i - 1].end));
+}
+
 /** Per-iteration lower bounds of one run (compute time + network bound). */
 function iterationBounds(scenario: Scenario, run: SchedulerRun, bound: NetworkBound): number[] {
-  return run.iterations.map((it) => scenario.workload.computeS + bound.syncBound(it.start + scenario.workload.computeS));
+  const compute = scenario.workload.computeS;
+  return run.iterations.map((_, i) => {
+    const previous = i === 0 ? null : run.iterations[i - 1];
+    return compute + bound.syncBound((previous?.end ?? 0) + compute, previous?.lastWorker ?? null);
+  });
 }
 
 export function summaryRows(scenario: Scenario, runs: SchedulerRun[], bounds: number[][]): SummaryRow[] {
   const rows = runs.map((run, r) => {
-    const s = summarize(run.iterations.map((it) => it.end - it.start));
+    const s = summarize(iterationTimes(run));
     const b = bounds[r].reduce((a, x) => a + x, 0) / bounds[r].length;
     return {
       scheduler: run.label, iterations: s.n, mean_s: s.mean, median_s: s.median, p95_s: s.p95,
@@ -68,10 +80,13 @@ export function writeResults(dir: string, scenario: Scenario, runs: SchedulerRun
       files.push(name);
     };
 
-    csv('iterations.csv', ITERATION_COLUMNS, runs.flatMap((run, r) => run.iterations.map((it, i) => [
-      run.label, it.iteration, it.planVersion, fixed(it.start), fixed(it.end), fixed(it.end - it.start),
+    csv('iterations.csv', ITERATION_COLUMNS, runs.flatMap((run, r) => {
+      const times = iterationTimes(run);
+      return run.iterations.map((it, i) => [
+      run.label, it.iteration, it.planVersion, fixed(it.start), fixed(it.end), fixed(times[i]),
       fixed(it.compute), fixed(it.end - it.lastGradientReady), it.bytes, fixed(bounds[r][i]),
-    ])));
+      ]);
+    }));
 
     if (scenario.results.transfers) {
       csv('transfers.csv', TRANSFER_COLUMNS, runs.flatMap((run) => run.transfers.map((t) => [

@@ -37,18 +37,19 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
 
 export function parseScenario(text: string, file: string, options: LoadOptions = {}): Scenario {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
     const lines = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
-      return `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: YAML syntax error: ${e.message.split('\n')[0]}`;
+      return `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: YAML syntax error: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`;
     });
     throw new ScenarioError(lines.join('\n'));
   }
   const raw = doc.toJS();
   const where = (path: (string | number)[]) => `${file}${lineOf(doc, lineCounter, path)}`;
   const fail = (issues: FieldIssue[]): never => {
-    throw new ScenarioError(issues.map((i) => `${where(i.path)}: ${formatPath(i.path)}: ${i.message}`).join('\n'));
+    const lines = issues.map((i) => `${where(i.path)}: ${formatPath(i.path)}: ${i.message}`);
+    throw new ScenarioError([...new Set(lines)].join('\n'));
   };
 
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {

@@ -262,7 +262,8 @@ export function convertMahimahi(text: string, file: string, binMs: number): Trac
   if (period <= 0) throw new UserError(`${file}: a Mahimahi trace must span more than 0 ms (its last timestamp is its period)`);
   const bins = Math.ceil(period / binMs);
   const counts = new Array<number>(bins).fill(0);
-  for (const ms of stamps) counts[Math.min(bins - 1, Math.floor(ms / binMs))]++;
+  // The last opportunity falls on the period boundary: time 0 of the next loop.
+  for (const ms of stamps) counts[Math.floor((ms % period) / binMs)]++;
   const times: number[] = [];
   const mbps: number[] = [];
   for (let b = 0; b < bins; b++) {

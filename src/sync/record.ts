@@ -23,6 +23,8 @@ export interface IterationRecord {
   lastGradientReady: number;
   /** Last worker held the whole updated model. */
   end: number;
+  /** The worker that finished last. */
+  lastWorker: string;
   /** Bytes of all messages between distinct nodes for this iteration. */
   bytes: number;
 }
@@ -41,6 +43,7 @@ interface Progress {
   computeStarted: Map<string, number>;
   lastGradientReady: number;
   end: number;
+  lastWorker: string;
   done: number;
   bytes: number;
 }
@@ -56,7 +59,7 @@ export class RunRecorder implements AgentReports {
   private at(iteration: number): Progress {
     let p = this.progress[iteration];
     if (!p) {
-      p = { planVersion: 0, start: Infinity, compute: 0, computeStarted: new Map(), lastGradientReady: -Infinity, end: -Infinity, done: 0, bytes: 0 };
+      p = { planVersion: 0, start: Infinity, compute: 0, computeStarted: new Map(), lastGradientReady: -Infinity, end: -Infinity, lastWorker: '', done: 0, bytes: 0 };
       this.progress[iteration] = p;
     }
     return p;
@@ -78,9 +81,12 @@ export class RunRecorder implements AgentReports {
     p.lastGradientReady = Math.max(p.lastGradientReady, at);
   }
 
-  iterationDone(_node: string, iteration: number, at: number): void {
+  iterationDone(node: string, iteration: number, at: number): void {
     const p = this.at(iteration);
-    p.end = Math.max(p.end, at);
+    if (at >= p.end) {
+      p.end = at;
+      p.lastWorker = node;
+    }
     if (++p.done === this.workerCount) {
       p.computeStarted.clear();
       this.completed++;
@@ -99,7 +105,7 @@ export class RunRecorder implements AgentReports {
   iterations(): IterationRecord[] {
     return this.progress.map((p, iteration) => ({
       iteration, planVersion: p.planVersion, start: p.start, compute: p.compute,
-      lastGradientReady: p.lastGradientReady, end: p.end, bytes: p.bytes,
+      lastGradientReady: p.lastGradientReady, end: p.end, lastWorker: p.lastWorker, bytes: p.bytes,
     }));
   }
 }

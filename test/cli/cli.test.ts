@@ -1,0 +1,130 @@
+/**
+ * The command line as a user runs it: node bin/geobed.js (the built CLI).
+ * `npm test` builds first, so these run the current code.
+ */
+import { describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/util/paths.js';
+import { parseTraceCsv } from '../../src/scenario/trace.js';
+import { ITERATION_COLUMNS, LINK_COLUMNS, SUMMARY_COLUMNS, TRANSFER_COLUMNS } from '../../src/results/write.js';
+import { useTempDir, writeFiles, scenarioText } from '../helpers.js';
+
+const BIN = join(PACKAGE_ROOT, 'bin', 'geobed.js');
+const geobed = (args: string[], cwd = PACKAGE_ROOT) => execa('node', [BIN, ...args], { cwd, reject: false, env: { FORCE_COLOR: '0' } });
+const QUICKSTART = join(PACKAGE_ROOT, 'scenarios', 'quickstart.yaml');
+
+describe('geobed CLI', () => {
+  const dir = useTempDir();
+
+  it('demo: compares the schedulers on the quickstart and writes every documented CSV', async () => {
+    const out = join(dir.path, 'demo');
+    const r = await geobed(['demo', '--out', out]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/scheduler\s+iters\s+mean s/);
+    expect(r.stdout).toMatch(/^star\s+20\s/m);
+    expect(readdirSync(out).sort()).toEqual(['iterations.csv', 'links.csv', 'manifest.json', 'summary.csv', 'transfers.csv']);
+    const header = (f: string) => readFileSync(join(out, f), 'utf8').split('\n')[0].split(',');
+    expect(header('iterations.csv')).toEqual(ITERATION_COLUMNS);
+    expect(header('transfers.csv')).toEqual(TRANSFER_COLUMNS);
+    expect(header('links.csv')).toEqual(LINK_COLUMNS);
+    expect(header('summary.csv')).toEqual(SUMMARY_COLUMNS);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.mode).toBe('sim');
+    expect(manifest.scenario.seed).toBe(7);
+    expect(manifest.scenario.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // iteration times add up to the run, and no scheduler beats the network's lower bound
+    const rows = readFileSync(join(out, 'iterations.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const total = rows.reduce((s, r) => s + Number(r[5]), 0);
+    expect(total).toBeCloseTo(Number(rows[rows.length - 1][4]), 4);
+    for (const row of rows) expect(Number(row[5])).toBeGreaterThanOrEqual(Number(row[9]));
+  });
+
+  it('the same seed writes byte-identical CSVs; another seed changes them', async () => {
+    const runs = ['a', 'b', 'c'].map((n) => join(dir.path, n));
+    await geobed(['run', QUICKSTART, '--out', runs[0]]);
+    await geobed(['run', QUICKSTART, '--out', runs[1]]);
+    await geobed(['run', QUICKSTART, '--seed', '8', '--out', runs[2]]);
+    for (const f of ['iterations.csv', 'transfers.csv', 'links.csv', 'summary.csv']) {
+      expect(readFileSync(join(runs[0], f)).equals(readFileSync(join(runs[1], f))), f).toBe(true);
+    }
+    expect(readFileSync(join(runs[0], 'links.csv'), 'utf8')).not.toBe(readFileSync(join(runs[2], 'links.csv'), 'utf8'));
+  });
+
+  it('run --iterations and --schedulers override the scenario', async () => {
+    const out = join(dir.path, 'short');
+    const r = await geobed(['run', QUICKSTART, '--iterations', '3', '--schedulers', 'star', '--out', out]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(readFileSync(join(out, 'iterations.csv'), 'utf8').trim().split('\n')).toHaveLength(4);
+  });
+
+  it('a bad scenario: exit 2, one clear line per problem, no stack trace, nothing created', async () => {
+    writeFiles(dir.path, { 'bad.yaml': scenarioText({ nodes: 'nodes: [a, b]' }) });
+    const out = join(dir.path, 'never');
+    const r = await geobed(['run', 'bad.yaml', '--out', out], dir.path);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^geobed: bad\.yaml:8: links\[1\]\.between\[1\]: unknown node "c"; nodes are a, b$/m);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(dir.path)).toEqual(['bad.yaml']);
+  });
+
+  it('a run that cannot finish (a link at 0 for ever) exits 2 and leaves no results', async () => {
+    writeFiles(dir.path, { 'dead.yaml': scenarioText({ links: 'links:\n  - between: [a, b]\n    bandwidth: 0\n  - between: [b, c]\n    bandwidth: 10' }) });
+    const r = await geobed(['run', 'dead.yaml', '--out', 'out'], dir.path);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/stalled.*links at 0 Mbit\/s.*\(b->a\)/);
+    expect(readdirSync(dir.path)).toEqual(['dead.yaml']);
+  });
+
+  it('unknown flags, schedulers, modes and files are user errors (exit 2)', async () => {
+    for (const args of [
+      ['run', QUICKSTART, '--bogus'],
+      ['run', QUICKSTART, '--schedulers', 'warp'],
+      ['run', QUICKSTART, '--mode', 'emu'],
+      ['run', QUICKSTART, '--iterations', '0'],
+      ['run', 'missing.yaml'],
+      ['frobnicate'],
+    ]) {
+      const r = await geobed([...args, ...(args[0] === 'run' ? ['--out', join(dir.path, 'x')] : [])]);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/^geobed: /);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(existsSync(join(dir.path, 'x'))).toBe(false);
+  });
+
+  it('validate describes a good scenario; schema prints the JSON Schema', async () => {
+    const v = await geobed(['validate', QUICKSTART]);
+    expect(v.exitCode).toBe(0);
+    expect(v.stdout).toMatch(/quickstart: 4 nodes \(4 workers\), 10 directed links/);
+    const s = await geobed(['schema']);
+    expect(JSON.parse(s.stdout).properties.links).toBeDefined();
+  });
+
+  it('trace gen | convert | show', async () => {
+    const gen = await geobed(['trace', 'gen', 'redraw-uniform', '--min-mbps', '20', '--max-mbps', '155', '--period-s', '10', '--seconds', '100', '--seed', '3']);
+    expect(gen.exitCode, gen.stderr).toBe(0);
+    const table = parseTraceCsv(gen.stdout, 'stdout');
+    expect(table.times).toHaveLength(10);
+    expect(Math.min(...table.mbps)).toBeGreaterThanOrEqual(20);
+
+    const missing = await geobed(['trace', 'gen', 'redraw-uniform', '--min-mbps', '20']);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/--max-mbps: missing/);
+
+    writeFiles(dir.path, { 'cell.trace': Array.from({ length: 2000 }, (_, i) => String(i + 1)).join('\n') });
+    const conv = await geobed(['trace', 'convert', 'cell.trace', '--bin-ms', '500', '--out', 'cell.csv'], dir.path);
+    expect(conv.exitCode, conv.stderr).toBe(0);
+    const converted = parseTraceCsv(readFileSync(join(dir.path, 'cell.csv'), 'utf8'), 'cell.csv');
+    expect(converted.mbps).toEqual([12.032, 12.032, 12.032, 12.032]);
+
+    const show = await geobed(['trace', 'show', 'cell.csv'], dir.path);
+    expect(show.exitCode).toBe(0);
+    expect(show.stdout).toMatch(/min 12\.032\s+mean 12\.032\s+max 12\.032/);
+    const bad = await geobed(['trace', 'show', 'cell.trace'], dir.path);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/cell\.trace:1: expected the header "time_s,mbps"/);
+  });
+});

@@ -1,0 +1,41 @@
+/** Shared test helpers: temporary folders that are always removed. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
+
+/** A fresh temporary folder for each test, removed after it (pass or fail). */
+export function useTempDir(): { path: string } {
+  const dir = { path: '' };
+  beforeEach(() => {
+    dir.path = mkdtempSync(join(tmpdir(), 'geobed-test-'));
+  });
+  afterEach(() => rmSync(dir.path, { recursive: true, force: true }));
+  return dir;
+}
+
+export function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+}
+
+/** A valid two-link scenario; `patch` replaces whole top-level lines by key. */
+export function scenarioText(patch: Record<string, string> = {}): string {
+  const parts: Record<string, string> = {
+    name: 'name: t',
+    seed: 'seed: 3',
+    iterations: 'iterations: 4',
+    nodes: 'nodes: [a, b, c]',
+    links: [
+      'links:',
+      '  - between: [a, b]',
+      '    bandwidth: 80',
+      '  - between: [b, c]',
+      '    bandwidth: { generator: redraw-uniform, min_mbps: 20, max_mbps: 155, period_s: 1 }',
+      '    delay_ms: 5',
+    ].join('\n'),
+    workload: 'workload: { gradient_mb: 8, compute_ms: 50 }',
+    schedulers: 'schedulers: [star]',
+    ...patch,
+  };
+  return `${Object.values(parts).filter(Boolean).join('\n')}\n`;
+}

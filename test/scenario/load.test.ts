@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { loadScenario, ScenarioError } from '../../src/scenario/load.js';
+import { scenarioJsonSchema } from '../../src/scenario/schema.js';
+import { PACKAGE_ROOT } from '../../src/util/paths.js';
+import { readFileSync } from 'node:fs';
+import { useTempDir, writeFiles, scenarioText } from '../helpers.js';
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ScenarioError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a ScenarioError');
+}
+
+describe('loading scenarios', () => {
+  const dir = useTempDir();
+  const load = (text: string, files: Record<string, string> = {}) => {
+    writeFiles(dir.path, { 's.yaml': text, ...files });
+    return loadScenario(join(dir.path, 's.yaml'));
+  };
+
+  it('expands links into directed links with their own traces', () => {
+    const s = load(scenarioText());
+    expect(s.nodes).toEqual(['a', 'b', 'c']);
+    expect(s.links.map((l) => l.name)).toEqual(['a->b', 'b->a', 'b->c', 'c->b']);
+    expect(s.links[2].delayS).toBeCloseTo(0.005);
+    // each direction of a generated link has its own seeded realisation
+    const forward = [0, 1, 2, 3].map((t) => s.links[2].trace.rateAt(t + 0.5));
+    const reverse = [0, 1, 2, 3].map((t) => s.links[3].trace.rateAt(t + 0.5));
+    expect(forward).not.toEqual(reverse);
+    for (const r of [...forward, ...reverse]) expect(r).toBeGreaterThanOrEqual(20), expect(r).toBeLessThanOrEqual(155);
+    expect(s.workload.totalBytes).toBe(8e6);
+  });
+
+  it('reads per-direction bandwidth, trace files and a full mesh matrix', () => {
+    const s = load(scenarioText({
+      links: 'links:\n  - between: [a, b]\n    bandwidth: { forward: { trace: t.csv, loop: true }, reverse: 30 }\n  - between: [b, c]\n    bandwidth: 10',
+    }), { 't.csv': 'time_s,mbps\n0,100\n2,50\n' });
+    expect(s.links[0].trace.rateAt(1)).toBe(100);
+    expect(s.links[0].trace.rateAt(3)).toBe(50);
+    expect(s.links[0].trace.rateAt(5)).toBe(100); // looped with period 4
+    expect(s.links[1].trace.rateAt(1)).toBe(30);
+
+    const mesh = load(scenarioText({
+      links: 'mesh:\n  bandwidth_mbps: [[0, 10, 20], [30, 0, 40], [50, 60, 0]]\n  delay_ms: 7',
+    }));
+    expect(mesh.links).toHaveLength(6);
+    expect(mesh.links.find((l) => l.name === 'c->b')!.trace.rateAt(0)).toBe(60);
+    expect(mesh.links[0].delayS).toBeCloseTo(0.007);
+  });
+
+  it('the same seed gives the same trace realisation, another seed another', () => {
+    const a = load(scenarioText()).links[2].trace.rateAt(2.5);
+    const b = load(scenarioText()).links[2].trace.rateAt(2.5);
+    const c = load(scenarioText({ seed: 'seed: 4' })).links[2].trace.rateAt(2.5);
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
+  });
+
+  it('names the file, line, field and expectation for an unknown node in a link', () => {
+    const msg = errorOf(() => load(scenarioText({ links: 'links:\n  - between: [a, b]\n    bandwidth: 80\n  - between: [b, zz]\n    bandwidth: 10' })));
+    expect(msg).toMatch(/s\.yaml:8: links\[1\]\.between\[1\]: unknown node "zz"; nodes are a, b, c/);
+  });
+
+  it('rejects a negative bandwidth', () => {
+    const msg = errorOf(() => load(scenarioText({ links: 'links:\n  - between: [a, b]\n    bandwidth: -5\n  - between: [b, c]\n    bandwidth: 10' })));
+    expect(msg).toMatch(/s\.yaml:7: links\[0\]\.bandwidth: expected number to be >=0/);
+  });
+
+  it('rejects a missing trace file, naming it', () => {
+    const msg = errorOf(() => load(scenarioText({ links: 'links:\n  - between: [a, b]\n    bandwidth: { trace: gone.csv }\n  - between: [b, c]\n    bandwidth: 10' })));
+    expect(msg).toMatch(/s\.yaml:7: links\[0\]\.bandwidth\.trace: .*gone\.csv: cannot read trace file \(ENOENT\)/);
+  });
+
+  it('rejects a malformed trace CSV row, naming the trace file and its line', () => {
+    const msg = errorOf(() => load(
+      scenarioText({ links: 'links:\n  - between: [a, b]\n    bandwidth: { trace: t.csv }\n  - between: [b, c]\n    bandwidth: 10' }),
+      { 't.csv': 'time_s,mbps\n0,10\n1,ten\n' },
+    ));
+    expect(msg).toMatch(/t\.csv:3: expected a row "time_s,mbps" of two numbers, got "1,ten"/);
+    expect(msg.split('\n')).toHaveLength(1); // both directions share the file: reported once
+  });
+
+  it('rejects an unknown scheduler, listing the known ones', () => {
+    const msg = errorOf(() => load(scenarioText({ schedulers: 'schedulers: [star, warp]' })));
+    expect(msg).toMatch(/s\.yaml:\d+: schedulers\[1\]\.name: expected name to be one of "star"/);
+  });
+
+  it('reports a YAML syntax error with its line and column', () => {
+    const msg = errorOf(() => load('name: x\nnodes: [a, b\nlinks: []\n'));
+    expect(msg).toMatch(/s\.yaml:3:1: YAML syntax error/);
+  });
+
+  it('reports unknown fields, missing fields and every problem at once', () => {
+    const msg = errorOf(() => load(scenarioText({ seed: 'sede: 3', iterations: 'iterations: 0' })));
+    expect(msg).toMatch(/s\.yaml:1: \(top level\): unknown field "sede"/);
+    expect(msg).toMatch(/s\.yaml:3: iterations: expected number to be >0/);
+    expect(errorOf(() => load(scenarioText({ workload: 'workload: { compute_ms: 5 }' })))).toMatch(/workload: give a profile or gradient_mb/);
+  });
+
+  it('rejects a disconnected topology, servers that do not exist, and a trace with decreasing time', () => {
+    expect(errorOf(() => load(scenarioText({ nodes: 'nodes: [a, b, c, d]' })))).toMatch(/not connected: d cannot be reached/);
+    expect(errorOf(() => load(scenarioText({ schedulers: 'schedulers: [{ name: star, servers: [q] }]' })))).toMatch(/schedulers\[0\]\.servers\[0\]: unknown node "q"/);
+    expect(errorOf(() => load(
+      scenarioText({ links: 'links:\n  - between: [a, b]\n    bandwidth: { trace: t.csv }\n  - between: [b, c]\n    bandwidth: 10' }),
+      { 't.csv': 'time_s,mbps\n0,10\n5,1\n4,2\n' },
+    ))).toMatch(/t\.csv:4: time_s must increase/);
+  });
+
+  it('a mesh matrix of the wrong size is an error', () => {
+    expect(errorOf(() => load(scenarioText({ links: 'mesh:\n  bandwidth_mbps: [[0, 1], [1, 0]]' })))).toMatch(/mesh\.bandwidth_mbps: expected a 3 x 3 matrix/);
+  });
+});
+
+describe('shipped scenarios', () => {
+  it('the quickstart and NetStorm scenarios load', () => {
+    const quick = loadScenario(join(PACKAGE_ROOT, 'scenarios', 'quickstart.yaml'));
+    expect(quick.nodes).toHaveLength(4);
+    const ns = loadScenario(join(PACKAGE_ROOT, 'scenarios', 'netstorm-9dc.yaml'));
+    expect(ns.nodes).toHaveLength(9);
+    expect(ns.links).toHaveLength(26); // 13 links, both directions
+    const neighbours = (n: string) => ns.links.filter((l) => l.from === n).map((l) => l.to).sort();
+    expect(neighbours('dc6')).toEqual(['dc4', 'dc7', 'dc8', 'dc9']);
+    expect(neighbours('dc1')).toEqual(['dc2', 'dc3']);
+    // every directed link redrawn in [20, 155] every 180 s, independently
+    const l = ns.links[0].trace;
+    expect(l.nextChangeAfter(0)).toBe(180);
+    expect(l.rateAt(10)).not.toBe(ns.links[1].trace.rateAt(10));
+    for (const p of ['alexnet', 'resnet50', 'vgg16']) {
+      const s = loadScenario(join(PACKAGE_ROOT, 'scenarios', 'netstorm-9dc.yaml'), { profile: p });
+      expect(Math.round(s.workload.totalBytes / 1e6)).toBe({ alexnet: 228, resnet50: 94, vgg16: 537 }[p]);
+    }
+  });
+
+  it('the shipped JSON Schema is the one the code exports', () => {
+    const shipped = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'scenarios', 'scenario.schema.json'), 'utf8'));
+    expect(shipped).toEqual(JSON.parse(JSON.stringify(scenarioJsonSchema())));
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { simulate } from '../../src/run/simulate.js';
+import { syntheticContribution, VALUES_PER_CHUNK } from '../../src/train/synthetic.js';
+import { PiecewiseTrace } from '../../src/scenario/trace.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { PACKAGE_ROOT } from '../../src/util/paths.js';
+import { join } from 'node:path';
+import type { Scenario, SchedulerConfig } from '../../src/scenario/types.js';
+
+function lineScenario(mbps: number, gradientMb: number, computeS: number, iterations: number, workers = ['a', 'b']): Scenario {
+  const links = [['a', 'b'], ['b', 'a']].map(([from, to], id) => ({
+    id, from, to, name: `${from}->${to}`, delayS: 0, lossPercent: 0, queuePackets: null,
+    trace: PiecewiseTrace.constant(mbps), rateSource: '',
+  }));
+  const elements = (gradientMb * 1e6) / 4;
+  return {
+    name: 'line', description: '', file: '', hash: '', seed: 1, iterations, nodes: ['a', 'b'], workers, links,
+    workload: { profile: 'custom', arrays: [{ name: 'g', elements }], bytesPerElement: 4, computeS, totalBytes: elements * 4 },
+    schedulers: [], results: { bin_s: 1, transfers: true },
+  };
+}
+
+const star = (extra: Partial<SchedulerConfig> = {}): SchedulerConfig =>
+  ({ name: 'star', label: 'star', chunk_elements: 1_000_000, bigarray_bound: 1_000_000, ...extra }) as SchedulerConfig;
+
+describe('sync engine with the star scheduler', () => {
+  it('matches a hand-computed timeline: push and pull pipelined by chunk', () => {
+    // 8 MB = two 4 MB chunks; server a (co-located worker), worker b; 80 Mbit/s = 10 MB/s each way.
+    // b pushes chunk 0 during [0.1, 0.5], chunk 1 [0.5, 0.9]; a sends chunk 0 back [0.5, 0.9], chunk 1 [0.9, 1.3].
+    const run = simulate(lineScenario(80, 8, 0.1, 3), star());
+    const [i0, i1] = run.iterations;
+    expect(i0.end).toBeCloseTo(1.3, 9);
+    // a held the update at 0.9 and starts computing then; b only at 1.3 -> iteration 1 ends 1.3 later
+    expect(i1.start).toBeCloseTo(0.9, 9);
+    expect(i1.end).toBeCloseTo(2.6, 9);
+    expect(i0.bytes).toBe(16e6); // 8 MB up, 8 MB down, between distinct nodes
+    const pulls = run.transfers.filter((t) => t.iteration === 0 && t.kind === 'down');
+    expect(pulls.map((t) => [t.from, t.to, t.chunk, +t.sentAt.toFixed(9), +t.deliveredAt.toFixed(9)])).toEqual([
+      ['a', 'b', 0, 0.5, 0.9], ['a', 'b', 1, 0.9, 1.3],
+    ]);
+  });
+
+  it('a server on a node without a worker aggregates all workers', () => {
+    const run = simulate(lineScenario(80, 4, 0, 1, ['b']), star());
+    // single worker b: push 4 MB (0.4 s), pull 4 MB (0.4 s)
+    expect(run.iterations[0].end).toBeCloseTo(0.8, 9);
+  });
+
+  for (const servers of [undefined, 'all' as const, ['dc6', 'dc2']]) {
+    it(`every worker ends every iteration with the plain sum (NetStorm mesh, servers ${JSON.stringify(servers ?? 'first')})`, () => {
+      const scenario = loadScenario(join(PACKAGE_ROOT, 'scenarios', 'netstorm-9dc.yaml'), { iterations: 2, profile: 'resnet50' });
+      scenario.results.transfers = false;
+      const run = simulate(scenario, star(servers ? { servers } : {}), { values: true });
+      const plan = run.workers.size;
+      expect(plan).toBe(9);
+      for (const [node, worker] of run.workers) {
+        expect(worker.finals.size, node).toBeGreaterThan(100); // resnet50: 161 arrays, every chunk reached every worker
+        for (const [chunk, final] of worker.finals) {
+          expect(final.iteration).toBe(1);
+          const expected = new Float32Array(VALUES_PER_CHUNK);
+          scenario.workers.forEach((_, w) => syntheticContribution(w, 1, chunk).forEach((v, k) => (expected[k] += v)));
+          expect(Array.from(final.values!), `${node} chunk ${chunk}`).toEqual(Array.from(expected));
+        }
+      }
+    });
+  }
+});
