@@ -180,7 +180,10 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
   schedulers.forEach((s) => {
     const index = input.schedulers.indexOf(s);
     if (s.name === 'star' && Array.isArray(s.servers)) {
-      s.servers.forEach((server, j) => checkNode(['schedulers', index, 'servers', j], server));
+      s.servers.forEach((server, j) => {
+        checkNode(['schedulers', index, 'servers', j], server);
+        if (s.servers!.indexOf(server) !== j) problem(['schedulers', index, 'servers', j], `"${server}" is listed twice`);
+      });
     }
   });
   const labels = new Set<string>();
