@@ -31,7 +31,7 @@ export interface RunResults {
 }
 
 export const ITERATION_COLUMNS = ['scheduler', 'iteration', 'plan_version', 'start_s', 'end_s', 'iteration_s', 'compute_s', 'sync_s', 'bytes', 'bound_s'];
-export const TRANSFER_COLUMNS = ['scheduler', 'iteration', 'chunk', 'kind', 'from', 'to', 'bytes', 'enqueued_s', 'sent_s', 'delivered_s', 'mbps'];
+export const TRANSFER_COLUMNS = ['scheduler', 'iteration', 'chunk', 'kind', 'aux', 'from', 'to', 'bytes', 'enqueued_s', 'sent_s', 'delivered_s', 'mbps'];
 export const LINK_COLUMNS = ['scheduler', 'link', 'from', 'to', 'bin_start_s', 'bin_s', 'capacity_mbps', 'carried_mbps'];
 export const SUMMARY_COLUMNS = ['scheduler', 'iterations', 'mean_s', 'median_s', 'p95_s', 'ci95_low_s', 'ci95_high_s', 'bound_s', 'mean_over_bound', 'speedup_vs_star'];
 
@@ -90,7 +90,7 @@ export function writeResults(dir: string, scenario: Scenario, runs: SchedulerRun
 
     if (scenario.results.transfers) {
       csv('transfers.csv', TRANSFER_COLUMNS, runs.flatMap((run) => run.transfers.map((t) => [
-        run.label, t.iteration, t.chunk, t.kind, t.from, t.to, t.bytes, fixed(t.enqueuedAt), fixed(t.sentAt), fixed(t.deliveredAt),
+        run.label, t.iteration, t.chunk, t.kind, t.aux ? 1 : 0, t.from, t.to, t.bytes, fixed(t.enqueuedAt), fixed(t.sentAt), fixed(t.deliveredAt),
         t.deliveredAt > t.sentAt ? fixed((t.bytes * 8) / (t.deliveredAt - t.sentAt) / 1e6, 3) : '',
       ])));
     }

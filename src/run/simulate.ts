@@ -11,6 +11,7 @@ import { Coordinator } from '../sync/coordinator.js';
 import { NodeAgent, type AgentControl, type ChunkMessage } from '../sync/agent.js';
 import { RunRecorder, type IterationRecord, type TransferRecord } from '../sync/record.js';
 import { makePolicy } from '../sync/policies/index.js';
+import type { OnlineCommand } from '../sync/policy.js';
 import { SyntheticWorker } from '../train/synthetic.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 
@@ -42,14 +43,19 @@ export function simulate(scenario: Scenario, config: SchedulerConfig, options: S
   const topology = scenarioTopology(scenario);
   const sim = new Simulator(topology, scenario.links.map((l) => l.trace), scenario.results.bin_s);
   const recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers);
-  const policy = makePolicy(config);
+  const policy = makePolicy(config, scenario);
+  const commandHandlers = new Map<string, (c: OnlineCommand) => void>();
   const coordinator = new Coordinator(policy, () => ({
     topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,
     bytesPerElement: scenario.workload.bytesPerElement, now: sim.now(),
-  }), recorder);
+    capacityNow: () => scenario.links.map((l) => l.trace.rateAt(sim.now())),
+  }), recorder, sim.events, (command) => {
+    // Commands reach the agent as a separate event, as they would over a channel.
+    sim.events.setTimer(0, () => commandHandlers.get(command.node)!(command));
+  });
 
   let messages = 0;
-  const control: AgentControl = {
+  const controlFor = (node: string): AgentControl => ({
     requestPlan: (iteration, reply) => reply(coordinator.planFor(iteration)),
     onIterationComplete: (listener) => coordinator.onIterationComplete(listener),
     computeStarted: (n, i, at) => recorder.computeStarted(n, i, at),
@@ -59,17 +65,22 @@ export function simulate(scenario: Scenario, config: SchedulerConfig, options: S
       messages++;
       recorder.delivered(t);
     },
-  };
+    measured: (m) => coordinator.measured(m),
+    ready: (n, i, c) => coordinator.ready(n, i, c),
+    final: (n, i, c) => coordinator.final(n, i, c),
+    receivedFinal: (n, from, i, c) => coordinator.receivedFinal(n, from, i, c),
+    onCommand: (handler) => commandHandlers.set(node, handler),
+  });
   const workers = new Map<string, SyntheticWorker>();
   const agents = scenario.nodes.map((node) => {
     const workerIndex = scenario.workers.indexOf(node);
     let worker: SyntheticWorker | null = null;
     if (workerIndex >= 0) {
-      worker = new SyntheticWorker(sim.events, scenario.workload.computeS, workerIndex, options.values ?? false);
+      worker = new SyntheticWorker(sim.events, scenario.workload.computeS, workerIndex, options.values ?? false, scenario.workers.length);
       workers.set(node, worker);
     }
     const transport = sim.network.transportFor(node) as NodeTransport<ChunkMessage>;
-    return new NodeAgent(node, worker, scenario.iterations, transport, sim.events, control);
+    return new NodeAgent(node, worker, scenario.iterations, transport, sim.events, controlFor(node), topology);
   });
   agents.forEach((a) => a.start());
 
@@ -83,6 +94,7 @@ export function simulate(scenario: Scenario, config: SchedulerConfig, options: S
       }
     },
   );
+  coordinator.stop();
   const iterations = recorder.iterations();
   const endTime = iterations[iterations.length - 1].end;
   return {

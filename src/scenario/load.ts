@@ -179,6 +179,12 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
   const schedulers = selectSchedulers(input.schedulers, options.schedulers);
   schedulers.forEach((s) => {
     const index = input.schedulers.indexOf(s);
+    if ((s.name === 'mlnet' || s.name === 'tsengine') && s.server !== undefined) checkNode(['schedulers', index, 'server'], s.server);
+    if (s.name === 'ring' && s.order) {
+      s.order.forEach((n, j) => checkNode(['schedulers', index, 'order', j], n));
+      const sorted = [...s.order].sort().join(',');
+      if (sorted !== [...workers].sort().join(',')) problem(['schedulers', index, 'order'], `the ring must list every worker exactly once (${workers.join(', ')})`);
+    }
     if (s.name === 'star' && Array.isArray(s.servers)) {
       s.servers.forEach((server, j) => {
         checkNode(['schedulers', index, 'servers', j], server);

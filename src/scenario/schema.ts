@@ -98,19 +98,64 @@ export const workloadSpec = z
   })
   .describe('a synthetic model: gradient size and compute time');
 
+const label = z.string().min(1).optional().describe('the name used in results; default: the scheduler name');
+const chunkElements = z.number().int().positive().default(1_000_000).describe('largest message, in fp32 elements');
+
 const starSpec = z.strictObject({
   name: z.literal('star'),
-  label: z.string().min(1).optional().describe('the name used in results; default: the scheduler name'),
+  label,
   servers: z.union([z.literal('all'), z.array(nodeName).min(1)]).optional().describe('nodes hosting a parameter server; default: the first node'),
-  chunk_elements: z.number().int().positive().default(1_000_000).describe('largest message, in fp32 elements'),
+  chunk_elements: chunkElements,
   bigarray_bound: z.number().int().positive().default(1_000_000).describe('arrays larger than this are split over all servers (ps-lite)'),
-});
+}).describe('MXNET / ps-lite parameter servers');
 
-export const SCHEDULER_NAMES = ['star'] as const;
+const mlnetSpec = z.strictObject({
+  name: z.literal('mlnet'),
+  label,
+  server: nodeName.optional().describe('the root of the tree; default: the first node'),
+  k: z.number().int().min(2).default(2).describe('fan-in of the aggregation tree'),
+  chunk_elements: chunkElements,
+}).describe('MLNET: a static k-ary aggregation tree');
+
+const ringSpec = z.strictObject({
+  name: z.literal('ring'),
+  label,
+  order: z.array(nodeName).optional().describe('the ring, as a list of the workers; default: scenario order'),
+  chunk_elements: chunkElements,
+}).describe('ring all-reduce: reduce-scatter, then all-gather');
+
+const tsengineSpec = z.strictObject({
+  name: z.literal('tsengine'),
+  label,
+  server: nodeName.optional().describe('where the aggregate completes; default: the first node'),
+  chunk_elements: chunkElements,
+  max_greedy_rate: z.number().min(0).max(1).default(0.9).describe('dissemination: at most this probability of the greedy choice'),
+  forget_after_iterations: z.number().int().positive().default(5).describe('measurements older than this are forgotten'),
+  measure_threshold_mb: z.number().nonnegative().default(4).describe('measure messages of at least this size'),
+}).describe('TSEngine: online pairing for the push, dynamic dissemination for the pull');
+
+const netstormSpec = z.strictObject({
+  name: z.literal('netstorm'),
+  label,
+  roots: z.number().int().positive().optional().describe('R, the number of roots kept; default: all nodes'),
+  chunk_elements: chunkElements,
+  awareness: z.boolean().default(true).describe('passive network awareness (re-plan from measurements)'),
+  multipath: z.boolean().default(true).describe('multipath auxiliary transmission'),
+  fixed_topology: z.boolean().default(false).describe('keep the first plan\'s roots and trees; awareness only re-deals chunks'),
+  measure_threshold_mb: z.number().nonnegative().default(4).describe('measure messages of at least this size'),
+  measure_window: z.number().int().positive().default(4).describe('average this many measurements per link before reporting'),
+  check_period_s: positive.default(2).describe('re-plan at most this often, when measurements changed'),
+  initial_guess_mbps: positive.default(100).describe('throughput assumed for links not yet measured (seeded +-10%)'),
+  main_queue_above: z.number().int().nonnegative().default(2).describe('multipath: divert when the main next hop holds more messages than this'),
+  aux_queue_below: z.number().int().positive().default(1).describe('multipath: ...to a path whose first hop holds fewer than this'),
+  max_paths: z.number().int().min(2).default(3).describe('multipath: paths per hop, the main one included'),
+}).describe('NetStorm: R-rooted FAPT, passive awareness, multipath');
+
+export const SCHEDULER_NAMES = ['star', 'mlnet', 'tsengine', 'ring', 'netstorm'] as const;
 
 export const schedulerSpec = z.preprocess(
   (v) => (typeof v === 'string' ? { name: v } : v),
-  z.discriminatedUnion('name', [starSpec]),
+  z.discriminatedUnion('name', [starSpec, mlnetSpec, tsengineSpec, ringSpec, netstormSpec]),
 );
 
 export const scenarioSpec = z
@@ -139,6 +184,10 @@ export type RateSpec = z.infer<typeof rateSpec>;
 export type BandwidthSpec = z.infer<typeof bandwidthSpec>;
 export type SchedulerSpec = z.infer<typeof schedulerSpec>;
 export type StarSpec = z.infer<typeof starSpec>;
+export type MlnetSpec = z.infer<typeof mlnetSpec>;
+export type RingSpec = z.infer<typeof ringSpec>;
+export type TsengineSpec = z.infer<typeof tsengineSpec>;
+export type NetstormSpec = z.infer<typeof netstormSpec>;
 
 export function scenarioJsonSchema(): object {
   return z.toJSONSchema(scenarioSpec, { io: 'input', unrepresentable: 'any' });

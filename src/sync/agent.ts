@@ -1,27 +1,51 @@
 /**
  * The node agent: an event-driven state machine, the same in simulated and
- * emulated runs. Per iteration and chunk: gradient ready -> contribute;
- * contribution from a child -> add it in; all contributions in -> send to
- * the parent, or, at the root, the sum is final -> send it down the
- * broadcast tree. A worker whose every chunk is final starts its next
- * iteration.
+ * emulated runs.
+ *
+ * Tree chunks: gradient ready -> contribute; contribution from a child ->
+ * add it in; all contributions in -> send to the parent, or, at the root,
+ * the sum is final -> send it down the broadcast tree.
+ * Online chunks (TSEngine): tell the coordinator when a buffer is ready, and
+ * send or merge as it commands.
+ * Every chunk: a message that carries a source route is relayed; a large
+ * message is measured (bytes / (arrival - departure)) and, once a window is
+ * full, the mean is reported. A worker whose every chunk is final starts its
+ * next iteration.
  */
 import type { Clock, Delivery, NodeTransport } from '../net/types.js';
-import type { ChunkPlan, Plan, Tree } from './plan.js';
+import type { Topology } from '../net/topology.js';
+import type { ChunkPlan, Plan } from './plan.js';
 import type { AgentReports } from './record.js';
+import type { Measurement, OnlineCommand } from './policy.js';
+import { auxiliaryPaths } from './multipath.js';
 
 export interface ChunkMessage {
   kind: 'up' | 'down';
   iteration: number;
   chunk: number;
   version: number;
+  /** Contributions summed into this message (online chunks). */
+  count: number;
   values: Float32Array | null;
+  /** Source route: the nodes still to cross after the receiver, the last being the destination. */
+  via?: string[];
+  /** The message travels on an auxiliary path. */
+  aux?: boolean;
 }
 
 /** The agent's side of the control plane. */
 export interface AgentControl extends AgentReports {
   requestPlan(iteration: number, reply: (plan: Plan) => void): void;
   onIterationComplete(listener: (iteration: number) => void): void;
+  measured(m: Measurement): void;
+  /** Online chunks: this node holds an unsent buffer. */
+  ready(node: string, iteration: number, chunk: number): void;
+  /** Online chunks: this node (the root) holds the final value. */
+  final(node: string, iteration: number, chunk: number): void;
+  /** Online chunks: this node received the final value from `from`. */
+  receivedFinal(node: string, from: string, iteration: number, chunk: number): void;
+  /** Register the handler of the coordinator's commands to this node. */
+  onCommand(handler: (command: OnlineCommand) => void): void;
 }
 
 /** The training side of a worker. */
@@ -37,15 +61,20 @@ export interface WorkerModel {
 interface IterationState {
   plan: Plan | null;
   waiting: Delivery<ChunkMessage>[];
+  commands: OnlineCommand[];
   gradientReady: boolean;
+  /** Contributions received (tree: messages; online: contributions summed in). */
   received: Int32Array;
   sums: (Float32Array | null)[];
   final: Uint8Array;
+  finalValues: (Float32Array | null)[];
   finals: number;
 }
 
 export class NodeAgent {
   private readonly states = new Map<number, IterationState>();
+  /** Per sender: throughputs (Mbit/s) measured since the last report. */
+  private readonly windows = new Map<string, number[]>();
 
   constructor(
     readonly node: string,
@@ -54,11 +83,13 @@ export class NodeAgent {
     private readonly transport: NodeTransport<ChunkMessage>,
     private readonly clock: Clock,
     private readonly control: AgentControl,
+    private readonly topology: Topology | null = null,
   ) {}
 
   start(): void {
     this.transport.onMessage((d) => this.onMessage(d));
     this.control.onIterationComplete((i) => this.states.delete(i - 1));
+    this.control.onCommand((c) => this.onCommand(c));
     if (this.worker) this.beginIteration(0);
   }
 
@@ -76,8 +107,8 @@ export class NodeAgent {
     let state = this.states.get(iteration);
     if (!state) {
       const created: IterationState = {
-        plan: null, waiting: [], gradientReady: false,
-        received: new Int32Array(0), sums: [], final: new Uint8Array(0), finals: 0,
+        plan: null, waiting: [], commands: [], gradientReady: false,
+        received: new Int32Array(0), sums: [], final: new Uint8Array(0), finalValues: [], finals: 0,
       };
       state = created;
       this.states.set(iteration, created);
@@ -92,23 +123,31 @@ export class NodeAgent {
     state.received = new Int32Array(n);
     state.sums = new Array(n).fill(null);
     state.final = new Uint8Array(n);
+    state.finalValues = new Array(n).fill(null);
     if (state.gradientReady) this.contributeLocal(iteration, state);
     const waiting = state.waiting;
     state.waiting = [];
     for (const d of waiting) this.handle(state, d);
+    const commands = state.commands;
+    state.commands = [];
+    for (const c of commands) this.execute(state, c);
   }
 
   private contributeLocal(iteration: number, state: IterationState): void {
     for (const chunk of state.plan!.chunks) {
-      this.addContribution(iteration, state, chunk, this.worker!.contribution(iteration, chunk));
+      const values = this.worker!.contribution(iteration, chunk);
+      if (chunk.tree >= 0) this.addTreeContribution(iteration, state, chunk, values);
+      else this.mergeOnline(iteration, state, chunk, 1, values);
     }
   }
+
+  // ------------------------------------------------------------ messages
 
   private onMessage(d: Delivery<ChunkMessage>): void {
     const m = d.body;
     this.control.delivered({
       iteration: m.iteration, chunk: m.chunk, kind: m.kind, from: d.from, to: d.to, bytes: d.bytes,
-      enqueuedAt: d.enqueuedAt, sentAt: d.sentAt, deliveredAt: d.deliveredAt,
+      enqueuedAt: d.enqueuedAt, sentAt: d.sentAt, deliveredAt: d.deliveredAt, aux: m.aux === true,
     });
     const state = this.state(m.iteration);
     if (!state.plan) state.waiting.push(d);
@@ -121,20 +160,45 @@ export class NodeAgent {
     if (m.version !== plan.version) {
       throw new Error(`${this.node}: iteration ${m.iteration} got a message of plan ${m.version} but runs plan ${plan.version}`);
     }
+    this.measure(plan, d);
+    if (m.via && m.via.length > 0) {
+      // A hop of an auxiliary path: pass it on unchanged.
+      this.transport.send(m.via[0], d.bytes, { ...m, via: m.via.slice(1) });
+      return;
+    }
     const chunk = plan.chunks[m.chunk];
-    if (m.kind === 'up') this.addContribution(m.iteration, state, chunk, m.values);
-    else this.onFinal(m.iteration, state, chunk, m.values);
+    if (chunk.tree < 0) {
+      if (m.kind === 'up') this.mergeOnline(m.iteration, state, chunk, m.count, m.values);
+      else {
+        this.onFinal(m.iteration, state, chunk, m.values);
+        this.control.receivedFinal(this.node, d.from, m.iteration, chunk.id);
+      }
+    } else if (m.kind === 'up') {
+      this.addTreeContribution(m.iteration, state, chunk, m.values);
+    } else {
+      this.onFinal(m.iteration, state, chunk, m.values);
+    }
   }
 
-  private addContribution(iteration: number, state: IterationState, chunk: ChunkPlan, values: Float32Array | null): void {
+  private measure(plan: Plan, d: Delivery<ChunkMessage>): void {
+    const config = plan.measure;
+    if (!config || d.bytes < config.thresholdBytes || d.from === d.to || d.deliveredAt <= d.sentAt) return;
+    let window = this.windows.get(d.from);
+    if (!window) this.windows.set(d.from, (window = []));
+    window.push((d.bytes * 8) / (d.deliveredAt - d.sentAt) / 1e6);
+    if (window.length < config.window) return;
+    const mbps = window.reduce((s, x) => s + x, 0) / window.length;
+    window.length = 0;
+    this.control.measured({ from: d.from, to: this.node, mbps, at: d.deliveredAt, iteration: d.body.iteration });
+  }
+
+  // ------------------------------------------------------------ tree chunks
+
+  private addTreeContribution(iteration: number, state: IterationState, chunk: ChunkPlan, values: Float32Array | null): void {
     const tree = state.plan!.trees[chunk.tree];
     const id = chunk.id;
     state.received[id]++;
-    if (values) {
-      const sum = state.sums[id];
-      if (!sum) state.sums[id] = Float32Array.from(values);
-      else for (let k = 0; k < sum.length; k++) sum[k] += values[k];
-    }
+    addInto(state, id, values);
     const expected = (this.worker ? 1 : 0) + (tree.upChildren.get(this.node) ?? 0);
     if (state.received[id] < expected) return;
     const sum = state.sums[id];
@@ -142,24 +206,85 @@ export class NodeAgent {
     if (tree.root === this.node) {
       this.onFinal(iteration, state, chunk, sum);
     } else {
-      this.send(tree.parent.get(this.node)!, 'up', iteration, state.plan!, chunk, sum);
+      this.sendHop(tree.parent.get(this.node)!, 'up', iteration, state.plan!, chunk, 1, sum);
     }
   }
 
   private onFinal(iteration: number, state: IterationState, chunk: ChunkPlan, values: Float32Array | null): void {
-    const tree: Tree = state.plan!.trees[chunk.tree];
-    for (const child of tree.children.get(this.node) ?? []) this.send(child, 'down', iteration, state.plan!, chunk, values);
-    if (!this.worker) return;
+    const plan = state.plan!;
+    if (chunk.tree >= 0) {
+      for (const child of plan.trees[chunk.tree].children.get(this.node) ?? []) this.sendHop(child, 'down', iteration, plan, chunk, 1, values);
+    }
+    state.finalValues[chunk.id] = values;
+    if (!this.worker || state.final[chunk.id]) return;
     state.final[chunk.id] = 1;
     this.worker.receivedFinal(iteration, chunk, values);
-    if (++state.finals === state.plan!.chunks.length) {
-      const now = this.clock.now();
-      this.control.iterationDone(this.node, iteration, now);
+    if (++state.finals === plan.chunks.length) {
+      this.control.iterationDone(this.node, iteration, this.clock.now());
       if (iteration + 1 < this.iterations) this.beginIteration(iteration + 1);
     }
   }
 
-  private send(to: string, kind: 'up' | 'down', iteration: number, plan: Plan, chunk: ChunkPlan, values: Float32Array | null): void {
-    this.transport.send(to, chunk.bytes, { kind, iteration, chunk: chunk.id, version: plan.version, values });
+  /**
+   * Send along one edge of a tree. With multipath on, when the direct link's
+   * queue is long and an auxiliary path's first hop is idle, go that way.
+   */
+  private sendHop(to: string, kind: 'up' | 'down', iteration: number, plan: Plan, chunk: ChunkPlan, count: number, values: Float32Array | null): void {
+    const body: ChunkMessage = { kind, iteration, chunk: chunk.id, version: plan.version, count, values };
+    const mp = plan.multipath;
+    if (mp && this.topology && this.transport.queued(to) > mp.mainQueueAbove) {
+      for (const path of auxiliaryPaths(plan, this.topology, this.node, to)) {
+        if (this.transport.queued(path[0]) < mp.auxQueueBelow) {
+          this.transport.send(path[0], chunk.bytes, { ...body, via: path.slice(1), aux: true });
+          return;
+        }
+      }
+    }
+    this.transport.send(to, chunk.bytes, body);
   }
+
+  // ------------------------------------------------------------ online chunks
+
+  private mergeOnline(iteration: number, state: IterationState, chunk: ChunkPlan, count: number, values: Float32Array | null): void {
+    const online = state.plan!.online!;
+    state.received[chunk.id] += count;
+    addInto(state, chunk.id, values);
+    if (online.root === this.node && state.received[chunk.id] === online.contributors) {
+      const sum = state.sums[chunk.id];
+      state.sums[chunk.id] = null;
+      this.onFinal(iteration, state, chunk, sum);
+      this.control.final(this.node, iteration, chunk.id);
+    } else {
+      this.control.ready(this.node, iteration, chunk.id);
+    }
+  }
+
+  private onCommand(command: OnlineCommand): void {
+    const state = this.state(command.iteration);
+    if (!state.plan) state.commands.push(command);
+    else this.execute(state, command);
+  }
+
+  private execute(state: IterationState, c: OnlineCommand): void {
+    const plan = state.plan!;
+    const chunk = plan.chunks[c.chunk];
+    if (c.kind === 'up') {
+      const count = state.received[c.chunk];
+      const values = state.sums[c.chunk];
+      state.received[c.chunk] = 0;
+      state.sums[c.chunk] = null;
+      this.transport.send(c.to, chunk.bytes, { kind: 'up', iteration: c.iteration, chunk: c.chunk, version: plan.version, count, values });
+    } else {
+      this.transport.send(c.to, chunk.bytes, {
+        kind: 'down', iteration: c.iteration, chunk: c.chunk, version: plan.version, count: 0, values: state.finalValues[c.chunk],
+      });
+    }
+  }
+}
+
+function addInto(state: IterationState, id: number, values: Float32Array | null): void {
+  if (!values) return;
+  const sum = state.sums[id];
+  if (!sum) state.sums[id] = Float32Array.from(values);
+  else for (let k = 0; k < sum.length; k++) sum[k] += values[k];
 }

@@ -1,9 +1,10 @@
 /**
  * A synchronization plan: how each chunk of the gradient is aggregated and
- * handed back. Every chunk belongs to one tree; a tree has a root (where the
- * update is applied), an aggregation in-tree (each node's parent), and a
- * broadcast out-tree (each node's children). Edges are logical: a message to
- * a parent that is not a neighbour follows the underlay route.
+ * handed back. A chunk either belongs to a tree, or (tree -1) is scheduled
+ * online by the coordinator (TSEngine). A tree has a root (where the update
+ * is applied), an aggregation in-tree (each node's parent), and a broadcast
+ * out-tree (each node's children). Edges are logical: a message to a parent
+ * that is not a neighbour follows the underlay route.
  */
 
 export interface Tree {
@@ -24,8 +25,28 @@ export interface ChunkPlan {
   offset: number;
   elements: number;
   bytes: number;
-  /** Index into `Plan.trees`. */
+  /** Index into `Plan.trees`, or -1 for a chunk the coordinator schedules online. */
   tree: number;
+}
+
+/** NetStorm's multipath auxiliary transmission, as the agents apply it. */
+export interface MultipathConfig {
+  /** Cost of each directed link (1 / measured throughput), by link id. */
+  linkCost: number[];
+  /** Divert when the main next hop holds more than this many messages... */
+  mainQueueAbove: number;
+  /** ...to an auxiliary path whose first hop holds fewer than this many. */
+  auxQueueBelow: number;
+  /** At most this many paths per hop, the main one included. */
+  maxPaths: number;
+}
+
+/** Passive measurement, as the receiving agents apply it. */
+export interface MeasureConfig {
+  /** Measure messages of at least this many bytes... */
+  thresholdBytes: number;
+  /** ...and report the mean of this many per sender. */
+  window: number;
 }
 
 export interface Plan {
@@ -33,15 +54,61 @@ export interface Plan {
   version: number;
   trees: Tree[];
   chunks: ChunkPlan[];
+  multipath?: MultipathConfig;
+  measure?: MeasureConfig;
+  /** For online chunks: the node where the aggregate completes, and how many contributions make it complete. */
+  online?: { root: string; contributors: number };
+}
+
+/** Build a tree from each participating node's parent (the root has none); broadcast goes back down the same edges. */
+export function treeFromParents(root: string, parent: Map<string, string>): Tree {
+  const upChildren = new Map<string, number>();
+  const children = new Map<string, string[]>();
+  for (const [child, p] of parent) {
+    upChildren.set(p, (upChildren.get(p) ?? 0) + 1);
+    if (!children.has(p)) children.set(p, []);
+    children.get(p)!.push(child);
+  }
+  return { root, parent, upChildren, children };
 }
 
 /** A tree in which every listed contributor sends straight to the root, and the root sends straight back. */
 export function starTree(root: string, contributors: string[]): Tree {
   const others = contributors.filter((n) => n !== root);
-  return {
-    root,
-    parent: new Map(others.map((n) => [n, root])),
-    upChildren: new Map([[root, others.length]]),
-    children: new Map([[root, others]]),
-  };
+  return treeFromParents(root, new Map(others.map((n) => [n, root])));
+}
+
+/**
+ * Keep only the nodes of a spanning in-tree whose subtree holds a worker
+ * (plus the root): a node without a worker below it has nothing to send,
+ * and its parent must not wait for it.
+ */
+export function pruneToWorkers(root: string, parent: Map<string, string>, workers: Set<string>): Map<string, string> {
+  const needed = new Set<string>([root]);
+  for (const w of workers) {
+    for (let at: string | undefined = w; at !== undefined && !needed.has(at); at = parent.get(at)) needed.add(at);
+  }
+  const kept = new Map<string, string>();
+  for (const [child, p] of parent) if (needed.has(child)) kept.set(child, p);
+  return kept;
+}
+
+/** Split `elements` into consecutive pieces of at most `max`. */
+export function cutIntoChunks(elements: number, max: number): number[] {
+  const pieces: number[] = [];
+  for (let done = 0; done < elements; done += max) pieces.push(Math.min(max, elements - done));
+  return pieces;
+}
+
+/** Every array cut into chunks of at most `maxElements`, in array order, all on tree 0. */
+export function chunkArrays(arrays: { elements: number }[], maxElements: number, bytesPerElement: number): ChunkPlan[] {
+  const chunks: ChunkPlan[] = [];
+  arrays.forEach((a, array) => {
+    let offset = 0;
+    for (const elements of cutIntoChunks(a.elements, maxElements)) {
+      chunks.push({ id: chunks.length, array, offset, elements, bytes: elements * bytesPerElement, tree: 0 });
+      offset += elements;
+    }
+  });
+  return chunks;
 }

@@ -1,7 +1,7 @@
 /**
  * A scheduler's policy: pure logic, no I/O. Given what the coordinator
- * knows, it says which plan is current. Later policies also take
- * measurements and answer online questions.
+ * knows (topology, workload, measurements), it says which plan is current;
+ * an online policy also answers the agents' questions as they come.
  */
 import type { ModelArray } from '../train/profiles.js';
 import type { Topology } from '../net/topology.js';
@@ -13,10 +13,48 @@ export interface PolicyContext {
   workers: string[];
   arrays: ModelArray[];
   bytesPerElement: number;
+  /** Capacity of each directed link now (Mbit/s): only for an initial probe, never for passive policies. */
+  capacityNow: () => number[];
   now: number;
+}
+
+/** A receiver's measurement of the throughput from `from` (averaged over its window). */
+export interface Measurement {
+  from: string;
+  to: string;
+  mbps: number;
+  at: number;
+  iteration: number;
+}
+
+/** What the coordinator tells an agent to do for one chunk of one iteration. */
+export interface OnlineCommand {
+  node: string;
+  iteration: number;
+  chunk: number;
+  /** up: send your buffer (partial aggregate); down: send the final value. */
+  kind: 'up' | 'down';
+  to: string;
+}
+
+/** The coordinator's side of an online scheduler (TSEngine). Each call returns the commands to hand out. */
+export interface OnlineScheduler {
+  /** `node` holds a buffer for (iteration, chunk) it has not sent: its own gradient, or after merging. */
+  ready(node: string, iteration: number, chunk: number): OnlineCommand[];
+  /** The root now holds the final value of (iteration, chunk). */
+  final(node: string, iteration: number, chunk: number): OnlineCommand[];
+  /** `node` received the final value from `from`. */
+  receivedFinal(node: string, from: string, iteration: number, chunk: number): OnlineCommand[];
 }
 
 export interface Policy {
   /** The plan the coordinator should hand out for the next iteration that asks. */
   currentPlan(ctx: PolicyContext): Plan;
+  /** Re-plan every this many seconds (absent: never). */
+  checkPeriodS?: number;
+  /** Called every `checkPeriodS`; the policy updates its current plan if its inputs changed. */
+  replan?(ctx: PolicyContext): void;
+  /** A measurement reported by an agent. */
+  observe?(m: Measurement): void;
+  online?: OnlineScheduler;
 }

@@ -10,6 +10,8 @@ export interface TransferRecord {
   enqueuedAt: number;
   sentAt: number;
   deliveredAt: number;
+  /** This hop belongs to an auxiliary (multipath) route. */
+  aux: boolean;
 }
 
 export interface IterationRecord {

@@ -17,15 +17,26 @@ export function syntheticContribution(worker: number, iteration: number, chunk: 
   return v;
 }
 
+/** The plain sum of every worker's contribution to `chunk` in `iteration` (values mode). */
+export function syntheticSum(workers: number, iteration: number, chunk: number): Float32Array {
+  const sum = new Float32Array(VALUES_PER_CHUNK);
+  for (let w = 0; w < workers; w++) syntheticContribution(w, iteration, chunk).forEach((v, k) => (sum[k] += v));
+  return sum;
+}
+
 export class SyntheticWorker implements WorkerModel {
   /** In values mode: chunk id -> final values of the latest iteration. */
   readonly finals = new Map<number, { iteration: number; values: Float32Array | null }>();
+  /** In values mode: finals checked against the plain sum, and the ones that differed. */
+  checked = 0;
+  readonly mismatches: string[] = [];
 
   constructor(
     private readonly clock: Clock,
     private readonly computeS: number,
     private readonly workerIndex: number,
     private readonly values: boolean,
+    private readonly workerCount = 1,
   ) {}
 
   compute(_iteration: number, done: () => void): void {
@@ -37,6 +48,12 @@ export class SyntheticWorker implements WorkerModel {
   }
 
   receivedFinal(iteration: number, chunk: ChunkPlan, values: Float32Array | null): void {
-    if (this.values) this.finals.set(chunk.id, { iteration, values });
+    if (!this.values) return;
+    this.finals.set(chunk.id, { iteration, values });
+    const expected = syntheticSum(this.workerCount, iteration, chunk.id);
+    this.checked++;
+    if (!values || values.some((v, k) => v !== expected[k])) {
+      this.mismatches.push(`iteration ${iteration} chunk ${chunk.id}: got ${values ? Array.from(values) : 'nothing'}, expected ${Array.from(expected)}`);
+    }
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cutIntoChunks, psLiteParts, starPlan } from '../../src/sync/policies/star.js';
+import { psLiteParts, starPlan } from '../../src/sync/policies/star.js';
+import { cutIntoChunks } from '../../src/sync/plan.js';
 
 describe('star (ps-lite) plan', () => {
   const arrays = [

@@ -6,20 +6,13 @@
  * pull the result. Messages carry at most `chunk_elements` elements.
  */
 import type { ModelArray } from '../../train/profiles.js';
-import { starTree, type ChunkPlan, type Plan } from '../plan.js';
+import { cutIntoChunks, starTree, type ChunkPlan, type Plan } from '../plan.js';
 import type { Policy, PolicyContext } from '../policy.js';
 
 export interface StarOptions {
   servers?: 'all' | string[];
   chunk_elements: number;
   bigarray_bound: number;
-}
-
-/** Split `elements` into consecutive pieces of at most `max`. */
-export function cutIntoChunks(elements: number, max: number): number[] {
-  const pieces: number[] = [];
-  for (let done = 0; done < elements; done += max) pieces.push(Math.min(max, elements - done));
-  return pieces;
 }
 
 /** ps-lite's split of a big array over S servers. */

@@ -1,0 +1,64 @@
+/**
+ * NetStorm's auxiliary paths. For a hop from -> to, the main path is the
+ * direct link; auxiliary path k is the cheapest path (cost 1/throughput)
+ * that avoids the direct link and the intermediate nodes of paths 1..k-1.
+ * Computed lazily by the agent that needs them and cached per plan.
+ */
+import type { Topology } from '../net/topology.js';
+import { Heap } from '../util/heap.js';
+import type { Plan } from './plan.js';
+
+const cache = new WeakMap<Plan, Map<string, string[][]>>();
+
+/** Auxiliary paths from -> to: each the list of nodes after `from`, ending with `to`. */
+export function auxiliaryPaths(plan: Plan, topology: Topology, from: string, to: string): string[][] {
+  const config = plan.multipath;
+  if (!config) return [];
+  let perPlan = cache.get(plan);
+  if (!perPlan) cache.set(plan, (perPlan = new Map()));
+  const key = `${from}\u0000${to}`;
+  const cached = perPlan.get(key);
+  if (cached) return cached;
+  const src = topology.nodeIndex(from);
+  const dst = topology.nodeIndex(to);
+  const banned = new Set<number>();
+  const paths: string[][] = [];
+  while (paths.length < config.maxPaths - 1) {
+    const path = cheapestPath(topology, config.linkCost, src, dst, banned);
+    if (!path) break;
+    paths.push(path.map((n) => topology.nodes[n]));
+    for (const n of path.slice(0, -1)) banned.add(n);
+  }
+  perPlan.set(key, paths);
+  return paths;
+}
+
+/** Dijkstra from src to dst without the direct link and the banned nodes; the path's nodes after src, or null. */
+function cheapestPath(topology: Topology, cost: number[], src: number, dst: number, banned: Set<number>): number[] | null {
+  const n = topology.nodes.length;
+  const dist = new Float64Array(n).fill(Infinity);
+  const via = new Int32Array(n).fill(-1);
+  const frontier = new Heap<{ v: number; d: number }>((a, b) => a.d < b.d || (a.d === b.d && a.v < b.v));
+  dist[src] = 0;
+  frontier.push({ v: src, d: 0 });
+  while (frontier.size > 0) {
+    const { v, d } = frontier.pop()!;
+    if (d !== dist[v]) continue;
+    if (v === dst) break;
+    for (const link of topology.outLinks(v)) {
+      const u = link.to;
+      if (v === src && u === dst) continue; // the main path
+      if (u !== dst && banned.has(u)) continue;
+      const du = d + cost[link.id];
+      if (du < dist[u]) {
+        dist[u] = du;
+        via[u] = v;
+        frontier.push({ v: u, d: du });
+      }
+    }
+  }
+  if (dist[dst] === Infinity) return null;
+  const path: number[] = [];
+  for (let at = dst; at !== src; at = via[at]) path.push(at);
+  return path.reverse();
+}

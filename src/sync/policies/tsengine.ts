@@ -1,0 +1,130 @@
+/**
+ * TSEngine (GeoMX): the coordinator schedules every chunk online.
+ *
+ * Push: per chunk, a FIFO queue of nodes holding an unsent buffer, seeded
+ * with the server. Whenever two are queued, pop them; the one with the
+ * higher measured throughput towards the other sends to it (unknown counts
+ * as 0; on a tie the one that waited longer sends; the server never sends).
+ * The receiver merges and queues again. The push ends when every worker has
+ * sent and the server holds all contributions.
+ *
+ * Pull: every node holding the final value asks for a node not yet served:
+ * greedy (the highest measured throughput from it) with probability
+ * min(known / (known + unknown), max_greedy_rate), else a random node whose
+ * throughput from it is unknown. Measurements older than
+ * forget_after_iterations iterations are forgotten. Seeded randomness.
+ */
+import { Rng } from '../../util/rng.js';
+import { chunkArrays, type Plan } from '../plan.js';
+import type { Measurement, OnlineCommand, Policy } from '../policy.js';
+
+export interface TsengineOptions {
+  server?: string;
+  chunk_elements: number;
+  max_greedy_rate: number;
+  forget_after_iterations: number;
+  measure_threshold_mb: number;
+}
+
+interface ChunkState {
+  queue: string[];
+  sent: Set<string>;
+  /** Workers nobody has been told to send the final value to yet. */
+  unserved: Set<string>;
+  /** Deliveries of the final value still to come. */
+  toDeliver: number;
+}
+
+export function tsenginePolicy(options: TsengineOptions, seed: number): Policy {
+  const rng = new Rng(seed, 'tsengine');
+  /** "from\0to" -> latest measurement. */
+  const throughput = new Map<string, { mbps: number; iteration: number }>();
+  const states = new Map<string, ChunkState>();
+  let plan: Plan | null = null;
+  let server = '';
+  let workers: string[] = [];
+
+  const known = (from: string, to: string, iteration: number): number | undefined => {
+    const m = throughput.get(`${from}\u0000${to}`);
+    return m && iteration - m.iteration <= options.forget_after_iterations ? m.mbps : undefined;
+  };
+
+  const stateOf = (iteration: number, chunk: number): ChunkState => {
+    const key = `${iteration}:${chunk}`;
+    let s = states.get(key);
+    if (!s) {
+      const unserved = new Set(workers.filter((w) => w !== server));
+      s = { queue: [server], sent: new Set(), unserved, toDeliver: unserved.size };
+      states.set(key, s);
+    }
+    return s;
+  };
+
+  const pair = (iteration: number, chunk: number, s: ChunkState): OnlineCommand[] => {
+    const commands: OnlineCommand[] = [];
+    while (s.queue.length >= 2) {
+      const a = s.queue.shift()!;
+      const b = s.queue.shift()!;
+      let sender = a, receiver = b;
+      if (a === server) [sender, receiver] = [b, a];
+      else if (b !== server && (known(b, a, iteration) ?? 0) > (known(a, b, iteration) ?? 0)) [sender, receiver] = [b, a];
+      s.sent.add(sender);
+      commands.push({ node: sender, iteration, chunk, kind: 'up', to: receiver });
+    }
+    return commands;
+  };
+
+  /** The next node `holder` serves, or none when everyone is served. */
+  const serve = (holder: string, iteration: number, chunk: number, s: ChunkState): OnlineCommand[] => {
+    if (s.unserved.size === 0) return [];
+    const targets = [...s.unserved];
+    const measured = targets.filter((t) => known(holder, t, iteration) !== undefined);
+    const unknown = targets.filter((t) => known(holder, t, iteration) === undefined);
+    const greedyRate = Math.min(measured.length / targets.length, options.max_greedy_rate);
+    let target: string;
+    if (measured.length > 0 && (unknown.length === 0 || rng.next() < greedyRate)) {
+      target = measured.reduce((best, t) => (known(holder, t, iteration)! > known(holder, best, iteration)! ? t : best));
+    } else {
+      target = unknown[rng.int(unknown.length)];
+    }
+    s.unserved.delete(target);
+    return [{ node: holder, iteration, chunk, kind: 'down', to: target }];
+  };
+
+  return {
+    currentPlan(ctx) {
+      if (!plan) {
+        server = options.server ?? ctx.nodes[0];
+        workers = ctx.workers;
+        const contributors = workers.length;
+        plan = {
+          version: 1, trees: [],
+          chunks: chunkArrays(ctx.arrays, options.chunk_elements, ctx.bytesPerElement).map((c) => ({ ...c, tree: -1 })),
+          online: { root: server, contributors },
+          measure: { thresholdBytes: options.measure_threshold_mb * 1e6, window: 1 },
+        };
+      }
+      return plan;
+    },
+    observe(m: Measurement) {
+      throughput.set(`${m.from}\u0000${m.to}`, { mbps: m.mbps, iteration: m.iteration });
+    },
+    online: {
+      ready(node, iteration, chunk) {
+        const s = stateOf(iteration, chunk);
+        if (s.sent.has(node) || s.queue.includes(node)) return [];
+        s.queue.push(node);
+        return pair(iteration, chunk, s);
+      },
+      final(node, iteration, chunk) {
+        return serve(node, iteration, chunk, stateOf(iteration, chunk));
+      },
+      receivedFinal(node, from, iteration, chunk) {
+        const s = stateOf(iteration, chunk);
+        const commands = [...serve(from, iteration, chunk, s), ...serve(node, iteration, chunk, s)];
+        if (--s.toDeliver === 0) states.delete(`${iteration}:${chunk}`);
+        return commands;
+      },
+    },
+  };
+}
