@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
+import { PiecewiseTrace } from '../src/scenario/trace.js';
+import type { Scenario } from '../src/scenario/types.js';
 
 /** A fresh temporary folder for each test, removed after it (pass or fail). */
 export function useTempDir(): { path: string } {
@@ -38,4 +40,18 @@ export function scenarioText(patch: Record<string, string> = {}): string {
     ...patch,
   };
   return `${Object.values(parts).filter(Boolean).join('\n')}\n`;
+}
+
+/** Two nodes a and b joined by a link of `mbps` each way; a model of one array of `gradientMb`. */
+export function lineScenario(mbps: number, gradientMb: number, computeS: number, iterations: number, workers = ['a', 'b']): Scenario {
+  const links = [['a', 'b'], ['b', 'a']].map(([from, to], id) => ({
+    id, from, to, name: `${from}->${to}`, delayS: 0, lossPercent: 0, queuePackets: null,
+    trace: PiecewiseTrace.constant(mbps), rateSource: '',
+  }));
+  const elements = (gradientMb * 1e6) / 4;
+  return {
+    name: 'line', description: '', file: '', hash: '', seed: 1, iterations, nodes: ['a', 'b'], workers, links,
+    workload: { profile: 'custom', arrays: [{ name: 'g', elements }], bytesPerElement: 4, computeS, totalBytes: elements * 4 },
+    schedulers: [], results: { bin_s: 1, transfers: true },
+  };
 }

@@ -1,5 +1,5 @@
 /** Summary statistics of iteration times, with a 95% confidence interval of the mean. */
-import { mean, median, quantileSorted, sampleStandardDeviation } from 'simple-statistics';
+import { mean, median, quantileSorted, sampleStandardDeviation, sampleVariance } from 'simple-statistics';
 
 export interface Summary {
   n: number;
@@ -39,4 +39,19 @@ export function summarize(values: number[]): Summary {
   const sorted = [...values].sort((a, b) => a - b);
   const half = n > 1 ? (tCritical95(n - 1) * sampleStandardDeviation(values)) / Math.sqrt(n) : NaN;
   return { n, mean: m, median: median(values), p95: quantileSorted(sorted, 0.95), ciLow: m - half, ciHigh: m + half };
+}
+
+/**
+ * The ratio of two means (baseline / other: a speedup) with a 95% interval
+ * by the delta method, the two samples independent; t with the smaller
+ * sample's degrees of freedom, to stay on the safe side.
+ */
+export function ratioOfMeans(baseline: number[], other: number[]): { ratio: number; low: number; high: number } {
+  const b = summarize(baseline);
+  const o = summarize(other);
+  const ratio = b.mean / o.mean;
+  if (b.n < 2 || o.n < 2) return { ratio, low: NaN, high: NaN };
+  const relVar = sampleVariance(baseline) / (b.n * b.mean ** 2) + sampleVariance(other) / (o.n * o.mean ** 2);
+  const half = tCritical95(Math.min(b.n, o.n) - 1) * ratio * Math.sqrt(relVar);
+  return { ratio, low: ratio - half, high: ratio + half };
 }

@@ -10,7 +10,7 @@ import type { SchedulerRun } from '../run/simulate.js';
 import { meanRate } from '../scenario/trace.js';
 import { bytesPerSecToMbps, fixed } from '../util/format.js';
 import { NetworkBound } from './bound.js';
-import { summarize } from './stats.js';
+import { ratioOfMeans, summarize } from './stats.js';
 
 export interface SummaryRow {
   scheduler: string;
@@ -23,6 +23,8 @@ export interface SummaryRow {
   bound_s: number;
   mean_over_bound: number;
   speedup_vs_star: number;
+  speedup_ci95_low: number;
+  speedup_ci95_high: number;
 }
 
 export interface RunResults {
@@ -33,7 +35,10 @@ export interface RunResults {
 export const ITERATION_COLUMNS = ['scheduler', 'iteration', 'plan_version', 'start_s', 'end_s', 'iteration_s', 'compute_s', 'sync_s', 'bytes', 'bound_s'];
 export const TRANSFER_COLUMNS = ['scheduler', 'iteration', 'chunk', 'kind', 'aux', 'from', 'to', 'bytes', 'enqueued_s', 'sent_s', 'delivered_s', 'mbps'];
 export const LINK_COLUMNS = ['scheduler', 'link', 'from', 'to', 'bin_start_s', 'bin_s', 'capacity_mbps', 'carried_mbps'];
-export const SUMMARY_COLUMNS = ['scheduler', 'iterations', 'mean_s', 'median_s', 'p95_s', 'ci95_low_s', 'ci95_high_s', 'bound_s', 'mean_over_bound', 'speedup_vs_star'];
+export const SUMMARY_COLUMNS = [
+  'scheduler', 'iterations', 'mean_s', 'median_s', 'p95_s', 'ci95_low_s', 'ci95_high_s', 'bound_s', 'mean_over_bound',
+  'speedup_vs_star', 'speedup_ci95_low', 'speedup_ci95_high',
+];
 
 /**
  * Iteration i's time: from the end of iteration i-1 (the first: from the
@@ -58,11 +63,20 @@ export function summaryRows(scenario: Scenario, runs: SchedulerRun[], bounds: nu
     const b = bounds[r].reduce((a, x) => a + x, 0) / bounds[r].length;
     return {
       scheduler: run.label, iterations: s.n, mean_s: s.mean, median_s: s.median, p95_s: s.p95,
-      ci95_low_s: s.ciLow, ci95_high_s: s.ciHigh, bound_s: b, mean_over_bound: s.mean / b, speedup_vs_star: NaN,
+      ci95_low_s: s.ciLow, ci95_high_s: s.ciHigh, bound_s: b, mean_over_bound: s.mean / b,
+      speedup_vs_star: NaN, speedup_ci95_low: NaN, speedup_ci95_high: NaN,
     };
   });
-  const star = rows.find((r, i) => runs[i].scheduler === 'star');
-  if (star) for (const row of rows) row.speedup_vs_star = star.mean_s / row.mean_s;
+  // The baseline is the first star run (a scenario may hold several star variants).
+  const base = runs.findIndex((run) => run.scheduler === 'star');
+  if (base >= 0) {
+    rows.forEach((row, r) => {
+      const { ratio, low, high } = r === base ? { ratio: 1, low: 1, high: 1 } : ratioOfMeans(iterationTimes(runs[base]), iterationTimes(runs[r]));
+      row.speedup_vs_star = ratio;
+      row.speedup_ci95_low = low;
+      row.speedup_ci95_high = high;
+    });
+  }
   return rows;
 }
 
@@ -100,7 +114,7 @@ export function writeResults(dir: string, scenario: Scenario, runs: SchedulerRun
     const summary = summaryRows(scenario, runs, bounds);
     csv('summary.csv', SUMMARY_COLUMNS, summary.map((s) => [
       s.scheduler, s.iterations, fixed(s.mean_s), fixed(s.median_s), fixed(s.p95_s), fixed(s.ci95_low_s), fixed(s.ci95_high_s),
-      fixed(s.bound_s), fixed(s.mean_over_bound, 4), fixed(s.speedup_vs_star, 4),
+      fixed(s.bound_s), fixed(s.mean_over_bound, 4), fixed(s.speedup_vs_star, 4), fixed(s.speedup_ci95_low, 4), fixed(s.speedup_ci95_high, 4),
     ]));
 
     writeFileSync(`${partial}/manifest.json`, `${JSON.stringify({ ...manifest, files: [...files, 'manifest.json'] }, null, 2)}\n`);

@@ -11,7 +11,7 @@ import { Coordinator } from '../sync/coordinator.js';
 import { NodeAgent, type AgentControl, type ChunkMessage } from '../sync/agent.js';
 import { RunRecorder, type IterationRecord, type TransferRecord } from '../sync/record.js';
 import { makePolicy } from '../sync/policies/index.js';
-import type { OnlineCommand } from '../sync/policy.js';
+import type { OnlineCommand, Policy } from '../sync/policy.js';
 import { SyntheticWorker } from '../train/synthetic.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 
@@ -33,6 +33,8 @@ export interface SimulateOptions {
   values?: boolean;
   /** Called after each settled instant with the number of completed iterations. */
   onProgress?: (completed: number, now: number) => void;
+  /** Use this policy instead of the one `config` names (tests). */
+  policy?: Policy;
 }
 
 export function scenarioTopology(scenario: Scenario): Topology {
@@ -43,7 +45,7 @@ export function simulate(scenario: Scenario, config: SchedulerConfig, options: S
   const topology = scenarioTopology(scenario);
   const sim = new Simulator(topology, scenario.links.map((l) => l.trace), scenario.results.bin_s);
   const recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers);
-  const policy = makePolicy(config, scenario);
+  const policy = options.policy ?? makePolicy(config, scenario);
   const commandHandlers = new Map<string, (c: OnlineCommand) => void>();
   const coordinator = new Coordinator(policy, () => ({
     topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,

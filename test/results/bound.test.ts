@@ -65,3 +65,17 @@ describe('summary statistics', () => {
     expect(tCritical95(1e6)).toBeCloseTo(1.96, 3);
   });
 });
+
+describe('speedup with a confidence interval', () => {
+  it('is the ratio of means with a delta-method interval around it', async () => {
+    const { ratioOfMeans } = await import('../../src/results/stats.js');
+    const base = [10, 12, 11, 9, 13];
+    const fast = [5, 6, 5.5, 4.5, 6.5];
+    const r = ratioOfMeans(base, fast);
+    expect(r.ratio).toBeCloseTo(2, 12);
+    // both samples have the same relative spread: sd/mean = 1.5811/11 and 0.7906/5.5
+    const rel = (1.5811388 / 11) ** 2 / 5 + (0.7905694 / 5.5) ** 2 / 5;
+    expect(r.high - r.ratio).toBeCloseTo(2.776 * 2 * Math.sqrt(rel), 5);
+    expect(r.ratio - r.low).toBeCloseTo(r.high - r.ratio, 12);
+  });
+});

@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../../src/run/simulate.js';
 import { syntheticSum } from '../../src/train/synthetic.js';
-import { PiecewiseTrace } from '../../src/scenario/trace.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 import { join } from 'node:path';
 import type { Scenario, SchedulerConfig } from '../../src/scenario/types.js';
-
-function lineScenario(mbps: number, gradientMb: number, computeS: number, iterations: number, workers = ['a', 'b']): Scenario {
-  const links = [['a', 'b'], ['b', 'a']].map(([from, to], id) => ({
-    id, from, to, name: `${from}->${to}`, delayS: 0, lossPercent: 0, queuePackets: null,
-    trace: PiecewiseTrace.constant(mbps), rateSource: '',
-  }));
-  const elements = (gradientMb * 1e6) / 4;
-  return {
-    name: 'line', description: '', file: '', hash: '', seed: 1, iterations, nodes: ['a', 'b'], workers, links,
-    workload: { profile: 'custom', arrays: [{ name: 'g', elements }], bytesPerElement: 4, computeS, totalBytes: elements * 4 },
-    schedulers: [], results: { bin_s: 1, transfers: true },
-  };
-}
+import { lineScenario } from '../helpers.js';
 
 const star = (extra: Partial<SchedulerConfig> = {}): SchedulerConfig =>
   ({ name: 'star', label: 'star', chunk_elements: 1_000_000, bigarray_bound: 1_000_000, ...extra }) as SchedulerConfig;

@@ -8,7 +8,7 @@
  * byte left. Message boundaries on a busy connection change no rates, so
  * back-to-back messages cost no recomputation.
  */
-import { Heap } from '../../util/heap.js';
+import { KeyedHeap } from '../../util/keyed-heap.js';
 import { mbpsToBytesPerSec } from '../../util/format.js';
 import type { Trace } from '../../scenario/trace.js';
 import type { Topology } from '../topology.js';
@@ -22,6 +22,8 @@ interface Message {
 }
 
 interface Connection {
+  /** Index in SimNetwork.connList. */
+  id: number;
   from: number;
   to: number;
   route: number[];
@@ -37,14 +39,6 @@ interface Connection {
   anchor: number;
   sentAt: number;
   finish: number;
-  version: number;
-}
-
-interface Finish {
-  time: number;
-  seq: number;
-  conn: Connection;
-  version: number;
 }
 
 export interface LinkUsage {
@@ -59,10 +53,13 @@ const EPSILON_BYTES = 1e-6;
 export class SimNetwork {
   private readonly capacity: Float64Array; // bytes/s per directed link
   private readonly connections = new Map<number, Connection>();
+  private readonly connList: Connection[] = [];
   private readonly active: Connection[] = [];
-  private readonly finishes = new Heap<Finish>((a, b) => a.time < b.time || (a.time === b.time && a.seq < b.seq));
-  private finishSeq = 0;
+  /** Head-message completion times by connection id; an entry is live while it equals the connection's `finish`. */
+  private readonly finishes = new KeyedHeap();
   private dirty = false;
+  /** Links with a positive aggregate rate since the last settle. */
+  private busyLinks: number[] = [];
   private readonly handlers: ((d: Delivery) => void)[];
   // link accounting
   private readonly linkRate: Float64Array;
@@ -126,24 +123,29 @@ export class SimNetwork {
     return conn ? conn.queue.length - conn.head : 0;
   }
 
+  private isLive(time: number, id: number): boolean {
+    const conn = this.connList[id];
+    return conn.active && conn.finish === time;
+  }
+
   /** The time of the next message completion, or Infinity. */
   nextFinishTime(): number {
-    for (;;) {
-      const top = this.finishes.peek();
-      if (!top) return Infinity;
-      if (top.version === top.conn.version) return top.time;
-      this.finishes.pop();
+    const heap = this.finishes;
+    while (heap.size > 0) {
+      if (this.isLive(heap.topKey(), heap.topId())) return heap.topKey();
+      heap.pop();
     }
+    return Infinity;
   }
 
   /** Complete every message whose last byte leaves at or before `now`. */
   completeDue(now: number): void {
-    for (;;) {
-      const top = this.finishes.peek();
-      if (!top || top.time > now) return;
-      this.finishes.pop();
-      if (top.version !== top.conn.version) continue;
-      this.completeHead(top.conn, now);
+    const heap = this.finishes;
+    while (heap.size > 0 && heap.topKey() <= now) {
+      const time = heap.topKey();
+      const id = heap.topId();
+      heap.pop();
+      if (this.isLive(time, id)) this.completeHead(this.connList[id], now);
     }
   }
 
@@ -166,12 +168,19 @@ export class SimNetwork {
     }
     this.active.length = w;
     maxMinRates(this.active, this.capacity);
-    this.linkRate.fill(0);
+    for (const l of this.busyLinks) this.linkRate[l] = 0;
+    const busy: number[] = [];
     this.finishes.clear(); // every active connection gets a fresh entry below
     for (const conn of this.active) {
-      for (const l of conn.route) this.linkRate[l] += conn.rate;
+      if (conn.rate > 0) {
+        for (const l of conn.route) {
+          if (this.linkRate[l] === 0) busy.push(l);
+          this.linkRate[l] += conn.rate;
+        }
+      }
       this.scheduleFinish(conn);
     }
+    this.busyLinks = busy;
   }
 
   /** Flows with no positive rate (waiting on a link at 0), for stall reports. */
@@ -207,10 +216,11 @@ export class SimNetwork {
     if (!conn) {
       const route = this.topology.route(from, to);
       conn = {
-        from, to, route, delayS: this.topology.routeDelay(route), queue: [], head: 0,
-        active: false, listed: false, rate: 0, remaining: 0, anchor: 0, sentAt: 0, finish: Infinity, version: 0,
+        id: this.connList.length, from, to, route, delayS: this.topology.routeDelay(route), queue: [], head: 0,
+        active: false, listed: false, rate: 0, remaining: 0, anchor: 0, sentAt: 0, finish: Infinity,
       };
       this.connections.set(key, conn);
+      this.connList.push(conn);
     }
     return conn;
   }
@@ -222,9 +232,8 @@ export class SimNetwork {
   }
 
   private scheduleFinish(conn: Connection): void {
-    conn.version++;
     conn.finish = conn.remaining <= EPSILON_BYTES ? conn.anchor : conn.rate > 0 ? conn.anchor + conn.remaining / conn.rate : Infinity;
-    if (conn.finish < Infinity) this.finishes.push({ time: conn.finish, seq: this.finishSeq++, conn, version: conn.version });
+    if (conn.finish < Infinity) this.finishes.push(conn.finish, conn.id);
   }
 
   private completeHead(conn: Connection, now: number): void {
@@ -244,7 +253,7 @@ export class SimNetwork {
       conn.queue.length = 0;
       conn.head = 0;
       conn.active = false;
-      conn.version++;
+      conn.finish = Infinity;
       this.dirty = true;
     }
   }
@@ -268,7 +277,7 @@ export class SimNetwork {
         // accounting with the old capacities first.
         this.account(next);
         this.capacity[link] = rate;
-        if (this.linkRate[link] > 0 || this.active.some((c) => c.route.includes(link))) this.dirty = true;
+        if (this.linkRate[link] > 0 || this.active.some((c) => c.active && c.route.includes(link))) this.dirty = true;
       }
       this.scheduleCapacityChange(link, next);
     });
@@ -279,7 +288,7 @@ export class SimNetwork {
     const from = this.lastAccounted;
     if (now <= from) return;
     this.lastAccounted = now;
-    for (let l = 0; l < this.linkRate.length; l++) {
+    for (const l of this.busyLinks) {
       const rate = this.linkRate[l];
       if (rate <= 0) continue;
       let t = from;
@@ -311,36 +320,41 @@ export class SimNetwork {
  * indexed by link id keep it allocation-light, as it runs at every change.
  */
 export function maxMinRates(flows: { route: number[]; rate: number }[], capacity: Float64Array): void {
-  const links = capacity.length;
-  const scratch = scratchFor(links);
-  const { remaining, unfrozen, start } = scratch;
-  unfrozen.fill(0);
+  const scratch = scratchFor(capacity.length);
+  const { remaining, unfrozen, start, fill } = scratch;
+  // The links the flows cross (unfrozen[] is all zeros between calls).
+  const used = scratch.used;
+  used.length = 0;
   let entries = 0;
-  for (const flow of flows) {
+  for (let f = 0; f < flows.length; f++) {
+    const flow = flows[f];
     flow.rate = -1;
-    for (const l of flow.route) unfrozen[l]++;
-    entries += flow.route.length;
+    const route = flow.route;
+    for (let h = 0; h < route.length; h++) {
+      const l = route[h];
+      if (unfrozen[l]++ === 0) used.push(l);
+    }
+    entries += route.length;
   }
-  // Flows on each link, as one array cut at start[l] (counting sort).
+  // Flows on each used link, as one array: link l's flows sit at [start[l], start[l] + count) (counting sort).
   let offset = 0;
-  for (let l = 0; l < links; l++) {
+  for (const l of used) {
     start[l] = offset;
+    fill[l] = offset;
     offset += unfrozen[l];
   }
-  start[links] = offset;
-  const onLink = entries > scratch.onLink.length ? (scratch.onLink = new Int32Array(entries * 2)) : scratch.onLink;
-  const fill = scratch.fill;
-  fill.set(start.subarray(0, links));
-  flows.forEach((flow, f) => {
-    for (const l of flow.route) onLink[fill[l]++] = f;
-  });
+  if (entries > scratch.onLink.length) scratch.onLink = new Int32Array(entries * 2);
+  const onLink = scratch.onLink;
+  for (let f = 0; f < flows.length; f++) {
+    const route = flows[f].route;
+    for (let h = 0; h < route.length; h++) onLink[fill[route[h]]++] = f;
+  }
   // A link's share only grows as flows elsewhere freeze (they take at most
   // the current minimum), so heap keys are lower bounds: an entry whose
   // link's share has grown since is pushed back with the current share.
   const heap = scratch.heap;
   heap.clear();
-  for (let l = 0; l < links; l++) {
-    if (unfrozen[l] === 0) continue;
+  for (const l of used) {
     remaining[l] = capacity[l];
     heap.push(remaining[l] / unfrozen[l], l);
   }
@@ -354,17 +368,21 @@ export function maxMinRates(flows: { route: number[]; rate: number }[], capacity
       heap.push(share, link);
       continue;
     }
-    for (let k = start[link]; k < start[link + 1]; k++) {
+    const end = fill[link];
+    for (let k = start[link]; k < end; k++) {
       const flow = flows[onLink[k]];
       if (flow.rate >= 0) continue;
       flow.rate = share;
-      for (const m of flow.route) {
+      const route = flow.route;
+      for (let h = 0; h < route.length; h++) {
+        const m = route[h];
         remaining[m] -= share;
         unfrozen[m]--;
       }
     }
   }
   for (const flow of flows) if (flow.rate < 0) flow.rate = 0;
+  for (const l of used) unfrozen[l] = 0;
 }
 
 interface Scratch {
@@ -373,84 +391,21 @@ interface Scratch {
   start: Int32Array;
   fill: Int32Array;
   onLink: Int32Array;
-  heap: ShareHeap;
+  used: number[];
+  heap: KeyedHeap;
 }
 
-let scratch: Scratch | null = null;
+const scratches = new Map<number, Scratch>();
 
+/** Work arrays for `links` links, reused across calls (unfrozen stays all zeros between calls). */
 function scratchFor(links: number): Scratch {
-  if (!scratch || scratch.remaining.length < links) {
+  let scratch = scratches.get(links);
+  if (!scratch) {
     scratch = {
-      remaining: new Float64Array(links), unfrozen: new Int32Array(links),
-      start: new Int32Array(links + 1), fill: new Int32Array(links), onLink: new Int32Array(1024), heap: new ShareHeap(),
+      remaining: new Float64Array(links), unfrozen: new Int32Array(links), start: new Int32Array(links),
+      fill: new Int32Array(links), onLink: new Int32Array(1024), used: [], heap: new KeyedHeap(),
     };
-  }
-  if (scratch.unfrozen.length !== links) {
-    // Views of the right length, so fill(0) and loops over `links` stay exact.
-    return {
-      ...scratch,
-      remaining: scratch.remaining.subarray(0, links), unfrozen: scratch.unfrozen.subarray(0, links),
-      start: scratch.start.subarray(0, links + 1), fill: scratch.fill.subarray(0, links),
-    };
+    scratches.set(links, scratch);
   }
   return scratch;
-}
-
-/** A min-heap of (share, link) in parallel typed arrays; ties go to the lower link id. */
-class ShareHeap {
-  private keys = new Float64Array(256);
-  private ids = new Int32Array(256);
-  size = 0;
-
-  clear(): void {
-    this.size = 0;
-  }
-
-  topKey(): number { return this.keys[0]; }
-  topId(): number { return this.ids[0]; }
-
-  private less(i: number, j: number): boolean {
-    return this.keys[i] < this.keys[j] || (this.keys[i] === this.keys[j] && this.ids[i] < this.ids[j]);
-  }
-
-  private swap(i: number, j: number): void {
-    const k = this.keys[i]; this.keys[i] = this.keys[j]; this.keys[j] = k;
-    const d = this.ids[i]; this.ids[i] = this.ids[j]; this.ids[j] = d;
-  }
-
-  push(key: number, id: number): void {
-    if (this.size === this.keys.length) {
-      const grow = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T) => {
-        const b = make(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.keys = grow(this.keys, (n) => new Float64Array(n));
-      this.ids = grow(this.ids, (n) => new Int32Array(n));
-    }
-    let i = this.size++;
-    this.keys[i] = key; this.ids[i] = id;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.less(i, parent)) break;
-      this.swap(i, parent);
-      i = parent;
-    }
-  }
-
-  pop(): void {
-    const last = --this.size;
-    if (last <= 0) return;
-    this.keys[0] = this.keys[last]; this.ids[0] = this.ids[last];
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1, r = l + 1;
-      let m = i;
-      if (l < last && this.less(l, m)) m = l;
-      if (r < last && this.less(r, m)) m = r;
-      if (m === i) break;
-      this.swap(i, m);
-      i = m;
-    }
-  }
 }

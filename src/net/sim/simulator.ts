@@ -40,7 +40,7 @@ export class Simulator {
       onInstant?.(now);
       if (isDone()) return;
       const next = Math.min(events.nextTime(), network.nextFinishTime());
-      const stuck = network.hasActiveFlows() && network.stalledLinks().length > 0 && network.nextFinishTime() === Infinity;
+      const stuck = network.nextFinishTime() === Infinity && network.hasActiveFlows() && network.stalledLinks().length > 0;
       if (next === Infinity || (stuck && next - network.lastDeliveryAt > STALL_LIMIT_S)) {
         const links = network.stalledLinks();
         throw new UserError(

@@ -18,9 +18,9 @@
  */
 import type { ModelArray } from '../../train/profiles.js';
 import type { Topology } from '../../net/topology.js';
-import { Heap } from '../../util/heap.js';
+import { KeyedHeap } from '../../util/keyed-heap.js';
 import { Rng } from '../../util/rng.js';
-import { chunkArrays, pruneToWorkers, treeFromParents, type ChunkPlan, type Plan, type Tree } from '../plan.js';
+import { chunkArrays, treeFromParents, type ChunkPlan, type Plan, type Tree } from '../plan.js';
 import type { Measurement, Policy, PolicyContext } from '../policy.js';
 
 export interface NetstormOptions {
@@ -46,22 +46,32 @@ export interface RootTree {
   score: number;
 }
 
+/** One candidate root's in-tree, in typed arrays (the planning hot path). */
+interface Candidate {
+  root: number;
+  /** Link each node takes towards the root; -1 at the root and for nodes left out. */
+  parentLink: Int32Array;
+  score: number;
+}
+
 /**
  * The shortest-path in-tree towards `root` with link cost `cost` (Dijkstra
  * on reversed links; ties go to the lower node index): parentLink[v] is the
  * link v takes towards the root, -1 at the root and at unreachable nodes.
  */
-export function shortestInTree(topology: Topology, cost: ArrayLike<number>, root: number): { parentLink: Int32Array; depth: Int32Array } {
+export function shortestInTree(topology: Topology, cost: ArrayLike<number>, root: number, heap = new KeyedHeap()): { parentLink: Int32Array; depth: Int32Array } {
   const n = topology.nodes.length;
   const dist = new Float64Array(n).fill(Infinity);
   const parentLink = new Int32Array(n).fill(-1);
   const depth = new Int32Array(n).fill(-1);
-  const frontier = new Heap<{ v: number; d: number }>((a, b) => a.d < b.d || (a.d === b.d && a.v < b.v));
+  heap.clear();
   dist[root] = 0;
   depth[root] = 0;
-  frontier.push({ v: root, d: 0 });
-  while (frontier.size > 0) {
-    const { v, d } = frontier.pop()!;
+  heap.push(0, root);
+  while (heap.size > 0) {
+    const d = heap.topKey();
+    const v = heap.topId();
+    heap.pop();
     if (d !== dist[v]) continue;
     for (const link of topology.inLinks(v)) {
       const u = link.from;
@@ -70,26 +80,62 @@ export function shortestInTree(topology: Topology, cost: ArrayLike<number>, root
         dist[u] = du;
         parentLink[u] = link.id;
         depth[u] = depth[v] + 1;
-        frontier.push({ v: u, d: du });
+        heap.push(du, u);
       }
     }
   }
   return { parentLink, depth };
 }
 
-/** The FAPT rooted at `root` and its score, from throughput estimates (Mbit/s per directed link). */
-export function faptTree(topology: Topology, estimates: ArrayLike<number>, root: string, workers: Set<string>): RootTree {
-  const cost = Array.from(estimates, (mbps) => 1 / Math.max(mbps, 1e-9));
-  const { parentLink } = shortestInTree(topology, cost, topology.nodeIndex(root));
-  const full = new Map<string, string>();
-  parentLink.forEach((link, v) => {
-    if (link >= 0) full.set(topology.nodes[v], topology.nodes[topology.links[link].to]);
-  });
-  const parent = pruneToWorkers(root, full, workers);
-  return { root, parent, score: treeScore(topology, estimates, root, parent) };
+/** The candidate tree rooted at `root`: pruned to nodes with a worker below them, and scored. */
+function candidate(topology: Topology, estimates: ArrayLike<number>, cost: ArrayLike<number>, root: number, isWorker: Uint8Array, heap: KeyedHeap): Candidate {
+  const { parentLink, depth } = shortestInTree(topology, cost, root, heap);
+  const n = topology.nodes.length;
+  // Keep a node only if a worker's path to the root passes through it.
+  const needed = new Uint8Array(n);
+  needed[root] = 1;
+  for (let w = 0; w < n; w++) {
+    if (!isWorker[w]) continue;
+    for (let at = w; !needed[at] && parentLink[at] >= 0; at = topology.links[parentLink[at]].to) needed[at] = 1;
+  }
+  const slowest = new Float64Array(n).fill(Infinity);
+  let maxDepth = 0;
+  for (let v = 0; v < n; v++) {
+    if (!needed[v] || parentLink[v] < 0) {
+      if (v !== root) parentLink[v] = -1;
+      continue;
+    }
+    const d = depth[v];
+    slowest[d] = Math.min(slowest[d], estimates[parentLink[v]]);
+    if (d > maxDepth) maxDepth = d;
+  }
+  let score = 0;
+  for (let d = 1; d <= maxDepth; d++) if (slowest[d] < Infinity) score += 1 / Math.max(slowest[d], 1e-9);
+  return { root, parentLink, score };
 }
 
-/** T_r = sum over hop depth d of 1 / (slowest link from depth d to depth d-1). */
+function toRootTree(topology: Topology, c: Candidate): RootTree {
+  const parent = new Map<string, string>();
+  c.parentLink.forEach((link, v) => {
+    if (link >= 0) parent.set(topology.nodes[v], topology.nodes[topology.links[link].to]);
+  });
+  return { root: topology.nodes[c.root], parent, score: c.score };
+}
+
+/** Every candidate root's FAPT and score, from throughput estimates (Mbit/s per directed link). */
+export function candidateTrees(topology: Topology, estimates: ArrayLike<number>, roots: string[], workers: Set<string>): Candidate[] {
+  const cost = Array.from(estimates, (mbps) => 1 / Math.max(mbps, 1e-9));
+  const isWorker = Uint8Array.from(topology.nodes, (n) => (workers.has(n) ? 1 : 0));
+  const heap = new KeyedHeap();
+  return roots.map((r) => candidate(topology, estimates, cost, topology.nodeIndex(r), isWorker, heap));
+}
+
+/** The FAPT rooted at `root` and its score. */
+export function faptTree(topology: Topology, estimates: ArrayLike<number>, root: string, workers: Set<string>): RootTree {
+  return toRootTree(topology, candidateTrees(topology, estimates, [root], workers)[0]);
+}
+
+/** T_r of a given tree: sum over hop depth d of 1 / (slowest link from depth d to depth d-1). */
 export function treeScore(topology: Topology, estimates: ArrayLike<number>, root: string, parent: Map<string, string>): number {
   const depthOf = new Map<string, number>([[root, 0]]);
   const depth = (v: string): number => {
@@ -131,7 +177,7 @@ export function dealChunks(chunks: ChunkPlan[], weights: number[]): ChunkPlan[] 
 }
 
 /** Rank candidate roots by perf = 1 / T_r (best first; ties to the lower node index) and keep R. */
-export function bestRoots(trees: RootTree[], r: number): RootTree[] {
+export function bestRoots<T extends { score: number }>(trees: T[], r: number): T[] {
   return [...trees].sort((a, b) => a.score - b.score).slice(0, r);
 }
 
@@ -150,16 +196,27 @@ export function netstormPolicy(options: NetstormOptions, seed: number): Policy {
   const makePlan = (ctx: PolicyContext): Plan => {
     const workers = new Set(ctx.workers);
     const est = estimates!;
-    let kept: RootTree[];
+    let scores: number[];
+    let treeOf: (i: number) => RootTree;
     if (options.fixed_topology && fixedTrees) {
-      kept = fixedTrees.map((t) => ({ ...t, score: treeScore(ctx.topology, est, t.root, t.parent) }));
+      const fixed = fixedTrees;
+      scores = fixed.map((t) => treeScore(ctx.topology, est, t.root, t.parent));
+      treeOf = (i) => fixed[i];
     } else {
-      const candidates = ctx.nodes.map((root) => faptTree(ctx.topology, est, root, workers));
-      kept = bestRoots(candidates, options.roots ?? ctx.nodes.length);
-      if (options.fixed_topology) fixedTrees = kept;
+      const best = bestRoots(candidateTrees(ctx.topology, est, ctx.nodes, workers), options.roots ?? ctx.nodes.length);
+      scores = best.map((c) => c.score);
+      treeOf = (i) => toRootTree(ctx.topology, best[i]);
+      if (options.fixed_topology) fixedTrees = best.map((c) => toRootTree(ctx.topology, c));
     }
-    const trees: Tree[] = kept.map((t) => treeFromParents(t.root, t.parent));
-    const chunks = dealChunks(chunkArrays(ctx.arrays, options.chunk_elements, ctx.bytesPerElement), kept.map((t) => 1 / t.score));
+    let chunks = dealChunks(chunkArrays(ctx.arrays, options.chunk_elements, ctx.bytesPerElement), scores.map((score) => 1 / score));
+    // Roots dealt no chunk do nothing: leave their trees out of the plan.
+    const used = [...new Set(chunks.map((c) => c.tree))].sort((x, y) => x - y);
+    const renumber = new Map(used.map((t, i) => [t, i]));
+    chunks = chunks.map((c) => ({ ...c, tree: renumber.get(c.tree)! }));
+    const trees: Tree[] = used.map((t) => {
+      const tree = treeOf(t);
+      return treeFromParents(tree.root, tree.parent);
+    });
     return {
       version: ++version,
       trees,
