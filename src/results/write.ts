@@ -3,7 +3,7 @@
  * observation. Everything is written into "<dir>.partial" and renamed at
  * the end, so a failed run leaves nothing behind.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import type { Scenario } from '../scenario/types.js';
 import type { SchedulerRun } from '../run/simulate.js';
@@ -80,6 +80,32 @@ export function summaryRows(scenario: Scenario, runs: SchedulerRun[], bounds: nu
   return rows;
 }
 
+/** A CSV file written a batch of rows at a time, so large tables never sit in memory whole. */
+class CsvWriter {
+  private readonly fd: number;
+  private batch: unknown[][] = [];
+
+  constructor(path: string, columns: string[]) {
+    this.fd = openSync(path, 'w');
+    writeSync(this.fd, stringify([], { header: true, columns }));
+  }
+
+  add(row: unknown[]): void {
+    this.batch.push(row);
+    if (this.batch.length >= 10_000) this.flush();
+  }
+
+  private flush(): void {
+    if (this.batch.length) writeSync(this.fd, stringify(this.batch));
+    this.batch = [];
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
 export function writeResults(dir: string, scenario: Scenario, runs: SchedulerRun[], manifest: Record<string, unknown>): RunResults {
   if (existsSync(dir)) throw new Error(`results folder ${dir} already exists`);
   const partial = `${dir}.partial`;
@@ -89,33 +115,42 @@ export function writeResults(dir: string, scenario: Scenario, runs: SchedulerRun
     const bound = new NetworkBound(scenario);
     const bounds = runs.map((run) => iterationBounds(scenario, run, bound));
     const files: string[] = [];
-    const csv = (name: string, columns: string[], rows: unknown[][]) => {
-      writeFileSync(`${partial}/${name}`, stringify(rows, { header: true, columns }));
+    /** Write one CSV: `fill` adds its rows. */
+    const csv = (name: string, columns: string[], fill: (add: (row: unknown[]) => void) => void) => {
+      const out = new CsvWriter(`${partial}/${name}`, columns);
+      fill((row) => out.add(row));
+      out.close();
       files.push(name);
     };
 
-    csv('iterations.csv', ITERATION_COLUMNS, runs.flatMap((run, r) => {
+    csv('iterations.csv', ITERATION_COLUMNS, (add) => runs.forEach((run, r) => {
       const times = iterationTimes(run);
-      return run.iterations.map((it, i) => [
-      run.label, it.iteration, it.planVersion, fixed(it.start), fixed(it.end), fixed(times[i]),
-      fixed(it.compute), fixed(it.end - it.lastGradientReady), it.bytes, fixed(bounds[r][i]),
-      ]);
+      run.iterations.forEach((it, i) => add([
+        run.label, it.iteration, it.planVersion, fixed(it.start), fixed(it.end), fixed(times[i]),
+        fixed(it.compute), fixed(it.end - it.lastGradientReady), it.bytes, fixed(bounds[r][i]),
+      ]));
     }));
 
     if (scenario.results.transfers) {
-      csv('transfers.csv', TRANSFER_COLUMNS, runs.flatMap((run) => run.transfers.map((t) => [
-        run.label, t.iteration, t.chunk, t.kind, t.aux ? 1 : 0, t.from, t.to, t.bytes, fixed(t.enqueuedAt), fixed(t.sentAt), fixed(t.deliveredAt),
-        t.deliveredAt > t.sentAt ? fixed((t.bytes * 8) / (t.deliveredAt - t.sentAt) / 1e6, 3) : '',
-      ])));
+      csv('transfers.csv', TRANSFER_COLUMNS, (add) => {
+        for (const run of runs) {
+          for (const t of run.transfers) {
+            add([
+              run.label, t.iteration, t.chunk, t.kind, t.aux ? 1 : 0, t.from, t.to, t.bytes, fixed(t.enqueuedAt), fixed(t.sentAt), fixed(t.deliveredAt),
+              t.deliveredAt > t.sentAt ? fixed((t.bytes * 8) / (t.deliveredAt - t.sentAt) / 1e6, 3) : '',
+            ]);
+          }
+        }
+      });
     }
 
-    csv('links.csv', LINK_COLUMNS, runs.flatMap((run) => linkRows(scenario, run)));
+    csv('links.csv', LINK_COLUMNS, (add) => runs.forEach((run) => linkRows(scenario, run, add)));
 
     const summary = summaryRows(scenario, runs, bounds);
-    csv('summary.csv', SUMMARY_COLUMNS, summary.map((s) => [
+    csv('summary.csv', SUMMARY_COLUMNS, (add) => summary.forEach((s) => add([
       s.scheduler, s.iterations, fixed(s.mean_s), fixed(s.median_s), fixed(s.p95_s), fixed(s.ci95_low_s), fixed(s.ci95_high_s),
       fixed(s.bound_s), fixed(s.mean_over_bound, 4), fixed(s.speedup_vs_star, 4), fixed(s.speedup_ci95_low, 4), fixed(s.speedup_ci95_high, 4),
-    ]));
+    ])));
 
     writeFileSync(`${partial}/manifest.json`, `${JSON.stringify({ ...manifest, files: [...files, 'manifest.json'] }, null, 2)}\n`);
     renameSync(partial, dir);
@@ -126,21 +161,19 @@ export function writeResults(dir: string, scenario: Scenario, runs: SchedulerRun
   }
 }
 
-function linkRows(scenario: Scenario, run: SchedulerRun): unknown[][] {
+function linkRows(scenario: Scenario, run: SchedulerRun, add: (row: unknown[]) => void): void {
   const { carriedBytes, binS } = run.linkUsage;
   const bins = Math.ceil(run.endTime / binS - 1e-9);
-  const rows: unknown[][] = [];
   for (const link of scenario.links) {
     const carried = carriedBytes[link.id];
     for (let b = 0; b < bins; b++) {
       const from = b * binS;
       const width = Math.min(binS, run.endTime - from);
       const bytes = b < carried.length ? carried[b] : 0;
-      rows.push([
+      add([
         run.label, link.name, link.from, link.to, fixed(from), fixed(width),
         fixed(meanRate(link.trace, from, from + width), 3), fixed(bytesPerSecToMbps(bytes / width), 3),
       ]);
     }
   }
-  return rows;
 }

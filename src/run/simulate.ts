@@ -9,7 +9,7 @@ import type { LinkUsage } from '../net/sim/network.js';
 import type { NodeTransport } from '../net/types.js';
 import { Coordinator } from '../sync/coordinator.js';
 import { NodeAgent, type AgentControl, type ChunkMessage } from '../sync/agent.js';
-import { RunRecorder, type IterationRecord, type TransferRecord } from '../sync/record.js';
+import { RunRecorder, type IterationRecord, type TransferLog } from '../sync/record.js';
 import { makePolicy } from '../sync/policies/index.js';
 import type { OnlineCommand, Policy } from '../sync/policy.js';
 import { SyntheticWorker } from '../train/synthetic.js';
@@ -19,7 +19,7 @@ export interface SchedulerRun {
   label: string;
   scheduler: string;
   iterations: IterationRecord[];
-  transfers: TransferRecord[];
+  transfers: TransferLog;
   linkUsage: LinkUsage;
   /** Virtual time at which the last iteration ended. */
   endTime: number;

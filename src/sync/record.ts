@@ -38,6 +38,78 @@ export interface AgentReports {
   delivered(transfer: TransferRecord): void;
 }
 
+/**
+ * Transfers kept column by column in typed arrays (about 60 bytes a row),
+ * so runs of millions of messages fit in memory.
+ */
+export class TransferLog {
+  private readonly names: string[] = [];
+  private readonly nameIndex = new Map<string, number>();
+  private ints = new Int32Array(0); // iteration, chunk, from, to, flags (per row: 5)
+  private times = new Float64Array(0); // bytes, enqueued, sent, delivered (per row: 4)
+  length = 0;
+
+  private intern(name: string): number {
+    let i = this.nameIndex.get(name);
+    if (i === undefined) {
+      i = this.names.length;
+      this.names.push(name);
+      this.nameIndex.set(name, i);
+    }
+    return i;
+  }
+
+  push(t: TransferRecord): void {
+    if (this.length * 5 >= this.ints.length) {
+      const capacity = Math.max(1024, this.length * 2);
+      const ints = new Int32Array(capacity * 5);
+      ints.set(this.ints);
+      const times = new Float64Array(capacity * 4);
+      times.set(this.times);
+      this.ints = ints;
+      this.times = times;
+    }
+    const i = this.length * 5, f = this.length * 4;
+    this.ints[i] = t.iteration;
+    this.ints[i + 1] = t.chunk;
+    this.ints[i + 2] = this.intern(t.from);
+    this.ints[i + 3] = this.intern(t.to);
+    this.ints[i + 4] = (t.kind === 'down' ? 1 : 0) | (t.aux ? 2 : 0);
+    this.times[f] = t.bytes;
+    this.times[f + 1] = t.enqueuedAt;
+    this.times[f + 2] = t.sentAt;
+    this.times[f + 3] = t.deliveredAt;
+    this.length++;
+  }
+
+  get(row: number): TransferRecord {
+    const i = row * 5, f = row * 4;
+    const flags = this.ints[i + 4];
+    return {
+      iteration: this.ints[i], chunk: this.ints[i + 1], from: this.names[this.ints[i + 2]], to: this.names[this.ints[i + 3]],
+      kind: flags & 1 ? 'down' : 'up', aux: (flags & 2) !== 0,
+      bytes: this.times[f], enqueuedAt: this.times[f + 1], sentAt: this.times[f + 2], deliveredAt: this.times[f + 3],
+    };
+  }
+
+  *[Symbol.iterator](): Iterator<TransferRecord> {
+    for (let i = 0; i < this.length; i++) yield this.get(i);
+  }
+
+  toArray(): TransferRecord[] {
+    return Array.from({ length: this.length }, (_, i) => this.get(i));
+  }
+
+  filter(keep: (t: TransferRecord) => boolean): TransferRecord[] {
+    return this.toArray().filter(keep);
+  }
+
+  some(test: (t: TransferRecord) => boolean): boolean {
+    for (let i = 0; i < this.length; i++) if (test(this.get(i))) return true;
+    return false;
+  }
+}
+
 interface Progress {
   planVersion: number;
   start: number;
@@ -52,7 +124,7 @@ interface Progress {
 
 /** Accumulates agent reports into per-iteration records. */
 export class RunRecorder implements AgentReports {
-  readonly transfers: TransferRecord[] = [];
+  readonly transfers = new TransferLog();
   private readonly progress: Progress[] = [];
   completed = 0;
 

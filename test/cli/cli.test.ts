@@ -23,7 +23,7 @@ describe('geobed CLI', () => {
     const r = await geobed(['demo', '--out', out]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/scheduler\s+iters\s+mean s/);
-    expect(r.stdout).toMatch(/^star\s+20\s/m);
+    for (const name of ['star', 'mlnet', 'tsengine', 'ring', 'netstorm']) expect(r.stdout).toMatch(new RegExp(`^${name}\\s+20\\s`, 'm'));
     expect(readdirSync(out).sort()).toEqual(['iterations.csv', 'links.csv', 'manifest.json', 'summary.csv', 'transfers.csv']);
     const header = (f: string) => readFileSync(join(out, f), 'utf8').split('\n')[0].split(',');
     expect(header('iterations.csv')).toEqual(ITERATION_COLUMNS);
@@ -34,11 +34,17 @@ describe('geobed CLI', () => {
     expect(manifest.mode).toBe('sim');
     expect(manifest.scenario.seed).toBe(7);
     expect(manifest.scenario.sha256).toMatch(/^[0-9a-f]{64}$/);
-    // iteration times add up to the run, and no scheduler beats the network's lower bound
+    // per scheduler, iteration times add up to the run, and no iteration beats the network's lower bound
     const rows = readFileSync(join(out, 'iterations.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
-    const total = rows.reduce((s, r) => s + Number(r[5]), 0);
-    expect(total).toBeCloseTo(Number(rows[rows.length - 1][4]), 4);
-    for (const row of rows) expect(Number(row[5])).toBeGreaterThanOrEqual(Number(row[9]));
+    for (const name of ['star', 'mlnet', 'tsengine', 'ring', 'netstorm']) {
+      const mine = rows.filter((r) => r[0] === name);
+      expect(mine).toHaveLength(20);
+      expect(mine.reduce((s, r) => s + Number(r[5]), 0)).toBeCloseTo(Number(mine[mine.length - 1][4]), 4);
+      for (const row of mine) expect(Number(row[5])).toBeGreaterThanOrEqual(Number(row[9]));
+    }
+    const summary = readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    expect(summary.map((r) => r[0])).toEqual(['star', 'mlnet', 'tsengine', 'ring', 'netstorm']);
+    expect(summary[0].slice(9)).toEqual(['1.0000', '1.0000', '1.0000']); // star against itself
   });
 
   it('the same seed writes byte-identical CSVs; another seed changes them', async () => {
