@@ -37,16 +37,20 @@ interface ChunkState {
 
 export function tsenginePolicy(options: TsengineOptions, seed: number): Policy {
   const rng = new Rng(seed, 'tsengine');
-  /** "from\0to" -> latest measurement. */
-  const throughput = new Map<string, { mbps: number; iteration: number }>();
+  // Latest measurement per ordered node pair, as flat N x N arrays (this is the hot path at scale).
+  let index = new Map<string, number>();
+  let n = 0;
+  let mbpsOf = new Float64Array(0);
+  let iterationOf = new Int32Array(0);
   const states = new Map<string, ChunkState>();
   let plan: Plan | null = null;
   let server = '';
   let workers: string[] = [];
 
   const known = (from: string, to: string, iteration: number): number | undefined => {
-    const m = throughput.get(`${from}\u0000${to}`);
-    return m && iteration - m.iteration <= options.forget_after_iterations ? m.mbps : undefined;
+    const k = index.get(from)! * n + index.get(to)!;
+    const at = iterationOf[k];
+    return at >= 0 && iteration - at <= options.forget_after_iterations ? mbpsOf[k] : undefined;
   };
 
   const stateOf = (iteration: number, chunk: number): ChunkState => {
@@ -96,6 +100,10 @@ export function tsenginePolicy(options: TsengineOptions, seed: number): Policy {
       if (!plan) {
         server = options.server ?? ctx.nodes[0];
         workers = ctx.workers;
+        n = ctx.nodes.length;
+        index = new Map(ctx.nodes.map((node, i) => [node, i]));
+        mbpsOf = new Float64Array(n * n);
+        iterationOf = new Int32Array(n * n).fill(-1);
         const contributors = workers.length;
         plan = {
           version: 1, trees: [],
@@ -107,7 +115,9 @@ export function tsenginePolicy(options: TsengineOptions, seed: number): Policy {
       return plan;
     },
     observe(m: Measurement) {
-      throughput.set(`${m.from}\u0000${m.to}`, { mbps: m.mbps, iteration: m.iteration });
+      const k = index.get(m.from)! * n + index.get(m.to)!;
+      mbpsOf[k] = m.mbps;
+      iterationOf[k] = m.iteration;
     },
     online: {
       ready(node, iteration, chunk) {
