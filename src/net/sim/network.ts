@@ -35,6 +35,10 @@ interface Connection {
   /** In the `active` list (it stays there until the next settle after going idle). */
   listed: boolean;
   rate: number; // bytes/s
+  /** The rate before the current settle. */
+  previousRate: number;
+  /** The head message's completion time is in the heap, computed with the current rate. */
+  scheduled: boolean;
   remaining: number; // bytes of the head message left at `anchor`
   anchor: number;
   sentAt: number;
@@ -145,7 +149,11 @@ export class SimNetwork {
       const time = heap.topKey();
       const id = heap.topId();
       heap.pop();
-      if (this.isLive(time, id)) this.completeHead(this.connList[id], now);
+      if (this.isLive(time, id)) {
+        const conn = this.connList[id];
+        conn.scheduled = false; // its entry is gone
+        this.completeHead(conn, now);
+      }
     }
   }
 
@@ -155,7 +163,7 @@ export class SimNetwork {
     this.dirty = false;
     this.account(now);
     this.recomputations++;
-    // Drop connections that went idle; bring the others' progress up to now.
+    // Drop connections that went idle.
     let w = 0;
     for (const conn of this.active) {
       if (!conn.active) {
@@ -163,14 +171,12 @@ export class SimNetwork {
         continue;
       }
       this.active[w++] = conn;
-      conn.remaining = Math.max(0, conn.remaining - conn.rate * (now - conn.anchor));
-      conn.anchor = now;
+      conn.previousRate = conn.rate;
     }
     this.active.length = w;
     maxMinRates(this.active, this.capacity);
     for (const l of this.busyLinks) this.linkRate[l] = 0;
     const busy: number[] = [];
-    this.finishes.clear(); // every active connection gets a fresh entry below
     for (const conn of this.active) {
       if (conn.rate > 0) {
         for (const l of conn.route) {
@@ -178,6 +184,12 @@ export class SimNetwork {
           this.linkRate[l] += conn.rate;
         }
       }
+      // A connection whose rate did not change keeps its progress anchor and
+      // its completion time (already in the heap); the others are brought up
+      // to now and rescheduled. Outdated heap entries are skipped when popped.
+      if (conn.scheduled && conn.rate === conn.previousRate) continue;
+      conn.remaining = Math.max(0, conn.remaining - conn.previousRate * (now - conn.anchor));
+      conn.anchor = now;
       this.scheduleFinish(conn);
     }
     this.busyLinks = busy;
@@ -217,7 +229,7 @@ export class SimNetwork {
       const route = this.topology.route(from, to);
       conn = {
         id: this.connList.length, from, to, route, delayS: this.topology.routeDelay(route), queue: [], head: 0,
-        active: false, listed: false, rate: 0, remaining: 0, anchor: 0, sentAt: 0, finish: Infinity,
+        active: false, listed: false, rate: 0, previousRate: 0, scheduled: false, remaining: 0, anchor: 0, sentAt: 0, finish: Infinity,
       };
       this.connections.set(key, conn);
       this.connList.push(conn);
@@ -232,9 +244,14 @@ export class SimNetwork {
   }
 
   private scheduleFinish(conn: Connection): void {
-    conn.finish = conn.remaining <= EPSILON_BYTES ? conn.anchor : conn.rate > 0 ? conn.anchor + conn.remaining / conn.rate : Infinity;
-    if (conn.finish < Infinity) this.finishes.push(conn.finish, conn.id);
+    const finish = conn.remaining <= EPSILON_BYTES ? conn.anchor : conn.rate > 0 ? conn.anchor + conn.remaining / conn.rate : Infinity;
+    // The heap already holds an entry for exactly this completion: do not add a twin.
+    const alreadyQueued = conn.scheduled && conn.finish === finish;
+    conn.scheduled = true;
+    conn.finish = finish;
+    if (finish < Infinity && !alreadyQueued) this.finishes.push(finish, conn.id);
   }
+
 
   private completeHead(conn: Connection, now: number): void {
     const message = conn.queue[conn.head];
@@ -253,6 +270,7 @@ export class SimNetwork {
       conn.queue.length = 0;
       conn.head = 0;
       conn.active = false;
+      conn.scheduled = false;
       conn.finish = Infinity;
       this.dirty = true;
     }
