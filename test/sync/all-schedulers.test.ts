@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { loadScenario } from '../../src/scenario/load.js';
+import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/run/simulate.js';
 import { SCHEDULER_NAMES } from '../../src/scenario/schema.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
@@ -26,3 +26,24 @@ for (const file of ['quickstart.yaml', 'netstorm-9dc.yaml']) {
     }
   });
 }
+
+describe('a WAN with a transit node that runs no worker', () => {
+  // r is a pure router in the middle; the server-based schedulers put their server there by default.
+  const text = [
+    'name: transit', 'seed: 5', 'iterations: 3',
+    'nodes: [{ name: r, worker: false }, a, b, c, d]',
+    'link_defaults: { bandwidth: { generator: redraw-uniform, min_mbps: 20, max_mbps: 155, period_s: 2 } }',
+    'links:', '  - between: [r, a]', '  - between: [r, b]', '  - between: [r, c]', '  - between: [c, d]', '  - between: [a, b]',
+    'workload: { gradient_mb: 12, compute_ms: 20 }',
+    `schedulers: [${SCHEDULER_NAMES.join(', ')}, { name: netstorm, label: netstorm-r1, roots: 1 }, { name: star, label: star-all, servers: all }]`,
+  ].join('\n');
+  const scenario = parseScenario(text, 'transit.yaml');
+  scenario.results.transfers = false;
+  for (const config of scenario.schedulers) {
+    it(`${config.label}: the four workers end every iteration with the plain sum`, () => {
+      const run = simulate(scenario, config, { values: true });
+      expect([...run.workers.keys()]).toEqual(['a', 'b', 'c', 'd']);
+      expectPlainSums(scenario, run);
+    });
+  }
+});
