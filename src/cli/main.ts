@@ -16,6 +16,8 @@ import { PACKAGE_ROOT } from '../util/paths.js';
 import { ProgressBar } from './progress.js';
 import { summaryTable, formatTable } from './table.js';
 import type { Scenario } from '../scenario/types.js';
+import { probeHost } from '../net/emu/probe.js';
+import { removeGeobedNamespaces } from '../net/emu/exec.js';
 
 type Handler<A> = (args: A) => void;
 
@@ -191,6 +193,46 @@ export function main(argv: string[]): void {
     )
     .command('trace', 'generate, convert and inspect bandwidth traces', traceCommands)
     .command(
+      'doctor',
+      'report what this host can do: root, iproute2, qdiscs, TUN, CPUs, and which modes work',
+      (c) => c.option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' }),
+      async (a) => {
+        const report = await probeHost();
+        if (a.json) {
+          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+          return;
+        }
+        const yes = (b: boolean) => (b ? 'yes' : 'no');
+        process.stdout.write(`${formatTable(['check', 'result'], [
+          ['root', yes(report.root)],
+          ['iproute2', report.iproute2 ?? 'missing'],
+          ['tc', yes(report.tc)],
+          ['network namespaces', yes(report.namespaces)],
+          ['qdisc htb', yes(report.qdiscs.htb)],
+          ['qdisc tbf', yes(report.qdiscs.tbf)],
+          ['qdisc netem', yes(report.qdiscs.netem)],
+          ['TUN (/dev/net/tun)', yes(report.tun)],
+          ['CPUs', String(report.cpus)],
+          ['mode sim', report.modes.sim],
+          ['mode emu, rate-only links', report.modes.emuRateOnly],
+          ['mode emu, delay or loss', report.modes.emuDelayLoss],
+        ], true)}\n`);
+      },
+    )
+    .command(
+      'clean',
+      'remove what crashed emulated runs left behind (namespaces named gb-...), and nothing else',
+      (c) => c,
+      async () => {
+        if (process.getuid?.() !== 0) {
+          process.stderr.write('geobed: clean needs root (it deletes network namespaces)\n');
+          process.exit(2);
+        }
+        const removed = await removeGeobedNamespaces();
+        process.stdout.write(removed.length ? `removed ${removed.length} namespace(s): ${removed.join(', ')}\n` : 'nothing to clean\n');
+      },
+    )
+    .command(
       'schema',
       'print the scenario JSON Schema (for editor completion)',
       (c) => c.option('out', { type: 'string' }),
@@ -203,7 +245,7 @@ export function main(argv: string[]): void {
     .demandCommand(1, 'name a command (try: geobed demo)')
     .fail((msg, err) => {
       if (err) throw err;
-      const known = ['run', 'validate', 'demo', 'trace', 'schema'];
+      const known = ['run', 'validate', 'demo', 'trace', 'schema', 'doctor', 'clean'];
       const usage = known.includes(argv[0]) ? `geobed ${argv[0]} --help` : 'geobed --help';
       process.stderr.write(`geobed: ${msg}\nRun "${usage}" for usage.\n`);
       process.exit(2);
@@ -211,7 +253,7 @@ export function main(argv: string[]): void {
     .help()
     .wrap(100)
     .version(false)
-    .parse();
+    .parseAsync();
 }
 
 main(hideBin(process.argv));

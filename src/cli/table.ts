@@ -5,9 +5,10 @@ function num(x: number, digits = 3): string {
   return Number.isFinite(x) ? x.toFixed(digits) : '-';
 }
 
-export function formatTable(headers: string[], rows: string[][]): string {
+/** A plain-text table: the first column left-aligned, the others right-aligned unless `leftAligned`. */
+export function formatTable(headers: string[], rows: string[][], leftAligned = false): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || leftAligned ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 

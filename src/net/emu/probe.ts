@@ -1,0 +1,98 @@
+/**
+ * What this host can do for emulated runs: probed, not assumed. Qdiscs are
+ * tried on a veth pair inside a throwaway namespace, removed on every exit
+ * path (also on Ctrl-C).
+ */
+import { constants, openSync, closeSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { run, succeeds } from './exec.js';
+
+export interface HostReport {
+  root: boolean;
+  /** `ip -V` output, or null when ip is missing. */
+  iproute2: string | null;
+  tc: boolean;
+  namespaces: boolean;
+  qdiscs: { htb: boolean; tbf: boolean; netem: boolean };
+  tun: boolean;
+  cpus: number;
+  modes: { sim: string; emuRateOnly: string; emuDelayLoss: string };
+}
+
+async function version(file: string, flag: string): Promise<string | null> {
+  try {
+    return (await run(file, [flag])).trim();
+  } catch {
+    return null;
+  }
+}
+
+function tunUsable(): boolean {
+  try {
+    closeSync(openSync('/dev/net/tun', constants.O_RDWR));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Try each qdisc on a veth end in a fresh namespace; the namespace is always removed. */
+async function probeQdiscs(): Promise<{ namespaces: boolean; qdiscs: HostReport['qdiscs'] }> {
+  const ns = `gb-probe-${process.pid}`;
+  const none = { htb: false, tbf: false, netem: false };
+  // On Ctrl-C or SIGTERM: remove the namespace, then die of the same signal.
+  const onSignal = (signal: NodeJS.Signals) => {
+    void succeeds('ip', ['netns', 'del', ns]).then(() => process.kill(process.pid, signal));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    if (!(await succeeds('ip', ['netns', 'add', ns]))) return { namespaces: false, qdiscs: none };
+    if (!(await succeeds('ip', ['-n', ns, 'link', 'add', 'gbp0', 'type', 'veth', 'peer', 'name', 'gbp1']))) {
+      return { namespaces: true, qdiscs: none };
+    }
+    const tryQdisc = async (args: string[]) => {
+      const ok = await succeeds('tc', ['-n', ns, 'qdisc', 'add', 'dev', 'gbp0', 'root', ...args]);
+      if (ok) await succeeds('tc', ['-n', ns, 'qdisc', 'del', 'dev', 'gbp0', 'root']);
+      return ok;
+    };
+    return {
+      namespaces: true,
+      qdiscs: {
+        htb: await tryQdisc(['handle', '1:', 'htb', 'default', '1']),
+        tbf: await tryQdisc(['tbf', 'rate', '1mbit', 'burst', '32kbit', 'latency', '50ms']),
+        netem: await tryQdisc(['netem', 'delay', '10ms']),
+      },
+    };
+  } finally {
+    await succeeds('ip', ['netns', 'del', ns]);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export async function probeHost(): Promise<HostReport> {
+  const root = process.getuid?.() === 0;
+  const iproute2 = await version('ip', '-V');
+  const tc = (await version('tc', '-V')) !== null;
+  const probed = root && iproute2 && tc ? await probeQdiscs() : { namespaces: false, qdiscs: { htb: false, tbf: false, netem: false } };
+  const tun = tunUsable();
+  const missing: string[] = [];
+  if (!root) missing.push('root');
+  if (!iproute2) missing.push('ip (iproute2)');
+  if (!tc) missing.push('tc (iproute2)');
+  if (root && iproute2 && !probed.namespaces) missing.push('network namespaces');
+  if (root && iproute2 && tc && probed.namespaces && !probed.qdiscs.htb) missing.push('the htb qdisc');
+  // Emulated mode itself is not part of this version yet: say what the host is ready for.
+  const notYet = 'but emulated mode is not in this version of geobed yet';
+  const emuRateOnly = missing.length ? `no: needs ${missing.join(', ')}` : `host ready (htb), ${notYet}`;
+  const emuDelayLoss = missing.length
+    ? `no: needs ${missing.join(', ')}`
+    : probed.qdiscs.netem
+      ? `host ready (netem), ${notYet}`
+      : 'no: the kernel has no netem, and the native link emulator is not built yet';
+  return {
+    root, iproute2, tc, namespaces: probed.namespaces, qdiscs: probed.qdiscs, tun, cpus: cpus().length,
+    modes: { sim: 'yes', emuRateOnly, emuDelayLoss },
+  };
+}
