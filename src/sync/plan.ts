@@ -78,21 +78,6 @@ export function starTree(root: string, contributors: string[]): Tree {
   return treeFromParents(root, new Map(others.map((n) => [n, root])));
 }
 
-/**
- * Keep only the nodes of a spanning in-tree whose subtree holds a worker
- * (plus the root): a node without a worker below it has nothing to send,
- * and its parent must not wait for it.
- */
-export function pruneToWorkers(root: string, parent: Map<string, string>, workers: Set<string>): Map<string, string> {
-  const needed = new Set<string>([root]);
-  for (const w of workers) {
-    for (let at: string | undefined = w; at !== undefined && !needed.has(at); at = parent.get(at)) needed.add(at);
-  }
-  const kept = new Map<string, string>();
-  for (const [child, p] of parent) if (needed.has(child)) kept.set(child, p);
-  return kept;
-}
-
 /** Split `elements` into consecutive pieces of at most `max`. */
 export function cutIntoChunks(elements: number, max: number): number[] {
   const pieces: number[] = [];
