@@ -1,0 +1,159 @@
+/**
+ * The emulated WAN: one network namespace per node, a veth pair per link,
+ * addresses from 198.18.0.0/15, forwarding and static routes so that
+ * non-neighbours reach each other over the same underlay routes the
+ * simulator uses, and htb on each veth end shaping that direction's rate.
+ *
+ * Names: namespace gb-<tag>-<node>; in node v's namespace the interface
+ * towards neighbour w is n<index of w>. Addresses: undirected link k is the
+ * /30 198.18.0.0 + 4k (.1 on the lower-indexed node, .2 on the other); node
+ * i answers on 198.19.(i >> 8).(i & 255)/32 on its loopback.
+ */
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+import type { Topology } from '../topology.js';
+import { run } from './exec.js';
+import { onTeardown } from './cleanup.js';
+import { TcBatch } from './tcbatch.js';
+
+/** htb cannot shape to 0: an outage is emulated as this rate. */
+export const MIN_RATE_BPS = 1000;
+
+export function newRunTag(): string {
+  return randomBytes(3).toString('hex');
+}
+
+function ipv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+const LINK_BASE = (198 << 24) | (18 << 16);
+
+export function nodeAddress(index: number): string {
+  return `198.19.${index >> 8}.${index & 255}`;
+}
+
+/** htb parameters for a rate: burst of 2 ms at that rate, at least two full frames. */
+export function htbRate(mbps: number): string {
+  const bps = Math.max(MIN_RATE_BPS, Math.round(mbps * 1e6));
+  const burst = Math.max(3200, Math.round((bps / 8) * 0.002));
+  return `rate ${bps}bit ceil ${bps}bit burst ${burst} cburst ${burst} quantum 1514`;
+}
+
+export interface EmuLink {
+  /** Directed link id (as in the topology). */
+  id: number;
+  namespace: string;
+  device: string;
+}
+
+export class EmuNetwork {
+  readonly namespaces: string[];
+  readonly links: EmuLink[];
+  private readonly batches = new Map<string, TcBatch>();
+  private unregister: (() => void) | null = null;
+  private torn = false;
+
+  private constructor(readonly tag: string, readonly topology: Topology) {
+    this.namespaces = topology.nodes.map((n) => `gb-${tag}-${n}`);
+    this.links = topology.links.map((l) => ({ id: l.id, namespace: this.namespaces[l.from], device: `n${l.to}` }));
+  }
+
+  namespaceOf(node: string): string {
+    return this.namespaces[this.topology.nodeIndex(node)];
+  }
+
+  addressOf(node: string): string {
+    return nodeAddress(this.topology.nodeIndex(node));
+  }
+
+  /**
+   * Build the namespaces, links, routes and shaping (initial rate per
+   * directed link, Mbit/s). On failure everything made so far is removed.
+   */
+  static async build(topology: Topology, initialMbps: number[], tag = newRunTag()): Promise<EmuNetwork> {
+    const net = new EmuNetwork(tag, topology);
+    net.unregister = onTeardown(() => net.teardown());
+    try {
+      await net.create(initialMbps);
+    } catch (e) {
+      await net.teardown();
+      throw e;
+    }
+    return net;
+  }
+
+  private async create(initialMbps: number[]): Promise<void> {
+    const { topology } = this;
+    for (let i = 0; i < topology.nodes.length; i++) {
+      const ns = this.namespaces[i];
+      await run('ip', ['netns', 'add', ns]);
+      await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']);
+      await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      await run('ip', ['-n', ns, 'addr', 'add', `${nodeAddress(i)}/32`, 'dev', 'lo']);
+    }
+    // One veth pair per undirected link.
+    const pairs = new Map<string, number>();
+    const peerAddress = new Map<number, string>(); // directed link id -> address of its far end
+    for (const link of topology.links) {
+      const a = Math.min(link.from, link.to), b = Math.max(link.from, link.to);
+      const key = `${a},${b}`;
+      if (pairs.has(key)) continue;
+      const k = pairs.size;
+      pairs.set(key, k);
+      const [nsA, nsB] = [this.namespaces[a], this.namespaces[b]];
+      const [addrA, addrB] = [ipv4(LINK_BASE + 4 * k + 1), ipv4(LINK_BASE + 4 * k + 2)];
+      await run('ip', ['-n', nsA, 'link', 'add', `n${b}`, 'type', 'veth', 'peer', 'name', `n${a}`, 'netns', nsB]);
+      await run('ip', ['-n', nsA, 'addr', 'add', `${addrA}/30`, 'dev', `n${b}`]);
+      await run('ip', ['-n', nsB, 'addr', 'add', `${addrB}/30`, 'dev', `n${a}`]);
+      await run('ip', ['-n', nsA, 'link', 'set', `n${b}`, 'up']);
+      await run('ip', ['-n', nsB, 'link', 'set', `n${a}`, 'up']);
+      const ab = topology.linkBetween(a, b), ba = topology.linkBetween(b, a);
+      if (ab !== undefined) peerAddress.set(ab, addrB);
+      if (ba !== undefined) peerAddress.set(ba, addrA);
+    }
+    // Shaping: htb on the sending end of every directed link.
+    for (const link of this.links) {
+      await run('tc', ['-n', link.namespace, 'qdisc', 'add', 'dev', link.device, 'root', 'handle', '1:', 'htb', 'default', '1']);
+      await run('tc', ['-n', link.namespace, 'class', 'add', 'dev', link.device, 'parent', '1:', 'classid', '1:1', 'htb', ...htbRate(initialMbps[link.id]).split(' ')]);
+    }
+    // Routes: towards every other node, the simulator's next hop.
+    for (let v = 0; v < topology.nodes.length; v++) {
+      const lines: string[] = [];
+      for (let d = 0; d < topology.nodes.length; d++) {
+        if (d === v) continue;
+        const first = topology.nextHopsTowards(d)[v];
+        if (first < 0) continue;
+        const next = topology.links[first].to;
+        // Source: this node's own address, which every other node has a route to.
+        lines.push(`route add ${nodeAddress(d)}/32 via ${peerAddress.get(first)} dev n${next} src ${nodeAddress(v)}`);
+      }
+      if (lines.length) {
+        const r = await execa('ip', ['-n', this.namespaces[v], '-batch', '-'], { input: `${lines.join('\n')}\n`, reject: false });
+        if (r.exitCode !== 0) throw new Error(`routes in ${this.namespaces[v]}: ${String(r.stderr)}`);
+      }
+    }
+  }
+
+  /** Change a directed link's rate in place (through the namespace's long-lived tc batch). */
+  setRate(linkId: number, mbps: number): void {
+    const link = this.links[linkId];
+    let batch = this.batches.get(link.namespace);
+    if (!batch) this.batches.set(link.namespace, (batch = new TcBatch(link.namespace)));
+    batch.write(`class change dev ${link.device} parent 1: classid 1:1 htb ${htbRate(mbps)}`);
+  }
+
+  /** Errors reported by the tc batch processes. */
+  tcErrors(): string[] {
+    return [...this.batches.values()].flatMap((b) => b.errors());
+  }
+
+  /** Remove everything: tc processes, then the namespaces (which takes their veths with them). */
+  async teardown(): Promise<void> {
+    if (this.torn) return;
+    this.torn = true;
+    this.unregister?.();
+    for (const batch of this.batches.values()) await batch.close().catch(() => undefined);
+    for (const ns of this.namespaces) await execa('ip', ['netns', 'del', ns], { reject: false });
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * One long-lived `tc -batch -` per namespace: rate changes are written to
+ * its stdin, one line each, instead of starting a process per change.
+ */
+import { execa, type ResultPromise } from 'execa';
+
+export class TcBatch {
+  private readonly proc: ResultPromise;
+  private stderr = '';
+
+  constructor(readonly namespace: string) {
+    this.proc = execa('tc', ['-n', namespace, '-force', '-batch', '-'], { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', reject: false });
+    this.proc.stderr?.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
+  }
+
+  /** Queue one tc command (without the leading "tc"). */
+  write(command: string): void {
+    this.proc.stdin?.write(`${command}\n`);
+  }
+
+  /** Errors tc printed so far, other than htb's quantum warning. */
+  errors(): string[] {
+    return this.stderr.split('\n').filter((l) => l.trim() && !/quantum of class .* is big/.test(l) && !/^Command failed/.test(l));
+  }
+
+  async close(): Promise<void> {
+    this.proc.stdin?.end();
+    await this.proc;
+  }
+}

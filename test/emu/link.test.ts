@@ -1,0 +1,100 @@
+/**
+ * Kernel-shaped links (root; CI runs as root): rate, live rate changes, and
+ * routes between non-neighbours. Every test tears its network down, pass
+ * or fail, and checks nothing is left.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { join } from 'node:path';
+import { Topology } from '../../src/net/topology.js';
+import { EmuNetwork } from '../../src/net/emu/network.js';
+import { listNamespaces, run } from '../../src/net/emu/exec.js';
+import { PACKAGE_ROOT } from '../../src/util/paths.js';
+
+const BULK = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'bulk.js');
+const isRoot = process.getuid?.() === 0;
+let net: EmuNetwork | null = null;
+const children: ReturnType<typeof execa>[] = [];
+
+afterEach(async () => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  await net?.teardown();
+  net = null;
+  expect((await listNamespaces()).filter((n) => n.startsWith('gb-'))).toEqual([]);
+});
+
+function line(nodes: string[]): Topology {
+  const links = nodes.slice(1).flatMap((n, i) => [{ from: nodes[i], to: n, delayS: 0 }, { from: n, to: nodes[i], delayS: 0 }]);
+  return Topology.fromSpecs(nodes, links);
+}
+
+/** Bulk TCP from `from` to `to` for `seconds`; the receiver's byte counts per 100 ms. */
+async function bulk(n: EmuNetwork, from: string, to: string, seconds: number, during?: () => Promise<void>) {
+  const recv = execa('ip', ['netns', 'exec', n.namespaceOf(to), 'node', BULK, 'recv', n.addressOf(to), '5001', String(seconds)]);
+  children.push(recv);
+  await new Promise((resolve) => recv.stdout!.once('data', resolve));
+  const send = execa('ip', ['netns', 'exec', n.namespaceOf(from), 'node', BULK, 'send', n.addressOf(to), '5001', String(seconds + 0.3)]);
+  children.push(send);
+  await during?.();
+  const out = await recv;
+  await send;
+  return JSON.parse(String(out.stdout).trim().split('\n').pop()!) as { start: number; samples: number[] };
+}
+
+async function txBytes(namespace: string, device: string): Promise<number> {
+  const links = JSON.parse(await run('ip', ['-n', namespace, '-s', '-j', 'link', 'show', 'dev', device]));
+  return links[0].stats64.tx.bytes as number;
+}
+
+const mbps = (bytes: number, seconds: number) => (bytes * 8) / seconds / 1e6;
+
+describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
+  it('a link holds its configured rate within 5% over 3 s', async () => {
+    net = await EmuNetwork.build(line(['a', 'b']), [50, 50]);
+    const n = net;
+    let carried = 0;
+    const result = await bulk(n, 'a', 'b', 4.5, async () => {
+      await new Promise((r) => setTimeout(r, 1000)); // past slow start
+      const before = await txBytes(n.namespaceOf('a'), 'n1');
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, 3000));
+      carried = mbps((await txBytes(n.namespaceOf('a'), 'n1')) - before, (performance.now() - t0) / 1000);
+    });
+    expect(Math.abs(carried - 50) / 50).toBeLessThan(0.05);
+    // what the application receives: the rate less TCP/IP/Ethernet headers (1448 of 1514 bytes)
+    const steady = result.samples.slice(10, 40);
+    const goodput = mbps(steady.reduce((s, x) => s + x, 0), steady.length * 0.1);
+    expect(goodput).toBeGreaterThan(50 * 0.93);
+    expect(goodput).toBeLessThan(50 * 1.0);
+  });
+
+  it('a rate change shows up in carried throughput within 200 ms', async () => {
+    net = await EmuNetwork.build(line(['a', 'b']), [60, 60]);
+    const n = net;
+    let changedAt = 0;
+    const result = await bulk(n, 'a', 'b', 4, async () => {
+      await new Promise((r) => setTimeout(r, 2000));
+      changedAt = Date.now();
+      n.setRate(0, 15); // a->b
+    });
+    expect(n.tcErrors()).toEqual([]);
+    const sampleEnd = (i: number) => result.start + (i + 1) * 100;
+    const rate = (i: number) => mbps(result.samples[i], 0.1);
+    const before = result.samples.map((_, i) => i).filter((i) => sampleEnd(i) <= changedAt && sampleEnd(i) > changedAt - 1000);
+    const after = result.samples.map((_, i) => i).filter((i) => sampleEnd(i) - 100 >= changedAt + 200 && sampleEnd(i) < result.start + 3900);
+    expect(before.length).toBeGreaterThan(5);
+    expect(after.length).toBeGreaterThan(5);
+    for (const i of before) expect(rate(i)).toBeGreaterThan(60 * 0.85);
+    for (const i of after) expect(rate(i)).toBeLessThan(15 * 1.15);
+  });
+
+  it('nodes that are not neighbours reach each other over the underlay route', async () => {
+    net = await EmuNetwork.build(line(['a', 'b', 'c']), [100, 100, 30, 30]);
+    const result = await bulk(net, 'a', 'c', 2.5);
+    const steady = result.samples.slice(8, 24);
+    const goodput = mbps(steady.reduce((s, x) => s + x, 0), steady.length * 0.1);
+    // the path's bottleneck is b->c at 30 Mbit/s
+    expect(goodput).toBeGreaterThan(30 * 0.9);
+    expect(goodput).toBeLessThan(30 * 1.0);
+  });
+});
