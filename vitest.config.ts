@@ -7,7 +7,12 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/emu/**'] } },
-      { test: { name: 'emu', include: ['test/emu/**/*.test.ts'], fileParallelism: false, testTimeout: 30_000, hookTimeout: 30_000 } },
+      {
+        test: {
+          name: 'emu', include: ['test/emu/**/*.test.ts'], exclude: ['test/emu/fixtures/**'],
+          fileParallelism: false, testTimeout: 30_000, hookTimeout: 30_000,
+        },
+      },
     ],
   },
 });

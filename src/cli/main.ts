@@ -19,13 +19,13 @@ import type { Scenario } from '../scenario/types.js';
 import { probeHost } from '../net/emu/probe.js';
 import { removeGeobedNamespaces } from '../net/emu/exec.js';
 
-type Handler<A> = (args: A) => void;
+type Handler<A> = (args: A) => void | Promise<void>;
 
 /** Run a command handler; user mistakes print one clear message and exit non-zero. */
-function guarded<A>(handler: Handler<A>): Handler<A> {
-  return (args) => {
+function guarded<A>(handler: Handler<A>): (args: A) => Promise<void> {
+  return async (args) => {
     try {
-      handler(args);
+      await handler(args);
     } catch (e) {
       if (e instanceof UserError) {
         process.stderr.write(`geobed: ${e.message}\n`);
@@ -41,14 +41,14 @@ function list(value: string | string[] | undefined): string[] | undefined {
   return (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
 }
 
-function runAndReport(scenario: Scenario, out: string | undefined, command: string[]): void {
+async function runAndReport(scenario: Scenario, out: string | undefined, command: string[], mode: 'sim' | 'emu' = 'sim'): Promise<void> {
   const bar = new ProgressBar();
-  const outcome = runScenario(scenario, {
-    mode: 'sim', out, command,
+  const outcome = await runScenario(scenario, {
+    mode, out, command,
     onProgress: (label, completed) => bar.update(label, completed, scenario.iterations),
   });
   bar.finish();
-  process.stdout.write(`${scenario.name}: ${scenario.iterations} iterations of a ${(scenario.workload.totalBytes / 1e6).toFixed(1)} MB model (${scenario.workload.profile}), simulated\n\n`);
+  process.stdout.write(`${scenario.name}: ${scenario.iterations} iterations of a ${(scenario.workload.totalBytes / 1e6).toFixed(1)} MB model (${scenario.workload.profile}), ${mode === 'emu' ? 'emulated' : 'simulated'}\n\n`);
   process.stdout.write(`${summaryTable(outcome.summary)}\n\nresults: ${outcome.dir}\n`);
 }
 
@@ -160,8 +160,7 @@ export function main(argv: string[]): void {
         .option('iterations', { type: 'number', describe: 'override the number of iterations' })
         .option('profile', { type: 'string', describe: 'override the model profile (alexnet, resnet50, vgg16)' })
         .option('out', { type: 'string', describe: 'results folder (default results/<scenario>-<time>-seed<seed>)' }),
-      guarded((a) => {
-        if (a.mode === 'emu') throw new UserError('--mode emu: emulated mode is not available yet in this version; use --mode sim');
+      guarded(async (a) => {
         if (a.seed !== undefined && !(Number.isInteger(a.seed) && a.seed >= 0)) throw new UserError(`--seed: expected a whole number >= 0, got ${a.seed}`);
         if (a.iterations !== undefined && !(Number.isInteger(a.iterations) && a.iterations > 0)) {
           throw new UserError(`--iterations: expected a whole number > 0, got ${a.iterations}`);
@@ -169,7 +168,7 @@ export function main(argv: string[]): void {
         const scenario = loadScenario(a.scenario, {
           seed: a.seed, iterations: a.iterations, schedulers: list(a.schedulers), profile: a.profile,
         });
-        runAndReport(scenario, a.out, command);
+        await runAndReport(scenario, a.out, command, a.mode);
       }),
     )
     .command(
@@ -184,11 +183,11 @@ export function main(argv: string[]): void {
       'demo',
       'run the quickstart scenario with every scheduler and print the comparison',
       (c) => c.option('out', { type: 'string', describe: 'results folder' }),
-      guarded((a) => {
+      guarded(async (a) => {
         const file = join(PACKAGE_ROOT, 'scenarios', 'quickstart.yaml');
         if (!existsSync(file)) throw new UserError(`cannot find ${file}`);
         const scenario = loadScenario(file, { schedulers: [...SCHEDULER_NAMES] });
-        runAndReport(scenario, a.out, command);
+        await runAndReport(scenario, a.out, command);
       }),
     )
     .command('trace', 'generate, convert and inspect bandwidth traces', traceCommands)

@@ -106,7 +106,12 @@ class CsvWriter {
   }
 }
 
-export function writeResults(dir: string, scenario: Scenario, runs: SchedulerRun[], manifest: Record<string, unknown>): RunResults {
+export const REPLAY_COLUMNS = ['scheduler', 'link', 'scheduled_s', 'applied_s', 'lag_ms', 'mbps'];
+
+export function writeResults(
+  dir: string, scenario: Scenario, runs: SchedulerRun[], manifest: Record<string, unknown>,
+  rateChanges: { scheduler: string; link: string; scheduledS: number; appliedS: number; mbps: number }[] | null = null,
+): RunResults {
   if (existsSync(dir)) throw new Error(`results folder ${dir} already exists`);
   const partial = `${dir}.partial`;
   rmSync(partial, { recursive: true, force: true });
@@ -145,6 +150,12 @@ export function writeResults(dir: string, scenario: Scenario, runs: SchedulerRun
     }
 
     csv('links.csv', LINK_COLUMNS, (add) => runs.forEach((run) => linkRows(scenario, run, add)));
+
+    if (rateChanges) {
+      csv('replay.csv', REPLAY_COLUMNS, (add) => rateChanges.forEach((c) => add([
+        c.scheduler, c.link, fixed(c.scheduledS), fixed(c.appliedS), fixed((c.appliedS - c.scheduledS) * 1000, 3), fixed(c.mbps, 3),
+      ])));
+    }
 
     const summary = summaryRows(scenario, runs, bounds);
     csv('summary.csv', SUMMARY_COLUMNS, (add) => summary.forEach((s) => add([

@@ -7,12 +7,13 @@ import { cpus, release, platform } from 'node:os';
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/types.js';
 import { simulate, type SchedulerRun } from './simulate.js';
+import { checkEmulable, emulate, type RateChange } from './emulate.js';
 import { writeResults, type SummaryRow } from '../results/write.js';
 import { UserError } from '../util/errors.js';
 import { packageVersion } from '../util/paths.js';
 
 export interface RunOptions {
-  mode: 'sim';
+  mode: 'sim' | 'emu';
   /** The results folder; default results/<scenario>-<time>-seed<seed>. */
   out?: string;
   resultsRoot?: string;
@@ -39,17 +40,25 @@ export function defaultRunDir(scenario: Scenario, root: string, at: Date): strin
   return dir;
 }
 
-export function runScenario(scenario: Scenario, options: RunOptions): RunOutcome {
+export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
   const dir = options.out ?? defaultRunDir(scenario, options.resultsRoot ?? 'results', startedAt);
   if (existsSync(dir)) throw new UserError(`--out: ${dir} already exists; choose a new folder`);
+  if (options.mode === 'emu') checkEmulable(scenario);
   const runs: SchedulerRun[] = [];
   const stats: Record<string, unknown>[] = [];
+  const rateChanges: (RateChange & { scheduler: string })[] = [];
   for (const config of scenario.schedulers) {
     const t0 = performance.now();
-    const run = simulate(scenario, config, {
-      onProgress: (completed) => options.onProgress?.(config.label, completed),
-    });
+    const onProgress = (completed: number) => options.onProgress?.(config.label, completed);
+    let run: SchedulerRun;
+    if (options.mode === 'emu') {
+      const emulated = await emulate(scenario, config, { onProgress });
+      rateChanges.push(...emulated.rateChanges.map((c) => ({ scheduler: config.label, ...c })));
+      run = emulated;
+    } else {
+      run = simulate(scenario, config, { onProgress });
+    }
     const wall = (performance.now() - t0) / 1000;
     runs.push(run);
     stats.push({
@@ -61,7 +70,12 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunOutcome
   const manifest = {
     geobed: packageVersion(),
     mode: options.mode,
-    backends: { network: 'flow-level simulator (max-min fair, virtual time)', compute: 'synthetic profile' },
+    backends: {
+      network: options.mode === 'emu'
+        ? 'emulated: a network namespace per node, veth links shaped by htb, real TCP, wall-clock time'
+        : 'flow-level simulator (max-min fair, virtual time)',
+      compute: 'synthetic profile',
+    },
     scenario: {
       name: scenario.name, file: scenario.file, sha256: scenario.hash, seed: scenario.seed, iterations: scenario.iterations,
       nodes: scenario.nodes.length, workers: scenario.workers.length, directed_links: scenario.links.length,
@@ -78,7 +92,7 @@ export function runScenario(scenario: Scenario, options: RunOptions): RunOutcome
     started_at: startedAt.toISOString(),
     finished_at: finishedAt.toISOString(),
   };
-  const { summary } = writeResults(dir, scenario, runs, manifest);
+  const { summary } = writeResults(dir, scenario, runs, manifest, options.mode === 'emu' ? rateChanges : null);
   return { dir, summary, runs };
 }
 

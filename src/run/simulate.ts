@@ -24,8 +24,17 @@ export interface SchedulerRun {
   /** Virtual time at which the last iteration ended. */
   endTime: number;
   /** Workers by name, for checking aggregated values in values mode. */
-  workers: Map<string, SyntheticWorker>;
+  workers: Map<string, WorkerOutcome>;
   stats: { recomputations: number; messages: number };
+}
+
+/** What a worker saw of the aggregated values (values mode). */
+export interface WorkerOutcome {
+  /** Finals checked against the plain sum, and the ones that differed. */
+  checked: number;
+  mismatches: string[];
+  /** chunk id -> final values of the latest iteration. */
+  finals: Map<number, { iteration: number; values: Float32Array | null }>;
 }
 
 export interface SimulateOptions {

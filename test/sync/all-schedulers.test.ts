@@ -9,7 +9,7 @@ import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/run/simulate.js';
 import { SCHEDULER_NAMES } from '../../src/scenario/schema.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
-import { expectPlainSums } from './engine.test.js';
+import { expectPlainSums } from '../plain-sums.js';
 
 for (const file of ['quickstart.yaml', 'netstorm-9dc.yaml']) {
   describe(file, () => {

@@ -9,7 +9,7 @@ import { starTree, chunkArrays, type Plan } from '../../src/sync/plan.js';
 import type { Policy } from '../../src/sync/policy.js';
 import type { SchedulerConfig } from '../../src/scenario/types.js';
 import { lineScenario } from '../helpers.js';
-import { expectPlainSums } from './engine.test.js';
+import { expectPlainSums } from '../plain-sums.js';
 
 /** Star rooted at a (version 1); at `switchAt` seconds the policy switches to star rooted at b (version 2). */
 function switchingPolicy(switchAt: number): Policy {

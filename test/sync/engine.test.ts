@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../../src/run/simulate.js';
-import { syntheticSum } from '../../src/train/synthetic.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 import { join } from 'node:path';
 import type { Scenario, SchedulerConfig } from '../../src/scenario/types.js';
 import { lineScenario } from '../helpers.js';
+import { expectPlainSums } from '../plain-sums.js';
 
 const star = (extra: Partial<SchedulerConfig> = {}): SchedulerConfig =>
   ({ name: 'star', label: 'star', chunk_elements: 1_000_000, bigarray_bound: 1_000_000, ...extra }) as SchedulerConfig;
@@ -41,19 +41,3 @@ describe('sync engine with the star scheduler', () => {
     });
   }
 });
-
-/**
- * Every worker held, for every chunk of every iteration, exactly the sum of
- * all workers' contributions (each worker checks as the finals arrive).
- */
-export function expectPlainSums(scenario: Scenario, run: ReturnType<typeof simulate>): void {
-  const chunks = run.workers.values().next().value!.finals.size;
-  expect(chunks).toBeGreaterThan(0);
-  for (const [node, worker] of run.workers) {
-    expect(worker.mismatches, `${run.label} at ${node}`).toEqual([]);
-    expect(worker.checked, `${run.label} at ${node}`).toBe(chunks * scenario.iterations);
-    for (const [chunk, final] of worker.finals) {
-      expect(Array.from(final.values!), `${run.label}: ${node} chunk ${chunk}`).toEqual(Array.from(syntheticSum(scenario.workers.length, scenario.iterations - 1, chunk)));
-    }
-  }
-}

@@ -52,7 +52,7 @@ export class EmuNetwork {
   readonly links: EmuLink[];
   private readonly batches = new Map<string, TcBatch>();
   private unregister: (() => void) | null = null;
-  private torn = false;
+  private tearing: Promise<void> | null = null;
 
   private constructor(readonly tag: string, readonly topology: Topology) {
     this.namespaces = topology.nodes.map((n) => `gb-${tag}-${n}`);
@@ -148,10 +148,17 @@ export class EmuNetwork {
     return [...this.batches.values()].flatMap((b) => b.errors());
   }
 
-  /** Remove everything: tc processes, then the namespaces (which takes their veths with them). */
-  async teardown(): Promise<void> {
-    if (this.torn) return;
-    this.torn = true;
+  /**
+   * Remove everything: tc processes, then the namespaces (which takes their
+   * veths with them). Every caller gets the same promise, so a second caller
+   * (a signal handler and a finally block, say) waits for the first to finish.
+   */
+  teardown(): Promise<void> {
+    this.tearing ??= this.removeAll();
+    return this.tearing;
+  }
+
+  private async removeAll(): Promise<void> {
     this.unregister?.();
     for (const batch of this.batches.values()) await batch.close().catch(() => undefined);
     for (const ns of this.namespaces) await execa('ip', ['netns', 'del', ns], { reject: false });

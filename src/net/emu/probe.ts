@@ -83,13 +83,11 @@ export async function probeHost(): Promise<HostReport> {
   if (!tc) missing.push('tc (iproute2)');
   if (root && iproute2 && !probed.namespaces) missing.push('network namespaces');
   if (root && iproute2 && tc && probed.namespaces && !probed.qdiscs.htb) missing.push('the htb qdisc');
-  // Emulated mode itself is not part of this version yet: say what the host is ready for.
-  const notYet = 'but emulated mode is not in this version of geobed yet';
-  const emuRateOnly = missing.length ? `no: needs ${missing.join(', ')}` : `host ready (htb), ${notYet}`;
+  const emuRateOnly = missing.length ? `no: needs ${missing.join(', ')}` : 'yes (htb)';
   const emuDelayLoss = missing.length
     ? `no: needs ${missing.join(', ')}`
     : probed.qdiscs.netem
-      ? `host ready (netem), ${notYet}`
+      ? 'not yet: geobed does not drive netem yet'
       : 'no: the kernel has no netem, and the native link emulator is not built yet';
   return {
     root, iproute2, tc, namespaces: probed.namespaces, qdiscs: probed.qdiscs, tun, cpus: cpus().length,

@@ -1,0 +1,242 @@
+/**
+ * The emulated data plane of one node: real TCP. One connection per
+ * (sender, receiver) pair, opened by the sender on first use, carrying
+ * length-prefixed frames from a FIFO queue, one message at a time, with
+ * the socket's backpressure honoured. A frame is a 4-byte header length,
+ * a JSON header, then `bytes` bytes of payload (zeros: the size is what
+ * the network must carry; small real values ride in the header).
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Clock, Delivery, NodeTransport } from '../types.js';
+
+/** Port every agent listens on, on its node address. */
+export const AGENT_PORT = 7700;
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
+interface Header {
+  from: string;
+  bytes: number;
+  enqueuedAt: number;
+  sentAt: number;
+  body: unknown;
+}
+
+interface Outgoing {
+  bytes: number;
+  body: unknown;
+  enqueuedAt: number;
+}
+
+/** Values travel as plain arrays in JSON; Float32Arrays are restored on arrival. */
+function encodeBody(body: unknown): unknown {
+  if (body && typeof body === 'object' && 'values' in body && (body as { values: unknown }).values instanceof Float32Array) {
+    return { ...(body as object), values: Array.from((body as { values: Float32Array }).values), f32: true };
+  }
+  return body;
+}
+
+function decodeBody(body: unknown): unknown {
+  if (body && typeof body === 'object' && (body as { f32?: boolean }).f32) {
+    const { f32: _f32, ...rest } = body as { f32: boolean; values: number[] };
+    return { ...rest, values: Float32Array.from(rest.values) };
+  }
+  return body;
+}
+
+class Connection {
+  private readonly queue: Outgoing[] = [];
+  private socket: Socket | null = null;
+  private sending = false;
+
+  constructor(
+    private readonly from: string,
+    private readonly address: string,
+    private readonly clock: Clock,
+    private readonly onError: (e: Error) => void,
+  ) {}
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  push(message: Outgoing): void {
+    this.queue.push(message);
+    if (!this.socket) {
+      this.socket = connect(AGENT_PORT, this.address);
+      this.socket.setNoDelay(true);
+      this.socket.on('error', (e) => this.onError(e));
+      this.socket.on('connect', () => void this.pump());
+      return;
+    }
+    if (!this.socket.connecting) void this.pump();
+  }
+
+  /** Write queued messages one after another, waiting for the socket to drain. */
+  private async pump(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    const socket = this.socket!;
+    while (this.queue.length > 0) {
+      const message = this.queue[0];
+      const header = Buffer.from(JSON.stringify({
+        from: this.from, bytes: message.bytes, enqueuedAt: message.enqueuedAt, sentAt: this.clock.now(), body: encodeBody(message.body),
+      } satisfies Header));
+      const prefix = Buffer.alloc(4);
+      prefix.writeUInt32BE(header.length);
+      await write(socket, Buffer.concat([prefix, header]));
+      for (let left = message.bytes; left > 0; left -= ZEROS.length) {
+        await write(socket, left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left));
+      }
+      this.queue.shift();
+    }
+    this.sending = false;
+  }
+
+  close(): void {
+    this.socket?.destroy();
+  }
+}
+
+function write(socket: Socket, data: Buffer): Promise<void> | void {
+  if (socket.write(data)) return;
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      socket.off('close', onClose);
+      resolve();
+    };
+    const onClose = () => {
+      socket.off('drain', onDrain);
+      reject(new Error('connection closed while sending'));
+    };
+    socket.once('drain', onDrain);
+    socket.once('close', onClose);
+  });
+}
+
+/** Parses the frames arriving on one inbound connection. */
+class FrameReader {
+  private buffered: Buffer[] = [];
+  private header: Header | null = null;
+  private payloadLeft = 0;
+
+  constructor(private readonly onFrame: (header: Header) => void) {}
+
+  push(chunk: Buffer): void {
+    let data = chunk;
+    while (data.length > 0) {
+      if (this.header) {
+        const take = Math.min(this.payloadLeft, data.length);
+        this.payloadLeft -= take;
+        data = data.subarray(take);
+        if (this.payloadLeft === 0) {
+          const h = this.header;
+          this.header = null;
+          this.onFrame(h);
+        }
+        continue;
+      }
+      this.buffered.push(data);
+      data = Buffer.alloc(0);
+      const all = Buffer.concat(this.buffered);
+      if (all.length < 4) {
+        this.buffered = [all];
+        continue;
+      }
+      const headerLength = all.readUInt32BE(0);
+      if (all.length < 4 + headerLength) {
+        this.buffered = [all];
+        continue;
+      }
+      this.header = JSON.parse(all.subarray(4, 4 + headerLength).toString()) as Header;
+      this.payloadLeft = this.header.bytes;
+      this.buffered = [];
+      data = all.subarray(4 + headerLength);
+      if (this.payloadLeft === 0) {
+        const h = this.header;
+        this.header = null;
+        this.onFrame(h);
+      }
+    }
+  }
+}
+
+export class TcpTransport implements NodeTransport {
+  private readonly connections = new Map<string, Connection>();
+  private readonly inbound = new Set<Socket>();
+  private server: Server | null = null;
+  private handler: (d: Delivery) => void = () => undefined;
+
+  constructor(
+    readonly node: string,
+    private readonly address: string,
+    private readonly addressOf: (node: string) => string,
+    private readonly clock: Clock,
+    private readonly onError: (e: Error) => void,
+  ) {}
+
+  /** Start listening on this node's address. */
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server = createServer((socket) => {
+        this.inbound.add(socket);
+        socket.on('close', () => this.inbound.delete(socket));
+        socket.on('error', () => undefined);
+        const reader = new FrameReader((h) => this.handler({
+          from: h.from, to: this.node, bytes: h.bytes, body: decodeBody(h.body),
+          enqueuedAt: h.enqueuedAt, sentAt: h.sentAt, deliveredAt: this.clock.now(),
+        }));
+        socket.on('data', (chunk: Buffer) => reader.push(chunk));
+      });
+      this.server.once('error', reject);
+      this.server.listen(AGENT_PORT, this.address, () => resolve());
+    });
+  }
+
+  send(to: string, bytes: number, body: unknown): void {
+    const now = this.clock.now();
+    if (to === this.node) {
+      setImmediate(() => this.handler({ from: to, to, bytes, body, enqueuedAt: now, sentAt: now, deliveredAt: this.clock.now() }));
+      return;
+    }
+    let conn = this.connections.get(to);
+    if (!conn) this.connections.set(to, (conn = new Connection(this.node, this.addressOf(to), this.clock, this.onError)));
+    conn.push({ bytes, body, enqueuedAt: now });
+  }
+
+  queued(to: string): number {
+    return this.connections.get(to)?.length ?? 0;
+  }
+
+  onMessage(handler: (d: Delivery) => void): void {
+    this.handler = handler;
+  }
+
+  close(): void {
+    for (const c of this.connections.values()) c.close();
+    for (const s of this.inbound) s.destroy();
+    this.server?.close();
+  }
+}
+
+/** Wall-clock time in seconds since `epochMs` (the run's start, shared by all processes on this host). */
+export class WallClock {
+  constructor(private epochMs: number = WallClock.epochNow()) {}
+
+  static epochNow(): number {
+    return performance.timeOrigin + performance.now();
+  }
+
+  /** Count from this epoch on (the runner's start signal). */
+  startAt(epochMs: number): void {
+    this.epochMs = epochMs;
+  }
+
+  now(): number {
+    return (performance.timeOrigin + performance.now() - this.epochMs) / 1000;
+  }
+
+  setTimer(delayS: number, fn: () => void): void {
+    setTimeout(fn, Math.max(0, delayS * 1000));
+  }
+}

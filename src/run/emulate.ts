@@ -1,0 +1,210 @@
+/**
+ * One scheduler on one scenario in emulated mode: build the namespaces and
+ * shaped links, start one agent process per node inside its namespace,
+ * replay the bandwidth traces live, and run the coordinator here, talking to
+ * the agents over their IPC channels. Everything is torn down on every exit
+ * path (see net/emu/cleanup.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { EmuNetwork } from '../net/emu/network.js';
+import { LinkSampler } from '../net/emu/sampler.js';
+import { WallClock } from '../net/emu/transport.js';
+import { onTeardown } from '../net/emu/cleanup.js';
+import type { AgentInit, FromAgent, ToAgent } from '../net/emu/agent-main.js';
+import { Coordinator } from '../sync/coordinator.js';
+import { RunRecorder } from '../sync/record.js';
+import { makePolicy } from '../sync/policies/index.js';
+import type { Scenario, SchedulerConfig } from '../scenario/types.js';
+import { UserError } from '../util/errors.js';
+import { PACKAGE_ROOT } from '../util/paths.js';
+import { scenarioTopology, type SchedulerRun, type WorkerOutcome } from './simulate.js';
+
+export interface RateChange {
+  link: string;
+  scheduledS: number;
+  appliedS: number;
+  mbps: number;
+}
+
+export interface EmulatedRun extends SchedulerRun {
+  rateChanges: RateChange[];
+}
+
+export interface EmulateOptions {
+  values?: boolean;
+  onProgress?: (completed: number) => void;
+  /** Give up after this many seconds of wall time (default: no limit). */
+  timeoutS?: number;
+}
+
+const AGENT_MAIN = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'agent-main.js');
+
+/** Stop before creating anything if the scenario needs what this backend cannot do. */
+export function checkEmulable(scenario: Scenario): void {
+  const needs = scenario.links.filter((l) => l.delayS > 0 || l.lossPercent > 0);
+  if (needs.length > 0) {
+    throw new UserError(
+      `--mode emu: ${needs.map((l) => l.name).slice(0, 4).join(', ')}${needs.length > 4 ? ', ...' : ''} ask for delay or loss, which needs netem ` +
+      '(missing from this kernel) or geobed\'s native link emulator (not built yet); rate-only scenarios run on htb now',
+    );
+  }
+  if (process.getuid?.() !== 0) throw new UserError('--mode emu needs root (it creates network namespaces); try sudo, or --mode sim');
+}
+
+export async function emulate(scenario: Scenario, config: SchedulerConfig, options: EmulateOptions = {}): Promise<EmulatedRun> {
+  checkEmulable(scenario);
+  const topology = scenarioTopology(scenario);
+  const net = await EmuNetwork.build(topology, scenario.links.map((l) => l.trace.rateAt(0)));
+  const children = new Map<string, ChildProcess>();
+  const killAll = async () => {
+    for (const child of children.values()) if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  const unregisterKill = onTeardown(killAll);
+  const timers: NodeJS.Timeout[] = [];
+  let sampler: LinkSampler | null = null;
+  try {
+    const recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers);
+    const clock = new WallClock();
+    const sendTo = (node: string, m: ToAgent) => children.get(node)?.send(m);
+    const policy = makePolicy(config, scenario);
+    const coordinator = new Coordinator(policy, () => ({
+      topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,
+      bytesPerElement: scenario.workload.bytesPerElement, now: clock.now(),
+      capacityNow: () => scenario.links.map((l) => l.trace.rateAt(clock.now())),
+    }), recorder, clock, (command) => sendTo(command.node, { type: 'command', command }));
+    coordinator.onIterationComplete((iteration) => {
+      for (const node of scenario.nodes) sendTo(node, { type: 'iterationComplete', iteration });
+      options.onProgress?.(recorder.completed);
+    });
+
+    let messages = 0;
+    const outcomes = new Map<string, WorkerOutcome>();
+    let listening = 0;
+    let settle: { resolve: () => void; reject: (e: Error) => void } | null = null;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    const failRun = (e: Error) => settle?.reject(e);
+    let onListening: () => void = () => undefined;
+
+    for (const node of scenario.nodes) {
+      const child = spawn('ip', ['netns', 'exec', net.namespaceOf(node), process.execPath, AGENT_MAIN], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced',
+      });
+      children.set(node, child);
+      child.on('exit', (code, signal) => {
+        if (!finished) failRun(new UserError(`the emulated run failed: the agent of ${node} exited (${signal ?? `code ${code}`}) before the run ended`, 1));
+      });
+      child.on('message', (raw) => {
+        const m = raw as FromAgent;
+        switch (m.type) {
+          case 'listening':
+            if (++listening === scenario.nodes.length) onListening();
+            break;
+          case 'requestPlan':
+            sendTo(node, { type: 'plan', iteration: m.iteration, plan: coordinator.planFor(m.iteration) });
+            break;
+          case 'report':
+            if (m.method === 'computeStarted') recorder.computeStarted(node, m.iteration, m.at);
+            else if (m.method === 'gradientReady') recorder.gradientReady(node, m.iteration, m.at);
+            else {
+              coordinator.iterationDone(node, m.iteration, m.at);
+              if (recorder.completed === scenario.iterations) settle?.resolve();
+            }
+            break;
+          case 'delivered':
+            messages++;
+            recorder.delivered(m.transfer);
+            break;
+          case 'measured':
+            coordinator.measured(m.measurement);
+            break;
+          case 'online':
+            if (m.method === 'ready') coordinator.ready(node, m.iteration, m.chunk);
+            else coordinator.final(node, m.iteration, m.chunk);
+            break;
+          case 'receivedFinal':
+            coordinator.receivedFinal(node, m.from, m.iteration, m.chunk);
+            break;
+          case 'outcome':
+            outcomes.set(node, m);
+            break;
+          case 'error':
+            failRun(new UserError(`the emulated run failed: agent ${node}: ${m.message}`, 1));
+            break;
+        }
+      });
+    }
+    let finished = false;
+
+    const addresses = Object.fromEntries(scenario.nodes.map((n) => [n, net.addressOf(n)]));
+    const topologySpec = { nodes: scenario.nodes, links: scenario.links.map((l) => ({ from: l.from, to: l.to, delayS: l.delayS })) };
+    await new Promise<void>((resolve, reject) => {
+      onListening = resolve;
+      done.catch(reject);
+      for (const node of scenario.nodes) {
+        const index = scenario.workers.indexOf(node);
+        const init: AgentInit = {
+          type: 'init', node, addresses, topology: topologySpec, iterations: scenario.iterations,
+          worker: index < 0 ? null : { index, count: scenario.workers.length, computeS: scenario.workload.computeS, values: options.values ?? false },
+        };
+        sendTo(node, init);
+      }
+    });
+
+    // Go: one epoch for every process, the trace player and the sampler.
+    const epochMs = WallClock.epochNow() + 50;
+    clock.startAt(epochMs);
+    sampler = new LinkSampler(net, () => clock.now(), scenario.results.bin_s);
+    sampler.start();
+    const rateChanges: RateChange[] = [];
+    for (const link of scenario.links) {
+      const next = (after: number) => {
+        const at = link.trace.nextChangeAfter(after);
+        if (at === Infinity) return;
+        timers.push(setTimeout(() => {
+          const mbps = link.trace.rateAt(at);
+          net.setRate(link.id, mbps);
+          rateChanges.push({ link: link.name, scheduledS: at, appliedS: clock.now(), mbps });
+          next(at);
+        }, Math.max(0, epochMs + at * 1000 - WallClock.epochNow())));
+      };
+      next(0);
+    }
+    for (const node of scenario.nodes) sendTo(node, { type: 'start', epochMs });
+    if (options.timeoutS) {
+      timers.push(setTimeout(() => failRun(new Error(`the emulated run took longer than ${options.timeoutS} s`)), options.timeoutS * 1000));
+    }
+
+    await done;
+    finished = true;
+    coordinator.stop();
+    const endTime = clock.now();
+    // Collect the workers' own checks, then let the agents exit.
+    const exits = [...children.values()].map((c) => new Promise<void>((resolve) => (c.exitCode !== null ? resolve() : c.once('exit', () => resolve()))));
+    for (const node of scenario.nodes) sendTo(node, { type: 'finish' });
+    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 5000))]);
+    const tcErrors = net.tcErrors();
+    if (tcErrors.length) throw new Error(`tc reported: ${tcErrors.join('; ')}`);
+
+    const iterations = recorder.iterations();
+    return {
+      label: config.label,
+      scheduler: config.name,
+      iterations,
+      transfers: recorder.transfers,
+      linkUsage: { carriedBytes: sampler.carried, binS: sampler.binS },
+      endTime: iterations[iterations.length - 1].end ?? endTime,
+      workers: new Map([...outcomes].filter(([n]) => scenario.workers.includes(n)).map(([n, o]) => [n, { checked: o.checked, mismatches: o.mismatches, finals: o.finals }])),
+      stats: { recomputations: 0, messages },
+      rateChanges,
+    };
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    await sampler?.stop();
+    await killAll();
+    unregisterKill();
+    await net.teardown();
+  }
+}
