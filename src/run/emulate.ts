@@ -85,7 +85,15 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     const done = new Promise<void>((resolve, reject) => {
       settle = { resolve, reject };
     });
-    const failRun = (e: Error) => settle?.reject(e);
+    // When an agent dies, its peers soon fail too (broken connections): give
+    // the root cause, the dead agent, a moment to be the error reported.
+    let agentDied: Error | null = null;
+    let failing = false;
+    const failRun = (e: Error) => {
+      if (failing) return;
+      failing = true;
+      setTimeout(() => settle?.reject(agentDied ?? e), 300);
+    };
     let onListening: () => void = () => undefined;
 
     for (const node of scenario.nodes) {
@@ -94,7 +102,9 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       });
       children.set(node, child);
       child.on('exit', (code, signal) => {
-        if (!finished) failRun(new UserError(`the emulated run failed: the agent of ${node} exited (${signal ?? `code ${code}`}) before the run ended`, 1));
+        if (finished) return;
+        agentDied ??= new UserError(`the emulated run failed: the agent of ${node} exited (${signal ?? `code ${code}`}) before the run ended`, 1);
+        failRun(agentDied);
       });
       child.on('message', (raw) => {
         const m = raw as FromAgent;

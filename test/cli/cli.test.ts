@@ -88,7 +88,7 @@ describe('geobed CLI', () => {
     for (const args of [
       ['run', QUICKSTART, '--bogus'],
       ['run', QUICKSTART, '--schedulers', 'warp'],
-      ['run', QUICKSTART, '--mode', 'emu'],
+      ['run', QUICKSTART, '--mode', 'warp'],
       ['run', QUICKSTART, '--iterations', '0'],
       ['run', 'missing.yaml'],
       ['frobnicate'],
