@@ -3,6 +3,7 @@
  * loop per namespace reads the veths' tx_bytes counters from sysfs (no
  * process per sample), and the runner adds the deltas into time bins.
  */
+import { addToBin } from '../../util/bins.js';
 import { execa, type ResultPromise } from 'execa';
 import type { EmuNetwork } from './network.js';
 
@@ -44,13 +45,7 @@ export class LinkSampler {
   }
 
   private add(link: number, bin: number, bytes: number): void {
-    let bins = this.carried[link];
-    if (bin >= bins.length) {
-      const grown = new Float64Array(Math.max(bin + 1, bins.length * 2));
-      grown.set(bins);
-      this.carried[link] = bins = grown;
-    }
-    bins[bin] += bytes;
+    addToBin(this.carried, link, bin, bytes);
   }
 
   async stop(): Promise<void> {

@@ -8,6 +8,7 @@
  * byte left. Message boundaries on a busy connection change no rates, so
  * back-to-back messages cost no recomputation.
  */
+import { addToBin } from '../../util/bins.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
 import { mbpsToBytesPerSec } from '../../util/format.js';
 import type { Trace } from '../../scenario/trace.js';
@@ -321,13 +322,7 @@ export class SimNetwork {
   }
 
   private addCarried(link: number, bin: number, bytes: number): void {
-    let bins = this.carried[link];
-    if (bin >= bins.length) {
-      const grown = new Float64Array(Math.max(bin + 1, bins.length * 2));
-      grown.set(bins);
-      this.carried[link] = bins = grown;
-    }
-    bins[bin] += bytes;
+    addToBin(this.carried, link, bin, bytes);
   }
 }
 
