@@ -95,6 +95,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       setTimeout(() => settle?.reject(agentDied ?? e), 300);
     };
     let onListening: () => void = () => undefined;
+    let finished = false;
 
     for (const node of scenario.nodes) {
       const child = spawn('ip', ['netns', 'exec', net.namespaceOf(node), process.execPath, AGENT_MAIN], {
@@ -146,7 +147,6 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
         }
       });
     }
-    let finished = false;
 
     const addresses = Object.fromEntries(scenario.nodes.map((n) => [n, net.addressOf(n)]));
     const topologySpec = { nodes: scenario.nodes, links: scenario.links.map((l) => ({ from: l.from, to: l.to, delayS: l.delayS })) };
