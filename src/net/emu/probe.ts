@@ -6,6 +6,7 @@
 import { constants, openSync, closeSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { run, succeeds } from './exec.js';
+import { onTeardown } from './cleanup.js';
 
 export interface HostReport {
   root: boolean;
@@ -40,12 +41,10 @@ function tunUsable(): boolean {
 async function probeQdiscs(): Promise<{ namespaces: boolean; qdiscs: HostReport['qdiscs'] }> {
   const ns = `gb-probe-${process.pid}`;
   const none = { htb: false, tbf: false, netem: false };
-  // On Ctrl-C or SIGTERM: remove the namespace, then die of the same signal.
-  const onSignal = (signal: NodeJS.Signals) => {
-    void succeeds('ip', ['netns', 'del', ns]).then(() => process.kill(process.pid, signal));
+  const remove = async () => {
+    await succeeds('ip', ['netns', 'del', ns]);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const unregister = onTeardown(remove); // also on Ctrl-C / SIGTERM
   try {
     if (!(await succeeds('ip', ['netns', 'add', ns]))) return { namespaces: false, qdiscs: none };
     if (!(await succeeds('ip', ['-n', ns, 'link', 'add', 'gbp0', 'type', 'veth', 'peer', 'name', 'gbp1']))) {
@@ -65,9 +64,8 @@ async function probeQdiscs(): Promise<{ namespaces: boolean; qdiscs: HostReport[
       },
     };
   } finally {
-    await succeeds('ip', ['netns', 'del', ns]);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    unregister();
+    await remove();
   }
 }
 
