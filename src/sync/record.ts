@@ -95,19 +95,6 @@ export class TransferLog {
   *[Symbol.iterator](): Iterator<TransferRecord> {
     for (let i = 0; i < this.length; i++) yield this.get(i);
   }
-
-  toArray(): TransferRecord[] {
-    return Array.from({ length: this.length }, (_, i) => this.get(i));
-  }
-
-  filter(keep: (t: TransferRecord) => boolean): TransferRecord[] {
-    return this.toArray().filter(keep);
-  }
-
-  some(test: (t: TransferRecord) => boolean): boolean {
-    for (let i = 0; i < this.length; i++) if (test(this.get(i))) return true;
-    return false;
-  }
 }
 
 interface Progress {

@@ -35,8 +35,8 @@ describe('policy consistency', () => {
     const run = simulate(scenario, config, { values: true, policy: switchingPolicy(0.5) });
     expect(run.iterations.map((i) => i.planVersion)).toEqual([1, 2, 2]);
     // under plan 2 the root is b: a pushes to b
-    expect(run.transfers.filter((t) => t.iteration === 1 && t.kind === 'up').every((t) => t.from === 'a' && t.to === 'b')).toBe(true);
-    expect(run.transfers.filter((t) => t.iteration === 0 && t.kind === 'up').every((t) => t.from === 'b' && t.to === 'a')).toBe(true);
+    expect([...run.transfers].filter((t) => t.iteration === 1 && t.kind === 'up').every((t) => t.from === 'a' && t.to === 'b')).toBe(true);
+    expect([...run.transfers].filter((t) => t.iteration === 0 && t.kind === 'up').every((t) => t.from === 'b' && t.to === 'a')).toBe(true);
     expectPlainSums(scenario, run);
   });
 
@@ -45,7 +45,7 @@ describe('policy consistency', () => {
     // at 1.0 s, a has already started iteration 1 under plan 1; b joins it at 1.3 s under plan 1 too
     const run = simulate(scenario, config, { values: true, policy: switchingPolicy(1.0) });
     expect(run.iterations.map((i) => i.planVersion)).toEqual([1, 1, 2]);
-    expect(run.transfers.filter((t) => t.iteration === 1 && t.kind === 'up').every((t) => t.from === 'b' && t.to === 'a')).toBe(true);
+    expect([...run.transfers].filter((t) => t.iteration === 1 && t.kind === 'up').every((t) => t.from === 'b' && t.to === 'a')).toBe(true);
     expectPlainSums(scenario, run);
   });
 });

@@ -21,7 +21,7 @@ describe('sync engine with the star scheduler', () => {
     expect(i1.start).toBeCloseTo(0.9, 9);
     expect(i1.end).toBeCloseTo(2.6, 9);
     expect(i0.bytes).toBe(16e6); // 8 MB up, 8 MB down, between distinct nodes
-    const pulls = run.transfers.filter((t) => t.iteration === 0 && t.kind === 'down');
+    const pulls = [...run.transfers].filter((t) => t.iteration === 0 && t.kind === 'down');
     expect(pulls.map((t) => [t.from, t.to, t.chunk, +t.sentAt.toFixed(9), +t.deliveredAt.toFixed(9)])).toEqual([
       ['a', 'b', 0, 0.5, 0.9], ['a', 'b', 1, 0.9, 1.3],
     ]);
