@@ -52,6 +52,6 @@ export function lineScenario(mbps: number, gradientMb: number, computeS: number,
   return {
     name: 'line', description: '', file: '', hash: '', seed: 1, iterations, nodes: ['a', 'b'], workers, links,
     workload: { profile: 'custom', arrays: [{ name: 'g', elements }], bytesPerElement: 4, computeS, totalBytes: elements * 4 },
-    schedulers: [], results: { bin_s: 1, transfers: true },
+    schedulers: [], network: { framing: 'none', queueing: 'fair' }, results: { bin_s: 1, transfers: true },
   };
 }

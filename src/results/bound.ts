@@ -5,7 +5,7 @@
  * finished iteration i-1 last (w*) can only start computing i then, so its
  * gradient exists from t* = end(i-1) + compute on. Every worker's update
  * depends on that gradient, so for every cut (S, S') that separates workers
- * with w* in S, M bytes (the gradient size) must cross from S to S' after
+ * with w* in S, M bytes (the gradient size, as wire bytes) must cross from S to S' after
  * t*. For a cut whose capacity follows traces, the time needed is the T at
  * which its capacity integrated from t* reaches M. So
  *   iteration_s >= compute + max over such cuts of T.
@@ -18,6 +18,7 @@
  */
 import type { Scenario } from '../scenario/types.js';
 import { mbpsToBytesPerSec } from '../util/format.js';
+import { wireBytes } from '../net/wire.js';
 
 /** Beyond this many simulated seconds a cut that carries nothing gives an infinite bound. */
 const HORIZON_S = 1e8;
@@ -28,7 +29,7 @@ export class NetworkBound {
   private readonly m: number;
 
   constructor(private readonly scenario: Scenario) {
-    this.m = scenario.workload.totalBytes;
+    this.m = wireBytes(scenario.workload.totalBytes, scenario.network.framing);
     this.index = new Map(scenario.nodes.map((n, i) => [n, i]));
   }
 

@@ -55,7 +55,8 @@ export function checkEmulable(scenario: Scenario): void {
 export async function emulate(scenario: Scenario, config: SchedulerConfig, options: EmulateOptions = {}): Promise<EmulatedRun> {
   checkEmulable(scenario);
   const topology = scenarioTopology(scenario);
-  const net = await EmuNetwork.build(topology, scenario.links.map((l) => l.trace.rateAt(0)));
+  const shapes = scenario.links.map((l) => ({ mbps: l.trace.rateAt(0), delayS: l.delayS, lossPercent: l.lossPercent, queuePackets: l.queuePackets }));
+  const net = await EmuNetwork.build(topology, shapes, { queueing: scenario.network.queueing });
   const children = new Map<string, ChildProcess>();
   const killAll = async () => {
     for (const child of children.values()) if (child.exitCode === null) child.kill('SIGKILL');

@@ -52,7 +52,7 @@ export function scenarioTopology(scenario: Scenario): Topology {
 
 export function simulate(scenario: Scenario, config: SchedulerConfig, options: SimulateOptions = {}): SchedulerRun {
   const topology = scenarioTopology(scenario);
-  const sim = new Simulator(topology, scenario.links.map((l) => l.trace), scenario.results.bin_s);
+  const sim = new Simulator(topology, scenario.links.map((l) => l.trace), scenario.results.bin_s, scenario.network.framing);
   const recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers);
   const policy = options.policy ?? makePolicy(config, scenario);
   const commandHandlers = new Map<string, (c: OnlineCommand) => void>();

@@ -54,6 +54,7 @@ export function generatedMesh(o: MeshOptions): Scenario {
     iterations: o.iterations ?? 10, nodes, workers: nodes, links,
     workload: { profile: profile.name, arrays: profile.arrays, bytesPerElement: 4, computeS: profile.computeS, totalBytes: totalElements(profile.arrays) * 4 },
     schedulers: o.schedulers ?? [{ name: 'star', label: 'star', chunk_elements: 1_000_000, bigarray_bound: 1_000_000 }],
+    network: { framing: 'tcp', queueing: 'fair' },
     results: { bin_s: 1, transfers: false },
   };
 }

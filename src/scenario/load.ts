@@ -215,6 +215,7 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
     links,
     workload: workload!,
     schedulers: configs,
+    network: input.network,
     results: input.results,
   };
 }

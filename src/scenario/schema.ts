@@ -170,6 +170,15 @@ export const scenarioSpec = z
     mesh: meshSpec.optional(),
     workload: workloadSpec,
     schedulers: z.array(schedulerSpec).min(1),
+    network: z
+      .strictObject({
+        framing: z.enum(['tcp', 'none']).default('tcp')
+          .describe('simulated mode: tcp = links carry 1514-byte frames for every 1448 bytes of payload, as real TCP does; none = payload only (an ideal fluid)'),
+        queueing: z.enum(['fair', 'fifo']).default('fair')
+          .describe('emulated mode: fair = each link serves (source, destination) pairs round-robin, as fq_codel would; fifo = one drop-tail queue per link'),
+      })
+      .default({ framing: 'tcp', queueing: 'fair' })
+      .describe('how links carry traffic'),
     results: z
       .strictObject({
         bin_s: positive.default(1).describe('time bin of links.csv'),

@@ -43,5 +43,6 @@ export interface Scenario {
   links: DirectedLinkSpec[];
   workload: Workload;
   schedulers: SchedulerConfig[];
+  network: { framing: 'tcp' | 'none'; queueing: 'fair' | 'fifo' };
   results: { bin_s: number; transfers: boolean };
 }

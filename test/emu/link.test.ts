@@ -29,11 +29,11 @@ function line(nodes: string[]): Topology {
 }
 
 /** Bulk TCP from `from` to `to` for `seconds`; the receiver's byte counts per 100 ms. */
-async function bulk(n: EmuNetwork, from: string, to: string, seconds: number, during?: () => Promise<void>) {
-  const recv = execa('ip', ['netns', 'exec', n.namespaceOf(to), 'node', BULK, 'recv', n.addressOf(to), '5001', String(seconds)]);
+async function bulk(n: EmuNetwork, from: string, to: string, seconds: number, during?: () => Promise<void>, port = 5001) {
+  const recv = execa('ip', ['netns', 'exec', n.namespaceOf(to), 'node', BULK, 'recv', n.addressOf(to), String(port), String(seconds)]);
   children.push(recv);
   await new Promise((resolve) => recv.stdout!.once('data', resolve));
-  const send = execa('ip', ['netns', 'exec', n.namespaceOf(from), 'node', BULK, 'send', n.addressOf(to), '5001', String(seconds + 0.3)]);
+  const send = execa('ip', ['netns', 'exec', n.namespaceOf(from), 'node', BULK, 'send', n.addressOf(to), String(port), String(seconds + 0.3)]);
   children.push(send);
   await during?.();
   const out = await recv;
@@ -96,5 +96,27 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     // the path's bottleneck is b->c at 30 Mbit/s
     expect(goodput).toBeGreaterThan(30 * 0.9);
     expect(goodput).toBeLessThan(30 * 1.0);
+  });
+
+  it('opposite flows on one path each get the path\'s rate (their ACKs do not queue behind the other\'s data)', async () => {
+    net = await EmuNetwork.build(line(['a', 'b', 'c']), [100, 100, 40, 40]);
+    const n = net;
+    const [ac, ca] = await Promise.all([bulk(n, 'a', 'c', 4, undefined, 5001), bulk(n, 'c', 'a', 4, undefined, 5002)]);
+    for (const result of [ac, ca]) {
+      const steady = result.samples.slice(10, 38);
+      const goodput = mbps(steady.reduce((s, x) => s + x, 0), steady.length * 0.1);
+      expect(goodput).toBeGreaterThan(40 * 0.9);
+    }
+  });
+
+  it('a flow held back downstream leaves the rest of a shared link to the others (max-min)', async () => {
+    // a->b carries a->b and a->c; a->c is limited to 20 by b->c, so max-min gives it 20 and a->b 80
+    net = await EmuNetwork.build(line(['a', 'b', 'c']), [100, 100, 20, 20]);
+    const n = net;
+    const [ab, ac] = await Promise.all([bulk(n, 'a', 'b', 4, undefined, 5001), bulk(n, 'a', 'c', 4, undefined, 5002)]);
+    const steady = (r: { samples: number[] }) => mbps(r.samples.slice(10, 38).reduce((s, x) => s + x, 0), 2.8);
+    expect(steady(ac)).toBeGreaterThan(20 * 0.9);
+    expect(steady(ab)).toBeGreaterThan(80 * 0.9);
+    expect(steady(ab) + steady(ac)).toBeLessThan(100);
   });
 });

@@ -12,7 +12,7 @@ interface LinkDef { from: string; to: string; mbps: number | Trace; delayMs?: nu
 function network(nodes: string[], links: LinkDef[]) {
   const topology = Topology.fromSpecs(nodes, links.map((l) => ({ from: l.from, to: l.to, delayS: (l.delayMs ?? 0) / 1000 })));
   const traces = links.map((l) => (typeof l.mbps === 'number' ? PiecewiseTrace.constant(l.mbps) : l.mbps));
-  const sim = new Simulator(topology, traces, 0.5);
+  const sim = new Simulator(topology, traces, 0.5, 'none'); // the ideal fluid: hand-computable
   const delivered: Delivery[] = [];
   for (const n of nodes) sim.network.transportFor(n).onMessage((d) => delivered.push(d));
   const send = (from: string, to: string, megabytes: number, body: unknown = null) =>
@@ -137,5 +137,18 @@ describe('max-min fair rates', () => {
     const flows = [{ route: [0, 1], rate: 0 }, { route: [1], rate: 0 }];
     maxMinRates(flows, Float64Array.from([0, 6]));
     expect(flows.map((f) => f.rate)).toEqual([0, 6]);
+  });
+});
+
+describe('TCP framing in the simulator', () => {
+  it('links carry 1514-byte frames for every 1448 bytes of payload', () => {
+    const topology = Topology.fromSpecs(['a', 'b'], [{ from: 'a', to: 'b', delayS: 0 }]);
+    const sim = new Simulator(topology, [PiecewiseTrace.constant(121.12)], 1, 'tcp');
+    const delivered: Delivery[] = [];
+    sim.network.transportFor('b').onMessage((d) => delivered.push(d));
+    // 14.48 MB of payload = 15.14 MB of frames, at 121.12 Mbit/s = 15.14 MB/s: 1 s
+    sim.network.transportFor('a').send('b', 14.48e6, 'm');
+    sim.run(() => delivered.length === 1);
+    expect(delivered[0].deliveredAt).toBeCloseTo(1, 9);
   });
 });

@@ -13,7 +13,7 @@ function scenario(nodes: string[], pairs: [string, string, number | Trace][], me
   return {
     name: 'b', description: '', file: '', hash: '', seed: 1, iterations: 1, nodes, workers: nodes, links,
     workload: { profile: 'custom', arrays: [], bytesPerElement: 4, computeS: 0, totalBytes: megabytes * 1e6 },
-    schedulers: [], results: { bin_s: 1, transfers: false },
+    schedulers: [], network: { framing: 'none', queueing: 'fair' }, results: { bin_s: 1, transfers: false },
   };
 }
 
@@ -21,6 +21,12 @@ describe('network lower bound', () => {
   it('two nodes: the gradient must cross the link once', () => {
     const bound = new NetworkBound(scenario(['a', 'b'], [['a', 'b', 80]], 8));
     expect(bound.syncBound(0, null)).toBeCloseTo(0.8, 9); // 8 MB at 10 MB/s
+  });
+
+  it('counts frames, not payload, when the scenario frames its traffic as TCP', () => {
+    const s = scenario(['a', 'b'], [['a', 'b', 80]], 8);
+    const bound = new NetworkBound({ ...s, network: { ...s.network, framing: 'tcp' } });
+    expect(bound.syncBound(0, null)).toBeCloseTo((0.8 * 1514) / 1448, 9);
   });
 
   it('integrates a capacity that changes during the iteration', () => {

@@ -20,6 +20,12 @@ export async function run(file: string, args: string[]): Promise<string> {
   return String(r.stdout);
 }
 
+/** Run many `ip` or `tc` commands in one namespace through one `-batch -` process. */
+export async function batch(tool: 'ip' | 'tc', namespace: string, lines: string[]): Promise<void> {
+  const r = await execa(tool, ['-n', namespace, '-batch', '-'], { input: `${lines.join('\n')}\n`, reject: false });
+  if (r.exitCode !== 0) throw new CommandError(`${tool} -n ${namespace} -batch`, String(r.stderr));
+}
+
 /** Does the command succeed? */
 export async function succeeds(file: string, args: string[]): Promise<boolean> {
   try {

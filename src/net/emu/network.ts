@@ -12,12 +12,10 @@
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import type { Topology } from '../topology.js';
-import { run } from './exec.js';
+import { batch, run } from './exec.js';
 import { onTeardown } from './cleanup.js';
 import { TcBatch } from './tcbatch.js';
-
-/** htb cannot shape to 0: an outage is emulated as this rate. */
-export const MIN_RATE_BPS = 1000;
+import { linkShapingCommands, rateChangeCommand, type LinkShape, type Pair, type Queueing } from './shaping.js';
 
 export function newRunTag(): string {
   return randomBytes(3).toString('hex');
@@ -31,13 +29,6 @@ const LINK_BASE = (198 << 24) | (18 << 16);
 
 export function nodeAddress(index: number): string {
   return `198.19.${index >> 8}.${index & 255}`;
-}
-
-/** htb parameters for a rate: burst of 2 ms at that rate, at least two full frames. */
-export function htbRate(mbps: number): string {
-  const bps = Math.max(MIN_RATE_BPS, Math.round(mbps * 1e6));
-  const burst = Math.max(3200, Math.round((bps / 8) * 0.002));
-  return `rate ${bps}bit ceil ${bps}bit burst ${burst} cburst ${burst} quantum 1514`;
 }
 
 export interface EmuLink {
@@ -68,14 +59,16 @@ export class EmuNetwork {
   }
 
   /**
-   * Build the namespaces, links, routes and shaping (initial rate per
-   * directed link, Mbit/s). On failure everything made so far is removed.
+   * Build the namespaces, links, routes and shaping (one shape per directed
+   * link, its initial rate in Mbit/s; a bare number is a rate-only link).
+   * On failure everything made so far is removed.
    */
-  static async build(topology: Topology, initialMbps: number[], tag = newRunTag()): Promise<EmuNetwork> {
-    const net = new EmuNetwork(tag, topology);
+  static async build(topology: Topology, shapes: (LinkShape | number)[], options: { queueing?: Queueing; tag?: string } = {}): Promise<EmuNetwork> {
+    const net = new EmuNetwork(options.tag ?? newRunTag(), topology);
     net.unregister = onTeardown(() => net.teardown());
     try {
-      await net.create(initialMbps);
+      const full = shapes.map((s) => (typeof s === 'number' ? { mbps: s, delayS: 0, lossPercent: 0, queuePackets: null } : s));
+      await net.create(full, options.queueing ?? 'fair');
     } catch (e) {
       await net.teardown();
       throw e;
@@ -83,7 +76,7 @@ export class EmuNetwork {
     return net;
   }
 
-  private async create(initialMbps: number[]): Promise<void> {
+  private async create(shapes: LinkShape[], queueing: Queueing): Promise<void> {
     const { topology } = this;
     for (let i = 0; i < topology.nodes.length; i++) {
       const ns = this.namespaces[i];
@@ -112,10 +105,19 @@ export class EmuNetwork {
       if (ab !== undefined) peerAddress.set(ab, addrB);
       if (ba !== undefined) peerAddress.set(ba, addrA);
     }
-    // Shaping: htb on the sending end of every directed link.
-    for (const link of this.links) {
-      await run('tc', ['-n', link.namespace, 'qdisc', 'add', 'dev', link.device, 'root', 'handle', '1:', 'htb', 'default', '1']);
-      await run('tc', ['-n', link.namespace, 'class', 'add', 'dev', link.device, 'parent', '1:', 'classid', '1:1', 'htb', ...htbRate(initialMbps[link.id]).split(' ')]);
+    // Shaping: htb on the sending end of every directed link, one class per
+    // (source, destination) pair routed across it (see shaping.ts).
+    const crossing: Pair[][] = topology.links.map(() => []);
+    for (let src = 0; src < topology.nodes.length; src++) {
+      for (let dst = 0; dst < topology.nodes.length; dst++) {
+        if (src === dst || topology.nextHopsTowards(dst)[src] < 0) continue;
+        for (const id of topology.route(src, dst)) crossing[id].push({ src: nodeAddress(src), dst: nodeAddress(dst) });
+      }
+    }
+    for (let v = 0; v < topology.nodes.length; v++) {
+      const lines = this.links.filter((l) => topology.links[l.id].from === v)
+        .flatMap((l) => linkShapingCommands(l.device, shapes[l.id], crossing[l.id], queueing));
+      if (lines.length) await batch('tc', this.namespaces[v], lines);
     }
     // Routes: towards every other node, the simulator's next hop.
     for (let v = 0; v < topology.nodes.length; v++) {
@@ -128,10 +130,7 @@ export class EmuNetwork {
         // Source: this node's own address, which every other node has a route to.
         lines.push(`route add ${nodeAddress(d)}/32 via ${peerAddress.get(first)} dev n${next} src ${nodeAddress(v)}`);
       }
-      if (lines.length) {
-        const r = await execa('ip', ['-n', this.namespaces[v], '-batch', '-'], { input: `${lines.join('\n')}\n`, reject: false });
-        if (r.exitCode !== 0) throw new Error(`routes in ${this.namespaces[v]}: ${String(r.stderr)}`);
-      }
+      if (lines.length) await batch('ip', this.namespaces[v], lines);
     }
   }
 
@@ -140,7 +139,7 @@ export class EmuNetwork {
     const link = this.links[linkId];
     let batch = this.batches.get(link.namespace);
     if (!batch) this.batches.set(link.namespace, (batch = new TcBatch(link.namespace)));
-    batch.write(`class change dev ${link.device} parent 1: classid 1:1 htb ${htbRate(mbps)}`);
+    batch.write(rateChangeCommand(link.device, mbps));
   }
 
   /** Errors reported by the tc batch processes. */

@@ -14,6 +14,7 @@ import { mbpsToBytesPerSec } from '../../util/format.js';
 import type { Trace } from '../../scenario/trace.js';
 import type { Topology } from '../topology.js';
 import type { Delivery, NodeTransport } from '../types.js';
+import { wireBytes, type Framing } from '../wire.js';
 import type { EventQueue } from './events.js';
 
 interface Message {
@@ -40,7 +41,7 @@ interface Connection {
   previousRate: number;
   /** The head message's completion time is in the heap, computed with the current rate. */
   scheduled: boolean;
-  remaining: number; // bytes of the head message left at `anchor`
+  remaining: number; // wire bytes of the head message left at `anchor`
   anchor: number;
   sentAt: number;
   finish: number;
@@ -80,6 +81,8 @@ export class SimNetwork {
     private readonly traces: Trace[],
     private readonly events: EventQueue,
     private readonly binS = 1,
+    /** How a message's payload becomes bytes on the links (see net/wire.ts). */
+    private readonly framing: Framing = 'tcp',
   ) {
     const n = topology.links.length;
     this.capacity = new Float64Array(n);
@@ -239,7 +242,7 @@ export class SimNetwork {
   }
 
   private startHead(conn: Connection, now: number): void {
-    conn.remaining = conn.queue[conn.head].bytes;
+    conn.remaining = wireBytes(conn.queue[conn.head].bytes, this.framing);
     conn.anchor = now;
     conn.sentAt = now;
   }

@@ -6,6 +6,7 @@
 import { EventQueue } from './events.js';
 import { SimNetwork } from './network.js';
 import type { Topology } from '../topology.js';
+import type { Framing } from '../wire.js';
 import type { Trace } from '../../scenario/trace.js';
 import { UserError } from '../../util/errors.js';
 
@@ -16,8 +17,8 @@ export class Simulator {
   readonly events = new EventQueue();
   readonly network: SimNetwork;
 
-  constructor(topology: Topology, traces: Trace[], binS = 1) {
-    this.network = new SimNetwork(topology, traces, this.events, binS);
+  constructor(topology: Topology, traces: Trace[], binS = 1, framing: Framing = 'tcp') {
+    this.network = new SimNetwork(topology, traces, this.events, binS, framing);
   }
 
   now(): number {

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { htbRate, linkShapingCommands, queueLimit, rateChangeCommand } from '../../src/net/emu/shaping.js';
+
+const rateOnly = { mbps: 50, delayS: 0, lossPercent: 0, queuePackets: null };
+const pairs = [{ src: '198.19.0.0', dst: '198.19.0.2' }, { src: '198.19.0.1', dst: '198.19.0.2' }];
+
+describe('link shaping commands', () => {
+  it('fair: the rate on 1:1, a borrowing class and a filter per pair, small packets apart', () => {
+    const lines = linkShapingCommands('n2', rateOnly, pairs, 'fair');
+    expect(lines[0]).toBe('qdisc add dev n2 root handle 1: htb default 2');
+    expect(lines[1]).toBe(`class add dev n2 parent 1: classid 1:1 htb ${htbRate(50)}`);
+    expect(lines.filter((l) => l.startsWith('class add dev n2 parent 1:1 '))).toHaveLength(4); // default, small, 2 pairs
+    expect(lines).toContain('filter add dev n2 parent 1: protocol ip prio 2 u32 match ip src 198.19.0.1/32 match ip dst 198.19.0.2/32 flowid 1:11');
+    expect(lines).toContain('filter add dev n2 parent 1: protocol ip prio 1 u32 match u16 0 0xff80 at 2 flowid 1:3');
+    expect(lines.filter((l) => l.includes('pfifo limit 1000'))).toHaveLength(4);
+  });
+
+  it('fifo: one class, one queue of the scenario\'s length', () => {
+    expect(linkShapingCommands('n0', { ...rateOnly, queuePackets: 64 }, pairs, 'fifo')).toEqual([
+      'qdisc add dev n0 root handle 1: htb default 1',
+      `class add dev n0 parent 1: classid 1:1 htb ${htbRate(50)}`,
+      'qdisc add dev n0 parent 1:1 handle 10: pfifo limit 64',
+    ]);
+  });
+
+  it('delay or loss makes every leaf a netem whose limit covers the bandwidth-delay product', () => {
+    const shape = { mbps: 1000, delayS: 0.05, lossPercent: 0.5, queuePackets: null };
+    // 1 Gbit/s x 50 ms = 6.25 MB = 4129 frames; twice that
+    expect(queueLimit(shape)).toBe(8258);
+    const lines = linkShapingCommands('n1', shape, pairs, 'fifo');
+    expect(lines[2]).toBe('qdisc add dev n1 parent 1:1 handle 10: netem limit 8258 delay 50.000ms loss 0.5%');
+    expect(queueLimit({ ...shape, queuePackets: 300 })).toBe(300);
+  });
+
+  it('rates: a 2 ms burst, htb\'s floor for an outage, and in-place changes on 1:1', () => {
+    expect(htbRate(100)).toBe('rate 100000000bit ceil 100000000bit burst 25000 cburst 25000 quantum 1514');
+    expect(htbRate(0)).toMatch(/^rate 1000bit ceil 1000bit burst 3200 /);
+    expect(rateChangeCommand('n3', 20)).toBe(`class change dev n3 parent 1: classid 1:1 htb ${htbRate(20)}`);
+  });
+});
