@@ -49,7 +49,12 @@ async function runAndReport(scenario: Scenario, out: string | undefined, command
   });
   bar.finish();
   process.stdout.write(`${scenario.name}: ${scenario.iterations} iterations of a ${(scenario.workload.totalBytes / 1e6).toFixed(1)} MB model (${scenario.workload.profile}), ${mode === 'emu' ? 'emulated' : 'simulated'}\n\n`);
-  process.stdout.write(`${summaryTable(outcome.summary)}\n\nresults: ${outcome.dir}\n`);
+  process.stdout.write(`${summaryTable(outcome.summary)}\n`);
+  if (outcome.fidelity) {
+    process.stdout.write(`\nfidelity (carried / allowed while links were busy; fidelity.csv):\n${outcome.fidelity.lines.map((l) => `  ${l}\n`).join('')}`);
+    if (outcome.fidelity.flagged) process.stderr.write('geobed: warning: some links carried less than their traces allowed while busy; this host could not keep up, so treat the emulated times with care\n');
+  }
+  process.stdout.write(`\nresults: ${outcome.dir}\n`);
 }
 
 function describeScenario(s: Scenario): string {

@@ -9,6 +9,7 @@ import type { Scenario } from '../scenario/types.js';
 import type { SchedulerRun } from '../run/simulate.js';
 import { meanRate } from '../scenario/trace.js';
 import { bytesPerSecToMbps, fixed } from '../util/format.js';
+import { flaggedLinks, type LinkFidelity } from './fidelity.js';
 import { NetworkBound } from './bound.js';
 import { ratioOfMeans, summarize } from './stats.js';
 
@@ -107,10 +108,17 @@ class CsvWriter {
 }
 
 export const REPLAY_COLUMNS = ['scheduler', 'link', 'scheduled_s', 'applied_s', 'lag_ms', 'mbps'];
+export const FIDELITY_COLUMNS = ['scheduler', 'link', 'from', 'to', 'busy_s', 'allowed_mbps', 'carried_mbps', 'carried_over_allowed', 'dropped_packets', 'flagged'];
+
+/** What only an emulated run records: the trace replay and the per-link fidelity. */
+export interface EmulationRecords {
+  rateChanges: { scheduler: string; link: string; scheduledS: number; appliedS: number; mbps: number }[];
+  fidelity: { scheduler: string; links: LinkFidelity[] }[];
+}
 
 export function writeResults(
   dir: string, scenario: Scenario, runs: SchedulerRun[], manifest: Record<string, unknown>,
-  rateChanges: { scheduler: string; link: string; scheduledS: number; appliedS: number; mbps: number }[] | null = null,
+  emulation: EmulationRecords | null = null,
 ): RunResults {
   if (existsSync(dir)) throw new Error(`results folder ${dir} already exists`);
   const partial = `${dir}.partial`;
@@ -151,10 +159,18 @@ export function writeResults(
 
     csv('links.csv', LINK_COLUMNS, (add) => runs.forEach((run) => linkRows(scenario, run, add)));
 
-    if (rateChanges) {
-      csv('replay.csv', REPLAY_COLUMNS, (add) => rateChanges.forEach((c) => add([
+    if (emulation) {
+      csv('replay.csv', REPLAY_COLUMNS, (add) => emulation.rateChanges.forEach((c) => add([
         c.scheduler, c.link, fixed(c.scheduledS), fixed(c.appliedS), fixed((c.appliedS - c.scheduledS) * 1000, 3), fixed(c.mbps, 3),
       ])));
+      const flagged = new Set(emulation.fidelity.flatMap((f) => flaggedLinks(f.links).map((l) => `${f.scheduler}/${l.link}`)));
+      csv('fidelity.csv', FIDELITY_COLUMNS, (add) => emulation.fidelity.forEach(({ scheduler, links }) => links.forEach((f) => {
+        const link = scenario.links[f.link];
+        add([
+          scheduler, link.name, link.from, link.to, fixed(f.busyS, 3), fixed(f.allowedMbps, 3), fixed(f.carriedMbps, 3),
+          Number.isNaN(f.ratio) ? '' : fixed(f.ratio, 4), f.droppedPackets, flagged.has(`${scheduler}/${f.link}`) ? 1 : 0,
+        ]);
+      })));
     }
 
     const summary = summaryRows(scenario, runs, bounds);

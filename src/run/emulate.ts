@@ -9,8 +9,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { EmuNetwork } from '../net/emu/network.js';
 import { LinkSampler } from '../net/emu/sampler.js';
+import type { LinkFidelity } from '../results/fidelity.js';
 import { WallClock } from '../net/emu/transport.js';
 import { onTeardown } from '../net/emu/cleanup.js';
+import { succeeds } from '../net/emu/exec.js';
+import { probeQdiscs } from '../net/emu/probe.js';
 import type { AgentInit, FromAgent, ToAgent } from '../net/emu/agent-main.js';
 import { Coordinator } from '../sync/coordinator.js';
 import { RunRecorder } from '../sync/record.js';
@@ -29,6 +32,8 @@ export interface RateChange {
 
 export interface EmulatedRun extends SchedulerRun {
   rateChanges: RateChange[];
+  /** Per directed link (by id): carried against allowed while busy. */
+  fidelity: LinkFidelity[];
 }
 
 export interface EmulateOptions {
@@ -40,20 +45,26 @@ export interface EmulateOptions {
 
 const AGENT_MAIN = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'agent-main.js');
 
-/** Stop before creating anything if the scenario needs what this backend cannot do. */
-export function checkEmulable(scenario: Scenario): void {
+/**
+ * Stop before creating anything if this host cannot emulate the scenario:
+ * root, ip and tc, and netem where a link asks for delay or loss.
+ */
+export async function checkEmulable(scenario: Scenario): Promise<void> {
+  if (process.getuid?.() !== 0) throw new UserError('--mode emu needs root (it creates network namespaces); try sudo, or --mode sim');
+  const missing = [];
+  for (const tool of ['ip', 'tc']) if (!(await succeeds(tool, ['-V']))) missing.push(tool);
+  if (missing.length) throw new UserError(`--mode emu needs ${missing.join(' and ')} (Debian: apt-get install iproute2)`);
   const needs = scenario.links.filter((l) => l.delayS > 0 || l.lossPercent > 0);
-  if (needs.length > 0) {
+  if (needs.length > 0 && !(await probeQdiscs()).qdiscs.netem) {
     throw new UserError(
       `--mode emu: ${needs.map((l) => l.name).slice(0, 4).join(', ')}${needs.length > 4 ? ', ...' : ''} ask for delay or loss, which needs netem ` +
-      '(missing from this kernel) or geobed\'s native link emulator (not built yet); rate-only scenarios run on htb now',
+      '(missing from this kernel) or geobed\'s native link emulator (not built yet); rate-only scenarios run on htb',
     );
   }
-  if (process.getuid?.() !== 0) throw new UserError('--mode emu needs root (it creates network namespaces); try sudo, or --mode sim');
 }
 
 export async function emulate(scenario: Scenario, config: SchedulerConfig, options: EmulateOptions = {}): Promise<EmulatedRun> {
-  checkEmulable(scenario);
+  await checkEmulable(scenario);
   const topology = scenarioTopology(scenario);
   const shapes = scenario.links.map((l) => ({ mbps: l.trace.rateAt(0), delayS: l.delayS, lossPercent: l.lossPercent, queuePackets: l.queuePackets }));
   const net = await EmuNetwork.build(topology, shapes, { queueing: scenario.network.queueing });
@@ -167,7 +178,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     // Go: one epoch for every process, the trace player and the sampler.
     const epochMs = WallClock.epochNow() + 50;
     clock.startAt(epochMs);
-    sampler = new LinkSampler(net, () => clock.now(), scenario.results.bin_s);
+    sampler = new LinkSampler(net, scenario.links.map((l) => l.trace), () => clock.now(), scenario.results.bin_s);
     sampler.start();
     const rateChanges: RateChange[] = [];
     for (const link of scenario.links) {
@@ -210,6 +221,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       workers: new Map([...outcomes].filter(([n]) => scenario.workers.includes(n)).map(([n, o]) => [n, { checked: o.checked, mismatches: o.mismatches, finals: o.finals }])),
       stats: { recomputations: 0, messages },
       rateChanges,
+      fidelity: sampler.fidelity(),
     };
   } finally {
     for (const t of timers) clearTimeout(t);

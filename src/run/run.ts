@@ -7,8 +7,9 @@ import { cpus, release, platform } from 'node:os';
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/types.js';
 import { simulate, type SchedulerRun } from './simulate.js';
-import { checkEmulable, emulate, type RateChange } from './emulate.js';
-import { writeResults, type SummaryRow } from '../results/write.js';
+import { checkEmulable, emulate } from './emulate.js';
+import { FIDELITY_THRESHOLD, fidelityLine, flaggedLinks } from '../results/fidelity.js';
+import { writeResults, type EmulationRecords, type SummaryRow } from '../results/write.js';
 import { UserError } from '../util/errors.js';
 import { packageVersion } from '../util/paths.js';
 
@@ -26,6 +27,8 @@ export interface RunOutcome {
   dir: string;
   summary: SummaryRow[];
   runs: SchedulerRun[];
+  /** Emulated runs: one fidelity line per scheduler, and whether any link fell behind. */
+  fidelity: { lines: string[]; flagged: boolean } | null;
 }
 
 function stamp(d: Date): string {
@@ -44,17 +47,18 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const startedAt = new Date();
   const dir = options.out ?? defaultRunDir(scenario, options.resultsRoot ?? 'results', startedAt);
   if (existsSync(dir)) throw new UserError(`--out: ${dir} already exists; choose a new folder`);
-  if (options.mode === 'emu') checkEmulable(scenario);
+  if (options.mode === 'emu') await checkEmulable(scenario);
   const runs: SchedulerRun[] = [];
   const stats: Record<string, unknown>[] = [];
-  const rateChanges: (RateChange & { scheduler: string })[] = [];
+  const emulation: EmulationRecords = { rateChanges: [], fidelity: [] };
   for (const config of scenario.schedulers) {
     const t0 = performance.now();
     const onProgress = (completed: number) => options.onProgress?.(config.label, completed);
     let run: SchedulerRun;
     if (options.mode === 'emu') {
       const emulated = await emulate(scenario, config, { onProgress });
-      rateChanges.push(...emulated.rateChanges.map((c) => ({ scheduler: config.label, ...c })));
+      emulation.rateChanges.push(...emulated.rateChanges.map((c) => ({ scheduler: config.label, ...c })));
+      emulation.fidelity.push({ scheduler: config.label, links: emulated.fidelity });
       run = emulated;
     } else {
       run = simulate(scenario, config, { onProgress });
@@ -66,6 +70,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       messages: run.stats.messages, rate_recomputations: run.stats.recomputations,
     });
   }
+  const fidelity = options.mode === 'emu'
+    ? {
+        lines: emulation.fidelity.map((f) => fidelityLine(f.scheduler, f.links, (id) => scenario.links[id].name)),
+        flagged: emulation.fidelity.some((f) => flaggedLinks(f.links).length > 0),
+      }
+    : null;
   const finishedAt = new Date();
   const manifest = {
     geobed: packageVersion(),
@@ -87,13 +97,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     schedulers: scenario.schedulers,
     links: scenario.links.map((l) => ({ link: l.name, rate: l.rateSource, delay_ms: l.delayS * 1000, loss_percent: l.lossPercent, queue_packets: l.queuePackets })),
     runs: stats,
+    ...(fidelity ? { fidelity: { threshold: FIDELITY_THRESHOLD, flagged: fidelity.flagged, schedulers: fidelity.lines } } : {}),
     host: { node: process.version, platform: platform(), kernel: release(), cpus: cpus().length },
     command: options.command ?? [],
     started_at: startedAt.toISOString(),
     finished_at: finishedAt.toISOString(),
   };
-  const { summary } = writeResults(dir, scenario, runs, manifest, options.mode === 'emu' ? rateChanges : null);
-  return { dir, summary, runs };
+  const { summary } = writeResults(dir, scenario, runs, manifest, options.mode === 'emu' ? emulation : null);
+  return { dir, summary, runs, fidelity };
 }
 
 function round(x: number): number {

@@ -276,6 +276,17 @@ export function convertMahimahi(text: string, file: string, binMs: number): Trac
 
 // ---------------------------------------------------------------- statistics
 
+/** Megabits the trace allows over [t0, t1]: the integral of its rate. */
+export function megabitsBetween(trace: Trace, t0: number, t1: number): number {
+  let t = t0, area = 0;
+  while (t < t1) {
+    const next = Math.min(t1, trace.nextChangeAfter(t));
+    area += trace.rateAt(t) * (next - t);
+    t = next;
+  }
+  return area;
+}
+
 export interface TraceStats {
   min: number;
   max: number;

@@ -119,4 +119,16 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     expect(steady(ab)).toBeGreaterThan(80 * 0.9);
     expect(steady(ab) + steady(ac)).toBeLessThan(100);
   });
+
+  it('a queue limit drops what does not fit', async () => {
+    const shape = { mbps: 20, delayS: 0, lossPercent: 0, queuePackets: 3 };
+    net = await EmuNetwork.build(line(['a', 'b']), [shape, shape], { queueing: 'fifo' });
+    const qdiscs = await run('tc', ['-n', net.namespaceOf('a'), '-s', 'qdisc', 'show', 'dev', 'n1']);
+    expect(qdiscs).toMatch(/qdisc pfifo 10: parent 1:1 limit 3p/);
+    const n = net;
+    await Promise.all([5001, 5002].map((port) => bulk(n, 'a', 'b', 2, undefined, port)));
+    const after = await run('tc', ['-n', net.namespaceOf('a'), '-s', 'qdisc', 'show', 'dev', 'n1']);
+    const dropped = Number(/qdisc pfifo 10:[^\n]*\n\s*Sent \d+ bytes \d+ pkt \(dropped (\d+)/.exec(after)![1]);
+    expect(dropped).toBeGreaterThan(0);
+  });
 });

@@ -46,6 +46,10 @@ describe.skipIf(!isRoot)('emulated runs (root)', () => {
       // the trace player changed rates in place while the run went on
       expect(run.rateChanges.length).toBeGreaterThan(0);
       for (const c of run.rateChanges) expect(c.appliedS - c.scheduledS).toBeLessThan(0.1);
+      // the links that were busy carried what their traces allowed (the host kept up)
+      const busy = run.fidelity.filter((f) => f.busyS >= 0.5);
+      expect(busy.length).toBeGreaterThan(0);
+      for (const f of busy) expect(f.ratio).toBeGreaterThan(0.9);
     });
   }
 

@@ -81,7 +81,10 @@ export class EmuNetwork {
     for (let i = 0; i < topology.nodes.length; i++) {
       const ns = this.namespaces[i];
       await run('ip', ['netns', 'add', ns]);
-      await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']);
+      await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0',
+        // Keep idle connections' congestion windows: a training system's connections
+        // idle between iterations, and Linux would restart each message from slow start.
+        'net.ipv4.tcp_slow_start_after_idle=0']);
       await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       await run('ip', ['-n', ns, 'addr', 'add', `${nodeAddress(i)}/32`, 'dev', 'lo']);
     }

@@ -38,7 +38,7 @@ function tunUsable(): boolean {
 }
 
 /** Try each qdisc on a veth end in a fresh namespace; the namespace is always removed. */
-async function probeQdiscs(): Promise<{ namespaces: boolean; qdiscs: HostReport['qdiscs'] }> {
+export async function probeQdiscs(): Promise<{ namespaces: boolean; qdiscs: HostReport['qdiscs'] }> {
   const ns = `gb-probe-${process.pid}`;
   const none = { htb: false, tbf: false, netem: false };
   const remove = async () => {
@@ -85,7 +85,7 @@ export async function probeHost(): Promise<HostReport> {
   const emuDelayLoss = missing.length
     ? `no: needs ${missing.join(', ')}`
     : probed.qdiscs.netem
-      ? 'not yet: geobed does not drive netem yet'
+      ? 'yes (htb + netem)'
       : 'no: the kernel has no netem, and the native link emulator is not built yet';
   return {
     root, iproute2, tc, namespaces: probed.namespaces, qdiscs: probed.qdiscs, tun, cpus: cpus().length,

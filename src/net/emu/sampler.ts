@@ -1,54 +1,132 @@
 /**
- * Bytes each directed link carried, sampled every 100 ms: one small shell
- * loop per namespace reads the veths' tx_bytes counters from sysfs (no
- * process per sample), and the runner adds the deltas into time bins.
+ * Per-link counters every 100 ms: one long-lived `tc -s -batch -` per
+ * namespace is asked `qdisc show` (no process per sample) and answers with
+ * each veth's root htb: bytes sent, packets dropped, and the backlog. From
+ * these come links.csv (bytes carried per time bin) and the fidelity
+ * report: while a link had packets queued, did it carry what its trace
+ * allowed? (Mininet-HiFi's check; if not, the host could not keep up.)
+ * Carried bytes are Ethernet frames, what htb shapes.
  */
-import { addToBin } from '../../util/bins.js';
 import { execa, type ResultPromise } from 'execa';
+import { addToBin } from '../../util/bins.js';
+import { megabitsBetween, type Trace } from '../../scenario/trace.js';
 import type { EmuNetwork } from './network.js';
+import type { LinkFidelity } from '../../results/fidelity.js';
 
-const SCRIPT = 'while :; do for f in /sys/class/net/n*/statistics/tx_bytes; do read v < "$f"; echo "$f $v"; done; echo .; sleep 0.1; done';
+export const SAMPLE_INTERVAL_MS = 100;
+
+export interface LinkCounters {
+  at: number;
+  sentBytes: number;
+  dropped: number;
+  backlogBytes: number;
+}
+
+/**
+ * The stretch after `previous` in which the link was certainly busy: with B
+ * bytes queued it has work for at least B / rate (or the whole interval).
+ * Over it the link must carry what the trace allows; carrying less means
+ * the host fell behind. Bytes beyond the allowance may be new arrivals, so
+ * they are not counted. Null when nothing was queued.
+ */
+export function busyStretch(previous: LinkCounters, next: LinkCounters, trace: Trace): { busyS: number; allowedMb: number; carriedMb: number } | null {
+  const rate = trace.rateAt(previous.at);
+  if (previous.backlogBytes <= 0 || previous.at < 0 || rate <= 0) return null;
+  const busyS = Math.min(next.at - previous.at, (previous.backlogBytes * 8) / 1e6 / rate);
+  const allowedMb = megabitsBetween(trace, previous.at, previous.at + busyS);
+  return { busyS, allowedMb, carriedMb: Math.min(((next.sentBytes - previous.sentBytes) * 8) / 1e6, allowedMb) };
+}
 
 export class LinkSampler {
   private readonly procs: ResultPromise[] = [];
-  private readonly last = new Map<string, number>();
+  private readonly last = new Map<number, LinkCounters>();
+  private readonly busy: { seconds: number; allowedMb: number; carriedMb: number; firstDropped: number | null; dropped: number }[];
+  private timer: NodeJS.Timeout | null = null;
   readonly carried: Float64Array[];
 
-  constructor(private readonly net: EmuNetwork, private readonly now: () => number, readonly binS: number) {
+  constructor(
+    private readonly net: EmuNetwork,
+    private readonly traces: Trace[],
+    private readonly now: () => number,
+    readonly binS: number,
+  ) {
     this.carried = net.links.map(() => new Float64Array(64));
+    this.busy = net.links.map(() => ({ seconds: 0, allowedMb: 0, carriedMb: 0, firstDropped: null, dropped: 0 }));
   }
 
   start(): void {
-    const byKey = new Map(this.net.links.map((l) => [`${l.namespace}/${l.device}`, l.id]));
-    for (const ns of new Set(this.net.links.map((l) => l.namespace))) {
-      const proc = execa('ip', ['netns', 'exec', ns, 'sh', '-c', SCRIPT], { reject: false, stdout: 'pipe', stderr: 'ignore' });
+    const namespaces = [...new Set(this.net.links.map((l) => l.namespace))];
+    for (const ns of namespaces) {
+      const byDevice = new Map(this.net.links.filter((l) => l.namespace === ns).map((l) => [l.device, l.id]));
+      const proc = execa('tc', ['-n', ns, '-s', '-batch', '-'], { reject: false, stdin: 'pipe', stdout: 'pipe', stderr: 'ignore' });
       this.procs.push(proc);
       let pending = '';
+      let current: { id: number; sent?: number; dropped?: number } | null = null;
       proc.stdout!.on('data', (d: Buffer) => {
         pending += d.toString();
         const lines = pending.split('\n');
         pending = lines.pop()!;
-        const t = this.now();
         for (const line of lines) {
-          const m = /\/sys\/class\/net\/(n\d+)\/statistics\/tx_bytes (\d+)/.exec(line);
-          if (!m) continue;
-          const key = `${ns}/${m[1]}`;
-          const id = byKey.get(key);
-          if (id === undefined) continue;
-          const value = Number(m[2]);
-          const previous = this.last.get(key);
-          this.last.set(key, value);
-          if (previous !== undefined && t >= 0) this.add(id, Math.floor(t / this.binS), value - previous);
+          const head = /^qdisc (\S+) (\S+) dev (\S+) (\S+)/.exec(line);
+          if (head) {
+            const id = byDevice.get(head[3]);
+            current = head[1] === 'htb' && head[4] === 'root' && id !== undefined ? { id } : null;
+            continue;
+          }
+          if (!current) continue;
+          const sent = /^\s*Sent (\d+) bytes \d+ pkt \(dropped (\d+)/.exec(line);
+          if (sent) {
+            current.sent = Number(sent[1]);
+            current.dropped = Number(sent[2]);
+            continue;
+          }
+          const backlog = /^\s*backlog (\d+)b/.exec(line);
+          if (backlog && current.sent !== undefined) {
+            this.record(current.id, { at: this.now(), sentBytes: current.sent, dropped: current.dropped!, backlogBytes: Number(backlog[1]) });
+            current = null;
+          }
         }
       });
+      proc.stdin!.on('error', () => undefined); // the process was killed at stop()
+    }
+    const ask = () => {
+      for (const p of this.procs) p.stdin?.write('qdisc show\n');
+    };
+    ask();
+    this.timer = setInterval(ask, SAMPLE_INTERVAL_MS);
+  }
+
+  private record(id: number, now: LinkCounters): void {
+    const previous = this.last.get(id);
+    this.last.set(id, now);
+    const b = this.busy[id];
+    b.firstDropped ??= now.dropped;
+    b.dropped = now.dropped - b.firstDropped;
+    if (!previous || now.at < 0) return;
+    const bytes = now.sentBytes - previous.sentBytes;
+    addToBin(this.carried, id, Math.floor(now.at / this.binS), bytes);
+    const stretch = busyStretch(previous, now, this.traces[id]);
+    if (stretch) {
+      b.seconds += stretch.busyS;
+      b.allowedMb += stretch.allowedMb;
+      b.carriedMb += stretch.carriedMb;
     }
   }
 
-  private add(link: number, bin: number, bytes: number): void {
-    addToBin(this.carried, link, bin, bytes);
+  /** Per directed link: carried against allowed while busy. */
+  fidelity(): LinkFidelity[] {
+    return this.busy.map((b, link) => ({
+      link,
+      busyS: b.seconds,
+      allowedMbps: b.seconds > 0 ? b.allowedMb / b.seconds : 0,
+      carriedMbps: b.seconds > 0 ? b.carriedMb / b.seconds : 0,
+      ratio: b.allowedMb > 0 ? b.carriedMb / b.allowedMb : NaN,
+      droppedPackets: b.dropped,
+    }));
   }
 
   async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
     for (const p of this.procs) p.kill('SIGKILL');
     await Promise.all(this.procs.map((p) => p.catch(() => undefined)));
   }
