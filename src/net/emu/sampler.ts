@@ -39,6 +39,7 @@ export function busyStretch(previous: LinkCounters, next: LinkCounters, trace: T
 
 export class LinkSampler {
   private readonly procs: ResultPromise[] = [];
+  private readonly first = new Map<number, LinkCounters>();
   private readonly last = new Map<number, LinkCounters>();
   private readonly busy: { seconds: number; allowedMb: number; carriedMb: number; firstDropped: number | null; dropped: number }[];
   private timer: NodeJS.Timeout | null = null;
@@ -99,6 +100,7 @@ export class LinkSampler {
   private record(id: number, now: LinkCounters): void {
     const previous = this.last.get(id);
     this.last.set(id, now);
+    if (!this.first.has(id) && now.at >= 0) this.first.set(id, now);
     const b = this.busy[id];
     b.firstDropped ??= now.dropped;
     b.dropped = now.dropped - b.firstDropped;
@@ -111,6 +113,14 @@ export class LinkSampler {
       b.allowedMb += stretch.allowedMb;
       b.carriedMb += stretch.carriedMb;
     }
+  }
+
+  /** Per directed link: the mean Mbit/s it carried between its first and last sample (NaN before two). */
+  meanCarriedMbps(): number[] {
+    return this.net.links.map((l) => {
+      const a = this.first.get(l.id), b = this.last.get(l.id);
+      return a && b && b.at > a.at ? ((b.sentBytes - a.sentBytes) * 8) / 1e6 / (b.at - a.at) : NaN;
+    });
   }
 
   /** Per directed link: carried against allowed while busy. */

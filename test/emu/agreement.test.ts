@@ -1,0 +1,29 @@
+/**
+ * Emulated and simulated runs agree (root; CI runs as root): on the
+ * quickstart, each scheduler's mean iteration time over real TCP on
+ * kernel-shaped links is within 15% of the flow-level simulator's.
+ */
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { loadScenario } from '../../src/scenario/load.js';
+import { SCHEDULER_NAMES } from '../../src/scenario/schema.js';
+import { emulate } from '../../src/run/emulate.js';
+import { simulate } from '../../src/run/simulate.js';
+import { iterationTimes } from '../../src/results/write.js';
+import { PACKAGE_ROOT } from '../../src/util/paths.js';
+
+const isRoot = process.getuid?.() === 0;
+const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+
+describe.skipIf(!isRoot)('emulation agrees with simulation (root)', () => {
+  const scenario = loadScenario(join(PACKAGE_ROOT, 'scenarios', 'quickstart.yaml'), { iterations: 6, schedulers: [...SCHEDULER_NAMES] });
+  for (const config of scenario.schedulers) {
+    it(`${config.label}: mean iteration time emulated / simulated within 15% on the quickstart`, async () => {
+      const simulated = mean(iterationTimes(simulate(scenario, config)));
+      const emulated = mean(iterationTimes(await emulate(scenario, config, { timeoutS: 120 })));
+      const ratio = emulated / simulated;
+      expect(ratio, `emulated ${emulated.toFixed(3)} s, simulated ${simulated.toFixed(3)} s`).toBeGreaterThan(0.85);
+      expect(ratio, `emulated ${emulated.toFixed(3)} s, simulated ${simulated.toFixed(3)} s`).toBeLessThan(1.15);
+    }, 150_000);
+  }
+});
