@@ -22,7 +22,7 @@ export interface LinkFidelity {
 
 /** A link that was busy at least this long and carried under this share of its allowance is flagged. */
 export const FIDELITY_THRESHOLD = 0.9;
-export const FIDELITY_MIN_BUSY_S = 0.5;
+export const FIDELITY_MIN_BUSY_S = 0.1;
 
 /** Links busy long enough whose carried share fell under the threshold. */
 export function flaggedLinks(fidelity: LinkFidelity[]): LinkFidelity[] {

@@ -2,7 +2,7 @@
  * Run every scheduler of a scenario and write the results folder. This is
  * the top of the stack: the only place that reads the wall clock.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus, release, platform } from 'node:os';
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/types.js';
@@ -82,7 +82,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     mode: options.mode,
     backends: {
       network: options.mode === 'emu'
-        ? 'emulated: a network namespace per node, veth links shaped by htb, real TCP, wall-clock time'
+        ? `emulated: a network namespace per node, veth links shaped by htb (${scenario.network.queueing} queueing), real TCP, wall-clock time`
         : 'flow-level simulator (max-min fair, virtual time)',
       compute: 'synthetic profile',
     },
@@ -98,13 +98,25 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     links: scenario.links.map((l) => ({ link: l.name, rate: l.rateSource, delay_ms: l.delayS * 1000, loss_percent: l.lossPercent, queue_packets: l.queuePackets })),
     runs: stats,
     ...(fidelity ? { fidelity: { threshold: FIDELITY_THRESHOLD, flagged: fidelity.flagged, schedulers: fidelity.lines } } : {}),
-    host: { node: process.version, platform: platform(), kernel: release(), cpus: cpus().length },
+    host: {
+      node: process.version, platform: platform(), kernel: release(), cpus: cpus().length,
+      ...(options.mode === 'emu' ? { tcp_congestion_control: tcpCongestionControl() } : {}),
+    },
     command: options.command ?? [],
     started_at: startedAt.toISOString(),
     finished_at: finishedAt.toISOString(),
   };
   const { summary } = writeResults(dir, scenario, runs, manifest, options.mode === 'emu' ? emulation : null);
   return { dir, summary, runs, fidelity };
+}
+
+/** The host's TCP congestion control, which the run's namespaces inherit. */
+function tcpCongestionControl(): string {
+  try {
+    return readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 function round(x: number): number {

@@ -120,6 +120,16 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     expect(steady(ab) + steady(ac)).toBeLessThan(100);
   });
 
+  it('a flow held back upstream still gets its full share of a link it shares later (max-min)', async () => {
+    // m->l 50, l->f 100; flows m->f and l->f share l->f: 50 each (m->f is capped at 50 anyway)
+    net = await EmuNetwork.build(line(['m', 'l', 'f']), [50, 50, 100, 100]);
+    const n = net;
+    const [mf, lf] = await Promise.all([bulk(n, 'm', 'f', 4, undefined, 5001), bulk(n, 'l', 'f', 4, undefined, 5002)]);
+    const steady = (r: { samples: number[] }) => mbps(r.samples.slice(10, 38).reduce((s, x) => s + x, 0), 2.8);
+    expect(steady(mf)).toBeGreaterThan(50 * 0.9);
+    expect(steady(lf)).toBeGreaterThan(50 * 0.9);
+  });
+
   it('a queue limit drops what does not fit', async () => {
     const shape = { mbps: 20, delayS: 0, lossPercent: 0, queuePackets: 3 };
     net = await EmuNetwork.build(line(['a', 'b']), [shape, shape], { queueing: 'fifo' });

@@ -47,7 +47,7 @@ describe.skipIf(!isRoot)('emulated runs (root)', () => {
       expect(run.rateChanges.length).toBeGreaterThan(0);
       for (const c of run.rateChanges) expect(c.appliedS - c.scheduledS).toBeLessThan(0.1);
       // the links that were busy carried what their traces allowed (the host kept up)
-      const busy = run.fidelity.filter((f) => f.busyS >= 0.5);
+      const busy = run.fidelity.filter((f) => f.busyS > 0);
       expect(busy.length).toBeGreaterThan(0);
       for (const f of busy) expect(f.ratio).toBeGreaterThan(0.9);
     });

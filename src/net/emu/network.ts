@@ -102,8 +102,11 @@ export class EmuNetwork {
       await run('ip', ['-n', nsA, 'link', 'add', `n${b}`, 'type', 'veth', 'peer', 'name', `n${a}`, 'netns', nsB]);
       await run('ip', ['-n', nsA, 'addr', 'add', `${addrA}/30`, 'dev', `n${b}`]);
       await run('ip', ['-n', nsB, 'addr', 'add', `${addrB}/30`, 'dev', `n${a}`]);
-      await run('ip', ['-n', nsA, 'link', 'set', `n${b}`, 'up']);
-      await run('ip', ['-n', nsB, 'link', 'set', `n${a}`, 'up']);
+      // One segment per packet, as on a real WAN link: with the veth's default
+      // 64 kB GSO packets a fair queue serves flows in 5 ms slices at
+      // 100 Mbit/s, and a flow with a tiny RTT stalls behind them.
+      await run('ip', ['-n', nsA, 'link', 'set', `n${b}`, 'gso_max_segs', '1', 'up']);
+      await run('ip', ['-n', nsB, 'link', 'set', `n${a}`, 'gso_max_segs', '1', 'up']);
       const ab = topology.linkBetween(a, b), ba = topology.linkBetween(b, a);
       if (ab !== undefined) peerAddress.set(ab, addrB);
       if (ba !== undefined) peerAddress.set(ba, addrA);
