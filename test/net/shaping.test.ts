@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { htbRate, linkShapingCommands, queueLimit, rateChangeCommand } from '../../src/net/emu/shaping.js';
+import { gsoSegments, htbRate, linkShapingCommands, queueLimit, rateChangeCommand } from '../../src/net/emu/shaping.js';
 
 const rateOnly = { mbps: 50, delayS: 0, lossPercent: 0, queuePackets: null };
 const pairs = [{ src: '198.19.0.0', dst: '198.19.0.2' }, { src: '198.19.0.1', dst: '198.19.0.2' }];
@@ -36,5 +36,13 @@ describe('link shaping commands', () => {
     expect(htbRate(100)).toBe('rate 100000000bit ceil 100000000bit burst 25000 cburst 25000 quantum 1514');
     expect(htbRate(0)).toMatch(/^rate 1000bit ceil 1000bit burst 3200 /);
     expect(rateChangeCommand('n3', 20)).toBe(`class change dev n3 parent 1: classid 1:1 htb ${htbRate(20)}`);
+  });
+
+  it('packets hold a link for at most 125 us: one segment at WAN rates, more at LAN rates', () => {
+    expect(gsoSegments(20)).toBe(1);
+    expect(gsoSegments(189)).toBe(1);
+    expect(gsoSegments(1000)).toBe(10); // 15625 bytes in 125 us
+    expect(gsoSegments(100_000)).toBe(64);
+    expect(gsoSegments(0)).toBe(1);
   });
 });

@@ -14,8 +14,8 @@ import { execa } from 'execa';
 import type { Topology } from '../topology.js';
 import { batch, run } from './exec.js';
 import { onTeardown } from './cleanup.js';
-import { TcBatch } from './tcbatch.js';
-import { linkShapingCommands, rateChangeCommand, type LinkShape, type Pair, type Queueing } from './shaping.js';
+import { CommandBatch } from './batch.js';
+import { gsoSegments, linkShapingCommands, rateChangeCommand, type LinkShape, type Pair, type Queueing } from './shaping.js';
 
 export function newRunTag(): string {
   return randomBytes(3).toString('hex');
@@ -41,7 +41,9 @@ export interface EmuLink {
 export class EmuNetwork {
   readonly namespaces: string[];
   readonly links: EmuLink[];
-  private readonly batches = new Map<string, TcBatch>();
+  private readonly batches = new Map<string, CommandBatch>();
+  /** Segments per packet currently set on each directed link's sending veth. */
+  private readonly segments: number[] = [];
   private unregister: (() => void) | null = null;
   private tearing: Promise<void> | null = null;
 
@@ -102,12 +104,14 @@ export class EmuNetwork {
       await run('ip', ['-n', nsA, 'link', 'add', `n${b}`, 'type', 'veth', 'peer', 'name', `n${a}`, 'netns', nsB]);
       await run('ip', ['-n', nsA, 'addr', 'add', `${addrA}/30`, 'dev', `n${b}`]);
       await run('ip', ['-n', nsB, 'addr', 'add', `${addrB}/30`, 'dev', `n${a}`]);
-      // One segment per packet, as on a real WAN link: with the veth's default
-      // 64 kB GSO packets a fair queue serves flows in 5 ms slices at
-      // 100 Mbit/s, and a flow with a tiny RTT stalls behind them.
-      await run('ip', ['-n', nsA, 'link', 'set', `n${b}`, 'gso_max_segs', '1', 'up']);
-      await run('ip', ['-n', nsB, 'link', 'set', `n${a}`, 'gso_max_segs', '1', 'up']);
+      // Packets no longer than 0.5 ms at the direction's rate (see gsoSegments).
       const ab = topology.linkBetween(a, b), ba = topology.linkBetween(b, a);
+      const segmentsAB = gsoSegments(ab === undefined ? 0 : shapes[ab].mbps);
+      const segmentsBA = gsoSegments(ba === undefined ? 0 : shapes[ba].mbps);
+      if (ab !== undefined) this.segments[ab] = segmentsAB;
+      if (ba !== undefined) this.segments[ba] = segmentsBA;
+      await run('ip', ['-n', nsA, 'link', 'set', `n${b}`, 'gso_max_segs', String(segmentsAB), 'up']);
+      await run('ip', ['-n', nsB, 'link', 'set', `n${a}`, 'gso_max_segs', String(segmentsBA), 'up']);
       if (ab !== undefined) peerAddress.set(ab, addrB);
       if (ba !== undefined) peerAddress.set(ba, addrA);
     }
@@ -140,15 +144,28 @@ export class EmuNetwork {
     }
   }
 
-  /** Change a directed link's rate in place (through the namespace's long-lived tc batch). */
+  /**
+   * Change a directed link's rate in place, and its packet size with it,
+   * through the namespace's long-lived tc and ip batches.
+   */
   setRate(linkId: number, mbps: number): void {
     const link = this.links[linkId];
-    let batch = this.batches.get(link.namespace);
-    if (!batch) this.batches.set(link.namespace, (batch = new TcBatch(link.namespace)));
-    batch.write(rateChangeCommand(link.device, mbps));
+    this.batch('tc', link.namespace).write(rateChangeCommand(link.device, mbps));
+    const segments = gsoSegments(mbps);
+    if (segments !== this.segments[linkId]) {
+      this.segments[linkId] = segments;
+      this.batch('ip', link.namespace).write(`link set dev ${link.device} gso_max_segs ${segments}`);
+    }
   }
 
-  /** Errors reported by the tc batch processes. */
+  private batch(tool: 'tc' | 'ip', namespace: string): CommandBatch {
+    const key = `${tool} ${namespace}`;
+    let batch = this.batches.get(key);
+    if (!batch) this.batches.set(key, (batch = new CommandBatch(tool, namespace)));
+    return batch;
+  }
+
+  /** Errors reported by the tc and ip batch processes. */
   tcErrors(): string[] {
     return [...this.batches.values()].flatMap((b) => b.errors());
   }

@@ -1,26 +1,27 @@
 /**
- * One long-lived `tc -batch -` per namespace: rate changes are written to
- * its stdin, one line each, instead of starting a process per change.
+ * One long-lived `tc -batch -` (or `ip -batch -`) per namespace: live
+ * changes are written to its stdin, one line each, instead of starting a
+ * process per change.
  */
 import { execa, type ResultPromise } from 'execa';
 
-export class TcBatch {
+export class CommandBatch {
   private readonly proc: ResultPromise;
   private stderr = '';
 
-  constructor(readonly namespace: string) {
-    this.proc = execa('tc', ['-n', namespace, '-force', '-batch', '-'], { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', reject: false });
+  constructor(readonly tool: 'tc' | 'ip', readonly namespace: string) {
+    this.proc = execa(tool, ['-n', namespace, '-force', '-batch', '-'], { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', reject: false });
     this.proc.stderr?.on('data', (d: Buffer) => {
       this.stderr += d.toString();
     });
   }
 
-  /** Queue one tc command (without the leading "tc"). */
+  /** Queue one command (without the leading tool name). */
   write(command: string): void {
     this.proc.stdin?.write(`${command}\n`);
   }
 
-  /** Errors tc printed so far, other than htb's quantum warning. */
+  /** Errors printed so far, other than htb's quantum warning. */
   errors(): string[] {
     return this.stderr.split('\n').filter((l) => l.trim() && !/quantum of class .* is big/.test(l) && !/^Command failed/.test(l));
   }
