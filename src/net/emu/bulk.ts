@@ -1,11 +1,16 @@
 /**
- * A bulk TCP transfer for measuring emulated links (tests, benchmarks):
+ * Traffic for measuring emulated links (tests, benchmarks):
  *   node bulk.js recv <address> <port> <seconds>   prints {"start": epoch ms, "samples": [bytes per 100 ms ...]} once done
  *   node bulk.js send <address> <port> <seconds>   sends as fast as TCP allows, then exits
+ *   node bulk.js echo <address> <port> <seconds>   a TCP server echoing what it gets
+ *   node bulk.js ping <address> <port> <count>     one byte there and back over TCP, every 20 ms; prints {"rttMs": [...]}
+ *   node bulk.js udprecv <address> <port> <seconds>  prints {"received": [sequence numbers]} once done
+ *   node bulk.js udpsend <address> <port> <count>  that many 100-byte UDP datagrams numbered 0.., 20 per ms
  * Run inside namespaces with `ip netns exec`. Only ever talks to the given
  * address, which geobed takes from 198.18.0.0/15.
  */
 import { createServer, connect } from 'node:net';
+import { createSocket } from 'node:dgram';
 
 const [mode, address, portText, secondsText] = process.argv.slice(2);
 const port = Number(portText);
@@ -54,7 +59,59 @@ if (mode === 'recv') {
     socket.destroy();
     process.exit(0);
   }, seconds * 1000);
+} else if (mode === 'echo') {
+  const server = createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.on('data', (d) => socket.write(d));
+    socket.on('error', () => undefined);
+  });
+  server.listen(port, address, () => process.stdout.write('listening\n'));
+  setTimeout(() => process.exit(0), seconds * 1000);
+} else if (mode === 'ping') {
+  const count = seconds;
+  const rttMs: number[] = [];
+  const socket = connect(port, address);
+  socket.setNoDelay(true);
+  let sentAt = 0;
+  const ping = () => {
+    sentAt = performance.now();
+    socket.write('x');
+  };
+  socket.on('connect', ping);
+  socket.on('data', () => {
+    rttMs.push(performance.now() - sentAt);
+    if (rttMs.length === count) {
+      process.stdout.write(`${JSON.stringify({ rttMs })}\n`, () => process.exit(0));
+      return;
+    }
+    setTimeout(ping, 20);
+  });
+  socket.on('error', (e) => {
+    process.stderr.write(`ping: ${e.message}\n`);
+    process.exit(1);
+  });
+} else if (mode === 'udprecv') {
+  const received: number[] = [];
+  const socket = createSocket('udp4');
+  socket.on('message', (m) => received.push(m.readUInt32BE(0)));
+  socket.bind(port, address, () => process.stdout.write('listening\n'));
+  // exit once the (large) answer is written: a pipe takes it in pieces
+  setTimeout(() => process.stdout.write(`${JSON.stringify({ received })}\n`, () => process.exit(0)), seconds * 1000);
+} else if (mode === 'udpsend') {
+  const count = seconds;
+  const socket = createSocket('udp4');
+  let next = 0;
+  const burst = () => {
+    for (let i = 0; i < 20 && next < count; i++, next++) {
+      const b = Buffer.alloc(100);
+      b.writeUInt32BE(next, 0);
+      socket.send(b, port, address);
+    }
+    if (next < count) setTimeout(burst, 1);
+    else setTimeout(() => process.exit(0), 200);
+  };
+  burst();
 } else {
-  process.stderr.write('usage: bulk.js recv|send <address> <port> <seconds>\n');
+  process.stderr.write('usage: bulk.js recv|send|echo|udprecv <address> <port> <seconds>, or ping|udpsend <address> <port> <count>\n');
   process.exit(2);
 }

@@ -1,0 +1,109 @@
+/**
+ * The emulated WAN on the native link emulator: one network namespace per
+ * node, as with kernel shaping, but no veths: each namespace has a TUN
+ * device (gbt) held by the one emulator process, which carries every packet
+ * over the scenario's directed links itself — rate, delay, loss and queue
+ * per link, hop by hop along the simulator's underlay routes. Node i
+ * answers on 198.19.(i >> 8).(i & 255), as in kernel mode.
+ */
+import type { Topology } from '../topology.js';
+import { batch, run } from '../emu/exec.js';
+import { onTeardown } from '../emu/cleanup.js';
+import { newRunTag, nodeAddress } from '../emu/network.js';
+import { queueLimit, type LinkShape } from '../emu/shaping.js';
+import { LinkEmulator } from './linkem.js';
+
+export const TUN_NAME = 'gbt';
+
+export class NativeNetwork {
+  readonly namespaces: string[];
+  private emulator: LinkEmulator | null = null;
+  private unregister: (() => void) | null = null;
+  private tearing: Promise<void> | null = null;
+
+  private constructor(readonly tag: string, readonly topology: Topology) {
+    this.namespaces = topology.nodes.map((n) => `gb-${tag}-${n}`);
+  }
+
+  namespaceOf(node: string): string {
+    return this.namespaces[this.topology.nodeIndex(node)];
+  }
+
+  addressOf(node: string): string {
+    return nodeAddress(this.topology.nodeIndex(node));
+  }
+
+  /** The running emulator (for live changes and counters). */
+  get linkem(): LinkEmulator {
+    return this.emulator!;
+  }
+
+  /** Build and start; on failure everything made so far is removed. */
+  static async build(topology: Topology, shapes: LinkShape[], options: { seed?: number; tag?: string } = {}): Promise<NativeNetwork> {
+    const net = new NativeNetwork(options.tag ?? newRunTag(), topology);
+    net.unregister = onTeardown(() => net.teardown());
+    try {
+      await net.create(shapes, options.seed ?? 1);
+    } catch (e) {
+      await net.teardown();
+      throw e;
+    }
+    return net;
+  }
+
+  private async create(shapes: LinkShape[], seed: number): Promise<void> {
+    const { topology } = this;
+    for (const ns of this.namespaces) {
+      await run('ip', ['netns', 'add', ns]);
+      await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+    const em = (this.emulator = new LinkEmulator());
+    await em.command(`seed ${seed}`);
+    for (let i = 0; i < topology.nodes.length; i++) {
+      await em.command(`node ${i} ${this.namespaces[i]} ${TUN_NAME} ${nodeAddress(i)}`);
+      // The node's address on its loopback-like TUN, and every other node through it.
+      await batch('ip', this.namespaces[i], [
+        `addr add ${nodeAddress(i)}/32 dev ${TUN_NAME}`,
+        `link set ${TUN_NAME} up`,
+        `route add 198.19.0.0/16 dev ${TUN_NAME} src ${nodeAddress(i)}`,
+      ]);
+    }
+    for (const link of topology.links) {
+      const shape = shapes[link.id];
+      await em.command(`link ${link.id} ${link.from} ${link.to}`);
+      await em.command(`set ${link.id} rate ${Math.round(shape.mbps * 1e6)}`);
+      await em.command(`set ${link.id} delay ${Math.round(shape.delayS * 1e6)}`);
+      await em.command(`set ${link.id} loss ${shape.lossPercent / 100}`);
+      await em.command(`set ${link.id} queue ${queueLimit(shape)} packets`);
+    }
+    for (let v = 0; v < topology.nodes.length; v++) {
+      for (let d = 0; d < topology.nodes.length; d++) {
+        const first = d === v ? -1 : topology.nextHopsTowards(d)[v];
+        if (first >= 0) await em.command(`route ${v} ${nodeAddress(d)} ${first}`);
+      }
+    }
+    await em.command('start');
+  }
+
+  /** Change a directed link's rate now. */
+  setRate(linkId: number, mbps: number): void {
+    this.emulator?.send(`set ${linkId} rate ${Math.round(mbps * 1e6)}`);
+  }
+
+  /** Commands the emulator refused while running. */
+  errors(): string[] {
+    return this.emulator?.refused() ?? [];
+  }
+
+  /** Stop the emulator (its TUN devices go with it), then remove the namespaces. */
+  teardown(): Promise<void> {
+    this.tearing ??= this.removeAll();
+    return this.tearing;
+  }
+
+  private async removeAll(): Promise<void> {
+    this.unregister?.();
+    await this.emulator?.stop().catch(() => undefined);
+    for (const ns of this.namespaces) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The native link emulator (root; CI runs as root): delay, rate, loss,
+ * Mahimahi traces, live changes and queue limits on real TCP and UDP
+ * between namespaces, and nothing left behind.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Topology } from '../../src/net/topology.js';
+import { NativeNetwork } from '../../src/net/native/network.js';
+import { LinkEmulator, type LinkemCounters } from '../../src/net/native/linkem.js';
+import { listNamespaces } from '../../src/net/emu/exec.js';
+import { PACKAGE_ROOT } from '../../src/util/paths.js';
+import { useTempDir } from '../helpers.js';
+
+const BULK = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'bulk.js');
+const isRoot = process.getuid?.() === 0;
+let net: NativeNetwork | null = null;
+const children: ReturnType<typeof execa>[] = [];
+
+afterEach(async () => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  await net?.teardown();
+  net = null;
+  expect((await listNamespaces()).filter((n) => n.startsWith('gb-'))).toEqual([]);
+  expect((await execa('pgrep', ['-f', 'geobed-linkem'], { reject: false })).stdout.trim()).toBe('');
+});
+
+const shape = (mbps: number, delayMs = 0, lossPercent = 0, queuePackets: number | null = null) => ({ mbps, delayS: delayMs / 1000, lossPercent, queuePackets });
+
+function pair(): Topology {
+  return Topology.fromSpecs(['a', 'b'], [{ from: 'a', to: 'b', delayS: 0 }, { from: 'b', to: 'a', delayS: 0 }]);
+}
+
+type Child = ReturnType<typeof execa>;
+
+/**
+ * Start a bulk.js tool in a node's namespace; resolves (to a box: the child
+ * itself is a promise) when it prints "listening" (servers) or at once.
+ */
+async function tool(n: NativeNetwork, node: string, args: string[], server = false): Promise<{ child: Child }> {
+  const child = execa('ip', ['netns', 'exec', n.namespaceOf(node), 'node', BULK, ...args], { reject: false }); // servers are killed at the end
+  children.push(child);
+  if (server) await new Promise((resolve) => child.stdout!.once('data', resolve));
+  return { child };
+}
+
+const json = async ({ child }: { child: Child }) => JSON.parse(String((await child).stdout).trim().split('\n').pop()!);
+
+async function pingMs(n: NativeNetwork, count: number, port = 6001): Promise<number[]> {
+  await tool(n, 'b', ['echo', n.addressOf('b'), String(port), '30'], true);
+  return (await json(await tool(n, 'a', ['ping', n.addressOf('b'), String(port), String(count)]))).rttMs;
+}
+
+async function goodputMbps(n: NativeNetwork, seconds: number, skipS: number, port = 5001): Promise<{ mbps: number; samples: number[] }> {
+  const recv = await tool(n, 'b', ['recv', n.addressOf('b'), String(port), String(seconds)], true);
+  await tool(n, 'a', ['send', n.addressOf('b'), String(port), String(seconds + 0.3)]);
+  const { samples } = await json(recv);
+  const steady = samples.slice(skipS * 10, seconds * 10 - 2);
+  return { mbps: (steady.reduce((s: number, x: number) => s + x, 0) * 8) / (steady.length * 0.1) / 1e6, samples };
+}
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+
+describe.skipIf(!isRoot)('native link emulator (root)', () => {
+  it('is built', () => {
+    expect(LinkEmulator.available()).toBe(true);
+  });
+
+  it('50 ms one-way delay: TCP round trips measure 100 ms +- 2 ms', async () => {
+    net = await NativeNetwork.build(pair(), [shape(100, 50), shape(100, 50)]);
+    const rtts = (await pingMs(net, 20)).slice(2); // after the first two (Node warming up)
+    const mean = rtts.reduce((s, x) => s + x, 0) / rtts.length;
+    expect(mean).toBeGreaterThan(98);
+    expect(mean).toBeLessThan(102);
+    expect(median(rtts)).toBeLessThan(102);
+  });
+
+  it('a 20 Mbit/s link with 40 ms delay carries 19-20 Mbit/s of TCP once the window has grown', async () => {
+    net = await NativeNetwork.build(pair(), [shape(20, 40), shape(20, 40)]);
+    const { mbps } = await goodputMbps(net, 8, 3);
+    expect(mbps).toBeGreaterThan(19);
+    expect(mbps).toBeLessThan(20);
+  }, 30_000);
+
+  it('1% loss drops 1% +- 0.3% of 100k packets, in the same pattern for the same seed', async () => {
+    const lost: number[][] = [];
+    for (const _ of [1, 2]) {
+      net = await NativeNetwork.build(pair(), [shape(1000, 0, 1), shape(1000, 0, 1)], { seed: 42 });
+      const recv = await tool(net, 'b', ['udprecv', net.addressOf('b'), '7001', '9'], true);
+      await (await tool(net, 'a', ['udpsend', net.addressOf('b'), '7001', '100000'])).child;
+      const received = new Set<number>((await json(recv)).received);
+      lost.push(Array.from({ length: 100000 }, (_, i) => i).filter((i) => !received.has(i)));
+      await net.teardown();
+      net = null;
+    }
+    expect(lost[0].length / 100000).toBeGreaterThan(0.007);
+    expect(lost[0].length / 100000).toBeLessThan(0.013);
+    expect(lost[1]).toEqual(lost[0]);
+  }, 60_000);
+
+  it('a Mahimahi trace of a constant 12 Mbit/s carries 11.5-12 Mbit/s', async () => {
+    const dir = useTempDir();
+    net = await NativeNetwork.build(pair(), [shape(100), shape(100)]);
+    const trace = join(dir.path, '12mbps.trace');
+    writeFileSync(trace, '1\n'); // one 1504-byte opportunity every millisecond
+    await net.linkem.command(`set 0 trace ${trace}`);
+    const { mbps } = await goodputMbps(net, 5, 2);
+    expect(mbps).toBeGreaterThan(11.5);
+    expect(mbps).toBeLessThan(12);
+  }, 30_000);
+
+  it('live rate and delay changes take effect within 10 ms', async () => {
+    net = await NativeNetwork.build(pair(), [shape(50, 10), shape(50, 10)]);
+    const n = net;
+    // delay: the first ping sent 10 ms after the change already sees it
+    await tool(n, 'b', ['echo', n.addressOf('b'), '6002', '30'], true);
+    await n.linkem.command('set 0 delay 30000');
+    await new Promise((r) => setTimeout(r, 10));
+    const rtts = (await json(await tool(n, 'a', ['ping', n.addressOf('b'), '6002', '3']))).rttMs;
+    expect(rtts[0]).toBeGreaterThan(39); // 30 + 10 ms
+    expect(rtts[0]).toBeLessThan(43);
+    // rate: counters every 10 ms show the new rate from the next interval on
+    const samples: LinkemCounters[] = [];
+    n.linkem.onStats((c) => c.link === 0 && samples.push(c));
+    const recv = await tool(n, 'b', ['recv', n.addressOf('b'), '5003', '4'], true);
+    await tool(n, 'a', ['send', n.addressOf('b'), '5003', '4.3']);
+    await new Promise((r) => setTimeout(r, 2000));
+    await n.linkem.command('stats 10');
+    await new Promise((r) => setTimeout(r, 200));
+    const changedAt = samples[samples.length - 1].atMs;
+    await n.linkem.command('set 0 rate 10000000');
+    await new Promise((r) => setTimeout(r, 300));
+    await n.linkem.command('stats 0');
+    await recv.child;
+    const rate = (i: number) => ((samples[i].outBytes - samples[i - 1].outBytes) * 8) / (samples[i].atMs - samples[i - 1].atMs) / 1e3;
+    const before = samples.map((_, i) => i).filter((i) => i > 0 && samples[i].atMs <= changedAt);
+    const after = samples.map((_, i) => i).filter((i) => samples[i - 1]?.atMs >= changedAt + 10);
+    expect(median(before.map(rate))).toBeGreaterThan(45);
+    expect(after.length).toBeGreaterThan(10);
+    for (const i of after) expect(rate(i)).toBeLessThan(10 * 1.2);
+  }, 30_000);
+
+  it('a queue limit drops what does not fit, drop-tail', async () => {
+    net = await NativeNetwork.build(pair(), [shape(0.1, 0, 0, 10), shape(100)]);
+    const n = net;
+    const counters: LinkemCounters[] = [];
+    n.linkem.onStats((c) => c.link === 0 && counters.push(c));
+    await tool(n, 'b', ['udprecv', n.addressOf('b'), '7002', '2'], true);
+    await (await tool(n, 'a', ['udpsend', n.addressOf('b'), '7002', '100'])).child;
+    await n.linkem.command('stats 1');
+    await new Promise((r) => setTimeout(r, 50));
+    const last = counters[counters.length - 1];
+    expect(last.inPackets).toBe(100);
+    // 100 datagrams in about 5 ms into 0.1 Mbit/s (128-byte packets take 10 ms each): 10 fit
+    expect(last.queueDrops).toBeGreaterThanOrEqual(88);
+    expect(last.queueDrops).toBeLessThanOrEqual(90);
+    expect(last.queuedPackets).toBeLessThanOrEqual(10);
+  });
+
+  it('refuses bad control lines with a reason and changes nothing', async () => {
+    net = await NativeNetwork.build(pair(), [shape(50, 5), shape(50, 5)]);
+    for (const bad of ['set 0 rate fast', 'set 0 loss 2', 'set 9 rate 1', 'route 0 10.0.0.1 0', 'link 0 0 1', 'frobnicate', 'set 0 queue 5 parsecs', 'node 0 gb-nope gbt 198.19.0.9']) {
+      await expect(net.linkem.command(bad)).rejects.toThrow(/native link emulator: ".*": /);
+    }
+    const rtts = (await pingMs(net, 5)).slice(1);
+    for (const r of rtts) expect(Math.abs(r - 10)).toBeLessThan(2);
+  });
+});
