@@ -41,10 +41,11 @@ function list(value: string | string[] | undefined): string[] | undefined {
   return (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
 }
 
-async function runAndReport(scenario: Scenario, out: string | undefined, command: string[], mode: 'sim' | 'emu' = 'sim'): Promise<void> {
+async function runAndReport(scenario: Scenario, out: string | undefined, command: string[], mode: 'sim' | 'emu' = 'sim', links?: 'kernel' | 'native'): Promise<void> {
   const bar = new ProgressBar();
+  if (links && mode !== 'emu') throw new UserError('--links applies to --mode emu only');
   const outcome = await runScenario(scenario, {
-    mode, out, command,
+    mode, out, command, links,
     onProgress: (label, completed) => bar.update(label, completed, scenario.iterations),
   });
   bar.finish();
@@ -160,6 +161,7 @@ export function main(argv: string[]): void {
       (c) => c
         .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
         .option('mode', { choices: ['sim', 'emu'] as const, default: 'sim' as const, describe: 'simulated or emulated' })
+        .option('links', { choices: ['kernel', 'native'] as const, describe: 'emulated links: kernel (htb, netem) or geobed\'s native emulator (default: kernel, or native when links need delay or loss and the kernel has no netem)' })
         .option('schedulers', { type: 'string', describe: 'comma-separated labels or names to run (default: the scenario\'s)' })
         .option('seed', { type: 'number', describe: 'override the scenario seed' })
         .option('iterations', { type: 'number', describe: 'override the number of iterations' })
@@ -173,7 +175,7 @@ export function main(argv: string[]): void {
         const scenario = loadScenario(a.scenario, {
           seed: a.seed, iterations: a.iterations, schedulers: list(a.schedulers), profile: a.profile,
         });
-        await runAndReport(scenario, a.out, command, a.mode);
+        await runAndReport(scenario, a.out, command, a.mode, a.links);
       }),
     )
     .command(

@@ -8,6 +8,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { EmuNetwork } from '../net/emu/network.js';
+import { NativeNetwork } from '../net/native/network.js';
+import { LINKEM_BINARY, LinkEmulator } from '../net/native/linkem.js';
 import { LinkSampler } from '../net/emu/sampler.js';
 import type { LinkFidelity } from '../results/fidelity.js';
 import { WallClock } from '../net/emu/transport.js';
@@ -34,9 +36,15 @@ export interface EmulatedRun extends SchedulerRun {
   rateChanges: RateChange[];
   /** Per directed link (by id): carried against allowed while busy. */
   fidelity: LinkFidelity[];
+  links: LinkBackend;
 }
 
+/** What carries the emulated links: htb (+ netem) in the kernel, or geobed's native link emulator. */
+export type LinkBackend = 'kernel' | 'native';
+
 export interface EmulateOptions {
+  /** Default: kernel, or native when links need delay or loss and the kernel has no netem. */
+  links?: LinkBackend;
   values?: boolean;
   onProgress?: (completed: number) => void;
   /** Give up after this many seconds of wall time (default: no limit). */
@@ -46,28 +54,43 @@ export interface EmulateOptions {
 const AGENT_MAIN = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'agent-main.js');
 
 /**
- * Stop before creating anything if this host cannot emulate the scenario:
- * root, ip and tc, and netem where a link asks for delay or loss.
+ * Stop before creating anything if this host cannot emulate the scenario,
+ * and say which link backend will carry it: root and ip always; tc for the
+ * kernel backend, with netem if a link has delay or loss; the built native
+ * emulator for the native one (chosen when links need delay or loss and the
+ * kernel has no netem, unless `requested` says otherwise).
  */
-export async function checkEmulable(scenario: Scenario): Promise<void> {
+export async function checkEmulable(scenario: Scenario, requested?: LinkBackend): Promise<LinkBackend> {
   if (process.getuid?.() !== 0) throw new UserError('--mode emu needs root (it creates network namespaces); try sudo, or --mode sim');
   const missing = [];
-  for (const tool of ['ip', 'tc']) if (!(await succeeds(tool, ['-V']))) missing.push(tool);
+  for (const tool of requested === 'native' ? ['ip'] : ['ip', 'tc']) if (!(await succeeds(tool, ['-V']))) missing.push(tool);
   if (missing.length) throw new UserError(`--mode emu needs ${missing.join(' and ')} (Debian: apt-get install iproute2)`);
   const needs = scenario.links.filter((l) => l.delayS > 0 || l.lossPercent > 0);
-  if (needs.length > 0 && !(await probeQdiscs()).qdiscs.netem) {
+  const netem = needs.length > 0 && requested !== 'native' ? (await probeQdiscs()).qdiscs.netem : false;
+  const backend = requested ?? (needs.length > 0 && !netem ? 'native' : 'kernel');
+  if (backend === 'native' && !LinkEmulator.available()) {
     throw new UserError(
-      `--mode emu: ${needs.map((l) => l.name).slice(0, 4).join(', ')}${needs.length > 4 ? ', ...' : ''} ask for delay or loss, which needs netem ` +
-      '(missing from this kernel) or geobed\'s native link emulator (not built yet); rate-only scenarios run on htb',
+      `--links native: the native link emulator is not built (${LINKEM_BINARY})` +
+      `${needs.length > 0 && !requested ? `, and ${needs[0].name} asks for delay or loss, which this kernel cannot do without netem` : ''}; ` +
+      'install a C compiler (Debian: apt-get install gcc) and run npm run build',
     );
   }
+  if (backend === 'kernel' && needs.length > 0 && !netem) {
+    throw new UserError(
+      `--links kernel: ${needs.map((l) => l.name).slice(0, 4).join(', ')}${needs.length > 4 ? ', ...' : ''} ask for delay or loss, which needs netem ` +
+      '(missing from this kernel); use geobed\'s native link emulator (--links native)',
+    );
+  }
+  return backend;
 }
 
 export async function emulate(scenario: Scenario, config: SchedulerConfig, options: EmulateOptions = {}): Promise<EmulatedRun> {
-  await checkEmulable(scenario);
+  const backend = await checkEmulable(scenario, options.links);
   const topology = scenarioTopology(scenario);
   const shapes = scenario.links.map((l) => ({ mbps: l.trace.rateAt(0), delayS: l.delayS, lossPercent: l.lossPercent, queuePackets: l.queuePackets }));
-  const net = await EmuNetwork.build(topology, shapes, { queueing: scenario.network.queueing });
+  const net = backend === 'native'
+    ? await NativeNetwork.build(topology, shapes, { seed: scenario.seed })
+    : await EmuNetwork.build(topology, shapes, { queueing: scenario.network.queueing });
   const children = new Map<string, ChildProcess>();
   const killAll = async () => {
     for (const child of children.values()) if (child.exitCode === null) child.kill('SIGKILL');
@@ -207,8 +230,8 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     const exits = [...children.values()].map((c) => new Promise<void>((resolve) => (c.exitCode !== null ? resolve() : c.once('exit', () => resolve()))));
     for (const node of scenario.nodes) sendTo(node, { type: 'finish' });
     await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 5000))]);
-    const tcErrors = net.tcErrors();
-    if (tcErrors.length) throw new Error(`tc reported: ${tcErrors.join('; ')}`);
+    const refused = net.errors();
+    if (refused.length) throw new Error(`the link backend refused: ${refused.join('; ')}`);
 
     const iterations = recorder.iterations();
     return {
@@ -222,6 +245,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       stats: { recomputations: 0, messages },
       rateChanges,
       fidelity: sampler.fidelity(),
+      links: backend,
     };
   } finally {
     for (const t of timers) clearTimeout(t);

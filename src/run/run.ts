@@ -7,7 +7,7 @@ import { cpus, release, platform } from 'node:os';
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/types.js';
 import { simulate, type SchedulerRun } from './simulate.js';
-import { checkEmulable, emulate } from './emulate.js';
+import { checkEmulable, emulate, type LinkBackend } from './emulate.js';
 import { FIDELITY_THRESHOLD, fidelityLine, flaggedLinks } from '../results/fidelity.js';
 import { writeResults, type EmulationRecords, type SummaryRow } from '../results/write.js';
 import { UserError } from '../util/errors.js';
@@ -15,6 +15,8 @@ import { packageVersion } from '../util/paths.js';
 
 export interface RunOptions {
   mode: 'sim' | 'emu';
+  /** Emulated mode's link backend (default: chosen by checkEmulable). */
+  links?: LinkBackend;
   /** The results folder; default results/<scenario>-<time>-seed<seed>. */
   out?: string;
   resultsRoot?: string;
@@ -47,7 +49,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const startedAt = new Date();
   const dir = options.out ?? defaultRunDir(scenario, options.resultsRoot ?? 'results', startedAt);
   if (existsSync(dir)) throw new UserError(`--out: ${dir} already exists; choose a new folder`);
-  if (options.mode === 'emu') await checkEmulable(scenario);
+  const links = options.mode === 'emu' ? await checkEmulable(scenario, options.links) : null;
   const runs: SchedulerRun[] = [];
   const stats: Record<string, unknown>[] = [];
   const emulation: EmulationRecords = { rateChanges: [], fidelity: [] };
@@ -56,7 +58,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const onProgress = (completed: number) => options.onProgress?.(config.label, completed);
     let run: SchedulerRun;
     if (options.mode === 'emu') {
-      const emulated = await emulate(scenario, config, { onProgress });
+      const emulated = await emulate(scenario, config, { onProgress, links: links! });
       emulation.rateChanges.push(...emulated.rateChanges.map((c) => ({ scheduler: config.label, ...c })));
       emulation.fidelity.push({ scheduler: config.label, links: emulated.fidelity });
       run = emulated;
@@ -82,7 +84,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     mode: options.mode,
     backends: {
       network: options.mode === 'emu'
-        ? `emulated: a network namespace per node, veth links shaped by htb (${scenario.network.queueing} queueing), real TCP, wall-clock time`
+        ? links === 'native'
+          ? 'emulated: a network namespace per node, links carried by geobed\'s native link emulator (TUN), real TCP, wall-clock time'
+          : `emulated: a network namespace per node, veth links shaped by htb (${scenario.network.queueing} queueing), real TCP, wall-clock time`
         : 'flow-level simulator (max-min fair, virtual time)',
       compute: 'synthetic profile',
     },

@@ -77,7 +77,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
       changedAt = Date.now();
       n.setRate(0, 15); // a->b
     });
-    expect(n.tcErrors()).toEqual([]);
+    expect(n.errors()).toEqual([]);
     const sampleEnd = (i: number) => result.start + (i + 1) * 100;
     const rate = (i: number) => mbps(result.samples[i], 0.1);
     const before = result.samples.map((_, i) => i).filter((i) => sampleEnd(i) <= changedAt && sampleEnd(i) > changedAt - 1000);

@@ -18,9 +18,17 @@ const isRoot = process.getuid?.() === 0;
 const BIN = join(PACKAGE_ROOT, 'bin', 'geobed.js');
 const QUICKSTART = join(PACKAGE_ROOT, 'scenarios', 'quickstart.yaml');
 
+/** The quickstart with a one-way delay of 20, 40, 60, 80 and 20 ms on its five links. */
+function QUICKSTART_WITH_DELAYS() {
+  const scenario = loadScenario(QUICKSTART, { iterations: 2, schedulers: [...SCHEDULER_NAMES] });
+  const delays = [0.02, 0.04, 0.06, 0.08, 0.02];
+  const links = scenario.links.map((l) => ({ ...l, delayS: delays[Math.floor(l.id / 2)] }));
+  return { ...scenario, links };
+}
+
 async function leftovers() {
   const namespaces = (await listNamespaces()).filter((n) => n.startsWith('gb-'));
-  const agents = (await execa('pgrep', ['-f', 'emu/agent-main.js'], { reject: false })).stdout.trim();
+  const agents = (await execa('pgrep', ['-f', 'emu/agent-main.js|geobed-linkem'], { reject: false })).stdout.trim();
   return { namespaces, agents };
 }
 
@@ -84,14 +92,27 @@ describe.skipIf(!isRoot)('emulated runs (root)', () => {
   });
 });
 
-describe('emulated runs: what this backend cannot do yet', () => {
+describe.skipIf(!isRoot)('emulated runs with delay', () => {
   const dir = useTempDir();
-  it('a scenario with delay stops before creating anything, naming the native link emulator', async () => {
+  it('--links kernel with delay and no netem stops before creating anything, naming the native link emulator', async () => {
     writeFiles(dir.path, { 's.yaml': scenarioText() }); // b-c has 5 ms of delay
     const before = await listNamespaces().catch(() => []);
-    const r = await execa('node', [BIN, 'run', 's.yaml', '--mode', 'emu', '--out', 'out'], { cwd: dir.path, reject: false });
+    const r = await execa('node', [BIN, 'run', 's.yaml', '--mode', 'emu', '--links', 'kernel', '--out', 'out'], { cwd: dir.path, reject: false });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/b->c, c->b ask for delay or loss.*native link emulator/);
+    expect(r.stderr).toMatch(/b->c, c->b ask for delay or loss.*--links native/);
     expect(await listNamespaces().catch(() => [])).toEqual(before);
   });
+
+  // 20-80 ms one-way delays on the quickstart's links: the native link emulator carries them.
+  const delayed = QUICKSTART_WITH_DELAYS();
+  for (const config of delayed.schedulers) {
+    it(`${config.label} runs the quickstart with 20-80 ms delays on the native link emulator, every worker ending on the plain sum`, async () => {
+      const run = await emulate(delayed, config, { values: true, timeoutS: 90 });
+      expect(run.links).toBe('native');
+      expect(run.iterations).toHaveLength(2);
+      expectPlainSums(delayed, run);
+      // every message took at least its route's delay
+      for (const t of run.transfers) if (t.from !== t.to) expect(t.deliveredAt - t.sentAt).toBeGreaterThan(0.02);
+    }, 120_000);
+  }
 });

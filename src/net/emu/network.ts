@@ -166,7 +166,7 @@ export class EmuNetwork {
   }
 
   /** Errors reported by the tc and ip batch processes. */
-  tcErrors(): string[] {
+  errors(): string[] {
     return [...this.batches.values()].flatMap((b) => b.errors());
   }
 

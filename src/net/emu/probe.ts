@@ -7,6 +7,7 @@ import { constants, openSync, closeSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { run, succeeds } from './exec.js';
 import { onTeardown } from './cleanup.js';
+import { LinkEmulator } from '../native/linkem.js';
 
 export interface HostReport {
   root: boolean;
@@ -82,11 +83,14 @@ export async function probeHost(): Promise<HostReport> {
   if (root && iproute2 && !probed.namespaces) missing.push('network namespaces');
   if (root && iproute2 && tc && probed.namespaces && !probed.qdiscs.htb) missing.push('the htb qdisc');
   const emuRateOnly = missing.length ? `no: needs ${missing.join(', ')}` : 'yes (htb)';
+  const native = LinkEmulator.available() && tun;
   const emuDelayLoss = missing.length
     ? `no: needs ${missing.join(', ')}`
     : probed.qdiscs.netem
-      ? 'yes (htb + netem)'
-      : 'no: the kernel has no netem, and the native link emulator is not built yet';
+      ? `yes (htb + netem${native ? '; or --links native' : ''})`
+      : native
+        ? 'yes (the native link emulator; the kernel has no netem)'
+        : `no: the kernel has no netem, and the native link emulator ${tun ? 'is not built (needs a C compiler, then npm run build)' : 'needs /dev/net/tun'}`;
   return {
     root, iproute2, tc, namespaces: probed.namespaces, qdiscs: probed.qdiscs, tun, cpus: cpus().length,
     modes: { sim: 'yes', emuRateOnly, emuDelayLoss },

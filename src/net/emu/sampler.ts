@@ -11,6 +11,7 @@ import { execa, type ResultPromise } from 'execa';
 import { addToBin } from '../../util/bins.js';
 import { megabitsBetween, type Trace } from '../../scenario/trace.js';
 import type { EmuNetwork } from './network.js';
+import { NativeNetwork } from '../native/network.js';
 import type { LinkFidelity } from '../../results/fidelity.js';
 
 export const SAMPLE_INTERVAL_MS = 100;
@@ -46,16 +47,22 @@ export class LinkSampler {
   readonly carried: Float64Array[];
 
   constructor(
-    private readonly net: EmuNetwork,
+    private readonly net: EmuNetwork | NativeNetwork,
     private readonly traces: Trace[],
     private readonly now: () => number,
     readonly binS: number,
   ) {
-    this.carried = net.links.map(() => new Float64Array(64));
-    this.busy = net.links.map(() => ({ seconds: 0, allowedMb: 0, carriedMb: 0, firstDropped: null, dropped: 0 }));
+    this.carried = traces.map(() => new Float64Array(64));
+    this.busy = traces.map(() => ({ seconds: 0, allowedMb: 0, carriedMb: 0, firstDropped: null, dropped: 0 }));
   }
 
   start(): void {
+    if (this.net instanceof NativeNetwork) {
+      // The native emulator prints its own counters (IP packets; no Ethernet headers).
+      this.net.linkem.onStats((c) => this.record(c.link, { at: this.now(), sentBytes: c.outBytes, dropped: c.queueDrops + c.lossDrops, backlogBytes: c.queuedBytes }));
+      this.net.linkem.send(`stats ${SAMPLE_INTERVAL_MS}`);
+      return;
+    }
     const namespaces = [...new Set(this.net.links.map((l) => l.namespace))];
     for (const ns of namespaces) {
       const byDevice = new Map(this.net.links.filter((l) => l.namespace === ns).map((l) => [l.device, l.id]));
@@ -117,8 +124,8 @@ export class LinkSampler {
 
   /** Per directed link: the mean Mbit/s it carried between its first and last sample (NaN before two). */
   meanCarriedMbps(): number[] {
-    return this.net.links.map((l) => {
-      const a = this.first.get(l.id), b = this.last.get(l.id);
+    return this.traces.map((_, id) => {
+      const a = this.first.get(id), b = this.last.get(id);
       return a && b && b.at > a.at ? ((b.sentBytes - a.sentBytes) * 8) / 1e6 / (b.at - a.at) : NaN;
     });
   }
@@ -136,6 +143,7 @@ export class LinkSampler {
   }
 
   async stop(): Promise<void> {
+    if (this.net instanceof NativeNetwork) this.net.linkem.send('stats 0');
     if (this.timer) clearInterval(this.timer);
     for (const p of this.procs) p.kill('SIGKILL');
     await Promise.all(this.procs.map((p) => p.catch(() => undefined)));
