@@ -129,6 +129,12 @@ export class EmuNetwork {
         .flatMap((l) => linkShapingCommands(l.device, shapes[l.id], crossing[l.id], queueing));
       if (lines.length) await batch('tc', this.namespaces[v], lines);
     }
+    // The live-change batches, started now: spawning one at the first change
+    // would hold that change (and those due with it) up by ~10 ms.
+    for (const ns of new Set(this.links.map((l) => l.namespace))) {
+      this.batch('tc', ns);
+      this.batch('ip', ns);
+    }
     // Routes: towards every other node, the simulator's next hop.
     for (let v = 0; v < topology.nodes.length; v++) {
       const lines: string[] = [];
