@@ -15,6 +15,8 @@
  *   link <id> <from index> <to index>
  *   route <node index> <destination ipv4> <link id> packets at the node for that address leave over the link
  *   set <link id> rate <bits/s> | delay <us> | jitter <us> | loss <probability> | queue <n> packets|bytes
+ *   set <link id> queueing fair | fifo     fair: deficit round-robin over (source, destination) pairs, packets
+ *                                          under 128 bytes apart, drops from the longest flow; fifo: drop-tail
  *   set <link id> trace <file>                       Mahimahi delivery opportunities (ms, one per line, looped)
  *   log <link id> <file>                             per-packet log of that link, Mahimahi's format
  *   stats <interval ms>                              print counters every interval (0: never)
@@ -56,6 +58,7 @@ typedef struct Packet {
   struct Packet *next;
   uint64_t arrived;  /* ns: entered the link's queue */
   uint64_t due;      /* ns: leaves the delay line */
+  uint64_t flow;     /* (source, destination) pair, or SMALL_FLOW */
   uint32_t len;
   uint32_t dst;
   uint8_t data[];
@@ -66,6 +69,17 @@ typedef struct {
   uint64_t bytes, packets;
 } Fifo;
 
+/* A flow's queue in a fair link: packets of one (source, destination) pair. */
+typedef struct {
+  uint64_t key;
+  Fifo queue;
+  int64_t deficit;
+  int active, next_active;
+} Flow;
+
+#define QUANTUM 1514
+#define SMALL_FLOW UINT64_MAX /* packets under 128 bytes (ACKs): a flow of their own */
+
 typedef struct {
   int used, from, to;
   uint64_t rate_bps;
@@ -73,8 +87,13 @@ typedef struct {
   double loss;
   uint64_t queue_limit;
   int queue_in_bytes; /* queue_limit counts bytes (1) or packets (0); 0 = unlimited */
-  Fifo queue;         /* waiting; the head is on the wire when wire_done != NEVER */
-  uint64_t wire_done; /* ns: when the head's last bit leaves */
+  int fair;           /* serve (source, destination) flows round-robin (DRR), else one FIFO */
+  Fifo queue;         /* waiting (FIFO mode) */
+  Flow *flows;        /* fair mode: every flow seen, and the round-robin list of those with packets */
+  int n_flows, cap_flows, active_head, active_tail;
+  uint64_t waiting_bytes, waiting_packets;
+  Packet *on_wire;    /* the packet being sent, done at wire_done */
+  uint64_t wire_done; /* ns: when its last bit leaves; NEVER when nothing is on the wire */
   Fifo delay_line;
   uint64_t last_due;  /* delay line is FIFO: jitter never reorders */
   uint64_t rng;
@@ -165,14 +184,122 @@ static uint64_t opportunity_at_or_after(Link *l, uint64_t t) {
   }
 }
 
-/* Put the queue's head on the wire if the wire is free. */
+static Flow *flow_for(Link *l, uint64_t key) {
+  for (int i = 0; i < l->n_flows; i++)
+    if (l->flows[i].key == key) return &l->flows[i];
+  if (l->n_flows == l->cap_flows) {
+    l->cap_flows = l->cap_flows ? 2 * l->cap_flows : 16;
+    l->flows = realloc(l->flows, (size_t)l->cap_flows * sizeof *l->flows);
+  }
+  Flow *f = &l->flows[l->n_flows++];
+  memset(f, 0, sizeof *f);
+  f->key = key;
+  f->next_active = -1;
+  return f;
+}
+
+static void push_waiting(Link *l, Packet *p) {
+  l->waiting_bytes += p->len;
+  l->waiting_packets++;
+  if (!l->fair) {
+    fifo_push(&l->queue, p);
+    return;
+  }
+  Flow *f = flow_for(l, p->flow);
+  fifo_push(&f->queue, p);
+  if (!f->active) {
+    int index = (int)(f - l->flows);
+    f->active = 1;
+    f->deficit = 0;
+    f->next_active = -1;
+    if (l->active_tail >= 0) l->flows[l->active_tail].next_active = index; else l->active_head = index;
+    l->active_tail = index;
+  }
+}
+
+static void deactivate_head(Link *l) {
+  Flow *f = &l->flows[l->active_head];
+  l->active_head = f->next_active;
+  if (l->active_head < 0) l->active_tail = -1;
+  f->active = 0;
+  f->next_active = -1;
+}
+
+/* The next packet to send: the FIFO's head, or deficit round-robin over the flows. */
+static Packet *pop_waiting(Link *l) {
+  Packet *p;
+  if (!l->fair) {
+    p = fifo_pop(&l->queue);
+  } else {
+    for (;;) {
+      if (l->active_head < 0) return NULL;
+      Flow *f = &l->flows[l->active_head];
+      if (f->deficit < (int64_t)f->queue.head->len) {
+        f->deficit += QUANTUM;
+        if (l->active_head != l->active_tail) { /* to the back of the round */
+          int index = l->active_head;
+          deactivate_head(l);
+          f->active = 1;
+          l->flows[l->active_tail].next_active = index;
+          l->active_tail = index;
+        }
+        continue;
+      }
+      p = fifo_pop(&f->queue);
+      f->deficit -= p->len;
+      if (!f->queue.head) deactivate_head(l);
+      break;
+    }
+  }
+  if (p) {
+    l->waiting_bytes -= p->len;
+    l->waiting_packets--;
+  }
+  return p;
+}
+
+/* Fair mode over its limit: drop the head of the longest flow (as fq_codel does). */
+static void drop_from_longest(Link *l, uint64_t now) {
+  Flow *longest = NULL;
+  for (int i = l->active_head; i >= 0; i = l->flows[i].next_active)
+    if (!longest || l->flows[i].queue.bytes > longest->queue.bytes) longest = &l->flows[i];
+  if (!longest) return;
+  Packet *p = fifo_pop(&longest->queue);
+  l->waiting_bytes -= p->len;
+  l->waiting_packets--;
+  if (!longest->queue.head) {
+    /* unlink it from the round */
+    int index = (int)(longest - l->flows), prev = -1;
+    for (int i = l->active_head; i >= 0 && i != index; i = l->flows[i].next_active) prev = i;
+    if (prev < 0) l->active_head = longest->next_active; else l->flows[prev].next_active = longest->next_active;
+    if (l->active_tail == index) l->active_tail = prev;
+    longest->active = 0;
+    longest->next_active = -1;
+  }
+  l->queue_drops++;
+  if (l->log) fprintf(l->log, "%.3f d %u queue\n", ms_since_start(now), p->len);
+  free(p);
+}
+
+static uint64_t queued_bytes(const Link *l) { return l->waiting_bytes + (l->on_wire ? l->on_wire->len : 0); }
+static uint64_t queued_packets(const Link *l) { return l->waiting_packets + (l->on_wire ? 1 : 0); }
+
+static int over_limit(const Link *l, uint32_t extra) {
+  if (!l->queue_limit) return 0;
+  return l->queue_in_bytes ? queued_bytes(l) + extra > l->queue_limit : queued_packets(l) + (extra ? 1 : 0) > l->queue_limit;
+}
+
+/* Put the next packet on the wire if the wire is free. */
 static void start_head(Link *l, uint64_t now) {
-  if (l->wire_done != NEVER || !l->queue.head) return;
+  if (l->on_wire || l->waiting_packets == 0) return;
+  Packet *p = pop_waiting(l);
+  if (!p) return;
+  l->on_wire = p;
   if (l->opportunities) {
     l->wire_done = opportunity_at_or_after(l, now);
     l->next_opportunity++;
   } else {
-    uint64_t t = wire_time_ns(l, l->queue.head->len);
+    uint64_t t = wire_time_ns(l, p->len);
     l->wire_done = t == NEVER ? NEVER - 1 : now + t; /* NEVER-1: waiting for a rate */
   }
 }
@@ -188,14 +315,15 @@ static void enqueue(int link_id, Packet *p, uint64_t now) {
     free(p);
     return;
   }
-  if (l->queue_limit && (l->queue_in_bytes ? l->queue.bytes + p->len > l->queue_limit : l->queue.packets + 1 > l->queue_limit)) {
+  if (!l->fair && over_limit(l, p->len)) {
     l->queue_drops++;
     if (l->log) fprintf(l->log, "%.3f d %u queue\n", ms_since_start(now), p->len);
     free(p);
     return;
   }
   p->arrived = now;
-  fifo_push(&l->queue, p);
+  push_waiting(l, p);
+  while (l->fair && over_limit(l, 0)) drop_from_longest(l, now);
   start_head(l, now);
 }
 
@@ -223,7 +351,8 @@ static uint64_t advance(uint64_t now) {
     for (;;) {
       while (l->wire_done <= now && l->wire_done < NEVER - 1) {
         uint64_t left = l->wire_done;
-        Packet *p = fifo_pop(&l->queue);
+        Packet *p = l->on_wire;
+        l->on_wire = NULL;
         l->wire_done = NEVER;
         l->out_bytes += p->len;
         l->out_packets++;
@@ -382,6 +511,7 @@ static void command(char *line, uint64_t now) {
     l->to = to;
     l->wire_done = NEVER;
     l->rng = rng;
+    l->active_head = l->active_tail = -1;
     link_ids[n_links++] = id;
   } else if (!strcmp(cmd, "route") && argc == 4) {
     int v, id;
@@ -422,6 +552,9 @@ static void command(char *line, uint64_t now) {
     } else if (!strcmp(what, "queue") && argc == 5 && parse_u64(argv[3], &v) && (!strcmp(argv[4], "packets") || !strcmp(argv[4], "bytes"))) {
       l->queue_limit = v;
       l->queue_in_bytes = !strcmp(argv[4], "bytes");
+    } else if (!strcmp(what, "queueing") && argc == 4 && (!strcmp(argv[3], "fair") || !strcmp(argv[3], "fifo"))) {
+      if (queued_packets(l) > 0) return reply_error("set queueing: only while the link holds no packets");
+      l->fair = !strcmp(argv[3], "fair");
     } else if (!strcmp(what, "trace") && argc == 4) {
       if (!load_trace(l, argv[3], why, sizeof why)) return reply_error(why);
       if (started && l->wire_done == NEVER - 1) l->wire_done = NEVER;
@@ -430,7 +563,7 @@ static void command(char *line, uint64_t now) {
         start_head(l, now);
       }
     } else {
-      return reply_error("set: expected rate <bits/s>, delay <us>, jitter <us>, loss <p>, queue <n> packets|bytes or trace <file>");
+      return reply_error("set: expected rate <bits/s>, delay <us>, jitter <us>, loss <p>, queue <n> packets|bytes, queueing fair|fifo or trace <file>");
     }
   } else if (!strcmp(cmd, "log") && argc == 3) {
     int id;
@@ -465,7 +598,7 @@ static void print_stats(uint64_t now) {
     if (!l->used) continue;
     printf("stats %.3f %d %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
            ms_since_start(now), i, l->in_bytes, l->in_packets, l->out_bytes, l->out_packets, l->queue_drops, l->loss_drops,
-           l->queue.bytes, l->queue.packets);
+           queued_bytes(l), queued_packets(l));
   }
 }
 
@@ -482,6 +615,8 @@ static void drain_tun(int v, uint64_t now) {
     memcpy(p->data, buffer, (size_t)n);
     p->len = (uint32_t)n;
     p->dst = dst;
+    uint32_t src = ((uint32_t)buffer[12] << 24) | ((uint32_t)buffer[13] << 16) | ((uint32_t)buffer[14] << 8) | buffer[15];
+    p->flow = n < 128 ? SMALL_FLOW : ((uint64_t)src << 32) | dst;
     arrive(v, p, now);
   }
 }

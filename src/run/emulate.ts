@@ -89,7 +89,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
   const topology = scenarioTopology(scenario);
   const shapes = scenario.links.map((l) => ({ mbps: l.trace.rateAt(0), delayS: l.delayS, lossPercent: l.lossPercent, queuePackets: l.queuePackets }));
   const net = backend === 'native'
-    ? await NativeNetwork.build(topology, shapes, { seed: scenario.seed })
+    ? await NativeNetwork.build(topology, shapes, { seed: scenario.seed, queueing: scenario.network.queueing })
     : await EmuNetwork.build(topology, shapes, { queueing: scenario.network.queueing });
   const children = new Map<string, ChildProcess>();
   const killAll = async () => {

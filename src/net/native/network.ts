@@ -3,14 +3,16 @@
  * node, as with kernel shaping, but no veths: each namespace has a TUN
  * device (gbt) held by the one emulator process, which carries every packet
  * over the scenario's directed links itself — rate, delay, loss and queue
- * per link, hop by hop along the simulator's underlay routes. Node i
+ * per link, hop by hop along the simulator's underlay routes; with `fair`
+ * queueing (the default, as in kernel mode) each link serves its
+ * (source, destination) pairs round-robin, ACKs apart. Node i
  * answers on 198.19.(i >> 8).(i & 255), as in kernel mode.
  */
 import type { Topology } from '../topology.js';
 import { batch, run } from '../emu/exec.js';
 import { onTeardown } from '../emu/cleanup.js';
 import { newRunTag, nodeAddress } from '../emu/network.js';
-import { queueLimit, type LinkShape } from '../emu/shaping.js';
+import { queueLimit, type LinkShape, type Queueing } from '../emu/shaping.js';
 import { LinkEmulator } from './linkem.js';
 
 export const TUN_NAME = 'gbt';
@@ -39,11 +41,11 @@ export class NativeNetwork {
   }
 
   /** Build and start; on failure everything made so far is removed. */
-  static async build(topology: Topology, shapes: LinkShape[], options: { seed?: number; tag?: string } = {}): Promise<NativeNetwork> {
+  static async build(topology: Topology, shapes: LinkShape[], options: { seed?: number; tag?: string; queueing?: Queueing } = {}): Promise<NativeNetwork> {
     const net = new NativeNetwork(options.tag ?? newRunTag(), topology);
     net.unregister = onTeardown(() => net.teardown());
     try {
-      await net.create(shapes, options.seed ?? 1);
+      await net.create(shapes, options.seed ?? 1, options.queueing ?? 'fair');
     } catch (e) {
       await net.teardown();
       throw e;
@@ -51,7 +53,7 @@ export class NativeNetwork {
     return net;
   }
 
-  private async create(shapes: LinkShape[], seed: number): Promise<void> {
+  private async create(shapes: LinkShape[], seed: number, queueing: Queueing): Promise<void> {
     const { topology } = this;
     for (const ns of this.namespaces) {
       await run('ip', ['netns', 'add', ns]);
@@ -71,6 +73,7 @@ export class NativeNetwork {
     for (const link of topology.links) {
       const shape = shapes[link.id];
       await em.command(`link ${link.id} ${link.from} ${link.to}`);
+      await em.command(`set ${link.id} queueing ${queueing}`);
       await em.command(`set ${link.id} rate ${Math.round(shape.mbps * 1e6)}`);
       await em.command(`set ${link.id} delay ${Math.round(shape.delayS * 1e6)}`);
       await em.command(`set ${link.id} loss ${shape.lossPercent / 100}`);
