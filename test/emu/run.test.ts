@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { loadScenario } from '../../src/scenario/load.js';
 import { SCHEDULER_NAMES } from '../../src/scenario/schema.js';
 import { emulate } from '../../src/run/emulate.js';
@@ -101,6 +102,18 @@ describe.skipIf(!isRoot)('emulated runs with delay', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/b->c, c->b ask for delay or loss.*--links native/);
     expect(await listNamespaces().catch(() => [])).toEqual(before);
+  });
+
+  it('Ctrl-C during a run on the native link emulator removes every namespace, agent and the emulator', async () => {
+    writeFiles(dir.path, { 'delayed.yaml': readFileSync(QUICKSTART, 'utf8').replace('delay_ms: 0', 'delay_ms: 30').replace('../traces/', `${join(PACKAGE_ROOT, 'traces')}/`) });
+    const child = execa('node', [BIN, 'run', 'delayed.yaml', '--mode', 'emu', '--iterations', '100', '--out', 'never'], { cwd: dir.path, reject: false });
+    await waitFor(async () => (await execa('pgrep', ['-f', 'emu/agent-main.js'], { reject: false })).stdout.trim().split('\n').length >= 4, 20_000);
+    expect((await execa('pgrep', ['-f', 'geobed-linkem'], { reject: false })).stdout.trim()).not.toBe('');
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.signal ?? r.exitCode).toBeTruthy();
+    expect(await leftovers()).toEqual({ namespaces: [], agents: '' });
   });
 
   // 20-80 ms one-way delays on the quickstart's links: the native link emulator carries them.
