@@ -5,8 +5,8 @@
  * carries every packet between nodes itself, hop by hop over the directed
  * links of the scenario. Each link is a drop-tail queue served at a rate
  * (bits/s, changeable live) or by Mahimahi delivery opportunities, then a
- * delay line (propagation delay, optional jitter without reordering), with
- * seeded random loss. The model is Mahimahi's link shell, extended to a mesh.
+ * delay line (propagation delay, optional jitter, without reordering unless
+ * asked), with seeded random loss. The model is Mahimahi's link shell, extended to a mesh.
  *
  * Control: one command per line on stdin, each answered on stdout by one
  * line, "ok" or "error <why>" (nothing changes on an error):
@@ -15,10 +15,15 @@
  *   link <id> <from index> <to index>
  *   route <node index> <destination ipv4> <link id> packets at the node for that address leave over the link
  *   set <link id> rate <bits/s> | delay <us> | jitter <us> | loss <probability> | queue <n> packets|bytes
+ *                                          jitter: each packet's delay is uniform in delay +- jitter (not below 0)
+ *   set <link id> reorder 0 | 1            1: packets leave the delay line when due, so jitter may reorder them;
+ *                                          0 (default): never before the packet ahead (FIFO, as Mahimahi)
  *   set <link id> queueing fair | fifo     fair: deficit round-robin over (source, destination) pairs, packets
  *                                          under 128 bytes apart, drops from the longest flow; fifo: drop-tail
- *   set <link id> trace <file>                       Mahimahi delivery opportunities (ms, one per line, looped)
+ *   set <link id> trace <file>                       Mahimahi delivery opportunities (ms, one per line, looped):
+ *                                                    each delivers up to 1504 bytes; packets may span several
  *   log <link id> <file>                             per-packet log of that link, Mahimahi's format
+ *   zero                                             count log and counter times from now
  *   stats <interval ms>                              print counters every interval (0: never)
  *   start                                            begin forwarding
  * Counters: "stats <ms since start> <link> <in bytes> <in packets> <out bytes> <out packets>
@@ -94,13 +99,16 @@ typedef struct {
   uint64_t waiting_bytes, waiting_packets;
   Packet *on_wire;    /* the packet being sent, done at wire_done */
   uint64_t wire_done; /* ns: when its last bit leaves; NEVER when nothing is on the wire */
-  Fifo delay_line;
-  uint64_t last_due;  /* delay line is FIFO: jitter never reorders */
+  Fifo delay_line;    /* ordered by due time */
+  uint64_t last_due;  /* without reorder, no packet is due before the one ahead of it */
+  int reorder;
   uint64_t rng;
   /* Mahimahi trace: opportunity times (ms) in one period */
   uint64_t *opportunities;
   size_t n_opportunities, next_opportunity;
   uint64_t period_ms, period_start_ns;
+  uint64_t opportunity_at;     /* the last opportunity used... */
+  uint32_t opportunity_left;   /* ...and its bytes not used yet (for a packet that starts at that instant) */
   FILE *log;
   uint64_t in_bytes, in_packets, out_bytes, out_packets, queue_drops, loss_drops;
 } Link;
@@ -150,6 +158,20 @@ static void fifo_push(Fifo *f, Packet *p) {
   p->next = NULL;
   if (f->tail) f->tail->next = p; else f->head = p;
   f->tail = p;
+  f->bytes += p->len;
+  f->packets++;
+}
+
+/* Into the delay line by due time (reorder mode); packets due at the same time keep their order. */
+static void delay_line_insert(Fifo *f, Packet *p) {
+  if (!f->tail || f->tail->due <= p->due) {
+    fifo_push(f, p);
+    return;
+  }
+  Packet **at = &f->head;
+  while ((*at)->due <= p->due) at = &(*at)->next;
+  p->next = *at;
+  *at = p;
   f->bytes += p->len;
   f->packets++;
 }
@@ -296,8 +318,20 @@ static void start_head(Link *l, uint64_t now) {
   if (!p) return;
   l->on_wire = p;
   if (l->opportunities) {
-    l->wire_done = opportunity_at_or_after(l, now);
-    l->next_opportunity++;
+    /* Mahimahi: each opportunity delivers up to 1504 bytes, whole packets or
+       parts; a packet leaves at the opportunity that carries its last byte. */
+    uint32_t remaining = p->len;
+    if (l->opportunity_at != now) l->opportunity_left = 0; /* an opportunity unused when it came is gone */
+    for (;;) {
+      uint32_t use = remaining < l->opportunity_left ? remaining : l->opportunity_left;
+      remaining -= use;
+      l->opportunity_left -= use;
+      if (remaining == 0) break;
+      l->opportunity_at = opportunity_at_or_after(l, now);
+      l->next_opportunity++;
+      l->opportunity_left = OPPORTUNITY_BYTES;
+    }
+    l->wire_done = l->opportunity_at;
   } else {
     uint64_t t = wire_time_ns(l, p->len);
     l->wire_done = t == NEVER ? NEVER - 1 : now + t; /* NEVER-1: waiting for a rate */
@@ -356,12 +390,19 @@ static uint64_t advance(uint64_t now) {
         l->wire_done = NEVER;
         l->out_bytes += p->len;
         l->out_packets++;
-        uint64_t jitter = l->jitter_ns ? (uint64_t)(uniform(&l->rng) * (double)l->jitter_ns) : 0;
-        p->due = left + l->delay_ns + jitter;
-        if (p->due < l->last_due) p->due = l->last_due;
-        l->last_due = p->due;
+        p->due = left + l->delay_ns;
+        if (l->jitter_ns) {
+          double shift = (2.0 * uniform(&l->rng) - 1.0) * (double)l->jitter_ns;
+          p->due = shift < 0 && (uint64_t)-shift > l->delay_ns ? left : (uint64_t)((int64_t)p->due + (int64_t)shift);
+        }
         if (l->log) fprintf(l->log, "%.3f - %u %.3f\n", ms_since_start(left), p->len, (double)(left - p->arrived) / 1e6);
-        fifo_push(&l->delay_line, p);
+        if (l->reorder) {
+          delay_line_insert(&l->delay_line, p);
+        } else {
+          if (p->due < l->last_due) p->due = l->last_due;
+          l->last_due = p->due;
+          fifo_push(&l->delay_line, p);
+        }
         start_head(l, left);
       }
       int moved = 0;
@@ -466,6 +507,7 @@ static int load_trace(Link *l, const char *file, char *why, size_t why_len) {
   l->n_opportunities = n;
   l->period_ms = times[n - 1];
   l->next_opportunity = 0;
+  l->opportunity_left = 0;
   l->period_start_ns = started ? now_ns() : 0;
   return 1;
 }
@@ -544,6 +586,10 @@ static void command(char *line, uint64_t now) {
       l->delay_ns = v * 1000;
     } else if (!strcmp(what, "jitter") && argc == 4 && parse_u64(argv[3], &v)) {
       l->jitter_ns = v * 1000;
+    } else if (!strcmp(what, "reorder") && argc == 4 && (!strcmp(argv[3], "0") || !strcmp(argv[3], "1"))) {
+      l->reorder = argv[3][0] == '1';
+      /* From now on: what is in the delay line already stays in order, and new packets follow it without reorder */
+      l->last_due = l->delay_line.tail ? l->delay_line.tail->due : 0;
     } else if (!strcmp(what, "loss") && argc == 4) {
       char *end;
       double p = strtod(argv[3], &end);
@@ -563,7 +609,7 @@ static void command(char *line, uint64_t now) {
         start_head(l, now);
       }
     } else {
-      return reply_error("set: expected rate <bits/s>, delay <us>, jitter <us>, loss <p>, queue <n> packets|bytes, queueing fair|fifo or trace <file>");
+      return reply_error("set: expected rate <bits/s>, delay <us>, jitter <us>, reorder 0|1, loss <p>, queue <n> packets|bytes, queueing fair|fifo or trace <file>");
     }
   } else if (!strcmp(cmd, "log") && argc == 3) {
     int id;
@@ -572,6 +618,10 @@ static void command(char *line, uint64_t now) {
     if (!f) return reply_error("log: cannot write the file");
     if (links[id].log) fclose(links[id].log);
     links[id].log = f;
+    if (started) fprintf(f, "# base timestamp: 0\n");
+  } else if (!strcmp(cmd, "zero") && argc == 1) {
+    if (!started) return reply_error("zero: not started");
+    start_ns = now;
   } else if (!strcmp(cmd, "stats") && argc == 2) {
     uint64_t ms;
     if (!parse_u64(argv[1], &ms)) return reply_error("stats: expected an interval in ms");

@@ -45,13 +45,13 @@ export function scenarioText(patch: Record<string, string> = {}): string {
 /** Two nodes a and b joined by a link of `mbps` each way; a model of one array of `gradientMb`. */
 export function lineScenario(mbps: number, gradientMb: number, computeS: number, iterations: number, workers = ['a', 'b']): Scenario {
   const links = [['a', 'b'], ['b', 'a']].map(([from, to], id) => ({
-    id, from, to, name: `${from}->${to}`, delayS: 0, lossPercent: 0, queuePackets: null,
+    id, from, to, name: `${from}->${to}`, delayS: 0, jitterS: 0, reorder: false, lossPercent: 0, queuePackets: null, mahimahi: null,
     trace: PiecewiseTrace.constant(mbps), rateSource: '',
   }));
   const elements = (gradientMb * 1e6) / 4;
   return {
     name: 'line', description: '', file: '', hash: '', seed: 1, iterations, nodes: ['a', 'b'], workers, links,
     workload: { profile: 'custom', arrays: [{ name: 'g', elements }], bytesPerElement: 4, computeS, totalBytes: elements * 4 },
-    schedulers: [], network: { framing: 'none', queueing: 'fair' }, results: { bin_s: 1, transfers: true },
+    schedulers: [], network: { framing: 'none', queueing: 'fair' }, results: { bin_s: 1, transfers: true, packet_log: false },
   };
 }

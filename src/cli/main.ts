@@ -59,7 +59,8 @@ async function runAndReport(scenario: Scenario, out: string | undefined, command
 }
 
 function describeScenario(s: Scenario): string {
-  const rows = s.links.map((l) => [l.name, l.rateSource, `${(l.delayS * 1000).toFixed(1)}`, `${l.lossPercent}`]);
+  const jitter = (l: Scenario['links'][number]) => (l.jitterS > 0 ? ` +-${(l.jitterS * 1000).toFixed(1)}${l.reorder ? ' (reorders)' : ''}` : '');
+  const rows = s.links.map((l) => [l.name, l.rateSource, `${(l.delayS * 1000).toFixed(1)}${jitter(l)}`, `${l.lossPercent}`]);
   return [
     `${s.file}: ok`,
     `  ${s.name}: ${s.nodes.length} nodes (${s.workers.length} workers), ${s.links.length} directed links, seed ${s.seed}, ${s.iterations} iterations`,
@@ -262,4 +263,8 @@ export function main(argv: string[]): void {
     .parseAsync();
 }
 
+// Output piped into a reader that closed early (geobed ... | head): stop printing, but let a run finish and clean up.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+});
 main(hideBin(process.argv));

@@ -3,7 +3,7 @@
  * observation. Everything is written into "<dir>.partial" and renamed at
  * the end, so a failed run leaves nothing behind.
  */
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, readdirSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import type { Scenario } from '../scenario/types.js';
 import type { SchedulerRun } from '../run/simulate.js';
@@ -114,6 +114,8 @@ export const FIDELITY_COLUMNS = ['scheduler', 'link', 'from', 'to', 'busy_s', 'a
 export interface EmulationRecords {
   rateChanges: { scheduler: string; link: string; scheduledS: number; appliedS: number; mbps: number }[];
   fidelity: { scheduler: string; links: LinkFidelity[] }[];
+  /** A folder of per-packet logs (<scheduler>/<from>-<to>.log) to keep as packets/, or null. */
+  packetLogs: string | null;
 }
 
 export function writeResults(
@@ -171,6 +173,13 @@ export function writeResults(
           Number.isNaN(f.ratio) ? '' : fixed(f.ratio, 4), f.droppedPackets, flagged.has(`${scheduler}/${f.link}`) ? 1 : 0,
         ]);
       })));
+    }
+
+    if (emulation?.packetLogs) {
+      cpSync(emulation.packetLogs, `${partial}/packets`, { recursive: true });
+      for (const scheduler of readdirSync(`${partial}/packets`).sort()) {
+        for (const log of readdirSync(`${partial}/packets/${scheduler}`).sort()) files.push(`packets/${scheduler}/${log}`);
+      }
     }
 
     const summary = summaryRows(scenario, runs, bounds);

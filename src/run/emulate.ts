@@ -6,6 +6,7 @@
  * path (see net/emu/cleanup.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmuNetwork } from '../net/emu/network.js';
 import { NativeNetwork } from '../net/native/network.js';
@@ -49,6 +50,8 @@ export interface EmulateOptions {
   onProgress?: (completed: number) => void;
   /** Give up after this many seconds of wall time (default: no limit). */
   timeoutS?: number;
+  /** Native links: write each link's per-packet log (Mahimahi's format) here, as <from>-<to>.log. */
+  packetLogDir?: string;
 }
 
 const AGENT_MAIN = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'agent-main.js');
@@ -56,28 +59,38 @@ const AGENT_MAIN = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'agent-main.j
 /**
  * Stop before creating anything if this host cannot emulate the scenario,
  * and say which link backend will carry it: root and ip always; tc for the
- * kernel backend, with netem if a link has delay or loss; the built native
- * emulator for the native one (chosen when links need delay or loss and the
- * kernel has no netem, unless `requested` says otherwise).
+ * kernel backend, with netem if a link has delay, jitter or loss; the built
+ * native emulator for the native one. Unless `requested` says otherwise,
+ * native is chosen when the scenario asks for what only it does exactly
+ * (Mahimahi traces opportunity by opportunity, jitter without reordering,
+ * per-packet logs) or for delay or loss on a kernel without netem.
  */
 export async function checkEmulable(scenario: Scenario, requested?: LinkBackend): Promise<LinkBackend> {
   if (process.getuid?.() !== 0) throw new UserError('--mode emu needs root (it creates network namespaces); try sudo, or --mode sim');
   const missing = [];
   for (const tool of requested === 'native' ? ['ip'] : ['ip', 'tc']) if (!(await succeeds(tool, ['-V']))) missing.push(tool);
   if (missing.length) throw new UserError(`--mode emu needs ${missing.join(' and ')} (Debian: apt-get install iproute2)`);
-  const needs = scenario.links.filter((l) => l.delayS > 0 || l.lossPercent > 0);
-  const netem = needs.length > 0 && requested !== 'native' ? (await probeQdiscs()).qdiscs.netem : false;
-  const backend = requested ?? (needs.length > 0 && !netem ? 'native' : 'kernel');
+  const needsNetem = scenario.links.filter((l) => l.delayS > 0 || l.lossPercent > 0 || l.jitterS > 0);
+  const nativeOnly = [
+    ...scenario.links.filter((l) => l.jitterS > 0 && !l.reorder).map((l) => `${l.name} has jitter without reordering (netem reorders)`),
+    ...(scenario.results.packet_log ? ['results.packet_log asks for per-packet logs'] : []),
+  ];
+  const mahimahi = scenario.links.filter((l) => l.mahimahi !== null);
+  const netem = needsNetem.length > 0 && requested !== 'native' ? (await probeQdiscs()).qdiscs.netem : false;
+  const backend = requested ?? (nativeOnly.length > 0 || mahimahi.length > 0 || (needsNetem.length > 0 && !netem) ? 'native' : 'kernel');
   if (backend === 'native' && !LinkEmulator.available()) {
+    const why = nativeOnly[0] ?? (mahimahi.length > 0 ? `${mahimahi[0].name} replays a Mahimahi trace` : needsNetem.length > 0 ? `${needsNetem[0].name} asks for delay or loss, which this kernel cannot do without netem` : '');
     throw new UserError(
-      `--links native: the native link emulator is not built (${LINKEM_BINARY})` +
-      `${needs.length > 0 && !requested ? `, and ${needs[0].name} asks for delay or loss, which this kernel cannot do without netem` : ''}; ` +
+      `--links native: the native link emulator is not built (${LINKEM_BINARY})${why && !requested ? `, and ${why}` : ''}; ` +
       'install a C compiler (Debian: apt-get install gcc) and run npm run build',
     );
   }
-  if (backend === 'kernel' && needs.length > 0 && !netem) {
+  if (backend === 'kernel' && nativeOnly.length > 0) {
+    throw new UserError(`--links kernel: ${nativeOnly[0]}; only the native link emulator does that (--links native)`);
+  }
+  if (backend === 'kernel' && needsNetem.length > 0 && !netem) {
     throw new UserError(
-      `--links kernel: ${needs.map((l) => l.name).slice(0, 4).join(', ')}${needs.length > 4 ? ', ...' : ''} ask for delay or loss, which needs netem ` +
+      `--links kernel: ${needsNetem.map((l) => l.name).slice(0, 4).join(', ')}${needsNetem.length > 4 ? ', ...' : ''} ask for delay, jitter or loss, which needs netem ` +
       '(missing from this kernel); use geobed\'s native link emulator (--links native)',
     );
   }
@@ -87,7 +100,10 @@ export async function checkEmulable(scenario: Scenario, requested?: LinkBackend)
 export async function emulate(scenario: Scenario, config: SchedulerConfig, options: EmulateOptions = {}): Promise<EmulatedRun> {
   const backend = await checkEmulable(scenario, options.links);
   const topology = scenarioTopology(scenario);
-  const shapes = scenario.links.map((l) => ({ mbps: l.trace.rateAt(0), delayS: l.delayS, lossPercent: l.lossPercent, queuePackets: l.queuePackets }));
+  const shapes = scenario.links.map((l) => ({
+    mbps: l.trace.rateAt(0), delayS: l.delayS, jitterS: l.jitterS, reorder: l.reorder,
+    lossPercent: l.lossPercent, queuePackets: l.queuePackets, mahimahi: l.mahimahi,
+  }));
   const net = backend === 'native'
     ? await NativeNetwork.build(topology, shapes, { seed: scenario.seed, queueing: scenario.network.queueing })
     : await EmuNetwork.build(topology, shapes, { queueing: scenario.network.queueing });
@@ -200,11 +216,19 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
 
     // Go: one epoch for every process, the trace player and the sampler.
     const epochMs = WallClock.epochNow() + 50;
+    const logDir = options.packetLogDir;
+    if (logDir && net instanceof NativeNetwork) {
+      mkdirSync(logDir, { recursive: true });
+      const native = net;
+      const fileOf = (id: number) => join(logDir, `${scenario.links[id].from}-${scenario.links[id].to}.log`);
+      timers.push(setTimeout(() => native.startPacketLogs(fileOf), Math.max(0, epochMs - WallClock.epochNow())));
+    }
     clock.startAt(epochMs);
     sampler = new LinkSampler(net, scenario.links.map((l) => l.trace), () => clock.now(), scenario.results.bin_s);
     sampler.start();
     const rateChanges: RateChange[] = [];
     for (const link of scenario.links) {
+      if (link.mahimahi && net instanceof NativeNetwork) continue; // the emulator replays the trace itself
       const next = (after: number) => {
         const at = link.trace.nextChangeAfter(after);
         if (at === Infinity) return;

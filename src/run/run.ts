@@ -2,8 +2,8 @@
  * Run every scheduler of a scenario and write the results folder. This is
  * the top of the stack: the only place that reads the wall clock.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { cpus, release, platform } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, release, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/types.js';
 import { simulate, type SchedulerRun } from './simulate.js';
@@ -11,6 +11,7 @@ import { checkEmulable, emulate, type LinkBackend } from './emulate.js';
 import { FIDELITY_THRESHOLD, fidelityLine, flaggedLinks } from '../results/fidelity.js';
 import { writeResults, type EmulationRecords, type SummaryRow } from '../results/write.js';
 import { UserError } from '../util/errors.js';
+import { onTeardown } from '../net/emu/cleanup.js';
 import { packageVersion } from '../util/paths.js';
 
 export interface RunOptions {
@@ -50,15 +51,34 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const dir = options.out ?? defaultRunDir(scenario, options.resultsRoot ?? 'results', startedAt);
   if (existsSync(dir)) throw new UserError(`--out: ${dir} already exists; choose a new folder`);
   const links = options.mode === 'emu' ? await checkEmulable(scenario, options.links) : null;
+  // Per-packet logs are written by the emulator as the run goes, here, and moved into the results at the end.
+  const packetLogs = options.mode === 'emu' && scenario.results.packet_log ? mkdtempSync(join(tmpdir(), 'geobed-packets-')) : null;
+  const removeLogs = async () => {
+    if (packetLogs) rmSync(packetLogs, { recursive: true, force: true });
+  };
+  const unregister = packetLogs ? onTeardown(removeLogs) : () => undefined; // also on Ctrl-C
+  try {
+    return await runAndWrite(scenario, options, { startedAt, dir, links, packetLogs });
+  } finally {
+    unregister();
+    await removeLogs();
+  }
+}
+
+async function runAndWrite(
+  scenario: Scenario, options: RunOptions,
+  { startedAt, dir, links, packetLogs }: { startedAt: Date; dir: string; links: LinkBackend | null; packetLogs: string | null },
+): Promise<RunOutcome> {
   const runs: SchedulerRun[] = [];
   const stats: Record<string, unknown>[] = [];
-  const emulation: EmulationRecords = { rateChanges: [], fidelity: [] };
+  const emulation: EmulationRecords = { rateChanges: [], fidelity: [], packetLogs };
   for (const config of scenario.schedulers) {
     const t0 = performance.now();
     const onProgress = (completed: number) => options.onProgress?.(config.label, completed);
     let run: SchedulerRun;
     if (options.mode === 'emu') {
-      const emulated = await emulate(scenario, config, { onProgress, links: links! });
+      const packetLogDir = packetLogs ? join(packetLogs, fileSafe(config.label)) : undefined;
+      const emulated = await emulate(scenario, config, { onProgress, links: links!, packetLogDir });
       emulation.rateChanges.push(...emulated.rateChanges.map((c) => ({ scheduler: config.label, ...c })));
       emulation.fidelity.push({ scheduler: config.label, links: emulated.fidelity });
       run = emulated;
@@ -99,7 +119,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       arrays: scenario.workload.arrays.length, compute_s: scenario.workload.computeS,
     },
     schedulers: scenario.schedulers,
-    links: scenario.links.map((l) => ({ link: l.name, rate: l.rateSource, delay_ms: l.delayS * 1000, loss_percent: l.lossPercent, queue_packets: l.queuePackets })),
+    links: scenario.links.map((l) => ({
+      link: l.name, rate: l.rateSource, delay_ms: l.delayS * 1000, jitter_ms: l.jitterS * 1000, reorder: l.reorder,
+      loss_percent: l.lossPercent, queue_packets: l.queuePackets,
+    })),
     runs: stats,
     ...(fidelity ? { fidelity: { threshold: FIDELITY_THRESHOLD, flagged: fidelity.flagged, schedulers: fidelity.lines } } : {}),
     host: {
@@ -112,6 +135,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   };
   const { summary } = writeResults(dir, scenario, runs, manifest, options.mode === 'emu' ? emulation : null);
   return { dir, summary, runs, fidelity };
+}
+
+/** A scheduler label as a folder name. */
+export function fileSafe(label: string): string {
+  return label.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 /** The host's TCP congestion control, which the run's namespaces inherit. */

@@ -43,7 +43,7 @@ export function generatedMesh(o: MeshOptions): Scenario {
     for (const [from, to] of [[a, b], [b, a]]) {
       const name = `${nodes[from]}->${nodes[to]}`;
       links.push({
-        id: links.length, from: nodes[from], to: nodes[to], name, delayS: 0, lossPercent: 0, queuePackets: null,
+        id: links.length, from: nodes[from], to: nodes[to], name, delayS: 0, jitterS: 0, reorder: false, lossPercent: 0, queuePackets: null, mahimahi: null,
         trace: generateTrace(spec, seed, name), rateSource: 'generator redraw-uniform',
       });
     }
@@ -55,6 +55,6 @@ export function generatedMesh(o: MeshOptions): Scenario {
     workload: { profile: profile.name, arrays: profile.arrays, bytesPerElement: 4, computeS: profile.computeS, totalBytes: totalElements(profile.arrays) * 4 },
     schedulers: o.schedulers ?? [{ name: 'star', label: 'star', chunk_elements: 1_000_000, bigarray_bound: 1_000_000 }],
     network: { framing: 'tcp', queueing: 'fair' },
-    results: { bin_s: 1, transfers: false },
+    results: { bin_s: 1, transfers: false, packet_log: false },
   };
 }

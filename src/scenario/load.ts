@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { scenarioSpec, type ScenarioInput, type RateSpec, type BandwidthSpec, type SchedulerSpec } from './schema.js';
 import { flattenIssues, formatPath, type FieldIssue } from './issues.js';
-import { generateTrace, readTraceCsv, traceFromTable, PiecewiseTrace, type Trace, type TraceTable } from './trace.js';
+import { convertMahimahi, generateTrace, readTraceCsv, traceFromTable, PiecewiseTrace, type Trace, type TraceTable } from './trace.js';
 import { PROFILES, totalElements, type ModelArray } from '../train/profiles.js';
 import type { DirectedLinkSpec, Scenario, SchedulerConfig, Workload } from './types.js';
 import { UserError } from '../util/errors.js';
@@ -76,8 +76,19 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
   const baseDir = dirname(resolve(file));
   const seed = options.seed ?? input.seed;
   const links: DirectedLinkSpec[] = [];
-  const makeTrace = (spec: RateSpec, label: string, path: (string | number)[]): { trace: Trace; source: string } | null => {
+  const makeTrace = (spec: RateSpec, label: string, path: (string | number)[]): { trace: Trace; source: string; mahimahi?: string } | null => {
     if (typeof spec === 'number') return { trace: PiecewiseTrace.constant(spec), source: `${spec} Mbit/s` };
+    if ('mahimahi' in spec) {
+      const tracePath = resolve(baseDir, spec.mahimahi);
+      try {
+        const table = convertMahimahi(readFileSync(tracePath, 'utf8'), tracePath, spec.bin_ms);
+        return { trace: traceFromTable(table, true, table.periodS), source: `mahimahi ${spec.mahimahi}`, mahimahi: tracePath };
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        problem([...path, 'mahimahi'], code ? `${tracePath}: cannot read Mahimahi trace (${code})` : (e as Error).message);
+        return null;
+      }
+    }
     if ('trace' in spec) {
       const tracePath = resolve(baseDir, spec.trace);
       let table: TraceTable;
@@ -102,7 +113,7 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
   };
   const addDirected = (
     from: string, to: string, spec: RateSpec | undefined, path: (string | number)[],
-    props: { delay_ms?: number; loss_percent?: number; queue_packets?: number },
+    props: { delay_ms?: number; jitter_ms?: number; reorder?: boolean; loss_percent?: number; queue_packets?: number },
   ) => {
     if (spec === undefined) {
       problem(path, 'missing; every link needs a bandwidth (here or in link_defaults)');
@@ -113,9 +124,11 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
     links.push({
       id: links.length, from, to, name: `${from}->${to}`,
       delayS: (props.delay_ms ?? 0) / 1000,
+      jitterS: (props.jitter_ms ?? 0) / 1000,
+      reorder: props.reorder ?? false,
       lossPercent: props.loss_percent ?? 0,
       queuePackets: props.queue_packets ?? null,
-      trace: made.trace, rateSource: made.source,
+      trace: made.trace, rateSource: made.source, mahimahi: made.mahimahi ?? null,
     });
   };
 
@@ -167,6 +180,8 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
           const path = mesh.bandwidth_mbps ? ['mesh', 'bandwidth_mbps', i, j] : ['mesh', 'bandwidth'];
           addDirected(nodes[i], nodes[j], spec, path, {
             delay_ms: Array.isArray(delays) ? delays[i][j] : delays,
+            jitter_ms: mesh.jitter_ms,
+            reorder: mesh.reorder,
             loss_percent: mesh.loss_percent,
             queue_packets: mesh.queue_packets,
           });

@@ -22,6 +22,13 @@ export const traceFileSpec = z
   })
   .describe('a bandwidth trace file');
 
+export const mahimahiSpec = z
+  .strictObject({
+    mahimahi: z.string().min(1).describe('Mahimahi trace file (one 1504-byte delivery opportunity per line, a time in ms; looped), relative to the scenario file'),
+    bin_ms: positive.default(100).describe('simulated mode and kernel links follow its rate averaged over bins of this width; the native link emulator replays it opportunity by opportunity'),
+  })
+  .describe('a Mahimahi delivery-opportunity trace');
+
 export const generatorSpec = z.discriminatedUnion('generator', [
   z.strictObject({
     generator: z.literal('redraw-uniform'),
@@ -52,8 +59,8 @@ export const generatorSpec = z.discriminatedUnion('generator', [
 ]);
 
 export const rateSpec = z
-  .union([nonNegative.describe('a constant rate in Mbit/s'), traceFileSpec, generatorSpec])
-  .describe('bandwidth: Mbit/s, {trace: file}, or {generator: ...}');
+  .union([nonNegative.describe('a constant rate in Mbit/s'), traceFileSpec, mahimahiSpec, generatorSpec])
+  .describe('bandwidth: Mbit/s, {trace: file}, {mahimahi: file}, or {generator: ...}');
 
 export const bandwidthSpec = z.union([
   rateSpec,
@@ -63,6 +70,8 @@ export const bandwidthSpec = z.union([
 const linkProperties = {
   bandwidth: bandwidthSpec.optional(),
   delay_ms: nonNegative.optional().describe('one-way propagation delay'),
+  jitter_ms: nonNegative.optional().describe('emulated mode: each packet\'s delay is uniform in delay_ms +- jitter_ms (not below 0); simulated mode uses delay_ms'),
+  reorder: z.boolean().optional().describe('emulated mode: let jitter reorder packets (default: packets keep their order, as Mahimahi\'s delay shell)'),
   loss_percent: z.number().min(0).max(100).optional().describe('random packet loss (emulated mode)'),
   queue_packets: z.number().int().positive().optional().describe('queue limit in packets (emulated mode)'),
 };
@@ -77,6 +86,8 @@ export const meshSpec = z
     bandwidth_mbps: z.array(z.array(nonNegative)).optional().describe('N x N matrix, row = from, column = to; the diagonal is ignored'),
     bandwidth: rateSpec.optional().describe('one rate spec for every directed link'),
     delay_ms: z.union([nonNegative, z.array(z.array(nonNegative))]).optional(),
+    jitter_ms: nonNegative.optional(),
+    reorder: z.boolean().optional(),
     loss_percent: z.number().min(0).max(100).optional(),
     queue_packets: z.number().int().positive().optional(),
   })
@@ -183,8 +194,10 @@ export const scenarioSpec = z
       .strictObject({
         bin_s: positive.default(1).describe('time bin of links.csv'),
         transfers: z.boolean().default(true).describe('write transfers.csv (one row per message)'),
+        packet_log: z.boolean().default(false)
+          .describe('emulated mode on the native link emulator: write every link\'s per-packet log, in Mahimahi\'s format, to packets/<scheduler>/<from>-<to>.log'),
       })
-      .default({ bin_s: 1, transfers: true }),
+      .default({ bin_s: 1, transfers: true, packet_log: false }),
   })
   .describe('a geobed scenario');
 

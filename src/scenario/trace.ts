@@ -25,15 +25,19 @@ export class PiecewiseTrace implements Trace {
   private readonly times: number[];
   private readonly rates: number[];
   private end: number; // generated up to here
+  private readonly loopPeriod: number | null;
 
   constructor(
     times: number[],
     rates: number[],
-    private readonly loopPeriod: number | null = null,
+    loopPeriod: number | null = null,
     private readonly source: SegmentSource | null = null,
   ) {
-    this.times = [...times];
-    this.rates = [...rates];
+    // Consecutive segments at the same rate are one: a change is a change of rate.
+    this.times = times.filter((_, i) => i === 0 || rates[i] !== rates[i - 1]);
+    this.rates = rates.filter((_, i) => i === 0 || rates[i] !== rates[i - 1]);
+    // A loop of one rate is a constant (a 1 ms Mahimahi loop would otherwise change every ms).
+    this.loopPeriod = loopPeriod !== null && this.rates.length > 1 ? loopPeriod : null;
     this.end = source ? 0 : Infinity;
   }
 
@@ -85,7 +89,8 @@ export class PiecewiseTrace implements Trace {
       const base = Math.floor(t / this.loopPeriod) * this.loopPeriod;
       const local = t - base;
       const i = this.indexAt(local);
-      return i + 1 < this.times.length ? base + this.times[i + 1] : base + this.loopPeriod;
+      const next = i + 1 < this.times.length ? base + this.times[i + 1] : base + this.loopPeriod;
+      return next > t ? next : this.nextChangeAfter(t + this.loopPeriod * 1e-9); // (rounding)
     }
     const i = this.indexAt(t);
     return i + 1 < this.times.length ? this.times[i + 1] : Infinity;
@@ -239,9 +244,9 @@ export const MAHIMAHI_PACKET_BYTES = 1504;
 /**
  * Convert a Mahimahi trace (one line per 1504-byte delivery opportunity, a
  * millisecond timestamp each, non-decreasing) to rates over bins of `binMs`.
- * The trace's period is its last timestamp, as Mahimahi loops it.
+ * The trace's period is its last timestamp, as Mahimahi loops it (periodS).
  */
-export function convertMahimahi(text: string, file: string, binMs: number): TraceTable {
+export function convertMahimahi(text: string, file: string, binMs: number): TraceTable & { periodS: number } {
   if (!(binMs > 0)) throw new UserError(`--bin-ms must be > 0, got ${binMs}`);
   const stamps: number[] = [];
   const lines = text.split(/\r?\n/);
@@ -271,7 +276,7 @@ export function convertMahimahi(text: string, file: string, binMs: number): Trac
     times.push((b * binMs) / 1000);
     mbps.push((counts[b] * MAHIMAHI_PACKET_BYTES * 8) / width / 1e6);
   }
-  return { times, mbps };
+  return { times, mbps, periodS: period / 1000 };
 }
 
 // ---------------------------------------------------------------- statistics

@@ -11,11 +11,17 @@ export interface DirectedLinkSpec {
   /** "from->to" */
   name: string;
   delayS: number;
+  /** Each packet's delay is uniform in delayS +- jitterS (emulated mode). */
+  jitterS: number;
+  /** May jitter reorder packets (emulated mode). */
+  reorder: boolean;
   lossPercent: number;
   queuePackets: number | null;
   trace: Trace;
   /** Human-readable origin of the rate (constant, file, generator). */
   rateSource: string;
+  /** Absolute path of a Mahimahi trace the rate comes from (`trace` is its binned rate), else null. */
+  mahimahi: string | null;
 }
 
 export interface Workload {
@@ -44,5 +50,5 @@ export interface Scenario {
   workload: Workload;
   schedulers: SchedulerConfig[];
   network: { framing: 'tcp' | 'none'; queueing: 'fair' | 'fifo' };
-  results: { bin_s: number; transfers: boolean };
+  results: { bin_s: number; transfers: boolean; packet_log: boolean };
 }

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Topology } from '../../src/net/topology.js';
-import { NativeNetwork } from '../../src/net/native/network.js';
+import { NativeNetwork, type NativeLinkShape } from '../../src/net/native/network.js';
 import { LinkEmulator, type LinkemCounters } from '../../src/net/native/linkem.js';
 import { listNamespaces } from '../../src/net/emu/exec.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
@@ -27,7 +27,7 @@ afterEach(async () => {
   expect((await execa('pgrep', ['-f', 'geobed-linkem'], { reject: false })).stdout.trim()).toBe('');
 });
 
-const shape = (mbps: number, delayMs = 0, lossPercent = 0, queuePackets: number | null = null) => ({ mbps, delayS: delayMs / 1000, lossPercent, queuePackets });
+const shape = (mbps: number, delayMs = 0, lossPercent = 0, queuePackets: number | null = null): NativeLinkShape => ({ mbps, delayS: delayMs / 1000, lossPercent, queuePackets });
 
 function pair(): Topology {
   return Topology.fromSpecs(['a', 'b'], [{ from: 'a', to: 'b', delayS: 0 }, { from: 'b', to: 'a', delayS: 0 }]);
@@ -134,6 +134,59 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     expect(mbps).toBeLessThan(12);
   }, 30_000);
 
+  it('Mahimahi opportunities carry 1504 bytes each, shared by small packets', async () => {
+    const dir = useTempDir();
+    net = await NativeNetwork.build(pair(), [shape(100), shape(100)], { queueing: 'fifo' });
+    const trace = join(dir.path, '12mbps.trace');
+    writeFileSync(trace, '1\n');
+    await net.linkem.command(`set 0 trace ${trace}`);
+    await net.linkem.command('set 0 queue 100000 packets');
+    const log = join(dir.path, 'link0.log');
+    await net.linkem.command(`log 0 ${log}`);
+    // 128-byte packets, 20 per ms (2560 bytes/ms) for 0.1 s: more than the trace's 1504 bytes/ms
+    await tool(net, 'b', ['udprecv', net.addressOf('b'), '7003', '2'], true);
+    await (await tool(net, 'a', ['udpsend', net.addressOf('b'), '7003', '2000'])).child;
+    await net.teardown();
+    net = null;
+    const departures = readFileSync(log, 'utf8').split('\n').filter((l) => / - /.test(l)).map((l) => l.split(' ').map(Number));
+    expect(departures.length).toBe(2000);
+    // while the queue is never empty (all but the ends), 1504 bytes leave per ms: 11.75 packets, not 1
+    const busy = departures.slice(100, 1900);
+    const ms = busy[busy.length - 1][0] - busy[0][0];
+    const bytesPerMs = ((busy.length - 1) * 128) / ms;
+    expect(bytesPerMs).toBeGreaterThan(1504 * 0.98);
+    expect(bytesPerMs).toBeLessThan(1504 * 1.02);
+    // and they leave together at the opportunities, a whole number of milliseconds apart
+    for (const [at] of busy) {
+      const sinceFirst = at - busy[0][0];
+      expect(Math.abs(sinceFirst - Math.round(sinceFirst))).toBeLessThan(0.05);
+    }
+  }, 30_000);
+
+  it('jitter varies the delay within +- jitter, and reorders packets only when asked', async () => {
+    // TCP round trips over 20 +- 10 ms each way: between 20 and 60 ms, and spread out
+    net = await NativeNetwork.build(pair(), [{ ...shape(100, 20), jitterS: 0.01 }, { ...shape(100, 20), jitterS: 0.01 }]);
+    const rtts = (await pingMs(net, 40)).slice(1);
+    expect(Math.min(...rtts)).toBeGreaterThan(19.5);
+    expect(Math.max(...rtts)).toBeLessThan(63);
+    expect(Math.max(...rtts) - Math.min(...rtts)).toBeGreaterThan(15);
+    await net.teardown();
+    // datagrams sent microseconds apart with +- 5 ms of jitter: in order, unless reordering is allowed
+    const inversions: number[] = [];
+    for (const reorder of [false, true]) {
+      net = await NativeNetwork.build(pair(), [{ ...shape(1000, 10), jitterS: 0.005, reorder }, shape(1000, 10)]);
+      const recv = await tool(net, 'b', ['udprecv', net.addressOf('b'), '7004', '3'], true);
+      await (await tool(net, 'a', ['udpsend', net.addressOf('b'), '7004', '10000'])).child;
+      const received = (await json(recv)).received as number[];
+      expect(received.length).toBeGreaterThan(9900);
+      inversions.push(received.filter((seq, i) => i > 0 && seq < received[i - 1]).length / received.length);
+      await net.teardown();
+    }
+    net = null;
+    expect(inversions[0]).toBe(0);
+    expect(inversions[1]).toBeGreaterThan(0.2);
+  }, 60_000);
+
   it('live rate and delay changes take effect within 10 ms', async () => {
     net = await NativeNetwork.build(pair(), [shape(50, 10), shape(50, 10)]);
     const n = net;
@@ -193,7 +246,7 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
 
   it('refuses bad control lines with a reason and changes nothing', async () => {
     net = await NativeNetwork.build(pair(), [shape(50, 5), shape(50, 5)]);
-    for (const bad of ['set 0 rate fast', 'set 0 loss 2', 'set 9 rate 1', 'route 0 10.0.0.1 0', 'link 0 0 1', 'frobnicate', 'set 0 queue 5 parsecs', 'set 0 queueing random', 'node 0 gb-nope gbt 198.19.0.9']) {
+    for (const bad of ['set 0 rate fast', 'set 0 loss 2', 'set 9 rate 1', 'route 0 10.0.0.1 0', 'link 0 0 1', 'frobnicate', 'set 0 queue 5 parsecs', 'set 0 queueing random', 'set 0 reorder 2', 'zero now', 'node 0 gb-nope gbt 198.19.0.9']) {
       await expect(net.linkem.command(bad)).rejects.toThrow(/native link emulator: ".*": /);
     }
     const rtts = (await pingMs(net, 5)).slice(1);

@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { loadScenario } from '../../src/scenario/load.js';
 import { SCHEDULER_NAMES } from '../../src/scenario/schema.js';
 import { emulate } from '../../src/run/emulate.js';
@@ -100,7 +101,7 @@ describe.skipIf(!isRoot)('emulated runs with delay', () => {
     const before = await listNamespaces().catch(() => []);
     const r = await execa('node', [BIN, 'run', 's.yaml', '--mode', 'emu', '--links', 'kernel', '--out', 'out'], { cwd: dir.path, reject: false });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/b->c, c->b ask for delay or loss.*--links native/);
+    expect(r.stderr).toMatch(/b->c, c->b ask for delay, jitter or loss.*--links native/);
     expect(await listNamespaces().catch(() => [])).toEqual(before);
   });
 
@@ -113,6 +114,62 @@ describe.skipIf(!isRoot)('emulated runs with delay', () => {
     child.kill('SIGINT');
     const r = await child;
     expect(r.signal ?? r.exitCode).toBeTruthy();
+    expect(await leftovers()).toEqual({ namespaces: [], agents: '' });
+  });
+
+  it('a Mahimahi trace, jitter and per-packet logs from the scenario file: replayed by the native emulator, logs in the results', async () => {
+    writeFiles(dir.path, {
+      'cell.up': '1\n', // one 1504-byte opportunity per ms: 12.032 Mbit/s
+      'mm.yaml': scenarioText({
+        nodes: 'nodes: [a, b]',
+        iterations: 'iterations: 2',
+        links: 'links:\n  - between: [a, b]\n    bandwidth: { forward: { mahimahi: cell.up }, reverse: 100 }\n    delay_ms: 10\n    jitter_ms: 2',
+        workload: 'workload: { gradient_mb: 1.5, compute_ms: 10 }',
+        results: 'results: { packet_log: true }',
+      }),
+    });
+    const before = readdirSync(tmpdir()).filter((f) => f.startsWith('geobed-packets-'));
+    const r = await execa('node', [BIN, 'run', 'mm.yaml', '--mode', 'emu', '--out', 'mm-out'], { cwd: dir.path, reject: false });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    const out = join(dir.path, 'mm-out');
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.backends.network).toMatch(/native link emulator/);
+    expect(manifest.files).toEqual(expect.arrayContaining(['packets/star/a-b.log', 'packets/star/b-a.log']));
+    expect(manifest.links[0]).toMatchObject({ link: 'a->b', rate: 'mahimahi cell.up', delay_ms: 10, jitter_ms: 2, reorder: false });
+    // the emulator replays the trace itself: no rate changes for a->b
+    expect(readFileSync(join(out, 'replay.csv'), 'utf8')).not.toMatch(/a->b/);
+    const log = readFileSync(join(out, 'packets', 'star', 'a-b.log'), 'utf8').split('\n');
+    expect(log[0]).toBe('# base timestamp: 0');
+    const departures = log.filter((l) => / - /.test(l)).map((l) => l.split(' ').map(Number));
+    const arrivals = log.filter((l) => / \+ /.test(l));
+    expect(arrivals.length).toBeGreaterThan(1000); // 1.5 MB each way per iteration
+    // departures follow the opportunities: in any 100 ms, at most 100 x 1504 bytes (and the packet completed last)
+    for (let i = 0, j = 0; i < departures.length; i++) {
+      let bytes = 0;
+      for (j = i + 1; j < departures.length && departures[j][0] <= departures[i][0] + 100; j++) bytes += departures[j][2];
+      expect(bytes).toBeLessThanOrEqual(100 * 1504 + 1500);
+    }
+    const transfers = readFileSync(join(out, 'transfers.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const header = readFileSync(join(out, 'transfers.csv'), 'utf8').split('\n')[0].split(',');
+    const col = (name: string) => header.indexOf(name);
+    for (const t of transfers.filter((row) => row[col('from')] === 'a' && Number(row[col('bytes')]) > 100_000)) {
+      expect(Number(t[col('mbps')])).toBeLessThan(12.1);
+    }
+    // nothing left in the temporary folder the logs were written to
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('geobed-packets-'))).toEqual(before);
+    expect(await leftovers()).toEqual({ namespaces: [], agents: '' });
+  }, 90_000);
+
+  it('per-packet logs or jitter without reordering on kernel links stop before creating anything', async () => {
+    writeFiles(dir.path, { 'logs.yaml': scenarioText({ links: 'links:\n  - between: [a, b]\n    bandwidth: 50\n  - between: [b, c]\n    bandwidth: 50', results: 'results: { packet_log: true }' }) });
+    const r = await execa('node', [BIN, 'run', 'logs.yaml', '--mode', 'emu', '--links', 'kernel', '--out', 'out'], { cwd: dir.path, reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/--links kernel: results\.packet_log asks for per-packet logs; only the native link emulator does that \(--links native\)/);
+    writeFiles(dir.path, { 'jitter.yaml': scenarioText({ links: 'links:\n  - between: [a, b]\n    bandwidth: 50\n    jitter_ms: 3\n  - between: [b, c]\n    bandwidth: 50' }) });
+    const j = await execa('node', [BIN, 'run', 'jitter.yaml', '--mode', 'emu', '--links', 'kernel', '--out', 'out'], { cwd: dir.path, reject: false });
+    expect(j.exitCode).toBe(2);
+    expect(j.stderr).toMatch(/a->b has jitter without reordering \(netem reorders\)/);
     expect(await leftovers()).toEqual({ namespaces: [], agents: '' });
   });
 

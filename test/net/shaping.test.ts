@@ -32,6 +32,11 @@ describe('link shaping commands', () => {
     expect(queueLimit({ ...shape, queuePackets: 300 })).toBe(300);
   });
 
+  it('jitter goes to netem as its delay variation', () => {
+    const lines = linkShapingCommands('n1', { mbps: 10, delayS: 0.03, jitterS: 0.005, lossPercent: 0, queuePackets: 50 }, pairs, 'fifo');
+    expect(lines[2]).toBe('qdisc add dev n1 parent 1:1 handle 10: netem limit 50 delay 30.000ms 5.000ms');
+  });
+
   it('rates: a 2 ms burst, htb\'s floor for an outage, and in-place changes on 1:1', () => {
     expect(htbRate(100)).toBe('rate 100000000bit ceil 100000000bit burst 25000 cburst 25000 quantum 1514');
     expect(htbRate(0)).toMatch(/^rate 1000bit ceil 1000bit burst 3200 /);

@@ -7,13 +7,13 @@ import type { Scenario } from '../../src/scenario/types.js';
 function scenario(nodes: string[], pairs: [string, string, number | Trace][], megabytes: number): Scenario {
   const links = pairs.flatMap(([a, b, r]) => [[a, b], [b, a]].map(([from, to]) => ({ from, to, r })))
     .map((l, id) => ({
-      id, from: l.from, to: l.to, name: `${l.from}->${l.to}`, delayS: 0, lossPercent: 0, queuePackets: null,
+      id, from: l.from, to: l.to, name: `${l.from}->${l.to}`, delayS: 0, jitterS: 0, reorder: false, lossPercent: 0, queuePackets: null, mahimahi: null,
       trace: typeof l.r === 'number' ? PiecewiseTrace.constant(l.r) : l.r, rateSource: '',
     }));
   return {
     name: 'b', description: '', file: '', hash: '', seed: 1, iterations: 1, nodes, workers: nodes, links,
     workload: { profile: 'custom', arrays: [], bytesPerElement: 4, computeS: 0, totalBytes: megabytes * 1e6 },
-    schedulers: [], network: { framing: 'none', queueing: 'fair' }, results: { bin_s: 1, transfers: false },
+    schedulers: [], network: { framing: 'none', queueing: 'fair' }, results: { bin_s: 1, transfers: false, packet_log: false },
   };
 }
 

@@ -53,6 +53,31 @@ describe('loading scenarios', () => {
     expect(mesh.links[0].delayS).toBeCloseTo(0.007);
   });
 
+  it('reads Mahimahi traces as their binned rate, looped over their period, and jitter per link', () => {
+    // 10 opportunities in each of the first two 100 ms bins, 5 in the last 50 ms: a 250 ms period
+    const stamps = [...Array(10).fill(50), ...Array(10).fill(150), ...Array(5).fill(250)].join('\n');
+    const s = load(scenarioText({
+      links: 'links:\n  - between: [a, b]\n    bandwidth: { mahimahi: cell.up }\n    delay_ms: 20\n    jitter_ms: 4\n  - between: [b, c]\n    bandwidth: 10\n    jitter_ms: 1\n    reorder: true',
+    }), { 'cell.up': `${stamps}\n` });
+    const ab = s.links[0];
+    expect(ab.mahimahi).toBe(join(dir.path, 'cell.up'));
+    expect(ab.rateSource).toBe('mahimahi cell.up');
+    // 10 x 1504 bytes in 100 ms = 1.2032 Mbit/s; the 5 at 250 ms fall at 0 of the next loop, in the first bin
+    expect(ab.trace.rateAt(0.05)).toBeCloseTo(1.8048, 4);
+    expect(ab.trace.rateAt(0.15)).toBeCloseTo(1.2032, 4);
+    expect(ab.trace.rateAt(0.22)).toBe(0); // [200, 250): nothing
+    expect(ab.trace.rateAt(0.25 + 0.15)).toBeCloseTo(1.2032, 4); // looped every 250 ms
+    expect([ab.jitterS, ab.reorder]).toEqual([0.004, false]);
+    expect([s.links[2].jitterS, s.links[2].reorder, s.links[2].mahimahi]).toEqual([0.001, true, null]);
+  });
+
+  it('rejects a missing or malformed Mahimahi trace, naming the file and line', () => {
+    const links = 'links:\n  - between: [a, b]\n    bandwidth: { mahimahi: cell.up }\n  - between: [b, c]\n    bandwidth: 10';
+    expect(errorOf(() => load(scenarioText({ links })))).toMatch(/s\.yaml:7: links\[0\]\.bandwidth\.mahimahi: .*cell\.up: cannot read Mahimahi trace \(ENOENT\)/);
+    expect(errorOf(() => load(scenarioText({ links }), { 'cell.up': '1\n2\n1.5\n' }))).toMatch(/cell\.up:3: expected a Mahimahi timestamp \(a whole number of milliseconds\), got "1\.5"/);
+    expect(errorOf(() => load(scenarioText({ links: links.replace('cell.up }', 'cell.up, bin_ms: 0 }') }), { 'cell.up': '1\n' }))).toMatch(/bandwidth\.bin_ms: expected number to be >0/);
+  });
+
   it('the same seed gives the same trace realisation, another seed another', () => {
     const a = load(scenarioText()).links[2].trace.rateAt(2.5);
     const b = load(scenarioText()).links[2].trace.rateAt(2.5);

@@ -24,6 +24,23 @@ describe('piecewise traces', () => {
     expect(longer.rateAt(10)).toBe(100);
   });
 
+  it('changes only when the rate does: equal neighbours merge, a loop of one rate is a constant', () => {
+    const repeated = new PiecewiseTrace([0, 1, 2, 3], [10, 10, 20, 20], 4);
+    expect([0, 0.5, 2, 4, 6].map((t) => repeated.nextChangeAfter(t))).toEqual([2, 2, 4, 6, 8]);
+    const millisecondLoop = new PiecewiseTrace([0], [12.032], 0.001); // Mahimahi's "1" trace
+    expect(millisecondLoop.nextChangeAfter(0)).toBe(Infinity);
+    expect(millisecondLoop.rateAt(123.4567)).toBe(12.032);
+    // far into a loop with a period that floats cannot hit exactly, still strictly later
+    const tenths = new PiecewiseTrace([0, 0.05], [1, 2], 0.1);
+    let t = 0;
+    for (let k = 0; k < 20_000; k++) {
+      const next = tenths.nextChangeAfter(t);
+      expect(next).toBeGreaterThan(t);
+      t = next;
+    }
+    expect(t).toBeCloseTo(1000, 6);
+  });
+
   it('computes time-weighted statistics', () => {
     const s = traceStats(traceFromTable(table, true), 4);
     expect(s.min).toBe(0);

@@ -32,6 +32,8 @@ export type Queueing = 'fair' | 'fifo';
 export interface LinkShape {
   mbps: number;
   delayS: number;
+  /** Delay varies uniformly within delayS +- jitterS (netem reorders then). */
+  jitterS?: number;
   lossPercent: number;
   queuePackets: number | null;
 }
@@ -64,8 +66,9 @@ export function queueLimit(shape: LinkShape): number {
 
 function leafQdisc(device: string, parent: string, handle: string, shape: LinkShape): string {
   const limit = queueLimit(shape);
-  if (shape.delayS > 0 || shape.lossPercent > 0) {
-    const delay = shape.delayS > 0 ? ` delay ${(shape.delayS * 1000).toFixed(3)}ms` : '';
+  if (shape.delayS > 0 || shape.lossPercent > 0 || shape.jitterS) {
+    const jitter = shape.jitterS ? ` ${(shape.jitterS * 1000).toFixed(3)}ms` : '';
+    const delay = shape.delayS > 0 || jitter ? ` delay ${(shape.delayS * 1000).toFixed(3)}ms${jitter}` : '';
     const loss = shape.lossPercent > 0 ? ` loss ${shape.lossPercent}%` : '';
     return `qdisc add dev ${device} parent ${parent} handle ${handle} netem limit ${limit}${delay}${loss}`;
   }

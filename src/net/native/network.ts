@@ -17,6 +17,14 @@ import { LinkEmulator } from './linkem.js';
 
 export const TUN_NAME = 'gbt';
 
+/** A link as the native emulator carries it: kernel mode's shape, plus what only it does. */
+export interface NativeLinkShape extends LinkShape {
+  /** May jitter reorder packets. */
+  reorder?: boolean;
+  /** Replay this Mahimahi trace (absolute path) instead of a rate. */
+  mahimahi?: string | null;
+}
+
 export class NativeNetwork {
   readonly namespaces: string[];
   private emulator: LinkEmulator | null = null;
@@ -41,7 +49,7 @@ export class NativeNetwork {
   }
 
   /** Build and start; on failure everything made so far is removed. */
-  static async build(topology: Topology, shapes: LinkShape[], options: { seed?: number; tag?: string; queueing?: Queueing } = {}): Promise<NativeNetwork> {
+  static async build(topology: Topology, shapes: NativeLinkShape[], options: { seed?: number; tag?: string; queueing?: Queueing } = {}): Promise<NativeNetwork> {
     const net = new NativeNetwork(options.tag ?? newRunTag(), topology);
     net.unregister = onTeardown(() => net.teardown());
     try {
@@ -53,7 +61,7 @@ export class NativeNetwork {
     return net;
   }
 
-  private async create(shapes: LinkShape[], seed: number, queueing: Queueing): Promise<void> {
+  private async create(shapes: NativeLinkShape[], seed: number, queueing: Queueing): Promise<void> {
     const { topology } = this;
     for (const ns of this.namespaces) {
       await run('ip', ['netns', 'add', ns]);
@@ -74,8 +82,10 @@ export class NativeNetwork {
       const shape = shapes[link.id];
       await em.command(`link ${link.id} ${link.from} ${link.to}`);
       await em.command(`set ${link.id} queueing ${queueing}`);
-      await em.command(`set ${link.id} rate ${Math.round(shape.mbps * 1e6)}`);
+      await em.command(shape.mahimahi ? `set ${link.id} trace ${shape.mahimahi}` : `set ${link.id} rate ${Math.round(shape.mbps * 1e6)}`);
       await em.command(`set ${link.id} delay ${Math.round(shape.delayS * 1e6)}`);
+      await em.command(`set ${link.id} jitter ${Math.round((shape.jitterS ?? 0) * 1e6)}`);
+      await em.command(`set ${link.id} reorder ${shape.reorder ? 1 : 0}`);
       await em.command(`set ${link.id} loss ${shape.lossPercent / 100}`);
       await em.command(`set ${link.id} queue ${queueLimit(shape)} packets`);
     }
@@ -86,6 +96,16 @@ export class NativeNetwork {
       }
     }
     await em.command('start');
+  }
+
+  /**
+   * From now on, log every packet of each link, in Mahimahi's format, to
+   * `fileOf(link id)`, with times counted from now (call it at the run's
+   * epoch). A file it cannot write shows in errors().
+   */
+  startPacketLogs(fileOf: (linkId: number) => string): void {
+    this.emulator?.send('zero');
+    for (const link of this.topology.links) this.emulator?.send(`log ${link.id} ${fileOf(link.id)}`);
   }
 
   /** Change a directed link's rate now. */
