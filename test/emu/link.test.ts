@@ -3,24 +3,17 @@
  * routes between non-neighbours. Every test tears its network down, pass
  * or fail, and checks nothing is left.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { join } from 'node:path';
 import { Topology } from '../../src/net/topology.js';
 import { EmuNetwork } from '../../src/net/emu/network.js';
-import { listNamespaces, run } from '../../src/net/emu/exec.js';
-import { PACKAGE_ROOT } from '../../src/util/paths.js';
+import { run } from '../../src/net/emu/exec.js';
+import { BULK, cleanUpAfterEach, isRoot } from './emu-helpers.js';
 
-const BULK = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'bulk.js');
-const isRoot = process.getuid?.() === 0;
 let net: EmuNetwork | null = null;
-const children: ReturnType<typeof execa>[] = [];
-
-afterEach(async () => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
+const children = cleanUpAfterEach(async () => {
   await net?.teardown();
   net = null;
-  expect((await listNamespaces()).filter((n) => n.startsWith('gb-'))).toEqual([]);
 });
 
 function line(nodes: string[]): Topology {

@@ -3,28 +3,20 @@
  * Mahimahi traces, live changes and queue limits on real TCP and UDP
  * between namespaces, and nothing left behind.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Topology } from '../../src/net/topology.js';
 import { NativeNetwork, type NativeLinkShape } from '../../src/net/native/network.js';
 import { LinkEmulator, type LinkemCounters } from '../../src/net/native/linkem.js';
-import { listNamespaces } from '../../src/net/emu/exec.js';
-import { PACKAGE_ROOT } from '../../src/util/paths.js';
 import { useTempDir } from '../helpers.js';
+import { BULK, cleanUpAfterEach, isRoot, type Child } from './emu-helpers.js';
 
-const BULK = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'bulk.js');
-const isRoot = process.getuid?.() === 0;
 let net: NativeNetwork | null = null;
-const children: ReturnType<typeof execa>[] = [];
-
-afterEach(async () => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
+const children = cleanUpAfterEach(async () => {
   await net?.teardown();
   net = null;
-  expect((await listNamespaces()).filter((n) => n.startsWith('gb-'))).toEqual([]);
-  expect((await execa('pgrep', ['-f', 'geobed-linkem'], { reject: false })).stdout.trim()).toBe('');
 });
 
 const shape = (mbps: number, delayMs = 0, lossPercent = 0, queuePackets: number | null = null): NativeLinkShape => ({ mbps, delayS: delayMs / 1000, lossPercent, queuePackets });
@@ -32,8 +24,6 @@ const shape = (mbps: number, delayMs = 0, lossPercent = 0, queuePackets: number 
 function pair(): Topology {
   return Topology.fromSpecs(['a', 'b'], [{ from: 'a', to: 'b', delayS: 0 }, { from: 'b', to: 'a', delayS: 0 }]);
 }
-
-type Child = ReturnType<typeof execa>;
 
 /**
  * Start a bulk.js tool in a node's namespace; resolves (to a box: the child
