@@ -16,6 +16,7 @@ import { PACKAGE_ROOT } from '../util/paths.js';
 import { ProgressBar } from './progress.js';
 import { summaryTable, formatTable } from './table.js';
 import type { Scenario } from '../scenario/types.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../train/choices.js';
 import { probeHost } from '../net/emu/probe.js';
 import { removeGeobedNamespaces } from '../net/emu/exec.js';
 
@@ -41,16 +42,27 @@ function list(value: string | string[] | undefined): string[] | undefined {
   return (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
 }
 
-async function runAndReport(scenario: Scenario, out: string | undefined, command: string[], mode: 'sim' | 'emu' = 'sim', links?: 'kernel' | 'native'): Promise<void> {
+async function runAndReport(
+  scenario: Scenario, out: string | undefined, command: string[], mode: 'sim' | 'emu' = 'sim', links?: 'kernel' | 'native', backend?: BackendChoice,
+): Promise<void> {
   const bar = new ProgressBar();
   if (links && mode !== 'emu') throw new UserError('--links applies to --mode emu only');
+  if (backend && !scenario.workload.training) throw new UserError('--backend applies to scenarios that train (workload.train)');
   const outcome = await runScenario(scenario, {
-    mode, out, command, links,
+    mode, out, command, links, backend,
     onProgress: (label, completed) => bar.update(label, completed, scenario.iterations),
   });
   bar.finish();
   process.stdout.write(`${scenario.name}: ${scenario.iterations} iterations of a ${(scenario.workload.totalBytes / 1e6).toFixed(1)} MB model (${scenario.workload.profile}), ${mode === 'emu' ? 'emulated' : 'simulated'}\n\n`);
   process.stdout.write(`${summaryTable(outcome.summary)}\n`);
+  const training = scenario.workload.training;
+  if (training) {
+    const target = `${(training.targetAccuracy * 100).toFixed(0)}%`;
+    process.stdout.write(`\ntraining (${outcome.trainingBackend}; accuracy.csv):\n${formatTable(
+      ['scheduler', `time to ${target} s`, 'final test accuracy'],
+      outcome.summary.map((r) => [r.scheduler, Number.isFinite(r.time_to_accuracy_s) ? r.time_to_accuracy_s.toFixed(2) : 'not reached', `${(r.final_test_accuracy * 100).toFixed(1)}%`]),
+    ).replace(/^/gm, '  ')}\n`);
+  }
   if (outcome.fidelity) {
     process.stdout.write(`\nfidelity (carried / allowed while links were busy; fidelity.csv):\n${outcome.fidelity.lines.map((l) => `  ${l}\n`).join('')}`);
     if (outcome.fidelity.flagged) process.stderr.write('geobed: warning: some links carried less than their traces allowed while busy; this host could not keep up, so treat the emulated times with care\n');
@@ -166,7 +178,8 @@ export function main(argv: string[]): void {
         .option('schedulers', { type: 'string', describe: 'comma-separated labels or names to run (default: the scenario\'s)' })
         .option('seed', { type: 'number', describe: 'override the scenario seed' })
         .option('iterations', { type: 'number', describe: 'override the number of iterations' })
-        .option('profile', { type: 'string', describe: 'override the model profile (alexnet, resnet50, vgg16)' })
+        .option('profile', { type: 'string', describe: 'override the model profile (alexnet, resnet50, vgg16); with train, the profile the exchange is padded to' })
+        .option('backend', { choices: BACKEND_CHOICES, describe: 'training: the TensorFlow.js backend (default: the best available: tensorflow-gpu, tensorflow, wasm, cpu)' })
         .option('out', { type: 'string', describe: 'results folder (default results/<scenario>-<time>-seed<seed>)' }),
       guarded(async (a) => {
         if (a.seed !== undefined && !(Number.isInteger(a.seed) && a.seed >= 0)) throw new UserError(`--seed: expected a whole number >= 0, got ${a.seed}`);
@@ -176,7 +189,7 @@ export function main(argv: string[]): void {
         const scenario = loadScenario(a.scenario, {
           seed: a.seed, iterations: a.iterations, schedulers: list(a.schedulers), profile: a.profile,
         });
-        await runAndReport(scenario, a.out, command, a.mode, a.links);
+        await runAndReport(scenario, a.out, command, a.mode, a.links, a.backend);
       }),
     )
     .command(

@@ -12,6 +12,7 @@ import { bytesPerSecToMbps, fixed } from '../util/format.js';
 import { flaggedLinks, type LinkFidelity } from './fidelity.js';
 import { NetworkBound } from './bound.js';
 import { ratioOfMeans, summarize } from './stats.js';
+import { timeToAccuracy } from '../train/session.js';
 
 export interface SummaryRow {
   scheduler: string;
@@ -26,6 +27,9 @@ export interface SummaryRow {
   speedup_vs_star: number;
   speedup_ci95_low: number;
   speedup_ci95_high: number;
+  /** Real training: the first time test accuracy reached the target (NaN: never), and the last evaluation's test accuracy. */
+  time_to_accuracy_s: number;
+  final_test_accuracy: number;
 }
 
 export interface RunResults {
@@ -38,8 +42,9 @@ export const TRANSFER_COLUMNS = ['scheduler', 'iteration', 'chunk', 'kind', 'aux
 export const LINK_COLUMNS = ['scheduler', 'link', 'from', 'to', 'bin_start_s', 'bin_s', 'capacity_mbps', 'carried_mbps'];
 export const SUMMARY_COLUMNS = [
   'scheduler', 'iterations', 'mean_s', 'median_s', 'p95_s', 'ci95_low_s', 'ci95_high_s', 'bound_s', 'mean_over_bound',
-  'speedup_vs_star', 'speedup_ci95_low', 'speedup_ci95_high',
+  'speedup_vs_star', 'speedup_ci95_low', 'speedup_ci95_high', 'time_to_accuracy_s', 'final_test_accuracy',
 ];
+export const ACCURACY_COLUMNS = ['scheduler', 'iteration', 'time_s', 'samples', 'train_loss', 'train_accuracy', 'test_loss', 'test_accuracy'];
 
 /**
  * Iteration i's time: from the end of iteration i-1 (the first: from the
@@ -66,6 +71,8 @@ export function summaryRows(scenario: Scenario, runs: SchedulerRun[], bounds: nu
       scheduler: run.label, iterations: s.n, mean_s: s.mean, median_s: s.median, p95_s: s.p95,
       ci95_low_s: s.ciLow, ci95_high_s: s.ciHigh, bound_s: b, mean_over_bound: s.mean / b,
       speedup_vs_star: NaN, speedup_ci95_low: NaN, speedup_ci95_high: NaN,
+      time_to_accuracy_s: run.training ? timeToAccuracy(run.training.accuracy, scenario.workload.training!.targetAccuracy) ?? NaN : NaN,
+      final_test_accuracy: run.training?.accuracy.at(-1)?.testAccuracy ?? NaN,
     };
   });
   // The baseline is the first star run (a scenario may hold several star variants).
@@ -161,6 +168,12 @@ export function writeResults(
 
     csv('links.csv', LINK_COLUMNS, (add) => runs.forEach((run) => linkRows(scenario, run, add)));
 
+    if (scenario.workload.training) {
+      csv('accuracy.csv', ACCURACY_COLUMNS, (add) => runs.forEach((run) => run.training?.accuracy.forEach((a) => add([
+        run.label, a.steps, fixed(a.at), a.samples, fixed(a.trainLoss), fixed(a.trainAccuracy), fixed(a.testLoss), fixed(a.testAccuracy),
+      ]))));
+    }
+
     if (emulation) {
       csv('replay.csv', REPLAY_COLUMNS, (add) => emulation.rateChanges.forEach((c) => add([
         c.scheduler, c.link, fixed(c.scheduledS), fixed(c.appliedS), fixed((c.appliedS - c.scheduledS) * 1000, 3), fixed(c.mbps, 3),
@@ -186,6 +199,7 @@ export function writeResults(
     csv('summary.csv', SUMMARY_COLUMNS, (add) => summary.forEach((s) => add([
       s.scheduler, s.iterations, fixed(s.mean_s), fixed(s.median_s), fixed(s.p95_s), fixed(s.ci95_low_s), fixed(s.ci95_high_s),
       fixed(s.bound_s), fixed(s.mean_over_bound, 4), fixed(s.speedup_vs_star, 4), fixed(s.speedup_ci95_low, 4), fixed(s.speedup_ci95_high, 4),
+      fixed(s.time_to_accuracy_s), fixed(s.final_test_accuracy),
     ])));
 
     writeFileSync(`${partial}/manifest.json`, `${JSON.stringify({ ...manifest, files: [...files, 'manifest.json'] }, null, 2)}\n`);

@@ -270,6 +270,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       rateChanges,
       fidelity: sampler.fidelity(),
       links: backend,
+      training: null,
     };
   } finally {
     for (const t of timers) clearTimeout(t);

@@ -12,12 +12,16 @@ import { FIDELITY_THRESHOLD, fidelityLine, flaggedLinks } from '../results/fidel
 import { writeResults, type EmulationRecords, type SummaryRow } from '../results/write.js';
 import { UserError } from '../util/errors.js';
 import { onTeardown } from '../net/emu/cleanup.js';
+import type { BackendChoice } from '../train/choices.js';
+import { prepareData, type TrainingData } from '../train/session.js';
 import { packageVersion } from '../util/paths.js';
 
 export interface RunOptions {
   mode: 'sim' | 'emu';
   /** Emulated mode's link backend (default: chosen by checkEmulable). */
   links?: LinkBackend;
+  /** Real training: the TensorFlow.js backend (default: the best available). */
+  backend?: BackendChoice;
   /** The results folder; default results/<scenario>-<time>-seed<seed>. */
   out?: string;
   resultsRoot?: string;
@@ -32,6 +36,8 @@ export interface RunOutcome {
   runs: SchedulerRun[];
   /** Emulated runs: one fidelity line per scheduler, and whether any link fell behind. */
   fidelity: { lines: string[]; flagged: boolean } | null;
+  /** Real training: the tfjs backend that ran. */
+  trainingBackend: string | null;
 }
 
 function stamp(d: Date): string {
@@ -51,6 +57,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const dir = options.out ?? defaultRunDir(scenario, options.resultsRoot ?? 'results', startedAt);
   if (existsSync(dir)) throw new UserError(`--out: ${dir} already exists; choose a new folder`);
   const links = options.mode === 'emu' ? await checkEmulable(scenario, options.links) : null;
+  const training = scenario.workload.training ? await prepareTraining(scenario, options) : null;
+  if (training) scenario = training.scenario;
   // Per-packet logs are written by the emulator as the run goes, here, and moved into the results at the end.
   const packetLogs = options.mode === 'emu' && scenario.results.packet_log ? mkdtempSync(join(tmpdir(), 'geobed-packets-')) : null;
   const removeLogs = async () => {
@@ -58,7 +66,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   };
   const unregister = packetLogs ? onTeardown(removeLogs) : () => undefined; // also on Ctrl-C
   try {
-    return await runAndWrite(scenario, options, { startedAt, dir, links, packetLogs });
+    return await runAndWrite(scenario, options, { startedAt, dir, links, packetLogs, training });
   } finally {
     unregister();
     await removeLogs();
@@ -67,7 +75,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
 
 async function runAndWrite(
   scenario: Scenario, options: RunOptions,
-  { startedAt, dir, links, packetLogs }: { startedAt: Date; dir: string; links: LinkBackend | null; packetLogs: string | null },
+  { startedAt, dir, links, packetLogs, training }: {
+    startedAt: Date; dir: string; links: LinkBackend | null; packetLogs: string | null; training: PreparedTraining | null;
+  },
 ): Promise<RunOutcome> {
   const runs: SchedulerRun[] = [];
   const stats: Record<string, unknown>[] = [];
@@ -83,7 +93,7 @@ async function runAndWrite(
       emulation.fidelity.push({ scheduler: config.label, links: emulated.fidelity });
       run = emulated;
     } else {
-      run = simulate(scenario, config, { onProgress });
+      run = simulate(scenario, config, { onProgress, trainingData: training?.data });
     }
     const wall = (performance.now() - t0) / 1000;
     runs.push(run);
@@ -108,8 +118,9 @@ async function runAndWrite(
           ? 'emulated: a network namespace per node, links carried by geobed\'s native link emulator (TUN), real TCP, wall-clock time'
           : `emulated: a network namespace per node, veth links shaped by htb (${scenario.network.queueing} queueing), real TCP, wall-clock time`
         : 'flow-level simulator (max-min fair, virtual time)',
-      compute: 'synthetic profile',
+      compute: training ? training.description : 'synthetic profile',
     },
+    ...(training ? { training: { ...training.manifest, worker_rss_mb: Object.fromEntries(runs.map((r) => [r.label, r.training?.workerRssMb ?? {}])) } } : {}),
     scenario: {
       name: scenario.name, file: scenario.file, sha256: scenario.hash, seed: scenario.seed, iterations: scenario.iterations,
       nodes: scenario.nodes.length, workers: scenario.workers.length, directed_links: scenario.links.length,
@@ -134,7 +145,55 @@ async function runAndWrite(
     finished_at: finishedAt.toISOString(),
   };
   const { summary } = writeResults(dir, scenario, runs, manifest, options.mode === 'emu' ? emulation : null);
-  return { dir, summary, runs, fidelity };
+  return { dir, summary, runs, fidelity, trainingBackend: training ? String(training.manifest.tfjs_backend) : null };
+}
+
+interface PreparedTraining {
+  /** The scenario with its compute time set (calibrated, in simulated mode). */
+  scenario: Scenario;
+  data: TrainingData;
+  description: string;
+  manifest: Record<string, unknown>;
+}
+
+/**
+ * Real training: start the tfjs backend, load and split the data once, and
+ * in simulated mode time the real model on this machine for the compute
+ * time (unless the scenario gives compute_ms).
+ */
+async function prepareTraining(scenario: Scenario, options: RunOptions): Promise<PreparedTraining> {
+  const training = scenario.workload.training!;
+  // TensorFlow.js loads only when a run trains (it adds half a second to every start)
+  const { initBackend } = await import('../train/backend.js');
+  const { trainerFor, calibrateComputeS } = await import('../train/trainer.js');
+  const backend = await initBackend(options.backend);
+  const data = prepareData(training, scenario.seed, scenario.workers.length, (shard, label) => trainerFor(training, scenario.seed, shard, label));
+  let computeS = training.computeS;
+  let computeSource = 'the scenario\'s compute_ms';
+  if (options.mode === 'emu') {
+    computeSource = 'real: each worker process trains in its namespace';
+  } else if (computeS === null) {
+    computeS = calibrateComputeS(training, data.shards[0], scenario.seed);
+    computeSource = 'calibrated: median of 10 real steps (gradient and optimizer step) on this machine';
+  }
+  const padded = training.padProfile
+    ? `, exchanged as the ${training.padProfile} profile's arrays (${(scenario.workload.totalBytes / 1e6).toFixed(1)} MB; the model's real gradient fills the first ${training.modelElements} elements, the rest is padding)`
+    : '';
+  return {
+    scenario: { ...scenario, workload: { ...scenario.workload, computeS: computeS ?? 0 } },
+    data,
+    description: `TensorFlow.js, ${backend.description}: ${training.model} (${training.modelElements} parameters)${padded}`,
+    manifest: {
+      tfjs_backend: backend.description, model: training.model, parameters: training.modelElements,
+      exchanged: training.padProfile ? `padded to ${training.padProfile}` : 'the model\'s gradient', exchanged_bytes: scenario.workload.totalBytes,
+      dataset: data.source, train_samples: data.train.size, test_samples: data.test.size, train_eval_samples: data.trainEval.size,
+      shard_samples: data.shards.map((s) => s.size),
+      optimizer: training.optimizer.name, learning_rate: training.optimizer.learningRate, batch_per_worker: training.batch,
+      preset: training.preset, eval_every: training.evalEvery, target_accuracy: training.targetAccuracy,
+      update: 'every worker applies the averaged gradient (sum over workers / workers) with its own optimizer; the weights are checked identical after every step',
+      compute_s: options.mode === 'emu' ? null : computeS, compute_source: computeSource,
+    },
+  };
 }
 
 /** A scheduler label as a folder name. */

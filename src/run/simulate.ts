@@ -13,6 +13,10 @@ import { RunRecorder, type IterationRecord, type TransferLog } from '../sync/rec
 import { makePolicy } from '../sync/policies/index.js';
 import type { OnlineCommand, Policy } from '../sync/policy.js';
 import { SyntheticWorker } from '../train/synthetic.js';
+import type { WorkerModel } from '../sync/agent.js';
+import { ExchangeLayout, TrainingWorker } from '../train/worker.js';
+import { TrainingRecord, type AccuracyRow, type TrainingData } from '../train/session.js';
+import type { Trainer } from '../train/trainer.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 
 export interface SchedulerRun {
@@ -26,6 +30,14 @@ export interface SchedulerRun {
   /** Workers by name, for checking aggregated values in values mode. */
   workers: Map<string, WorkerOutcome>;
   stats: { recomputations: number; messages: number };
+  /** Real training: accuracy at each evaluation, and each worker's resident memory. */
+  training: TrainingOutcome | null;
+}
+
+export interface TrainingOutcome {
+  accuracy: AccuracyRow[];
+  /** Resident memory (MB) of each worker's process; in simulated mode all share one process. */
+  workerRssMb: Record<string, number>;
 }
 
 /** What a worker saw of the aggregated values (values mode). */
@@ -44,6 +56,8 @@ export interface SimulateOptions {
   onProgress?: (completed: number, now: number) => void;
   /** Use this policy instead of the one `config` names (tests). */
   policy?: Policy;
+  /** Real training (workload.train): the run's data, prepared once for every scheduler. */
+  trainingData?: TrainingData;
 }
 
 export function scenarioTopology(scenario: Scenario): Topology {
@@ -82,13 +96,27 @@ export function simulate(scenario: Scenario, config: SchedulerConfig, options: S
     receivedFinal: (n, from, i, c) => coordinator.receivedFinal(n, from, i, c),
     onCommand: (handler) => commandHandlers.set(node, handler),
   });
-  const workers = new Map<string, SyntheticWorker>();
+  const workers = new Map<string, WorkerOutcome>();
+  const training = scenario.workload.training;
+  if (training && !options.trainingData) throw new Error('simulate: real training needs its data prepared (trainingData)');
+  const record = training ? new TrainingRecord(scenario.workers) : null;
+  const layout = training ? new ExchangeLayout(scenario.workload.arrays, training.modelElements) : null;
+  const trainers: Trainer[] = [];
   const agents = scenario.nodes.map((node) => {
     const workerIndex = scenario.workers.indexOf(node);
-    let worker: SyntheticWorker | null = null;
-    if (workerIndex >= 0) {
-      worker = new SyntheticWorker(sim.events, scenario.workload.computeS, workerIndex, options.values ?? false, scenario.workers.length);
-      workers.set(node, worker);
+    let worker: WorkerModel | null = null;
+    if (workerIndex >= 0 && training) {
+      const trainer = options.trainingData!.makeTrainer(workerIndex, node);
+      trainers.push(trainer);
+      worker = new TrainingWorker(sim.events, trainer, layout!, {
+        index: workerIndex, count: scenario.workers.length, iterations: scenario.iterations,
+        evalEvery: training.evalEvery, computeS: scenario.workload.computeS,
+      }, record!);
+      workers.set(node, { checked: 0, mismatches: [], finals: new Map() });
+    } else if (workerIndex >= 0) {
+      const synthetic = new SyntheticWorker(sim.events, scenario.workload.computeS, workerIndex, options.values ?? false, scenario.workers.length);
+      worker = synthetic;
+      workers.set(node, synthetic);
     }
     const transport = sim.network.transportFor(node) as NodeTransport<ChunkMessage>;
     return new NodeAgent(node, worker, scenario.iterations, transport, sim.events, controlFor(node), topology);
@@ -96,16 +124,30 @@ export function simulate(scenario: Scenario, config: SchedulerConfig, options: S
   agents.forEach((a) => a.start());
 
   let reported = -1;
-  sim.run(
-    () => recorder.completed === scenario.iterations,
-    (now) => {
-      if (options.onProgress && recorder.completed !== reported) {
-        reported = recorder.completed;
-        options.onProgress(recorder.completed, now);
-      }
-    },
-  );
+  try {
+    sim.run(
+      () => recorder.completed === scenario.iterations,
+      (now) => {
+        if (options.onProgress && recorder.completed !== reported) {
+          reported = recorder.completed;
+          options.onProgress(recorder.completed, now);
+        }
+      },
+    );
+  } finally {
+    for (const t of trainers) t.dispose();
+  }
   coordinator.stop();
+  let trainingOutcome: TrainingOutcome | null = null;
+  if (training) {
+    const evaluator = options.trainingData!.makeTrainer(null, 'evaluation');
+    const rssMb = Math.round(process.memoryUsage().rss / 1e6);
+    trainingOutcome = {
+      accuracy: record!.accuracy(evaluator, options.trainingData!, training.batch * scenario.workers.length),
+      workerRssMb: Object.fromEntries(scenario.workers.map((w) => [w, rssMb])),
+    };
+    evaluator.dispose();
+  }
   const iterations = recorder.iterations();
   const endTime = iterations[iterations.length - 1].end;
   return {
@@ -117,5 +159,6 @@ export function simulate(scenario: Scenario, config: SchedulerConfig, options: S
     endTime,
     workers,
     stats: { recomputations: sim.network.recomputations, messages },
+    training: trainingOutcome,
   };
 }

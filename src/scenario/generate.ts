@@ -52,7 +52,7 @@ export function generatedMesh(o: MeshOptions): Scenario {
   return {
     name: `mesh-${n}`, description: `generated mesh of ${n} nodes`, file: '(generated)', hash: '', seed,
     iterations: o.iterations ?? 10, nodes, workers: nodes, links,
-    workload: { profile: profile.name, arrays: profile.arrays, bytesPerElement: 4, computeS: profile.computeS, totalBytes: totalElements(profile.arrays) * 4 },
+    workload: { profile: profile.name, arrays: profile.arrays, bytesPerElement: 4, computeS: profile.computeS, totalBytes: totalElements(profile.arrays) * 4, training: null },
     schedulers: o.schedulers ?? [{ name: 'star', label: 'star', chunk_elements: 1_000_000, bigarray_bound: 1_000_000 }],
     network: { framing: 'tcp', queueing: 'fair' },
     results: { bin_s: 1, transfers: false, packet_log: false },

