@@ -24,7 +24,9 @@ import { makePolicy } from '../sync/policies/index.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 import { UserError } from '../util/errors.js';
 import { PACKAGE_ROOT } from '../util/paths.js';
-import { scenarioTopology, type SchedulerRun, type WorkerOutcome } from './simulate.js';
+import { scenarioTopology, type SchedulerRun, type TrainingOutcome, type WorkerOutcome } from './simulate.js';
+import { TrainingRecord, type TrainingData } from '../train/session.js';
+import type { BackendChoice } from '../train/choices.js';
 
 export interface RateChange {
   link: string;
@@ -52,6 +54,9 @@ export interface EmulateOptions {
   timeoutS?: number;
   /** Native links: write each link's per-packet log (Mahimahi's format) here, as <from>-<to>.log. */
   packetLogDir?: string;
+  /** Real training (workload.train): the run's data, prepared once; and the tfjs backend the workers use. */
+  trainingData?: TrainingData;
+  backend?: BackendChoice;
 }
 
 const AGENT_MAIN = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'agent-main.js');
@@ -131,6 +136,10 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
 
     let messages = 0;
     const outcomes = new Map<string, WorkerOutcome>();
+    const training = scenario.workload.training;
+    if (training && !options.trainingData) throw new Error('emulate: real training needs its data prepared (trainingData)');
+    const record = training ? new TrainingRecord(scenario.workers) : null;
+    const rssMb = new Map<string, number>();
     let listening = 0;
     let settle: { resolve: () => void; reject: (e: Error) => void } | null = null;
     const done = new Promise<void>((resolve, reject) => {
@@ -191,6 +200,17 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
             break;
           case 'outcome':
             outcomes.set(node, m);
+            rssMb.set(node, m.rssMb);
+            break;
+          case 'stepped':
+            try {
+              record?.stepped(m.worker, m.iteration, m.checksum, m.loss);
+            } catch (e) {
+              failRun(e as Error);
+            }
+            break;
+          case 'snapshot':
+            record?.snapshot(m.steps, m.at, m.weights);
             break;
           case 'error':
             failRun(new UserError(`the emulated run failed: agent ${node}: ${m.message}`, 1));
@@ -208,7 +228,12 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
         const index = scenario.workers.indexOf(node);
         const init: AgentInit = {
           type: 'init', node, addresses, topology: topologySpec, iterations: scenario.iterations,
-          worker: index < 0 ? null : { index, count: scenario.workers.length, computeS: scenario.workload.computeS, values: options.values ?? false },
+          worker: index < 0 ? null : {
+            index, count: scenario.workers.length, computeS: scenario.workload.computeS, values: options.values ?? false,
+            training: training ? {
+              spec: training, seed: scenario.seed, shard: options.trainingData!.shards[index], arrays: scenario.workload.arrays, backend: options.backend,
+            } : null,
+          },
         };
         sendTo(node, init);
       }
@@ -258,6 +283,16 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     if (refused.length) throw new Error(`the link backend refused: ${refused.join('; ')}`);
 
     const iterations = recorder.iterations();
+    let trainingOutcome: TrainingOutcome | null = null;
+    if (training) {
+      if (record!.agreedThrough < scenario.iterations) throw new Error(`training: only ${record!.agreedThrough} of ${scenario.iterations} steps were reported by every worker`);
+      const evaluator = options.trainingData!.makeTrainer(null, 'evaluation');
+      trainingOutcome = {
+        accuracy: record!.accuracy(evaluator, options.trainingData!, training.batch * scenario.workers.length),
+        workerRssMb: Object.fromEntries(scenario.workers.map((w) => [w, rssMb.get(w) ?? NaN])),
+      };
+      evaluator.dispose();
+    }
     return {
       label: config.label,
       scheduler: config.name,
@@ -270,7 +305,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       rateChanges,
       fidelity: sampler.fidelity(),
       links: backend,
-      training: null,
+      training: trainingOutcome,
     };
   } finally {
     for (const t of timers) clearTimeout(t);

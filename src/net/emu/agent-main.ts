@@ -9,6 +9,12 @@ import { NodeAgent, type AgentControl, type ChunkMessage } from '../../sync/agen
 import type { Plan } from '../../sync/plan.js';
 import type { OnlineCommand } from '../../sync/policy.js';
 import { SyntheticWorker } from '../../train/synthetic.js';
+import { ExchangeLayout, TrainingWorker } from '../../train/worker.js';
+import type { WorkerModel } from '../../sync/agent.js';
+import type { ModelArray } from '../../train/profiles.js';
+import type { Dataset } from '../../train/data.js';
+import type { Training } from '../../scenario/types.js';
+import type { BackendChoice } from '../../train/choices.js';
 import type { NodeTransport } from '../types.js';
 import { TcpTransport, WallClock } from './transport.js';
 
@@ -18,7 +24,16 @@ export interface AgentInit {
   addresses: Record<string, string>;
   topology: { nodes: string[]; links: { from: string; to: string; delayS: number }[] };
   iterations: number;
-  worker: { index: number; count: number; computeS: number; values: boolean } | null;
+  worker: { index: number; count: number; computeS: number; values: boolean; training: AgentTraining | null } | null;
+}
+
+/** A training worker's set-up: the model and optimizer, its shard of the data, the exchange's arrays. */
+export interface AgentTraining {
+  spec: Training;
+  seed: number;
+  shard: Dataset;
+  arrays: ModelArray[];
+  backend?: BackendChoice;
 }
 
 export type ToAgent =
@@ -37,7 +52,9 @@ export type FromAgent =
   | { type: 'measured'; measurement: Parameters<AgentControl['measured']>[0] }
   | { type: 'online'; method: 'ready' | 'final'; iteration: number; chunk: number }
   | { type: 'receivedFinal'; from: string; iteration: number; chunk: number }
-  | { type: 'outcome'; checked: number; mismatches: string[]; finals: Map<number, { iteration: number; values: Float32Array | null }> }
+  | { type: 'outcome'; checked: number; mismatches: string[]; finals: Map<number, { iteration: number; values: Float32Array | null }>; rssMb: number }
+  | { type: 'stepped'; worker: number; iteration: number; checksum: string; loss: number; at: number }
+  | { type: 'snapshot'; steps: number; at: number; weights: Float32Array }
   | { type: 'error'; message: string };
 
 const send = (m: FromAgent) => process.send!(m);
@@ -50,7 +67,9 @@ function fail(e: unknown): void {
 let init: AgentInit | null = null;
 const clock = new WallClock();
 let transport: TcpTransport | null = null;
-let worker: SyntheticWorker | null = null;
+let worker: WorkerModel | null = null;
+let synthetic: SyntheticWorker | null = null;
+let peakRss = 0;
 const planReplies = new Map<number, (plan: Plan) => void>();
 const completeListeners: ((iteration: number) => void)[] = [];
 let commandHandler: (c: OnlineCommand) => void = () => undefined;
@@ -65,7 +84,9 @@ process.on('message', (raw) => {
       case 'init': {
         init = m;
         transport = new TcpTransport(m.node, m.addresses[m.node], (n) => m.addresses[n], clock, fail);
-        transport.listen().then(() => send({ type: 'listening' }), fail);
+        // a training worker starts its model first (tfjs, the backend, its shard), then says it listens
+        Promise.all([transport.listen(), m.worker?.training ? startTraining(m.worker, m.worker.training, m.iterations) : null])
+          .then(() => send({ type: 'listening' }), fail);
         break;
       }
       case 'start':
@@ -82,7 +103,10 @@ process.on('message', (raw) => {
         for (const l of completeListeners) l(m.iteration);
         break;
       case 'finish':
-        send({ type: 'outcome', checked: worker?.checked ?? 0, mismatches: worker?.mismatches ?? [], finals: worker?.finals ?? new Map() });
+        send({
+          type: 'outcome', checked: synthetic?.checked ?? 0, mismatches: synthetic?.mismatches ?? [], finals: synthetic?.finals ?? new Map(),
+          rssMb: Math.round(Math.max(peakRss, process.memoryUsage().rss) / 1e6),
+        });
         transport?.close();
         setTimeout(() => process.exit(0), 20);
         break;
@@ -96,7 +120,7 @@ function start(epochMs: number): void {
   const i = init!;
   clock.startAt(epochMs);
   const topology = Topology.fromSpecs(i.topology.nodes, i.topology.links);
-  if (i.worker) worker = new SyntheticWorker(clock, i.worker.computeS, i.worker.index, i.worker.values, i.worker.count);
+  if (i.worker && !i.worker.training) worker = synthetic = new SyntheticWorker(clock, i.worker.computeS, i.worker.index, i.worker.values, i.worker.count);
   const control: AgentControl = {
     requestPlan: (iteration, reply) => {
       planReplies.set(iteration, reply);
@@ -117,4 +141,21 @@ function start(epochMs: number): void {
   };
   const agent = new NodeAgent(i.node, worker, i.iterations, transport as NodeTransport<ChunkMessage>, clock, control, topology);
   agent.start();
+}
+
+/** Load tfjs and the model; the worker trains for real, its compute time the real time of each step. */
+async function startTraining(w: NonNullable<AgentInit['worker']>, t: AgentTraining, iterations: number): Promise<void> {
+  const { initBackend } = await import('../../train/backend.js');
+  const { trainerFor } = await import('../../train/trainer.js');
+  await initBackend(t.backend);
+  const trainer = trainerFor(t.spec, t.seed, t.shard, `worker ${w.index}`);
+  worker = new TrainingWorker(clock, trainer, new ExchangeLayout(t.arrays, t.spec.modelElements), {
+    index: w.index, count: w.count, iterations, evalEvery: t.spec.evalEvery, computeS: null,
+  }, {
+    stepped: (index, iteration, checksum, loss, at) => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      send({ type: 'stepped', worker: index, iteration, checksum, loss, at });
+    },
+    snapshot: (steps, at, weights) => send({ type: 'snapshot', steps, at, weights }),
+  });
 }

@@ -3,8 +3,9 @@
  * (sender, receiver) pair, opened by the sender on first use, carrying
  * length-prefixed frames from a FIFO queue, one message at a time, with
  * the socket's backpressure honoured. A frame is a 4-byte header length,
- * a JSON header, then `bytes` bytes of payload (zeros: the size is what
- * the network must carry; small real values ride in the header).
+ * a JSON header, then `bytes` bytes of payload: a message's real values
+ * (fp32, little-endian) first, zeros for the rest of the size the network
+ * must carry. Values larger than the payload ride in the header instead.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Clock, Delivery, NodeTransport } from '../types.js';
@@ -20,6 +21,8 @@ interface Header {
   enqueuedAt: number;
   sentAt: number;
   body: unknown;
+  /** The payload starts with this many fp32 values: the body's `values`. */
+  payloadValues?: number;
 }
 
 interface Outgoing {
@@ -28,12 +31,16 @@ interface Outgoing {
   enqueuedAt: number;
 }
 
-/** Values travel as plain arrays in JSON; Float32Arrays are restored on arrival. */
+/** A body's fp32 values, if it has any. */
+function valuesOf(body: unknown): Float32Array | null {
+  const values = body && typeof body === 'object' && 'values' in body ? (body as { values: unknown }).values : null;
+  return values instanceof Float32Array ? values : null;
+}
+
+/** Values too large for the payload travel as plain arrays in JSON; Float32Arrays are restored on arrival. */
 function encodeBody(body: unknown): unknown {
-  if (body && typeof body === 'object' && 'values' in body && (body as { values: unknown }).values instanceof Float32Array) {
-    return { ...(body as object), values: Array.from((body as { values: Float32Array }).values), f32: true };
-  }
-  return body;
+  const values = valuesOf(body);
+  return values ? { ...(body as object), values: Array.from(values), f32: true } : body;
 }
 
 function decodeBody(body: unknown): unknown {
@@ -79,13 +86,21 @@ class Connection {
     const socket = this.socket!;
     while (this.queue.length > 0) {
       const message = this.queue[0];
+      const values = valuesOf(message.body);
+      const inPayload = values !== null && values.byteLength <= message.bytes;
       const header = Buffer.from(JSON.stringify({
-        from: this.from, bytes: message.bytes, enqueuedAt: message.enqueuedAt, sentAt: this.clock.now(), body: encodeBody(message.body),
+        from: this.from, bytes: message.bytes, enqueuedAt: message.enqueuedAt, sentAt: this.clock.now(),
+        ...(inPayload ? { body: { ...(message.body as object), values: null }, payloadValues: values.length } : { body: encodeBody(message.body) }),
       } satisfies Header));
       const prefix = Buffer.alloc(4);
       prefix.writeUInt32BE(header.length);
       await write(socket, Buffer.concat([prefix, header]));
-      for (let left = message.bytes; left > 0; left -= ZEROS.length) {
+      let left = message.bytes;
+      if (inPayload) {
+        await write(socket, Buffer.from(values.buffer, values.byteOffset, values.byteLength));
+        left -= values.byteLength;
+      }
+      for (; left > 0; left -= ZEROS.length) {
         await write(socket, left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left));
       }
       this.queue.shift();
@@ -119,21 +134,33 @@ class FrameReader {
   private buffered: Buffer[] = [];
   private header: Header | null = null;
   private payloadLeft = 0;
+  /** The values at the start of the current payload, as they arrive. */
+  private values: Uint8Array | null = null;
+  private valuesFilled = 0;
 
-  constructor(private readonly onFrame: (header: Header) => void) {}
+  constructor(private readonly onFrame: (header: Header, values: Float32Array | null) => void) {}
+
+  private finish(): void {
+    const h = this.header!;
+    const values = this.values ? new Float32Array(this.values.buffer, this.values.byteOffset, this.values.byteLength / 4) : null;
+    this.header = null;
+    this.values = null;
+    this.onFrame(h, values);
+  }
 
   push(chunk: Buffer): void {
     let data = chunk;
     while (data.length > 0) {
       if (this.header) {
         const take = Math.min(this.payloadLeft, data.length);
+        if (this.values && this.valuesFilled < this.values.length) {
+          const copy = Math.min(take, this.values.length - this.valuesFilled);
+          this.values.set(data.subarray(0, copy), this.valuesFilled);
+          this.valuesFilled += copy;
+        }
         this.payloadLeft -= take;
         data = data.subarray(take);
-        if (this.payloadLeft === 0) {
-          const h = this.header;
-          this.header = null;
-          this.onFrame(h);
-        }
+        if (this.payloadLeft === 0) this.finish();
         continue;
       }
       this.buffered.push(data);
@@ -150,13 +177,11 @@ class FrameReader {
       }
       this.header = JSON.parse(all.subarray(4, 4 + headerLength).toString()) as Header;
       this.payloadLeft = this.header.bytes;
+      this.values = this.header.payloadValues !== undefined ? new Uint8Array(this.header.payloadValues * 4) : null;
+      this.valuesFilled = 0;
       this.buffered = [];
       data = all.subarray(4 + headerLength);
-      if (this.payloadLeft === 0) {
-        const h = this.header;
-        this.header = null;
-        this.onFrame(h);
-      }
+      if (this.payloadLeft === 0) this.finish();
     }
   }
 }
@@ -182,8 +207,8 @@ export class TcpTransport implements NodeTransport {
         this.inbound.add(socket);
         socket.on('close', () => this.inbound.delete(socket));
         socket.on('error', () => undefined);
-        const reader = new FrameReader((h) => this.handler({
-          from: h.from, to: this.node, bytes: h.bytes, body: decodeBody(h.body),
+        const reader = new FrameReader((h, values) => this.handler({
+          from: h.from, to: this.node, bytes: h.bytes, body: values ? { ...(h.body as object), values } : decodeBody(h.body),
           enqueuedAt: h.enqueuedAt, sentAt: h.sentAt, deliveredAt: this.clock.now(),
         }));
         socket.on('data', (chunk: Buffer) => reader.push(chunk));
