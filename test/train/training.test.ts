@@ -15,6 +15,7 @@ import { prepareData, TrainingRecord } from '../../src/train/session.js';
 import { Trainer, trainerFor } from '../../src/train/trainer.js';
 import { buildModel, parameterArrays } from '../../src/train/models.js';
 import { MODEL_ARRAYS } from '../../src/train/model-arrays.js';
+import { PROFILES, totalElements } from '../../src/train/profiles.js';
 import { useTempDir } from '../helpers.js';
 
 function trainingScenario(o: { nodes?: string; train?: string; iterations?: number; schedulers?: string } = {}): string {
@@ -112,6 +113,20 @@ describe('real training (simulated mode)', () => {
     expect(() => simulate(scenario, scenario.schedulers[0], { trainingData: broken }))
       .toThrow(/training failed: the workers' weights diverged after iteration 0 \(weight checksums: a \w+, b \w+, c \w+, d \w+\)/);
   }, 60_000);
+
+  it('padded to a paper profile, the network carries the profile\'s bytes and the math is the same', async () => {
+    const plain = parseScenario(trainingScenario({ iterations: 5 }), join(dir.path, 'p.yaml'));
+    const padded = parseScenario(trainingScenario({ iterations: 5, train: 'batch: 32, pad_to_profile: resnet50' }), join(dir.path, 'pad.yaml'));
+    expect(plain.workload.totalBytes).toBe(203530 * 4);
+    expect(padded.workload.totalBytes).toBe(totalElements(PROFILES.resnet50().arrays) * 4);
+    const a = await runScenario(plain, { mode: 'sim', out: join(dir.path, 'plain') });
+    const b = await runScenario(padded, { mode: 'sim', out: join(dir.path, 'padded') });
+    const metrics = (d: string) => accuracyRows(d).map((r) => [r[1], ...r.slice(3)]);
+    expect(metrics(b.dir)).toEqual(metrics(a.dir));
+    expect(b.runs[0].iterations[0].bytes).toBeGreaterThan(90 * a.runs[0].iterations[0].bytes);
+    expect(b.runs[0].endTime).toBeGreaterThan(10 * a.runs[0].endTime); // 94 MB per worker take time
+    expect(JSON.parse(readFileSync(join(b.dir, 'manifest.json'), 'utf8')).backends.compute).toMatch(/exchanged as the resnet50 profile's arrays \(94\.1 MB; the model's real gradient fills the first 203530 elements, the rest is padding\)/);
+  }, 120_000);
 
   it('the same seed writes byte-identical accuracy and iteration CSVs', async () => {
     const text = trainingScenario({ iterations: 10, schedulers: '[star, ring]' });
