@@ -286,12 +286,10 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     let trainingOutcome: TrainingOutcome | null = null;
     if (training) {
       if (record!.agreedThrough < scenario.iterations) throw new Error(`training: only ${record!.agreedThrough} of ${scenario.iterations} steps were reported by every worker`);
-      const evaluator = options.trainingData!.makeTrainer(null, 'evaluation');
       trainingOutcome = {
-        accuracy: record!.accuracy(evaluator, options.trainingData!, training.batch * scenario.workers.length),
+        snapshots: record!.snapshots, accuracy: [],
         workerRssMb: Object.fromEntries(scenario.workers.map((w) => [w, rssMb.get(w) ?? NaN])),
       };
-      evaluator.dispose();
     }
     return {
       label: config.label,

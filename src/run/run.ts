@@ -13,7 +13,7 @@ import { writeResults, type EmulationRecords, type SummaryRow } from '../results
 import { UserError } from '../util/errors.js';
 import { onTeardown } from '../net/emu/cleanup.js';
 import type { BackendChoice } from '../train/choices.js';
-import { prepareData, type TrainingData } from '../train/session.js';
+import { evaluateSnapshots, prepareData, type TrainingData } from '../train/session.js';
 import { packageVersion } from '../util/paths.js';
 
 export interface RunOptions {
@@ -96,6 +96,13 @@ async function runAndWrite(
       run = simulate(scenario, config, { onProgress, trainingData: training?.data });
     }
     const wall = (performance.now() - t0) / 1000;
+    if (run.training && training) {
+      // evaluate worker 0's weights at each evaluation point, here, outside the run's timing
+      const evaluator = training.data.makeTrainer(null, 'evaluation');
+      run.training.accuracy = evaluateSnapshots(run.training.snapshots, evaluator, training.data, scenario.workload.training!.batch * scenario.workers.length);
+      run.training.snapshots = [];
+      evaluator.dispose();
+    }
     runs.push(run);
     stats.push({
       scheduler: config.label, wall_s: round(wall), simulated_s: round(run.endTime),

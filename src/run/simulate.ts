@@ -15,7 +15,7 @@ import type { OnlineCommand, Policy } from '../sync/policy.js';
 import { SyntheticWorker } from '../train/synthetic.js';
 import type { WorkerModel } from '../sync/agent.js';
 import { ExchangeLayout, TrainingWorker } from '../train/worker.js';
-import { TrainingRecord, type AccuracyRow, type TrainingData } from '../train/session.js';
+import { TrainingRecord, type AccuracyRow, type TrainingData, type WeightSnapshot } from '../train/session.js';
 import type { Trainer } from '../train/trainer.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 
@@ -35,6 +35,8 @@ export interface SchedulerRun {
 }
 
 export interface TrainingOutcome {
+  /** Worker 0's weights at each evaluation point (the runner evaluates them into `accuracy`). */
+  snapshots: WeightSnapshot[];
   accuracy: AccuracyRow[];
   /** Resident memory (MB) of each worker's process; in simulated mode all share one process. */
   workerRssMb: Record<string, number>;
@@ -140,13 +142,8 @@ export function simulate(scenario: Scenario, config: SchedulerConfig, options: S
   coordinator.stop();
   let trainingOutcome: TrainingOutcome | null = null;
   if (training) {
-    const evaluator = options.trainingData!.makeTrainer(null, 'evaluation');
     const rssMb = Math.round(process.memoryUsage().rss / 1e6);
-    trainingOutcome = {
-      accuracy: record!.accuracy(evaluator, options.trainingData!, training.batch * scenario.workers.length),
-      workerRssMb: Object.fromEntries(scenario.workers.map((w) => [w, rssMb])),
-    };
-    evaluator.dispose();
+    trainingOutcome = { snapshots: record!.snapshots, accuracy: [], workerRssMb: Object.fromEntries(scenario.workers.map((w) => [w, rssMb])) };
   }
   const iterations = recorder.iterations();
   const endTime = iterations[iterations.length - 1].end;

@@ -55,11 +55,17 @@ export interface AccuracyRow {
   testAccuracy: number;
 }
 
+export interface WeightSnapshot {
+  steps: number;
+  at: number;
+  weights: Float32Array;
+}
+
 /** Collects the workers' step reports and worker 0's snapshots of one scheduler's run. */
 export class TrainingRecord implements TrainingEvents {
   private readonly checksums = new Map<number, Map<number, string>>();
   private readonly losses = new Map<number, number[]>();
-  readonly snapshots: { steps: number; at: number; weights: Float32Array }[] = [];
+  readonly snapshots: WeightSnapshot[] = [];
 
   constructor(private readonly workers: string[]) {}
 
@@ -85,19 +91,19 @@ export class TrainingRecord implements TrainingEvents {
   get agreedThrough(): number {
     return this.losses.size - this.checksums.size;
   }
+}
 
-  /** Evaluate every snapshot (on a trainer used only for evaluation). */
-  accuracy(evaluator: Trainer, data: TrainingData, samplesPerStep: number): AccuracyRow[] {
-    return this.snapshots.map((s) => {
-      evaluator.setWeights(s.weights);
-      const train = evaluator.evaluate(data.trainEval);
-      const test = evaluator.evaluate(data.test);
-      return {
-        steps: s.steps, at: s.at, samples: s.steps * samplesPerStep,
-        trainLoss: train.loss, trainAccuracy: train.accuracy, testLoss: test.loss, testAccuracy: test.accuracy,
-      };
-    });
-  }
+/** Evaluate snapshots into accuracy rows (on a trainer used only for evaluation). */
+export function evaluateSnapshots(snapshots: WeightSnapshot[], evaluator: Trainer, data: TrainingData, samplesPerStep: number): AccuracyRow[] {
+  return snapshots.map((s) => {
+    evaluator.setWeights(s.weights);
+    const train = evaluator.evaluate(data.trainEval);
+    const test = evaluator.evaluate(data.test);
+    return {
+      steps: s.steps, at: s.at, samples: s.steps * samplesPerStep,
+      trainLoss: train.loss, trainAccuracy: train.accuracy, testLoss: test.loss, testAccuracy: test.accuracy,
+    };
+  });
 }
 
 /** The first time test accuracy reached `target`, or null. */

@@ -55,19 +55,22 @@ export class Trainer {
   gradient(): { loss: number; gradient: Float32Array } {
     const { images, labels } = this.batches!.next();
     const n = labels.length;
-    return tf.tidy(() => {
+    const flat = new Float32Array(this.elements);
+    let loss = 0;
+    // (nothing returned from tidy: it would walk a returned Float32Array element by element, looking for tensors)
+    tf.tidy(() => {
       const x = inputTensor(this.options.model, images, n);
       const y = tf.oneHot(tf.tensor1d(labels, 'int32'), CLASSES);
       const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, this.model.apply(x) as tf.Tensor) as tf.Scalar, this.variables);
-      const flat = new Float32Array(this.elements);
       let at = 0;
       for (const v of this.variables) {
         const g = grads[v.name].dataSync() as Float32Array;
         flat.set(g, at);
         at += g.length;
       }
-      return { loss: value.dataSync()[0], gradient: flat };
+      loss = value.dataSync()[0];
     });
+    return { loss, gradient: flat };
   }
 
   /** One optimizer step with this averaged gradient. */
@@ -91,10 +94,14 @@ export class Trainer {
     setFlatWeights(this.model, flat);
   }
 
-  /** sha256 of the weights' bytes, first 16 hex digits. */
+  /** sha256 of the weights' bytes (flatWeights order), first 16 hex digits. */
   checksum(): string {
-    const w = this.weights();
-    return createHash('sha256').update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength)).digest('hex').slice(0, 16);
+    const hash = createHash('sha256');
+    for (const v of this.variables) {
+      const data = v.dataSync() as Float32Array;
+      hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    }
+    return hash.digest('hex').slice(0, 16);
   }
 
   /** Mean loss and accuracy of the current weights on a dataset. */

@@ -91,9 +91,8 @@ export class TrainingWorker implements WorkerModel {
     if (this.received < this.layout.total) return;
     this.received = 0;
     const n = this.options.count;
-    const mean = new Float32Array(this.sum.length);
-    for (let k = 0; k < mean.length; k++) mean[k] = this.sum[k] / n;
-    this.trainer.apply(mean);
+    if (n > 1) for (let k = 0; k < this.sum.length; k++) this.sum[k] /= n; // the mean, in place (every chunk is rewritten next step)
+    this.trainer.apply(this.sum);
     const steps = iteration + 1;
     const at = this.clock.now();
     this.events.stepped(this.options.index, iteration, this.trainer.checksum(), this.loss, at);
