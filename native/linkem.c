@@ -186,7 +186,8 @@ static Packet *fifo_pop(Fifo *f) {
   return p;
 }
 
-static double ms_since_start(uint64_t t) { return (double)(t - start_ns) / 1e6; }
+/* Signed: a departure due just before a "zero" may be logged just after it. */
+static double ms_since_start(uint64_t t) { return (double)(int64_t)(t - start_ns) / 1e6; }
 
 static uint64_t wire_time_ns(const Link *l, uint32_t bytes) {
   if (l->rate_bps == 0) return NEVER;

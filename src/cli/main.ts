@@ -76,11 +76,19 @@ function describeScenario(s: Scenario): string {
   return [
     `${s.file}: ok`,
     `  ${s.name}: ${s.nodes.length} nodes (${s.workers.length} workers), ${s.links.length} directed links, seed ${s.seed}, ${s.iterations} iterations`,
-    `  workload: ${s.workload.profile}, ${(s.workload.totalBytes / 1e6).toFixed(1)} MB in ${s.workload.arrays.length} arrays, compute ${(s.workload.computeS * 1000).toFixed(0)} ms`,
+    s.workload.training ? trainingLine(s) : `  workload: ${s.workload.profile}, ${(s.workload.totalBytes / 1e6).toFixed(1)} MB in ${s.workload.arrays.length} arrays, compute ${(s.workload.computeS * 1000).toFixed(0)} ms`,
     `  schedulers: ${s.schedulers.map((c) => c.label).join(', ')}`,
     '',
     formatTable(['link', 'rate', 'delay ms', 'loss %'], rows).replace(/^/gm, '  '),
   ].join('\n');
+}
+
+function trainingLine(s: Scenario): string {
+  const t = s.workload.training!;
+  const data = t.dataset.kind === 'mnist' ? 'the mnist package\'s digits' : t.dataset.kind === 'synthetic' ? `${t.dataset.samples} synthetic samples` : `${t.dataset.kind.toUpperCase()} data`;
+  const compute = t.computeS === null ? 'compute time calibrated at run time' : `compute ${(t.computeS * 1000).toFixed(0)} ms (simulated)`;
+  return `  workload: train ${t.model} (${t.modelElements} parameters) on ${data}, ${t.optimizer.name} lr ${t.optimizer.learningRate}, batch ${t.batch} per worker; ` +
+    `exchange ${(s.workload.totalBytes / 1e6).toFixed(1)} MB in ${s.workload.arrays.length} arrays${t.padProfile ? ` (padded to ${t.padProfile})` : ''}; ${compute}`;
 }
 
 function traceCommands(y: Argv): Argv {

@@ -124,7 +124,7 @@ describe('loading scenarios', () => {
     const msg = errorOf(() => load(scenarioText({ seed: 'sede: 3', iterations: 'iterations: 0' })));
     expect(msg).toMatch(/s\.yaml:1: \(top level\): unknown field "sede"/);
     expect(msg).toMatch(/s\.yaml:3: iterations: expected number to be >0/);
-    expect(errorOf(() => load(scenarioText({ workload: 'workload: { compute_ms: 5 }' })))).toMatch(/workload: give a profile or gradient_mb/);
+    expect(errorOf(() => load(scenarioText({ workload: 'workload: { compute_ms: 5 }' })))).toMatch(/workload: give a profile, gradient_mb, or train/);
   });
 
   it('rejects a disconnected topology, servers that do not exist, and a trace with decreasing time', () => {
