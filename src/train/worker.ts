@@ -78,7 +78,8 @@ export class TrainingWorker implements WorkerModel {
 
   contribution(_iteration: number, chunk: ChunkPlan): Float32Array | null {
     const [start, end] = this.layout.range(chunk);
-    return end > start ? this.gradient!.slice(start, end) : null;
+    // a view, not a copy: the engine copies what it sums, and this gradient is replaced, not changed, next step
+    return end > start ? this.gradient!.subarray(start, end) : null;
   }
 
   receivedFinal(iteration: number, chunk: ChunkPlan, values: Float32Array | null): void {
