@@ -185,8 +185,9 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     await n.linkem.command('set 0 delay 30000');
     await new Promise((r) => setTimeout(r, 10));
     const rtts = (await json(await tool(n, 'a', ['ping', n.addressOf('b'), '6002', '3']))).rttMs;
-    expect(rtts[0]).toBeGreaterThan(39); // 30 + 10 ms
-    expect(rtts[0]).toBeLessThan(43);
+    expect(rtts[0]).toBeGreaterThan(39); // 30 + 10 ms: in force for the first ping already
+    // and exactly that delay (the median: a first exchange on a new connection can add Node's own few ms)
+    expect(median(rtts)).toBeLessThan(43);
     // rate: counters every 10 ms show the new rate from the next interval on
     const samples: LinkemCounters[] = [];
     n.linkem.onStats((c) => c.link === 0 && samples.push(c));
