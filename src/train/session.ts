@@ -33,6 +33,10 @@ export function prepareData(
   const { train, test } = splitDataset(all, training.testFraction, seed);
   if (test.size === 0 || train.size === 0) throw new UserError(`workload.train.test_fraction ${training.testFraction} leaves an empty train or test set of ${all.size} samples`);
   const shards = Array.from({ length: workers }, (_, w) => shard(train, w, workers, seed));
+  const smallest = Math.min(...shards.map((s) => s.size));
+  if (smallest < training.batch) {
+    throw new UserError(`workload.train.batch: ${training.batch} per worker, but ${workers} workers share ${train.size} training samples (${smallest} each at the least); use a smaller batch, fewer workers or more data`);
+  }
   const evalRows = permutation(train.size, new Rng(seed, 'train-eval')).subarray(0, Math.min(TRAIN_EVAL_SAMPLES, train.size));
   return {
     train, test, trainEval: subset(train, evalRows),

@@ -55,7 +55,12 @@ describe('training from the CLI', () => {
       'missing.yaml': 'name: t\nnodes: [a, b]\nlinks: [{ between: [a, b], bandwidth: 10 }]\nworkload: { train: { model: mlp, dataset: { csv: digits.csv } } }\nschedulers: [star]\n',
       'model.yaml': 'name: t\nnodes: [a, b]\nlinks: [{ between: [a, b], bandwidth: 10 }]\nworkload: { train: { model: resnet } }\nschedulers: [star]\n',
       'synthetic.yaml': 'name: t\nnodes: [a, b]\nlinks: [{ between: [a, b], bandwidth: 10 }]\nworkload: { gradient_mb: 1, compute_ms: 1 }\nschedulers: [star]\n',
+      'batch.yaml': 'name: t\nnodes: [a, b]\nlinks: [{ between: [a, b], bandwidth: 10 }]\nworkload: { train: { model: mlp, batch: 5000 } }\nschedulers: [star]\n',
     });
+    const batch = await geobed(['run', 'batch.yaml', '--out', 'o4'], dir.path);
+    expect(batch.exitCode).toBe(2);
+    expect(batch.stderr).toMatch(/workload\.train\.batch: 5000 per worker, but 2 workers share 8000 training samples \(4000 each at the least\)/);
+    expect(existsSync(join(dir.path, 'o4'))).toBe(false);
     const missing = await geobed(['run', 'missing.yaml', '--out', 'o1'], dir.path);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toMatch(/missing\.yaml:4: workload\.train\.dataset\.csv: .*digits\.csv: no such file/);
