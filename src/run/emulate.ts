@@ -204,7 +204,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
             break;
           case 'stepped':
             try {
-              record?.stepped(m.worker, m.iteration, m.checksum, m.loss);
+              record?.stepped(m.worker, m.iteration, m.checksum);
             } catch (e) {
               failRun(e as Error);
             }
@@ -285,7 +285,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     const iterations = recorder.iterations();
     let trainingOutcome: TrainingOutcome | null = null;
     if (training) {
-      if (record!.agreedThrough < scenario.iterations) throw new Error(`training: only ${record!.agreedThrough} of ${scenario.iterations} steps were reported by every worker`);
+      if (record!.agreed < scenario.iterations) throw new Error(`training: only ${record!.agreed} of ${scenario.iterations} steps were reported by every worker`);
       trainingOutcome = {
         snapshots: record!.snapshots, accuracy: [],
         workerRssMb: Object.fromEntries(scenario.workers.map((w) => [w, rssMb.get(w) ?? NaN])),

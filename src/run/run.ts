@@ -187,7 +187,7 @@ async function prepareTraining(scenario: Scenario, options: RunOptions): Promise
     ? `, exchanged as the ${training.padProfile} profile's arrays (${(scenario.workload.totalBytes / 1e6).toFixed(1)} MB; the model's real gradient fills the first ${training.modelElements} elements, the rest is padding)`
     : '';
   return {
-    scenario: { ...scenario, workload: { ...scenario.workload, computeS: computeS ?? 0 } },
+    scenario: { ...scenario, workload: { ...scenario.workload, computeS } },
     data,
     description: `TensorFlow.js, ${backend.description}: ${training.model} (${training.modelElements} parameters)${padded}`,
     manifest: {

@@ -55,10 +55,9 @@ async function tryBackend(choice: BackendChoice): Promise<BackendInfo> {
       return { choice, tfBackend: 'tensorflow', description: choice === 'tensorflow-gpu' ? 'tfjs-node-gpu (libtensorflow, CUDA)' : 'tfjs-node (libtensorflow)' };
     }
     case 'wasm': {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      await import('@tensorflow/tfjs-backend-wasm'); // registers the "wasm" backend
       // Node has no wasm threads here: take the single-threaded SIMD module.
       tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-      void wasm;
       if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
       return { choice, tfBackend: 'wasm', description: `wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread)` };

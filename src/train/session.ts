@@ -1,7 +1,7 @@
 /**
  * What a training run needs around the workers: the data (loaded, split and
  * sharded once per run), the check that every worker holds the same weights
- * after every step, the weight snapshots evaluated into accuracy rows, and
+ * after every step, and the weight snapshots evaluated into accuracy rows.
  * (TensorFlow.js itself is loaded only by trainer.ts, when a run trains.)
  */
 import type { Training } from '../scenario/types.js';
@@ -68,16 +68,16 @@ export interface WeightSnapshot {
 /** Collects the workers' step reports and worker 0's snapshots of one scheduler's run. */
 export class TrainingRecord implements TrainingEvents {
   private readonly checksums = new Map<number, Map<number, string>>();
-  private readonly losses = new Map<number, number[]>();
+  /** Iterations every worker reported, with the same weights. */
+  agreed = 0;
   readonly snapshots: WeightSnapshot[] = [];
 
   constructor(private readonly workers: string[]) {}
 
-  stepped(worker: number, iteration: number, checksum: string, loss: number): void {
+  stepped(worker: number, iteration: number, checksum: string): void {
     let sums = this.checksums.get(iteration);
     if (!sums) this.checksums.set(iteration, (sums = new Map()));
     sums.set(worker, checksum);
-    (this.losses.get(iteration) ?? this.losses.set(iteration, []).get(iteration)!).push(loss);
     if (sums.size < this.workers.length) return;
     const distinct = new Set(sums.values());
     if (distinct.size > 1) {
@@ -85,15 +85,11 @@ export class TrainingRecord implements TrainingEvents {
       throw new UserError(`training failed: the workers' weights diverged after iteration ${iteration} (weight checksums: ${listing}); every worker must apply the same averaged gradient`, 1);
     }
     this.checksums.delete(iteration);
+    this.agreed++;
   }
 
   snapshot(steps: number, at: number, weights: Float32Array): void {
     this.snapshots.push({ steps, at, weights });
-  }
-
-  /** Iterations whose every worker reported (and agreed). */
-  get agreedThrough(): number {
-    return this.losses.size - this.checksums.size;
   }
 }
 

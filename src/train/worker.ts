@@ -36,8 +36,8 @@ export class ExchangeLayout {
 }
 
 export interface TrainingEvents {
-  /** After every optimizer step: the new weights' checksum and this worker's batch loss. */
-  stepped(worker: number, iteration: number, checksum: string, loss: number, at: number): void;
+  /** After every optimizer step: the new weights' checksum. */
+  stepped(worker: number, iteration: number, checksum: string): void;
   /** (Worker 0) the weights after `steps` steps, at evaluation points. */
   snapshot(steps: number, at: number, weights: Float32Array): void;
 }
@@ -53,7 +53,6 @@ export interface TrainingWorkerOptions {
 
 export class TrainingWorker implements WorkerModel {
   private gradient: Float32Array | null = null;
-  private loss = 0;
   private readonly sum: Float32Array;
   private received = 0;
 
@@ -69,9 +68,7 @@ export class TrainingWorker implements WorkerModel {
   }
 
   compute(_iteration: number, done: () => void): void {
-    const { loss, gradient } = this.trainer.gradient();
-    this.gradient = gradient;
-    this.loss = loss;
+    this.gradient = this.trainer.gradient().gradient;
     if (this.options.computeS === null) done();
     else this.clock.setTimer(this.options.computeS, done);
   }
@@ -95,10 +92,9 @@ export class TrainingWorker implements WorkerModel {
     if (n > 1) for (let k = 0; k < this.sum.length; k++) this.sum[k] /= n; // the mean, in place (every chunk is rewritten next step)
     this.trainer.apply(this.sum);
     const steps = iteration + 1;
-    const at = this.clock.now();
-    this.events.stepped(this.options.index, iteration, this.trainer.checksum(), this.loss, at);
+    this.events.stepped(this.options.index, iteration, this.trainer.checksum());
     if (this.options.index === 0 && (steps % this.options.evalEvery === 0 || steps === this.options.iterations)) {
-      this.events.snapshot(steps, at, this.trainer.weights());
+      this.events.snapshot(steps, this.clock.now(), this.trainer.weights());
     }
   }
 }

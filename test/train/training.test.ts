@@ -89,9 +89,9 @@ describe('real training (simulated mode)', () => {
     const data = prepareData(training, scenario.seed, 4, (shard, label) => trainerFor(training, scenario.seed, shard, label));
     const steps: string[][] = [[], [], []];
     const spy = TrainingRecord.prototype.stepped;
-    TrainingRecord.prototype.stepped = function (worker, iteration, checksum, loss) {
+    TrainingRecord.prototype.stepped = function (worker, iteration, checksum) {
       steps[iteration].push(checksum);
-      return spy.call(this, worker, iteration, checksum, loss);
+      return spy.call(this, worker, iteration, checksum);
     };
     try {
       simulate(scenario, scenario.schedulers[0], { trainingData: data });

@@ -53,7 +53,7 @@ export type FromAgent =
   | { type: 'online'; method: 'ready' | 'final'; iteration: number; chunk: number }
   | { type: 'receivedFinal'; from: string; iteration: number; chunk: number }
   | { type: 'outcome'; checked: number; mismatches: string[]; finals: Map<number, { iteration: number; values: Float32Array | null }>; rssMb: number }
-  | { type: 'stepped'; worker: number; iteration: number; checksum: string; loss: number; at: number }
+  | { type: 'stepped'; worker: number; iteration: number; checksum: string }
   | { type: 'snapshot'; steps: number; at: number; weights: Float32Array }
   | { type: 'error'; message: string };
 
@@ -152,9 +152,9 @@ async function startTraining(w: NonNullable<AgentInit['worker']>, t: AgentTraini
   worker = new TrainingWorker(clock, trainer, new ExchangeLayout(t.arrays, t.spec.modelElements), {
     index: w.index, count: w.count, iterations, evalEvery: t.spec.evalEvery, computeS: null,
   }, {
-    stepped: (index, iteration, checksum, loss, at) => {
+    stepped: (index, iteration, checksum) => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
-      send({ type: 'stepped', worker: index, iteration, checksum, loss, at });
+      send({ type: 'stepped', worker: index, iteration, checksum });
     },
     snapshot: (steps, at, weights) => send({ type: 'snapshot', steps, at, weights }),
   });
