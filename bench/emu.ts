@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { Topology } from '../src/net/topology.js';
 import { EmuNetwork } from '../src/net/emu/network.js';
 import { LinkSampler } from '../src/net/emu/sampler.js';
-import { onTeardown } from '../src/net/emu/cleanup.js';
+import { onTeardown } from '../src/util/teardown.js';
 import { PiecewiseTrace } from '../src/scenario/trace.js';
 import { PACKAGE_ROOT } from '../src/util/paths.js';
 import { formatTable } from '../src/cli/table.js';

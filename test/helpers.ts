@@ -1,5 +1,6 @@
 /** Shared test helpers: temporary folders that are always removed. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
@@ -54,4 +55,9 @@ export function lineScenario(mbps: number, gradientMb: number, computeS: number,
     workload: { profile: 'custom', arrays: [{ name: 'g', elements }], bytesPerElement: 4, computeS, totalBytes: elements * 4, training: null },
     schedulers: [], network: { framing: 'none', queueing: 'fair' }, results: { bin_s: 1, transfers: true, packet_log: false },
   };
+}
+
+/** A results CSV as records by column name. */
+export function readCsv(path: string): Record<string, string>[] {
+  return parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
 }

@@ -1,5 +1,7 @@
 /** The geobed command line. */
-import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readText, writeChunks } from '../util/files.js';
+import { MAX_ITERATIONS, MAX_TRACE_ROWS } from '../scenario/limits.js';
 import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -7,18 +9,20 @@ import { loadScenario } from '../scenario/load.js';
 import { generatorSpec, scenarioJsonSchema, SCHEDULER_NAMES } from '../scenario/schema.js';
 import { flattenIssues } from '../scenario/issues.js';
 import {
-  convertMahimahi, formatTraceCsv, generateTrace, readTraceCsv, sparkline, tabulate, traceFromTable, traceStats,
+  convertMahimahi, expectedRows, formatTraceCsv, generateTrace, readTraceCsv, sparkline, traceCsvChunks, traceFromTable, traceStats,
   GENERATORS, type Trace,
 } from '../scenario/trace.js';
 import { runScenario } from '../run/run.js';
 import { UserError } from '../util/errors.js';
-import { PACKAGE_ROOT } from '../util/paths.js';
+import { PACKAGE_ROOT, packageVersion } from '../util/paths.js';
 import { ProgressBar } from './progress.js';
 import { summaryTable, formatTable } from './table.js';
 import type { Scenario } from '../scenario/types.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../train/choices.js';
 import { probeHost } from '../net/emu/probe.js';
-import { removeGeobedNamespaces } from '../net/emu/exec.js';
+import { describeGroup, removeLeftovers } from '../net/emu/owners.js';
+import { rebuildSummary } from '../results/rebuild.js';
+import { DEFAULT_STALL_S } from '../run/watchdog.js';
 
 type Handler<A> = (args: A) => void | Promise<void>;
 
@@ -29,7 +33,7 @@ function guarded<A>(handler: Handler<A>): (args: A) => Promise<void> {
       await handler(args);
     } catch (e) {
       if (e instanceof UserError) {
-        process.stderr.write(`geobed: ${e.message}\n`);
+        process.stderr.write(e.message.split('\n').map((line) => `geobed: ${line}\n`).join(''));
         process.exit(e.exitCode);
       }
       throw e;
@@ -42,17 +46,32 @@ function list(value: string | string[] | undefined): string[] | undefined {
   return (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
 }
 
-async function runAndReport(
-  scenario: Scenario, out: string | undefined, command: string[], mode: 'sim' | 'emu' = 'sim', links?: 'kernel' | 'native', backend?: BackendChoice,
-): Promise<void> {
+interface RunFlags {
+  out?: string;
+  mode?: 'sim' | 'emu';
+  links?: 'kernel' | 'native';
+  backend?: BackendChoice;
+  calibration?: string;
+  stallTimeout?: number;
+}
+
+async function runAndReport(scenario: Scenario, command: string[], flags: RunFlags): Promise<void> {
+  const mode = flags.mode ?? 'sim';
+  if (flags.links && mode !== 'emu') throw new UserError('--links applies to --mode emu only');
+  if (flags.stallTimeout !== undefined && mode !== 'emu') throw new UserError('--stall-timeout applies to --mode emu only (the simulator finds stalls in virtual time)');
+  if (flags.stallTimeout !== undefined && !(flags.stallTimeout > 0)) throw new UserError(`--stall-timeout: expected seconds > 0, got ${flags.stallTimeout}`);
+  if (flags.backend && !scenario.workload.training) throw new UserError('--backend applies to scenarios that train (workload.train)');
+  if (flags.calibration !== undefined && !scenario.workload.training) throw new UserError('--calibration applies to scenarios that train (workload.train)');
+  const computeS = flags.calibration !== undefined ? readCalibration(flags.calibration) : undefined;
   const bar = new ProgressBar();
-  if (links && mode !== 'emu') throw new UserError('--links applies to --mode emu only');
-  if (backend && !scenario.workload.training) throw new UserError('--backend applies to scenarios that train (workload.train)');
   const outcome = await runScenario(scenario, {
-    mode, out, command, links, backend,
+    mode, out: flags.out, command, links: flags.links, backend: flags.backend, computeS, stallS: flags.stallTimeout,
     onProgress: (label, completed) => bar.update(label, completed, scenario.iterations),
-  });
-  bar.finish();
+    onNotice: (message) => {
+      bar.finish();
+      process.stderr.write(`geobed: ${message}\n`);
+    },
+  }).finally(() => bar.finish());
   process.stdout.write(`${scenario.name}: ${scenario.iterations} iterations of a ${(scenario.workload.totalBytes / 1e6).toFixed(1)} MB model (${scenario.workload.profile}), ${mode === 'emu' ? 'emulated' : 'simulated'}\n\n`);
   process.stdout.write(`${summaryTable(outcome.summary)}\n`);
   const training = scenario.workload.training;
@@ -62,6 +81,10 @@ async function runAndReport(
       ['scheduler', `time to ${target} s`, 'final test accuracy'],
       outcome.summary.map((r) => [r.scheduler, Number.isFinite(r.time_to_accuracy_s) ? r.time_to_accuracy_s.toFixed(2) : 'not reached', `${(r.final_test_accuracy * 100).toFixed(1)}%`]),
     ).replace(/^/gm, '  ')}\n`);
+    if (mode === 'sim' && training.computeS === null && computeS === undefined) {
+      process.stdout.write(`  compute time calibrated on this machine: ${(outcome.computeS * 1000).toFixed(3)} ms per step; ` +
+        `repeat these results byte for byte with --calibration ${join(outcome.dir, 'manifest.json')}\n`);
+    }
   }
   if (outcome.fidelity) {
     process.stdout.write(`\nfidelity (carried / allowed while links were busy; fidelity.csv):\n${outcome.fidelity.lines.map((l) => `  ${l}\n`).join('')}`);
@@ -70,9 +93,33 @@ async function runAndReport(
   process.stdout.write(`\nresults: ${outcome.dir}\n`);
 }
 
-function describeScenario(s: Scenario): string {
+/**
+ * --calibration: the compute time per step of an earlier run, from its
+ * manifest.json (or its results folder), so a simulated training run
+ * repeats it byte for byte.
+ */
+function readCalibration(path: string): number {
+  const file = existsSync(join(path, 'manifest.json')) ? join(path, 'manifest.json') : path;
+  let manifest: { training?: { compute_s?: unknown } };
+  try {
+    manifest = JSON.parse(readText(file, 'calibration (a results folder\'s manifest.json)')) as typeof manifest;
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`--calibration: ${e.message}`);
+    throw new UserError(`--calibration: ${file}: not JSON (${(e as Error).message})`);
+  }
+  const computeS = manifest.training?.compute_s;
+  if (typeof computeS !== 'number' || !(computeS >= 0)) throw new UserError(`--calibration: ${file}: no training.compute_s (expected the manifest.json of a run that trained)`);
+  return computeS;
+}
+
+/** Directed links `validate` lists unless asked for all of them. */
+const LINKS_SHOWN = 50;
+
+function describeScenario(s: Scenario, all: boolean): string {
   const jitter = (l: Scenario['links'][number]) => (l.jitterS > 0 ? ` +-${(l.jitterS * 1000).toFixed(1)}${l.reorder ? ' (reorders)' : ''}` : '');
-  const rows = s.links.map((l) => [l.name, l.rateSource, `${(l.delayS * 1000).toFixed(1)}${jitter(l)}`, `${l.lossPercent}`]);
+  const shown = all ? s.links : s.links.slice(0, LINKS_SHOWN);
+  const rows = shown.map((l) => [l.name, l.rateSource, `${(l.delayS * 1000).toFixed(1)}${jitter(l)}`, `${l.lossPercent}`]);
+  const more = s.links.length - shown.length;
   return [
     `${s.file}: ok`,
     `  ${s.name}: ${s.nodes.length} nodes (${s.workers.length} workers), ${s.links.length} directed links, seed ${s.seed}, ${s.iterations} iterations`,
@@ -80,6 +127,7 @@ function describeScenario(s: Scenario): string {
     `  schedulers: ${s.schedulers.map((c) => c.label).join(', ')}`,
     '',
     formatTable(['link', 'rate', 'delay ms', 'loss %'], rows).replace(/^/gm, '  '),
+    ...(more > 0 ? [`  ... and ${more} more directed links (geobed validate --all lists every one)`] : []),
   ].join('\n');
 }
 
@@ -119,10 +167,16 @@ function traceCommands(y: Argv): Argv {
           const lines = flattenIssues(parsed.error.issues).map((i) => `--${String(i.path[0] ?? '').replace(/_/g, '-')}: ${i.message}`);
           throw new UserError(`trace gen ${a.generator}: ${lines.join('; ')}`);
         }
-        if (!(a.seconds > 0)) throw new UserError('--seconds must be > 0');
-        const csv = formatTraceCsv(tabulate(generateTrace(parsed.data, a.seed, 'cli'), a.seconds));
-        if (a.out) writeFileSync(a.out, csv);
-        else process.stdout.write(csv);
+        if (!(a.seconds > 0 && Number.isFinite(a.seconds))) throw new UserError(`--seconds: expected a number > 0, got ${a.seconds}`);
+        if (!Number.isSafeInteger(a.seed) || a.seed < 0) throw new UserError(`--seed: expected a whole number >= 0, got ${a.seed}`);
+        const rows = expectedRows(parsed.data, a.seconds);
+        if (rows > MAX_TRACE_ROWS) {
+          throw new UserError(
+            `trace gen: ${a.seconds} s at one rate every ${rows > 0 ? (a.seconds / rows).toPrecision(3) : '?'} s is about ${rows.toExponential(1)} rows, more than geobed writes (${MAX_TRACE_ROWS}); ` +
+            'shorten --seconds, lengthen the period, or put the generator in the scenario (it draws rates as the run needs them)',
+          );
+        }
+        writeChunks(a.out, traceCsvChunks(generateTrace(parsed.data, a.seed, 'cli'), a.seconds));
       }),
     )
     .command(
@@ -133,9 +187,7 @@ function traceCommands(y: Argv): Argv {
         .option('bin-ms', { type: 'number', default: 100, describe: 'width of each rate bin' })
         .option('out', { type: 'string' }),
       guarded((a) => {
-        const csv = formatTraceCsv(convertMahimahi(readText(a.file), a.file, a['bin-ms']));
-        if (a.out) writeFileSync(a.out, csv);
-        else process.stdout.write(csv);
+        writeChunks(a.out, [formatTraceCsv(convertMahimahi(readText(a.file, 'Mahimahi trace'), a.file, a['bin-ms']))]);
       }),
     )
     .command(
@@ -147,7 +199,7 @@ function traceCommands(y: Argv): Argv {
         .option('bin-ms', { type: 'number', default: 100 })
         .option('seconds', { type: 'number', describe: 'how much to show (default: the whole trace)' }),
       guarded((a) => {
-        const table = a.mahimahi ? convertMahimahi(readText(a.file), a.file, a['bin-ms']) : readTraceCsv(a.file);
+        const table = a.mahimahi ? convertMahimahi(readText(a.file, 'Mahimahi trace'), a.file, a['bin-ms']) : readTraceCsv(a.file);
         const n = table.times.length;
         const natural = n > 1 ? table.times[n - 1] + (table.times[n - 1] - table.times[n - 2]) : 1;
         const seconds = a.seconds ?? natural;
@@ -163,13 +215,6 @@ function traceCommands(y: Argv): Argv {
     .demandCommand(1, 'name a trace command: gen, convert or show');
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UserError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-}
 
 export function main(argv: string[]): void {
   const command = ['geobed', ...argv];
@@ -188,24 +233,29 @@ export function main(argv: string[]): void {
         .option('iterations', { type: 'number', describe: 'override the number of iterations' })
         .option('profile', { type: 'string', describe: 'override the model profile (alexnet, resnet50, vgg16); with train, the profile the exchange is padded to' })
         .option('backend', { choices: BACKEND_CHOICES, describe: 'training: the TensorFlow.js backend (default: the best available: tensorflow-gpu, tensorflow, wasm, cpu)' })
-        .option('out', { type: 'string', describe: 'results folder (default results/<scenario>-<time>-seed<seed>)' }),
+        .option('calibration', { type: 'string', describe: 'training, simulated: reuse the compute time of an earlier run (its folder or manifest.json), for byte-identical results' })
+        .option('stall-timeout', { type: 'number', describe: `emulated: fail the run after this many seconds without progress, saying what waits on what (default ${DEFAULT_STALL_S})` })
+        .option('out', { type: 'string', describe: 'results folder (default results/<scenario>-<profile>-<mode>-<time>-seed<seed>)' }),
       guarded(async (a) => {
-        if (a.seed !== undefined && !(Number.isInteger(a.seed) && a.seed >= 0)) throw new UserError(`--seed: expected a whole number >= 0, got ${a.seed}`);
-        if (a.iterations !== undefined && !(Number.isInteger(a.iterations) && a.iterations > 0)) {
-          throw new UserError(`--iterations: expected a whole number > 0, got ${a.iterations}`);
+        if (a.seed !== undefined && !(Number.isSafeInteger(a.seed) && a.seed >= 0)) throw new UserError(`--seed: expected a whole number >= 0, got ${a.seed}`);
+        if (a.iterations !== undefined && !(Number.isInteger(a.iterations) && a.iterations > 0 && a.iterations <= MAX_ITERATIONS)) {
+          throw new UserError(`--iterations: expected a whole number from 1 to ${MAX_ITERATIONS}, got ${a.iterations}`);
         }
         const scenario = loadScenario(a.scenario, {
           seed: a.seed, iterations: a.iterations, schedulers: list(a.schedulers), profile: a.profile,
         });
-        await runAndReport(scenario, a.out, command, a.mode, a.links, a.backend);
+        await runAndReport(scenario, command, {
+          out: a.out, mode: a.mode, links: a.links, backend: a.backend, calibration: a.calibration, stallTimeout: a['stall-timeout'],
+        });
       }),
     )
     .command(
       'validate <scenario>',
       'check a scenario file and describe it',
-      (c) => c.positional('scenario', { type: 'string', demandOption: true }),
+      (c) => c.positional('scenario', { type: 'string', demandOption: true })
+        .option('all', { type: 'boolean', default: false, describe: `list every directed link (default: the first ${LINKS_SHOWN})` }),
       guarded((a) => {
-        process.stdout.write(`${describeScenario(loadScenario(a.scenario))}\n`);
+        process.stdout.write(`${describeScenario(loadScenario(a.scenario), a.all)}\n`);
       }),
     )
     .command(
@@ -216,7 +266,7 @@ export function main(argv: string[]): void {
         const file = join(PACKAGE_ROOT, 'scenarios', 'quickstart.yaml');
         if (!existsSync(file)) throw new UserError(`cannot find ${file}`);
         const scenario = loadScenario(file, { schedulers: [...SCHEDULER_NAMES] });
-        await runAndReport(scenario, a.out, command);
+        await runAndReport(scenario, command, { out: a.out });
       }),
     )
     .command('trace', 'generate, convert and inspect bandwidth traces', traceCommands)
@@ -249,38 +299,46 @@ export function main(argv: string[]): void {
     )
     .command(
       'clean',
-      'remove what crashed emulated runs left behind (namespaces named gb-...), and nothing else',
-      (c) => c,
-      async () => {
-        if (process.getuid?.() !== 0) {
-          process.stderr.write('geobed: clean needs root (it deletes network namespaces)\n');
-          process.exit(2);
-        }
-        const removed = await removeGeobedNamespaces();
-        process.stdout.write(removed.length ? `removed ${removed.length} namespace(s): ${removed.join(', ')}\n` : 'nothing to clean\n');
-      },
+      'remove the namespaces of emulated runs whose process is gone (killed, crashed); a live run\'s are kept unless --force',
+      (c) => c.option('force', { type: 'boolean', default: false, describe: 'also remove the namespaces of runs that are still going' }),
+      guarded(async (a) => {
+        if (process.getuid?.() !== 0) throw new UserError('clean needs root (it deletes network namespaces)');
+        const { removed, live } = await removeLeftovers({ force: a.force });
+        for (const g of removed) process.stdout.write(`removed ${describeGroup(g)}\n`);
+        for (const g of live) process.stdout.write(`kept ${describeGroup(g)}: still running (geobed clean --force removes it)\n`);
+        if (!removed.length && !live.length) process.stdout.write('nothing to clean\n');
+      }),
+    )
+    .command(
+      'summarize <folder>',
+      'rebuild a results folder\'s summary.csv from its iterations (a run killed before it wrote one) and print it',
+      (c) => c.positional('folder', { type: 'string', demandOption: true }),
+      guarded(async (a) => {
+        const rebuilt = await rebuildSummary(a.folder);
+        process.stdout.write(`${a.folder}: ${rebuilt.iterations} finished iterations, status ${rebuilt.status}${rebuilt.markedInterrupted ? ' (its process is gone: marked interrupted)' : ''}\n\n`);
+        process.stdout.write(`${summaryTable(rebuilt.summary)}\n\nwrote ${join(a.folder, 'summary.csv')}\n`);
+      }),
     )
     .command(
       'schema',
       'print the scenario JSON Schema (for editor completion)',
       (c) => c.option('out', { type: 'string' }),
       guarded((a) => {
-        const text = `${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`;
-        if (a.out) writeFileSync(a.out, text);
-        else process.stdout.write(text);
+        writeChunks(a.out, [`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`]);
       }),
     )
     .demandCommand(1, 'name a command (try: geobed demo)')
     .fail((msg, err) => {
       if (err) throw err;
-      const known = ['run', 'validate', 'demo', 'trace', 'schema', 'doctor', 'clean'];
+      const known = ['run', 'validate', 'demo', 'trace', 'schema', 'doctor', 'clean', 'summarize'];
       const usage = known.includes(argv[0]) ? `geobed ${argv[0]} --help` : 'geobed --help';
       process.stderr.write(`geobed: ${msg}\nRun "${usage}" for usage.\n`);
       process.exit(2);
     })
     .help()
-    .wrap(100)
-    .version(false)
+    // as wide as the terminal (at most 100), so help never wraps mid-word
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .version(packageVersion())
     .parseAsync();
 }
 

@@ -1,5 +1,5 @@
 /** The summary table printed after a run. */
-import type { SummaryRow } from '../results/write.js';
+import type { SummaryRow } from '../results/tables.js';
 
 function num(x: number, digits = 3): string {
   return Number.isFinite(x) ? x.toFixed(digits) : '-';
@@ -7,7 +7,9 @@ function num(x: number, digits = 3): string {
 
 /** A plain-text table: the first column left-aligned, the others right-aligned unless `leftAligned`. */
 export function formatTable(headers: string[], rows: string[][], leftAligned = false): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  // (a loop, not Math.max(...rows): a 500-node mesh has 249,500 rows, more arguments than a call can take)
+  const widths = headers.map((h) => h.length);
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i], cell.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 || leftAligned ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

@@ -24,13 +24,26 @@ import { wireBytes } from '../net/wire.js';
 const HORIZON_S = 1e8;
 
 export class NetworkBound {
+  /** Minimum cuts by source worker, for the capacities of `cutCapacities`. */
   private readonly minCutCache = new Map<string, number[]>();
+  private cutCapacities: number[] | null = null;
   private readonly index: Map<string, number>;
   private readonly m: number;
+  /** Directed link ids leaving and entering each node. */
+  private readonly outLinks = new Map<string, number[]>();
+  private readonly inLinks = new Map<string, number[]>();
 
   constructor(private readonly scenario: Scenario) {
     this.m = wireBytes(scenario.workload.totalBytes, scenario.network.framing);
     this.index = new Map(scenario.nodes.map((n, i) => [n, i]));
+    for (const n of scenario.nodes) {
+      this.outLinks.set(n, []);
+      this.inLinks.set(n, []);
+    }
+    for (const l of scenario.links) {
+      this.outLinks.get(l.from)!.push(l.id);
+      this.inLinks.get(l.to)!.push(l.id);
+    }
   }
 
   /**
@@ -42,8 +55,8 @@ export class NetworkBound {
     if (workers.length < 2) return 0;
     let bound = 0;
     for (const w of late === null ? workers : [late]) {
-      const cuts: number[][] = [links.filter((l) => l.from === w).map((l) => l.id)];
-      for (const v of workers) if (v !== w) cuts.push(links.filter((l) => l.to === v).map((l) => l.id));
+      const cuts: number[][] = [this.outLinks.get(w)!];
+      for (const v of workers) if (v !== w) cuts.push(this.inLinks.get(v)!);
       cuts.push(this.minCutFrom(w, tStar));
       for (const cut of cuts) bound = Math.max(bound, this.timeToCarry(cut, this.m, tStar));
     }
@@ -73,7 +86,11 @@ export class NetworkBound {
   private minCutFrom(w: string, t: number): number[] {
     const { workers, links } = this.scenario;
     const caps = links.map((l) => l.trace.rateAt(t));
-    const key = `${w}|${caps.join(',')}`;
+    if (!this.cutCapacities || caps.some((c, i) => c !== this.cutCapacities![i])) {
+      this.minCutCache.clear();
+      this.cutCapacities = caps;
+    }
+    const key = w;
     const cached = this.minCutCache.get(key);
     if (cached) return cached;
     const edges = links.map((l) => ({ from: this.index.get(l.from)!, to: this.index.get(l.to)!, cap: caps[l.id] }));

@@ -30,7 +30,9 @@ export function tCritical95(df: number): number {
 /**
  * Mean, median, 95th percentile, and the t-interval of the mean. The
  * interval treats iterations as independent samples, which they are only
- * roughly when bandwidth changes slowly.
+ * roughly when bandwidth changes slowly. Times cannot be negative, so the
+ * interval is cut at 0 (with few iterations t's half-width can exceed the
+ * mean: 12.7 standard errors for two).
  */
 export function summarize(values: number[]): Summary {
   const n = values.length;
@@ -38,7 +40,7 @@ export function summarize(values: number[]): Summary {
   const m = mean(values);
   const sorted = [...values].sort((a, b) => a - b);
   const half = n > 1 ? (tCritical95(n - 1) * sampleStandardDeviation(values)) / Math.sqrt(n) : NaN;
-  return { n, mean: m, median: median(values), p95: quantileSorted(sorted, 0.95), ciLow: m - half, ciHigh: m + half };
+  return { n, mean: m, median: median(values), p95: quantileSorted(sorted, 0.95), ciLow: Math.max(0, m - half), ciHigh: m + half };
 }
 
 /**
@@ -53,5 +55,5 @@ export function ratioOfMeans(baseline: number[], other: number[]): { ratio: numb
   if (b.n < 2 || o.n < 2) return { ratio, low: NaN, high: NaN };
   const relVar = sampleVariance(baseline) / (b.n * b.mean ** 2) + sampleVariance(other) / (o.n * o.mean ** 2);
   const half = tCritical95(Math.min(b.n, o.n) - 1) * ratio * Math.sqrt(relVar);
-  return { ratio, low: ratio - half, high: ratio + half };
+  return { ratio, low: Math.max(0, ratio - half), high: ratio + half }; // a speedup is positive: cut at 0, as above
 }

@@ -14,8 +14,10 @@ import { LINKEM_BINARY, LinkEmulator } from '../net/native/linkem.js';
 import { LinkSampler } from '../net/emu/sampler.js';
 import type { LinkFidelity } from '../results/fidelity.js';
 import { WallClock } from '../net/emu/transport.js';
-import { onTeardown } from '../net/emu/cleanup.js';
-import { succeeds } from '../net/emu/exec.js';
+import { onTeardown } from '../util/teardown.js';
+import { OWN_GROUP, succeeds } from '../net/emu/exec.js';
+import { processState } from '../util/process.js';
+import { DEFAULT_STALL_S, StallWatchdog } from './watchdog.js';
 import { probeQdiscs } from '../net/emu/probe.js';
 import type { AgentInit, FromAgent, ToAgent } from '../net/emu/agent-main.js';
 import { Coordinator } from '../sync/coordinator.js';
@@ -24,7 +26,7 @@ import { makePolicy } from '../sync/policies/index.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 import { UserError } from '../util/errors.js';
 import { PACKAGE_ROOT } from '../util/paths.js';
-import { scenarioTopology, type SchedulerRun, type TrainingOutcome, type WorkerOutcome } from './simulate.js';
+import { scenarioTopology, type RunSink, type SchedulerRun, type TrainingOutcome, type WorkerOutcome } from './simulate.js';
 import { TrainingRecord, type TrainingData } from '../train/session.js';
 import type { BackendChoice } from '../train/choices.js';
 
@@ -52,12 +54,27 @@ export interface EmulateOptions {
   onProgress?: (completed: number) => void;
   /** Give up after this many seconds of wall time (default: no limit). */
   timeoutS?: number;
+  /** Seconds without any progress after which the run fails as stalled (default DEFAULT_STALL_S, plus the compute time). */
+  stallS?: number;
   /** Native links: write each link's per-packet log (Mahimahi's format) here, as <from>-<to>.log. */
   packetLogDir?: string;
   /** Real training (workload.train): the run's data, prepared once; and the tfjs backend the workers use. */
   trainingData?: TrainingData;
   backend?: BackendChoice;
+  /** Stream the records here as they happen (the results writer). */
+  sink?: EmulationSink;
+  /** Stop the run (it rejects with the signal's reason, after tearing down). */
+  signal?: AbortSignal;
 }
+
+/** An emulated run's records streamed as they happen: those of every run, and each applied rate change. */
+export interface EmulationSink extends RunSink {
+  rateChange(change: RateChange): void;
+}
+
+/** Seconds between heartbeats to the agents; one unanswered for HEARTBEAT_LATE_S counts as not answering. */
+const HEARTBEAT_S = 1;
+const HEARTBEAT_LATE_S = 3;
 
 const AGENT_MAIN = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'agent-main.js');
 
@@ -104,6 +121,7 @@ export async function checkEmulable(scenario: Scenario, requested?: LinkBackend)
 
 export async function emulate(scenario: Scenario, config: SchedulerConfig, options: EmulateOptions = {}): Promise<EmulatedRun> {
   const backend = await checkEmulable(scenario, options.links);
+  options.signal?.throwIfAborted();
   const topology = scenarioTopology(scenario);
   const shapes = scenario.links.map((l) => ({
     mbps: l.trace.rateAt(0), delayS: l.delayS, jitterS: l.jitterS, reorder: l.reorder,
@@ -119,10 +137,16 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
   const unregisterKill = onTeardown(killAll);
   const timers: NodeJS.Timeout[] = [];
   let sampler: LinkSampler | null = null;
+  let stopListening: (() => void) | null = null;
   try {
-    const recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers);
+    options.signal?.throwIfAborted();
+    const sink = options.sink ?? null;
+    const recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, sink);
     const clock = new WallClock();
-    const sendTo = (node: string, m: ToAgent) => children.get(node)?.send(m);
+    const sendTo = (node: string, m: ToAgent) => {
+      const child = children.get(node);
+      if (child?.connected) child.send(m);
+    };
     const policy = makePolicy(config, scenario);
     const coordinator = new Coordinator(policy, () => ({
       topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,
@@ -132,6 +156,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     coordinator.onIterationComplete((iteration) => {
       for (const node of scenario.nodes) sendTo(node, { type: 'iterationComplete', iteration });
       options.onProgress?.(recorder.completed);
+      if (sink && sampler) sink.linkBins(sampler.carried, clock.now());
     });
 
     let messages = 0;
@@ -145,26 +170,38 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     const done = new Promise<void>((resolve, reject) => {
       settle = { resolve, reject };
     });
+    done.catch(() => undefined); // (awaited below; a rejection before then is not unhandled)
     // When an agent dies, its peers soon fail too (broken connections): give
     // the root cause, the dead agent, a moment to be the error reported.
     let agentDied: Error | null = null;
     let failing = false;
-    const failRun = (e: Error) => {
+    const failRun = (e: Error, delayMs = 300) => {
       if (failing) return;
       failing = true;
-      setTimeout(() => settle?.reject(agentDied ?? e), 300);
+      setTimeout(() => settle?.reject(agentDied ?? e), delayMs);
     };
+    if (options.signal) {
+      const signal = options.signal;
+      const onAbort = () => failRun(signal.reason as Error, 0);
+      signal.addEventListener('abort', onAbort, { once: true });
+      stopListening = () => signal.removeEventListener('abort', onAbort);
+    }
     let onListening: () => void = () => undefined;
     let finished = false;
+    // for the stall watchdog: what moved last, and who answers
+    const watchdog = new StallWatchdog((options.stallS ?? DEFAULT_STALL_S) + scenario.workload.computeS, scenario.links.map((l) => l.trace), () => clock.now());
+    const lastPong = new Map<string, number>();
+    const doneThrough = new Map<string, number>(scenario.workers.map((w) => [w, -1]));
 
     for (const node of scenario.nodes) {
       const child = spawn('ip', ['netns', 'exec', net.namespaceOf(node), process.execPath, AGENT_MAIN], {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', ...OWN_GROUP,
       });
       children.set(node, child);
+      child.on('error', (e) => failRun(new Error(`the agent of ${node} could not start: ${e.message}`)));
       child.on('exit', (code, signal) => {
         if (finished) return;
-        agentDied ??= new UserError(`the emulated run failed: the agent of ${node} exited (${signal ?? `code ${code}`}) before the run ended`, 1);
+        agentDied ??= new UserError(`the agent of ${node} exited (${signal ?? `code ${code}`}) before the run ended`, 1);
         failRun(agentDied);
       });
       child.on('message', (raw) => {
@@ -177,14 +214,17 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
             sendTo(node, { type: 'plan', iteration: m.iteration, plan: coordinator.planFor(m.iteration) });
             break;
           case 'report':
+            watchdog.progress();
             if (m.method === 'computeStarted') recorder.computeStarted(node, m.iteration, m.at);
             else if (m.method === 'gradientReady') recorder.gradientReady(node, m.iteration, m.at);
             else {
+              doneThrough.set(node, m.iteration);
               coordinator.iterationDone(node, m.iteration, m.at);
               if (recorder.completed === scenario.iterations) settle?.resolve();
             }
             break;
           case 'delivered':
+            watchdog.progress();
             messages++;
             recorder.delivered(m.transfer);
             break;
@@ -203,6 +243,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
             rssMb.set(node, m.rssMb);
             break;
           case 'stepped':
+            watchdog.progress();
             try {
               record?.stepped(m.worker, m.iteration, m.checksum);
             } catch (e) {
@@ -212,8 +253,11 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
           case 'snapshot':
             record?.snapshot(m.steps, m.at, m.weights);
             break;
+          case 'pong':
+            lastPong.set(node, clock.now());
+            break;
           case 'error':
-            failRun(new UserError(`the emulated run failed: agent ${node}: ${m.message}`, 1));
+            failRun(new UserError(`agent ${node}: ${m.message}`, 1));
             break;
         }
       });
@@ -249,6 +293,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       timers.push(setTimeout(() => native.startPacketLogs(fileOf), Math.max(0, epochMs - WallClock.epochNow())));
     }
     clock.startAt(epochMs);
+    watchdog.progress(0);
     sampler = new LinkSampler(net, scenario.links.map((l) => l.trace), () => clock.now(), scenario.results.bin_s);
     sampler.start();
     const rateChanges: RateChange[] = [];
@@ -260,7 +305,9 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
         timers.push(setTimeout(() => {
           const mbps = link.trace.rateAt(at);
           net.setRate(link.id, mbps);
-          rateChanges.push({ link: link.name, scheduledS: at, appliedS: clock.now(), mbps });
+          const change = { link: link.name, scheduledS: at, appliedS: clock.now(), mbps };
+          rateChanges.push(change);
+          sink?.rateChange(change);
           next(at);
         }, Math.max(0, epochMs + at * 1000 - WallClock.epochNow())));
       };
@@ -270,9 +317,27 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     if (options.timeoutS) {
       timers.push(setTimeout(() => failRun(new Error(`the emulated run took longer than ${options.timeoutS} s`)), options.timeoutS * 1000));
     }
+    // Heartbeat and watchdog: a stopped agent, links at 0 Mbit/s or links that drop everything fail the run, saying so.
+    let seq = 0;
+    const live = sampler;
+    const beat = setInterval(() => {
+      for (const node of scenario.nodes) sendTo(node, { type: 'ping', seq });
+      seq++;
+      watchdog.progress(live.lastCarriedAt);
+      if (watchdog.stalled()) {
+        const diagnosis = diagnoseStall(scenario, {
+          now: clock.now(), idleS: watchdog.idleS(), current: recorder.current().iteration, doneThrough, lastPong,
+          pids: new Map([...children].map(([n, c]) => [n, c.pid ?? -1])), backlog: live.backlogBytes(),
+        });
+        failRun(diagnosis, 0);
+      }
+    }, HEARTBEAT_S * 1000);
+    timers.push(beat as unknown as NodeJS.Timeout);
+    for (const node of scenario.nodes) lastPong.set(node, clock.now());
 
     await done;
     finished = true;
+    clearInterval(beat);
     coordinator.stop();
     const endTime = clock.now();
     // Collect the workers' own checks, then let the agents exit.
@@ -283,6 +348,8 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     if (refused.length) throw new Error(`the link backend refused: ${refused.join('; ')}`);
 
     const iterations = recorder.iterations();
+    const end = iterations[iterations.length - 1].end ?? endTime;
+    sink?.lastLinkBins(sampler.carried, end);
     let trainingOutcome: TrainingOutcome | null = null;
     if (training) {
       if (record!.agreed < scenario.iterations) throw new Error(`training: only ${record!.agreed} of ${scenario.iterations} steps were reported by every worker`);
@@ -296,8 +363,8 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       scheduler: config.name,
       iterations,
       transfers: recorder.transfers,
-      linkUsage: { carriedBytes: sampler.carried, binS: sampler.binS },
-      endTime: iterations[iterations.length - 1].end ?? endTime,
+      linkUsage: sampler.carried,
+      endTime: end,
       workers: new Map([...outcomes].filter(([n]) => scenario.workers.includes(n)).map(([n, o]) => [n, { checked: o.checked, mismatches: o.mismatches, finals: o.finals }])),
       stats: { recomputations: 0, messages },
       rateChanges,
@@ -306,10 +373,38 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       training: trainingOutcome,
     };
   } finally {
+    stopListening?.();
     for (const t of timers) clearTimeout(t);
     await sampler?.stop();
     await killAll();
     unregisterKill();
     await net.teardown();
   }
+}
+
+/**
+ * What a stalled emulated run waits on: agents that do not answer (and
+ * whether the kernel says they are stopped), links at 0 Mbit/s or dropping
+ * every packet, and the workers that have not finished the current
+ * iteration. A UserError (exit 2) when the scenario itself stalls the run
+ * (links at 0 or dropping everything), else exit 1.
+ */
+export function diagnoseStall(
+  scenario: Scenario,
+  s: { now: number; idleS: number; current: number; doneThrough: Map<string, number>; lastPong: Map<string, number>; pids: Map<string, number>; backlog: number[] },
+): UserError {
+  const parts: string[] = [];
+  const silent = scenario.nodes.filter((n) => s.now - (s.lastPong.get(n) ?? -Infinity) > HEARTBEAT_LATE_S);
+  if (silent.length) {
+    parts.push(`agents not answering: ${silent.map((n) => `${n}${processState(s.pids.get(n) ?? -1) === 'T' ? ' (stopped, e.g. by SIGSTOP)' : ''}`).join(', ')}`);
+  }
+  const zero = scenario.links.filter((l) => l.trace.rateAt(s.now) <= 0);
+  const zeroQueued = zero.filter((l) => s.backlog[l.id] > 0);
+  if (zero.length) parts.push(`links at 0 Mbit/s${zeroQueued.length ? ' (with packets queued on ' + zeroQueued.map((l) => l.name).join(', ') + ')' : ''}: ${zero.map((l) => l.name).join(', ')}`);
+  const dropping = scenario.links.filter((l) => l.lossPercent >= 100);
+  if (dropping.length) parts.push(`links that drop every packet (loss_percent 100): ${dropping.map((l) => l.name).join(', ')}`);
+  const waiting = scenario.workers.filter((w) => (s.doneThrough.get(w) ?? -1) < s.current);
+  if (waiting.length) parts.push(`iteration ${s.current} waits on ${waiting.join(', ')}`);
+  const message = `no progress for ${s.idleS.toFixed(0)} s (at t=${s.now.toFixed(1)} s): ${parts.join('; ') || 'no message delivered and no link busy'}`;
+  return new UserError(message, zero.length || dropping.length ? 2 : 1);
 }

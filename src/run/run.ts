@@ -2,19 +2,22 @@
  * Run every scheduler of a scenario and write the results folder. This is
  * the top of the stack: the only place that reads the wall clock.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, release, platform, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { cpus, release, platform } from 'node:os';
 import { join } from 'node:path';
-import type { Scenario } from '../scenario/types.js';
-import { simulate, type SchedulerRun } from './simulate.js';
+import type { Scenario, SchedulerConfig } from '../scenario/types.js';
+import { simulateInSlices, type SchedulerRun } from './simulate.js';
 import { checkEmulable, emulate, type LinkBackend } from './emulate.js';
-import { FIDELITY_THRESHOLD, fidelityLine, flaggedLinks } from '../results/fidelity.js';
-import { writeResults, type EmulationRecords, type SummaryRow } from '../results/write.js';
+import { FIDELITY_THRESHOLD, fidelityLine, flaggedLinks, type LinkFidelity } from '../results/fidelity.js';
+import { RunWriter, type SchedulerRecords } from '../results/writer.js';
+import { releaseRunFolder, reserveRunFolder } from '../results/folder.js';
+import type { RunIdentity, SummaryRow } from '../results/tables.js';
 import { UserError } from '../util/errors.js';
-import { onTeardown } from '../net/emu/cleanup.js';
+import { handleStops, stopSignal, StopRequest } from '../util/teardown.js';
 import type { BackendChoice } from '../train/choices.js';
 import { evaluateSnapshots, prepareData, type TrainingData } from '../train/session.js';
 import { packageVersion } from '../util/paths.js';
+import { describeGroup, removeLeftovers } from '../net/emu/owners.js';
 
 export interface RunOptions {
   mode: 'sim' | 'emu';
@@ -22,11 +25,17 @@ export interface RunOptions {
   links?: LinkBackend;
   /** Real training: the TensorFlow.js backend (default: the best available). */
   backend?: BackendChoice;
-  /** The results folder; default results/<scenario>-<time>-seed<seed>. */
+  /** Real training, simulated: the compute time per step (s) instead of calibrating it (reproducible runs). */
+  computeS?: number;
+  /** The results folder; default results/<scenario>-<profile>-<mode>-<time>-seed<seed>. */
   out?: string;
   resultsRoot?: string;
+  /** Emulated runs: seconds without progress before the run fails as stalled. */
+  stallS?: number;
   /** Progress of one scheduler: completed iterations out of the scenario's. */
   onProgress?: (label: string, completed: number) => void;
+  /** Things the user should know before the results (removed leftovers, what the simulator ignores). */
+  onNotice?: (message: string) => void;
   command?: string[];
 }
 
@@ -36,8 +45,9 @@ export interface RunOutcome {
   runs: SchedulerRun[];
   /** Emulated runs: one fidelity line per scheduler, and whether any link fell behind. */
   fidelity: { lines: string[]; flagged: boolean } | null;
-  /** Real training: the tfjs backend that ran. */
+  /** Real training: the tfjs backend that ran, and the compute time it used. */
   trainingBackend: string | null;
+  computeS: number;
 }
 
 function stamp(d: Date): string {
@@ -45,80 +55,170 @@ function stamp(d: Date): string {
   return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
 }
 
-export function defaultRunDir(scenario: Scenario, root: string, at: Date): string {
-  const base = join(root, `${scenario.name}-${stamp(at)}-seed${scenario.seed}`);
-  let dir = base;
-  for (let k = 2; existsSync(dir) || existsSync(`${dir}.partial`); k++) dir = `${base}-${k}`;
-  return dir;
+/** What tells this run's rows from another run's. */
+export function runIdentity(scenario: Scenario, mode: 'sim' | 'emu'): RunIdentity {
+  return { scenario: scenario.name, mode, profile: scenario.workload.profile, seed: scenario.seed };
 }
 
+/** The default folder name: <scenario>-<profile>-<mode>-<UTC time>-seed<seed> (the profile made file-safe). */
+export function defaultRunName(scenario: Scenario, mode: 'sim' | 'emu', at: Date): string {
+  const profile = scenario.workload.profile.replace(/[^A-Za-z0-9._-]+/g, '-');
+  return `${scenario.name}-${profile}-${mode}-${stamp(at)}-seed${scenario.seed}`;
+}
+
+/** What a simulated run leaves out of the scenario, said before it starts. */
+export function simulationCaveats(scenario: Scenario): string[] {
+  const caveats: string[] = [];
+  const lossy = scenario.links.filter((l) => l.lossPercent > 0);
+  if (lossy.length) {
+    const names = lossy.slice(0, 4).map((l) => `${l.name} ${l.lossPercent}%`).join(', ') + (lossy.length > 4 ? `, and ${lossy.length - 4} more` : '');
+    caveats.push(`the simulator does not model packet loss: ${names} run as if lossless; use --mode emu for loss`);
+  }
+  if (scenario.results.packet_log) caveats.push('results.packet_log applies to emulated runs on the native link emulator; a simulated run writes no packet logs');
+  return caveats;
+}
+
+/**
+ * Run every scheduler of the scenario, writing the results folder as it
+ * goes. The folder is reserved first; a mistake found before any work
+ * (the folder, the host, the training set-up) leaves nothing behind. If a
+ * scheduler fails or the run is stopped (Ctrl-C), what finished is kept,
+ * the manifest says so, and the error names the scheduler.
+ */
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
-  const dir = options.out ?? defaultRunDir(scenario, options.resultsRoot ?? 'results', startedAt);
-  if (existsSync(dir)) throw new UserError(`--out: ${dir} already exists; choose a new folder`);
-  const links = options.mode === 'emu' ? await checkEmulable(scenario, options.links) : null;
-  const training = scenario.workload.training ? await prepareTraining(scenario, options) : null;
-  if (training) scenario = training.scenario;
-  // Per-packet logs are written by the emulator as the run goes, here, and moved into the results at the end.
-  const packetLogs = options.mode === 'emu' && scenario.results.packet_log ? mkdtempSync(join(tmpdir(), 'geobed-packets-')) : null;
-  const removeLogs = async () => {
-    if (packetLogs) rmSync(packetLogs, { recursive: true, force: true });
-  };
-  const unregister = packetLogs ? onTeardown(removeLogs) : () => undefined; // also on Ctrl-C
+  const dir = reserveRunFolder(options.out, options.resultsRoot ?? 'results', defaultRunName(scenario, options.mode, startedAt));
+  let writer: RunWriter;
+  let links: LinkBackend | null = null;
+  let training: PreparedTraining | null = null;
   try {
-    return await runAndWrite(scenario, options, { startedAt, dir, links, packetLogs, training });
+    if (options.mode === 'emu') {
+      links = await checkEmulable(scenario, options.links);
+      const { removed } = await removeLeftovers();
+      for (const g of removed) options.onNotice?.(`removed what an earlier run left behind: ${describeGroup(g)}`);
+    } else {
+      for (const caveat of simulationCaveats(scenario)) options.onNotice?.(`warning: ${caveat}`);
+    }
+    if (scenario.workload.training) {
+      training = await prepareTraining(scenario, options);
+      scenario = training.scenario;
+    }
+    stopSignal.throwIfAborted();
+    writer = new RunWriter(dir, scenario, runIdentity(scenario, options.mode), startManifest(scenario, options, links, training, startedAt), options.mode === 'emu');
+  } catch (e) {
+    releaseRunFolder(dir);
+    throw asUserError(e, null);
+  }
+  const released = handleStops();
+  try {
+    return await runSchedulers(scenario, options, writer, links, training);
   } finally {
-    unregister();
-    await removeLogs();
+    released();
   }
 }
 
-async function runAndWrite(
-  scenario: Scenario, options: RunOptions,
-  { startedAt, dir, links, packetLogs, training }: {
-    startedAt: Date; dir: string; links: LinkBackend | null; packetLogs: string | null; training: PreparedTraining | null;
-  },
+/** A stop request (Ctrl-C) as the error the CLI prints. */
+function asUserError(e: unknown, kept: string | null): unknown {
+  if (e instanceof StopRequest) return new UserError(`stopped by ${e.signal}${kept ? `; ${kept}` : ''}`, e.exitCode);
+  return e;
+}
+
+async function runSchedulers(
+  scenario: Scenario, options: RunOptions, writer: RunWriter, links: LinkBackend | null, training: PreparedTraining | null,
 ): Promise<RunOutcome> {
   const runs: SchedulerRun[] = [];
-  const stats: Record<string, unknown>[] = [];
-  const emulation: EmulationRecords = { rateChanges: [], fidelity: [], packetLogs };
-  for (const config of scenario.schedulers) {
+  const fidelity: { scheduler: string; line: string; flagged: boolean }[] = [];
+  const count = scenario.schedulers.length;
+  for (const [index, config] of scenario.schedulers.entries()) {
+    const records = writer.scheduler(config);
     const t0 = performance.now();
-    const onProgress = (completed: number) => options.onProgress?.(config.label, completed);
-    let run: SchedulerRun;
-    if (options.mode === 'emu') {
-      const packetLogDir = packetLogs ? join(packetLogs, fileSafe(config.label)) : undefined;
-      const emulated = await emulate(scenario, config, { onProgress, links: links!, packetLogDir, trainingData: training?.data, backend: options.backend });
-      emulation.rateChanges.push(...emulated.rateChanges.map((c) => ({ scheduler: config.label, ...c })));
-      emulation.fidelity.push({ scheduler: config.label, links: emulated.fidelity });
-      run = emulated;
-    } else {
-      run = simulate(scenario, config, { onProgress, trainingData: training?.data });
-    }
-    const wall = (performance.now() - t0) / 1000;
-    if (run.training && training) {
-      // evaluate worker 0's weights at each evaluation point, here, outside the run's timing
-      const evaluator = training.data.makeTrainer(null, 'evaluation');
-      run.training.accuracy = evaluateSnapshots(run.training.snapshots, evaluator, training.data, scenario.workload.training!.batch * scenario.workers.length);
-      run.training.snapshots = [];
-      evaluator.dispose();
-    }
-    runs.push(run);
-    stats.push({
-      scheduler: config.label, wall_s: round(wall), simulated_s: round(run.endTime),
-      messages: run.stats.messages, rate_recomputations: run.stats.recomputations,
-    });
-  }
-  const fidelity = options.mode === 'emu'
-    ? {
-        lines: emulation.fidelity.map((f) => fidelityLine(f.scheduler, f.links, (id) => scenario.links[id].name)),
-        flagged: emulation.fidelity.some((f) => flaggedLinks(f.links).length > 0),
+    try {
+      const { run, fidelity: emulated } = await runOne(scenario, config, options, records, links, training);
+      const wall = (performance.now() - t0) / 1000;
+      if (run.training && training) {
+        // evaluate worker 0's weights at each evaluation point, here, outside the run's timing
+        const evaluator = training.data.makeTrainer(null, 'evaluation');
+        run.training.accuracy = evaluateSnapshots(run.training.snapshots, evaluator, training.data, scenario.workload.training!.batch * scenario.workers.length);
+        run.training.snapshots = [];
+        evaluator.dispose();
+        records.accuracy(run.training.accuracy);
       }
-    : null;
-  const finishedAt = new Date();
-  const manifest = {
+      if (emulated) {
+        records.fidelity(emulated);
+        fidelity.push({
+          scheduler: config.label, line: fidelityLine(config.label, emulated, (id) => scenario.links[id].name), flagged: flaggedLinks(emulated).length > 0,
+        });
+      }
+      runs.push(run);
+      records.ended(
+        { wall_s: round(wall), simulated_s: round(run.endTime), messages: run.stats.messages, rate_recomputations: run.stats.recomputations },
+        training ? { training: { ...training.manifest, worker_rss_mb: Object.fromEntries(runs.map((r) => [r.label, r.training?.workerRssMb ?? {}])) } } : {},
+      );
+    } catch (e) {
+      records.ended({ wall_s: round((performance.now() - t0) / 1000), failed: true });
+      throw endEarly(writer, scenario, config, index, count, e);
+    }
+  }
+  const fidelityRecord = options.mode === 'emu'
+    ? { fidelity: { threshold: FIDELITY_THRESHOLD, flagged: fidelity.some((f) => f.flagged), schedulers: fidelity.map((f) => f.line) } }
+    : {};
+  const summary = writer.finish('complete', fidelityRecord);
+  return {
+    dir: writer.dir, summary, runs,
+    fidelity: options.mode === 'emu' ? { lines: fidelity.map((f) => f.line), flagged: fidelity.some((f) => f.flagged) } : null,
+    trainingBackend: training ? String(training.manifest.tfjs_backend) : null,
+    computeS: scenario.workload.computeS,
+  };
+}
+
+/** One scheduler, simulated or emulated, its records streamed to the results. */
+async function runOne(
+  scenario: Scenario, config: SchedulerConfig, options: RunOptions, records: SchedulerRecords, links: LinkBackend | null, training: PreparedTraining | null,
+): Promise<{ run: SchedulerRun; fidelity: LinkFidelity[] | null }> {
+  const onProgress = (completed: number) => options.onProgress?.(config.label, completed);
+  if (options.mode === 'emu') {
+    const packetLogDir = scenario.results.packet_log ? join(records.dir, 'packets', config.label) : undefined;
+    const run = await emulate(scenario, config, {
+      onProgress, links: links!, packetLogDir, trainingData: training?.data, backend: options.backend, sink: records, signal: stopSignal, stallS: options.stallS,
+    });
+    return { run, fidelity: run.fidelity };
+  }
+  return { run: await simulateInSlices(scenario, config, { onProgress, trainingData: training?.data, sink: records, signal: stopSignal }), fidelity: null };
+}
+
+/**
+ * A scheduler failed or the run was stopped: keep what finished (summary
+ * and manifest say how far it got), or remove the folder when nothing did,
+ * and return the error to report, naming the scheduler.
+ */
+function endEarly(writer: RunWriter, scenario: Scenario, config: SchedulerConfig, index: number, count: number, e: unknown): unknown {
+  const stopped = e instanceof StopRequest;
+  const cause = e instanceof Error ? e.message : String(e);
+  const finished = writer.finishedIterations;
+  let kept: string;
+  if (finished === 0) {
+    writer.finish(stopped ? 'interrupted' : 'failed', {}, cause);
+    releaseRunFolder(writer.dir);
+    kept = 'no iteration had finished, so no results were kept';
+  } else {
+    writer.finish(stopped ? 'interrupted' : 'failed', {}, cause);
+    kept = `kept the ${finished} finished iteration(s) in ${writer.dir} (manifest status ${stopped ? 'interrupted' : 'failed'})`;
+  }
+  if (stopped) return asUserError(e, kept);
+  const where = `${scenario.name}: scheduler ${config.label} (${index + 1} of ${count})`;
+  if (e instanceof UserError) return new UserError(`${where}: ${cause}\n${kept}`, e.exitCode);
+  // a bug: keep its stack trace, say where it struck and what was kept
+  if (e instanceof Error) e.message = `${where}: ${e.message} (${kept})`;
+  return e;
+}
+
+function startManifest(
+  scenario: Scenario, options: RunOptions, links: LinkBackend | null, training: PreparedTraining | null, startedAt: Date,
+): Record<string, unknown> {
+  return {
     geobed: packageVersion(),
     mode: options.mode,
+    identity: runIdentity(scenario, options.mode),
     backends: {
       network: options.mode === 'emu'
         ? links === 'native'
@@ -127,7 +227,7 @@ async function runAndWrite(
         : 'flow-level simulator (max-min fair, virtual time)',
       compute: training ? training.description : 'synthetic profile',
     },
-    ...(training ? { training: { ...training.manifest, worker_rss_mb: Object.fromEntries(runs.map((r) => [r.label, r.training?.workerRssMb ?? {}])) } } : {}),
+    ...(training ? { training: training.manifest } : {}),
     scenario: {
       name: scenario.name, file: scenario.file, sha256: scenario.hash, seed: scenario.seed, iterations: scenario.iterations,
       nodes: scenario.nodes.length, workers: scenario.workers.length, directed_links: scenario.links.length,
@@ -137,22 +237,20 @@ async function runAndWrite(
       arrays: scenario.workload.arrays.length, compute_s: scenario.workload.computeS,
     },
     schedulers: scenario.schedulers,
-    links: scenario.links.map((l) => ({
+    links: scenario.links.slice(0, 10_000).map((l) => ({
       link: l.name, rate: l.rateSource, delay_ms: l.delayS * 1000, jitter_ms: l.jitterS * 1000, reorder: l.reorder,
       loss_percent: l.lossPercent, queue_packets: l.queuePackets,
     })),
-    runs: stats,
-    ...(fidelity ? { fidelity: { threshold: FIDELITY_THRESHOLD, flagged: fidelity.flagged, schedulers: fidelity.lines } } : {}),
+    ...(scenario.links.length > 10_000 ? { links_omitted: scenario.links.length - 10_000 } : {}),
+    ...(options.mode === 'sim' && simulationCaveats(scenario).length ? { warnings: simulationCaveats(scenario) } : {}),
     host: {
       node: process.version, platform: platform(), kernel: release(), cpus: cpus().length,
       ...(options.mode === 'emu' ? { tcp_congestion_control: tcpCongestionControl() } : {}),
     },
+    owner: { pid: process.pid },
     command: options.command ?? [],
     started_at: startedAt.toISOString(),
-    finished_at: finishedAt.toISOString(),
   };
-  const { summary } = writeResults(dir, scenario, runs, manifest, options.mode === 'emu' ? emulation : null);
-  return { dir, summary, runs, fidelity, trainingBackend: training ? String(training.manifest.tfjs_backend) : null };
 }
 
 interface PreparedTraining {
@@ -175,8 +273,8 @@ async function prepareTraining(scenario: Scenario, options: RunOptions): Promise
   const { trainerFor, calibrateComputeS } = await import('../train/trainer.js');
   const backend = await initBackend(options.backend);
   const data = prepareData(training, scenario.seed, scenario.workers.length, (shard, label) => trainerFor(training, scenario.seed, shard, label));
-  let computeS = training.computeS;
-  let computeSource = 'the scenario\'s compute_ms';
+  let computeS = options.computeS ?? training.computeS;
+  let computeSource = options.computeS !== undefined ? 'given with --calibration' : 'the scenario\'s compute_ms';
   if (computeS === null) {
     computeS = calibrateComputeS(training, data.shards[0], scenario.seed);
     computeSource = 'calibrated: median of 10 real steps (gradient and optimizer step) of one worker alone on this machine';
@@ -201,11 +299,6 @@ async function prepareTraining(scenario: Scenario, options: RunOptions): Promise
       compute_s: computeS, compute_source: computeSource,
     },
   };
-}
-
-/** A scheduler label as a folder name. */
-export function fileSafe(label: string): string {
-  return label.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 /** The host's TCP congestion control, which the run's namespaces inherit. */

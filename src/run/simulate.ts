@@ -9,7 +9,8 @@ import type { LinkUsage } from '../net/sim/network.js';
 import type { NodeTransport } from '../net/types.js';
 import { Coordinator } from '../sync/coordinator.js';
 import { NodeAgent, type AgentControl, type ChunkMessage } from '../sync/agent.js';
-import { RunRecorder, type IterationRecord, type TransferLog } from '../sync/record.js';
+import { RunRecorder, type IterationRecord, type RecordSink, type TransferLog } from '../sync/record.js';
+import type { LinkBins } from '../util/bins.js';
 import { makePolicy } from '../sync/policies/index.js';
 import type { OnlineCommand, Policy } from '../sync/policy.js';
 import { SyntheticWorker } from '../train/synthetic.js';
@@ -60,6 +61,16 @@ export interface SimulateOptions {
   policy?: Policy;
   /** Real training (workload.train): the run's data, prepared once for every scheduler. */
   trainingData?: TrainingData;
+  /** Stream the records here as they happen (the results writer), instead of keeping them. */
+  sink?: RunSink;
+}
+
+/** Where a run streams its records: iterations and transfers (RecordSink), and complete link bins. */
+export interface RunSink extends RecordSink {
+  /** Link bins complete at `closedUntil` (every bin before the one holding it). */
+  linkBins(bins: LinkBins, closedUntil: number): void;
+  /** The run ended at `endTime`: every remaining bin up to it. */
+  lastLinkBins(bins: LinkBins, endTime: number): void;
 }
 
 export function scenarioTopology(scenario: Scenario): Topology {
@@ -67,95 +78,152 @@ export function scenarioTopology(scenario: Scenario): Topology {
 }
 
 export function simulate(scenario: Scenario, config: SchedulerConfig, options: SimulateOptions = {}): SchedulerRun {
-  const topology = scenarioTopology(scenario);
-  const sim = new Simulator(topology, scenario.links.map((l) => l.trace), scenario.results.bin_s, scenario.network.framing);
-  const recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers);
-  const policy = options.policy ?? makePolicy(config, scenario);
-  const commandHandlers = new Map<string, (c: OnlineCommand) => void>();
-  const coordinator = new Coordinator(policy, () => ({
-    topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,
-    bytesPerElement: scenario.workload.bytesPerElement, now: sim.now(),
-    capacityNow: () => scenario.links.map((l) => l.trace.rateAt(sim.now())),
-  }), recorder, sim.events, (command) => {
-    // Commands reach the agent as a separate event, as they would over a channel.
-    sim.events.setTimer(0, () => commandHandlers.get(command.node)!(command));
-  });
-
-  let messages = 0;
-  const controlFor = (node: string): AgentControl => ({
-    requestPlan: (iteration, reply) => reply(coordinator.planFor(iteration)),
-    onIterationComplete: (listener) => coordinator.onIterationComplete(listener),
-    computeStarted: (n, i, at) => recorder.computeStarted(n, i, at),
-    gradientReady: (n, i, at) => recorder.gradientReady(n, i, at),
-    iterationDone: (n, i, at) => coordinator.iterationDone(n, i, at),
-    delivered: (t) => {
-      messages++;
-      recorder.delivered(t);
-    },
-    measured: (m) => coordinator.measured(m),
-    ready: (n, i, c) => coordinator.ready(n, i, c),
-    final: (n, i, c) => coordinator.final(n, i, c),
-    receivedFinal: (n, from, i, c) => coordinator.receivedFinal(n, from, i, c),
-    onCommand: (handler) => commandHandlers.set(node, handler),
-  });
-  const workers = new Map<string, WorkerOutcome>();
-  const training = scenario.workload.training;
-  if (training && !options.trainingData) throw new Error('simulate: real training needs its data prepared (trainingData)');
-  const record = training ? new TrainingRecord(scenario.workers) : null;
-  const layout = training ? new ExchangeLayout(scenario.workload.arrays, training.modelElements) : null;
-  const trainers: Trainer[] = [];
-  const agents = scenario.nodes.map((node) => {
-    const workerIndex = scenario.workers.indexOf(node);
-    let worker: WorkerModel | null = null;
-    if (workerIndex >= 0 && training) {
-      const trainer = options.trainingData!.makeTrainer(workerIndex, node);
-      trainers.push(trainer);
-      worker = new TrainingWorker(sim.events, trainer, layout!, {
-        index: workerIndex, count: scenario.workers.length, iterations: scenario.iterations,
-        evalEvery: training.evalEvery, computeS: scenario.workload.computeS,
-      }, record!);
-      workers.set(node, { checked: 0, mismatches: [], finals: new Map() });
-    } else if (workerIndex >= 0) {
-      const synthetic = new SyntheticWorker(sim.events, scenario.workload.computeS, workerIndex, options.values ?? false, scenario.workers.length);
-      worker = synthetic;
-      workers.set(node, synthetic);
-    }
-    const transport = sim.network.transportFor(node) as NodeTransport<ChunkMessage>;
-    return new NodeAgent(node, worker, scenario.iterations, transport, sim.events, controlFor(node), topology);
-  });
-  agents.forEach((a) => a.start());
-
-  let reported = -1;
+  const simulation = new Simulation(scenario, config, options);
   try {
-    sim.run(
+    simulation.advance(Infinity);
+    return simulation.result();
+  } finally {
+    simulation.dispose();
+  }
+}
+
+/**
+ * The same run, in slices of about 50 ms of wall time with the event loop
+ * let through between them, so a signal (Ctrl-C) or a timer can act while
+ * a long simulation goes on; `signal` stops it between two slices.
+ */
+export async function simulateInSlices(scenario: Scenario, config: SchedulerConfig, options: SimulateOptions & { signal?: AbortSignal } = {}): Promise<SchedulerRun> {
+  const simulation = new Simulation(scenario, config, options);
+  try {
+    while (!simulation.advance(performance.now() + 50)) {
+      await new Promise((resolve) => setImmediate(resolve));
+      options.signal?.throwIfAborted();
+    }
+    return simulation.result();
+  } finally {
+    simulation.dispose();
+  }
+}
+
+/** One simulated run, set up and driven forward in steps. */
+class Simulation {
+  private readonly sim: Simulator;
+  private readonly recorder: RunRecorder;
+  private readonly coordinator: Coordinator;
+  private readonly workers = new Map<string, WorkerOutcome>();
+  private readonly trainers: Trainer[] = [];
+  private readonly record: TrainingRecord | null;
+  private messages = 0;
+  private reported = -1;
+  private flushedAt = -1;
+
+  constructor(private readonly scenario: Scenario, private readonly config: SchedulerConfig, private readonly options: SimulateOptions) {
+    const topology = scenarioTopology(scenario);
+    const sim = (this.sim = new Simulator(topology, scenario.links.map((l) => l.trace), scenario.results.bin_s, scenario.network.framing));
+    const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null));
+    const policy = options.policy ?? makePolicy(config, scenario);
+    const commandHandlers = new Map<string, (c: OnlineCommand) => void>();
+    const coordinator = (this.coordinator = new Coordinator(policy, () => ({
+      topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,
+      bytesPerElement: scenario.workload.bytesPerElement, now: sim.now(),
+      capacityNow: () => scenario.links.map((l) => l.trace.rateAt(sim.now())),
+    }), recorder, sim.events, (command) => {
+      // Commands reach the agent as a separate event, as they would over a channel.
+      sim.events.setTimer(0, () => commandHandlers.get(command.node)!(command));
+    }));
+
+    const controlFor = (node: string): AgentControl => ({
+      requestPlan: (iteration, reply) => reply(coordinator.planFor(iteration)),
+      onIterationComplete: (listener) => coordinator.onIterationComplete(listener),
+      computeStarted: (n, i, at) => recorder.computeStarted(n, i, at),
+      gradientReady: (n, i, at) => recorder.gradientReady(n, i, at),
+      iterationDone: (n, i, at) => coordinator.iterationDone(n, i, at),
+      delivered: (t) => {
+        this.messages++;
+        recorder.delivered(t);
+      },
+      measured: (m) => coordinator.measured(m),
+      ready: (n, i, c) => coordinator.ready(n, i, c),
+      final: (n, i, c) => coordinator.final(n, i, c),
+      receivedFinal: (n, from, i, c) => coordinator.receivedFinal(n, from, i, c),
+      onCommand: (handler) => commandHandlers.set(node, handler),
+    });
+    const training = scenario.workload.training;
+    if (training && !options.trainingData) throw new Error('simulate: real training needs its data prepared (trainingData)');
+    const record = (this.record = training ? new TrainingRecord(scenario.workers) : null);
+    const layout = training ? new ExchangeLayout(scenario.workload.arrays, training.modelElements) : null;
+    const agents = scenario.nodes.map((node) => {
+      const workerIndex = scenario.workers.indexOf(node);
+      let worker: WorkerModel | null = null;
+      if (workerIndex >= 0 && training) {
+        const trainer = options.trainingData!.makeTrainer(workerIndex, node);
+        this.trainers.push(trainer);
+        worker = new TrainingWorker(sim.events, trainer, layout!, {
+          index: workerIndex, count: scenario.workers.length, iterations: scenario.iterations,
+          evalEvery: training.evalEvery, computeS: scenario.workload.computeS,
+        }, record!);
+        this.workers.set(node, { checked: 0, mismatches: [], finals: new Map() });
+      } else if (workerIndex >= 0) {
+        const synthetic = new SyntheticWorker(sim.events, scenario.workload.computeS, workerIndex, options.values ?? false, scenario.workers.length);
+        worker = synthetic;
+        this.workers.set(node, synthetic);
+      }
+      const transport = sim.network.transportFor(node) as NodeTransport<ChunkMessage>;
+      return new NodeAgent(node, worker, scenario.iterations, transport, sim.events, controlFor(node), topology);
+    });
+    agents.forEach((a) => a.start());
+  }
+
+  /** Run until the wall clock passes `pauseAtMs`; true when every iteration is done. */
+  advance(pauseAtMs: number): boolean {
+    const { sim, recorder, options, scenario } = this;
+    return sim.run(
       () => recorder.completed === scenario.iterations,
       (now) => {
-        if (options.onProgress && recorder.completed !== reported) {
-          reported = recorder.completed;
-          options.onProgress(recorder.completed, now);
+        if (recorder.completed === this.reported) return;
+        this.reported = recorder.completed;
+        options.onProgress?.(recorder.completed, now);
+        // the link bins finished so far go to the results with the iterations
+        if (options.sink && sim.network.accountedUntil > this.flushedAt) {
+          this.flushedAt = sim.network.accountedUntil;
+          options.sink.linkBins(sim.network.bins, this.flushedAt);
         }
       },
+      pauseAtMs,
     );
-  } finally {
-    for (const t of trainers) t.dispose();
   }
-  coordinator.stop();
-  let trainingOutcome: TrainingOutcome | null = null;
-  if (training) {
-    const rssMb = Math.round(process.memoryUsage().rss / 1e6);
-    trainingOutcome = { snapshots: record!.snapshots, accuracy: [], workerRssMb: Object.fromEntries(scenario.workers.map((w) => [w, rssMb])) };
+
+  result(): SchedulerRun {
+    const { scenario, recorder, sim } = this;
+    this.coordinator.stop();
+    let trainingOutcome: TrainingOutcome | null = null;
+    if (scenario.workload.training) {
+      const rssMb = Math.round(process.memoryUsage().rss / 1e6);
+      trainingOutcome = { snapshots: this.record!.snapshots, accuracy: [], workerRssMb: Object.fromEntries(scenario.workers.map((w) => [w, rssMb])) };
+    }
+    const iterations = recorder.iterations();
+    const endTime = iterations[iterations.length - 1].end;
+    const linkUsage = sim.network.linkUsage(endTime);
+    this.options.sink?.lastLinkBins(linkUsage, endTime);
+    return {
+      label: this.config.label,
+      scheduler: this.config.name,
+      iterations,
+      transfers: recorder.transfers,
+      linkUsage,
+      endTime,
+      workers: this.workers,
+      stats: { recomputations: sim.network.recomputations, messages: this.messages },
+      training: trainingOutcome,
+    };
   }
-  const iterations = recorder.iterations();
-  const endTime = iterations[iterations.length - 1].end;
-  return {
-    label: config.label,
-    scheduler: config.name,
-    iterations,
-    transfers: recorder.transfers,
-    linkUsage: sim.network.linkUsage(endTime),
-    endTime,
-    workers,
-    stats: { recomputations: sim.network.recomputations, messages },
-    training: trainingOutcome,
-  };
+
+  /** What a run that ended early did: its simulated time and messages. */
+  progress(): { simulatedS: number; messages: number; recomputations: number } {
+    return { simulatedS: this.sim.now(), messages: this.messages, recomputations: this.sim.network.recomputations };
+  }
+
+  dispose(): void {
+    for (const t of this.trainers) t.dispose();
+  }
 }

@@ -3,7 +3,7 @@
  * the schema, check what a schema cannot (node names, trace files, servers),
  * and expand links and traces into a `Scenario`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
@@ -15,6 +15,8 @@ import type { DirectedLinkSpec, Scenario, SchedulerConfig, Training, Workload } 
 import type { DatasetSpec } from '../train/data.js';
 import { MODEL_ARRAYS } from '../train/model-arrays.js';
 import { UserError } from '../util/errors.js';
+import { readText } from '../util/files.js';
+import { MAX_DIRECTED_LINKS, MAX_MBPS } from './limits.js';
 
 /** Thrown for any problem in a scenario file; the message lists every problem found. */
 export class ScenarioError extends UserError {}
@@ -28,13 +30,7 @@ export interface LoadOptions {
 }
 
 export function loadScenario(file: string, options: LoadOptions = {}): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ScenarioError(`${file}: cannot read scenario file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  return parseScenario(text, file, options);
+  return parseScenario(readText(file, 'scenario file'), file, options);
 }
 
 export function parseScenario(text: string, file: string, options: LoadOptions = {}): Scenario {
@@ -47,7 +43,13 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
     });
     throw new ScenarioError(lines.join('\n'));
   }
-  const raw = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    // the yaml package refuses documents whose aliases would expand without bound ("billion laughs")
+    throw new ScenarioError(`${file}: YAML: ${(e as Error).message.replace(/\.$/, '')}; expand the aliases by hand`);
+  }
   const where = (path: (string | number)[]) => `${file}${lineOf(doc, lineCounter, path)}`;
   const fail = (issues: FieldIssue[]): never => {
     const lines = issues.map((i) => `${where(i.path)}: ${formatPath(i.path)}: ${i.message}`);
@@ -78,16 +80,16 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
   const baseDir = dirname(resolve(file));
   const seed = options.seed ?? input.seed;
   const links: DirectedLinkSpec[] = [];
-  const makeTrace = (spec: RateSpec, label: string, path: (string | number)[]): { trace: Trace; source: string; mahimahi?: string } | null => {
+  const makeTrace = (spec: RateSpec, label: string, path: (string | number)[]): { trace: Trace; source: string; mahimahi?: string; maxMbps?: number } | null => {
     if (typeof spec === 'number') return { trace: PiecewiseTrace.constant(spec), source: `${spec} Mbit/s` };
     if ('mahimahi' in spec) {
       const tracePath = resolve(baseDir, spec.mahimahi);
       try {
-        const table = convertMahimahi(readFileSync(tracePath, 'utf8'), tracePath, spec.bin_ms);
-        return { trace: traceFromTable(table, true, table.periodS), source: `mahimahi ${spec.mahimahi}`, mahimahi: tracePath };
+        const table = convertMahimahi(readText(tracePath, 'Mahimahi trace'), tracePath, spec.bin_ms);
+        return { trace: traceFromTable(table, true, table.periodS), source: `mahimahi ${spec.mahimahi}`, mahimahi: tracePath, maxMbps: table.mbps.reduce((a, b) => Math.max(a, b), 0) };
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        problem([...path, 'mahimahi'], code ? `${tracePath}: cannot read Mahimahi trace (${code})` : (e as Error).message);
+        if (!(e instanceof UserError)) throw e;
+        problem([...path, 'mahimahi'], e.message);
         return null;
       }
     }
@@ -101,7 +103,10 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
         return null;
       }
       const scaled = spec.scale === 1 ? table : { times: table.times, mbps: table.mbps.map((r) => r * spec.scale) };
-      return { trace: traceFromTable(scaled, spec.loop, spec.duration_s), source: `trace ${spec.trace}${spec.loop ? ' (looped)' : ''}` };
+      return {
+        trace: traceFromTable(scaled, spec.loop, spec.duration_s), source: `trace ${spec.trace}${spec.loop ? ' (looped)' : ''}`,
+        maxMbps: scaled.mbps.reduce((a, b) => Math.max(a, b), 0),
+      };
     }
     if ('min_mbps' in spec && 'max_mbps' in spec && spec.min_mbps > spec.max_mbps) {
       problem([...path, 'min_mbps'], `min_mbps (${spec.min_mbps}) must not exceed max_mbps (${spec.max_mbps})`);
@@ -123,6 +128,10 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
     }
     const made = makeTrace(spec, `${from}->${to}`, path);
     if (!made) return;
+    if (made.maxMbps !== undefined && made.maxMbps > MAX_MBPS) {
+      problem(path, `a rate of ${made.maxMbps} Mbit/s is above the largest geobed accepts (${MAX_MBPS} Mbit/s, 1 Tbit/s)`);
+      return;
+    }
     links.push({
       id: links.length, from, to, name: `${from}->${to}`,
       delayS: (props.delay_ms ?? 0) / 1000,
@@ -150,7 +159,8 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
       if (!known.has(a) || !known.has(b) || a === b) return;
       const props = { ...defaults, ...stripUndefined(link) };
       const bw: BandwidthSpec | undefined = props.bandwidth;
-      const path = link.bandwidth === undefined ? ['link_defaults', 'bandwidth'] : ['links', i, 'bandwidth'];
+      // a missing bandwidth is this link's problem; a bad default is link_defaults'
+      const path = link.bandwidth === undefined && bw !== undefined ? ['link_defaults', 'bandwidth'] : ['links', i, 'bandwidth'];
       if (bw !== undefined && typeof bw === 'object' && 'forward' in bw) {
         addDirected(a, b, bw.forward, [...path, 'forward'], props);
         addDirected(b, a, bw.reverse, [...path, 'reverse'], props);
@@ -171,13 +181,17 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
       return true;
     };
     if (!mesh.bandwidth_mbps === !mesh.bandwidth) problem(['mesh'], 'give exactly one of bandwidth_mbps (a matrix) or bandwidth');
+    if (n * (n - 1) > MAX_DIRECTED_LINKS) {
+      fail([{ path: ['nodes'], message: `a full mesh of ${n} nodes has ${n * (n - 1)} directed links, more than geobed holds (${MAX_DIRECTED_LINKS}); use a sparse list of links` }]);
+    }
     const delays = mesh.delay_ms;
     const okBw = !mesh.bandwidth_mbps || checkMatrix(mesh.bandwidth_mbps, 'bandwidth_mbps');
     const okDelay = !Array.isArray(delays) || checkMatrix(delays, 'delay_ms');
     if (okBw && okDelay && (mesh.bandwidth_mbps || mesh.bandwidth)) {
       for (let i = 0; i < n; i++) {
         for (let j = 0; j < n; j++) {
-          if (i === j) continue;
+          // the diagonal is no link, and neither is a 0 in the matrix (one spec for every link is taken as given)
+          if (i === j || mesh.bandwidth_mbps?.[i][j] === 0) continue;
           const spec: RateSpec = mesh.bandwidth_mbps ? mesh.bandwidth_mbps[i][j] : mesh.bandwidth!;
           const path = mesh.bandwidth_mbps ? ['mesh', 'bandwidth_mbps', i, j] : ['mesh', 'bandwidth'];
           addDirected(nodes[i], nodes[j], spec, path, {
@@ -201,6 +215,9 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
       s.order.forEach((n, j) => checkNode(['schedulers', index, 'order', j], n));
       const sorted = [...s.order].sort().join(',');
       if (sorted !== [...workers].sort().join(',')) problem(['schedulers', index, 'order'], `the ring must list every worker exactly once (${workers.join(', ')})`);
+    }
+    if (s.name === 'netstorm' && s.roots !== undefined && s.roots > nodes.length) {
+      problem(['schedulers', index, 'roots'], `at most ${nodes.length}, the number of nodes (every node is a candidate root), got ${s.roots}`);
     }
     if (s.name === 'star' && Array.isArray(s.servers)) {
       s.servers.forEach((server, j) => {
@@ -331,14 +348,21 @@ function selectSchedulers(all: SchedulerSpec[], wanted: string[] | undefined): S
   });
 }
 
+/** Every node must reach every other over directed links (a mesh may leave out one direction). */
 function checkConnected(nodes: string[], links: DirectedLinkSpec[], problem: (p: (string | number)[], m: string) => void) {
-  const adjacent = new Map<string, string[]>(nodes.map((n) => [n, []]));
-  for (const l of links) adjacent.get(l.from)!.push(l.to);
-  const seen = new Set([nodes[0]]);
-  const stack = [nodes[0]];
-  while (stack.length) for (const next of adjacent.get(stack.pop()!)!) if (!seen.has(next)) { seen.add(next); stack.push(next); }
-  const unreachable = nodes.filter((n) => !seen.has(n));
-  if (unreachable.length) problem(['links'], `the topology is not connected: ${unreachable.join(', ')} cannot be reached from ${nodes[0]}`);
+  const reached = (forward: boolean) => {
+    const adjacent = new Map<string, string[]>(nodes.map((n) => [n, []]));
+    for (const l of links) adjacent.get(forward ? l.from : l.to)!.push(forward ? l.to : l.from);
+    const seen = new Set([nodes[0]]);
+    const stack = [nodes[0]];
+    while (stack.length) for (const next of adjacent.get(stack.pop()!)!) if (!seen.has(next)) { seen.add(next); stack.push(next); }
+    return nodes.filter((n) => !seen.has(n));
+  };
+  const unreachable = reached(true);
+  const cannotReturn = reached(false);
+  const list = (names: string[]) => (names.length > 8 ? `${names.slice(0, 8).join(', ')} and ${names.length - 8} more` : names.join(', '));
+  if (unreachable.length) problem(['links'], `the topology is not connected: ${list(unreachable)} cannot be reached from ${nodes[0]}`);
+  else if (cannotReturn.length) problem(['links'], `the topology is not connected: ${nodes[0]} cannot be reached from ${list(cannotReturn)}`);
 }
 
 /** ":line" of the deepest YAML node that exists along `path`, or "". */

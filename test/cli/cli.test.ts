@@ -8,8 +8,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 import { parseTraceCsv } from '../../src/scenario/trace.js';
-import { ITERATION_COLUMNS, LINK_COLUMNS, SUMMARY_COLUMNS, TRANSFER_COLUMNS } from '../../src/results/write.js';
-import { useTempDir, writeFiles, scenarioText } from '../helpers.js';
+import { ITERATION_COLUMNS, LINK_COLUMNS, SUMMARY_COLUMNS, TRANSFER_COLUMNS } from '../../src/results/tables.js';
+import { readCsv, useTempDir, writeFiles, scenarioText } from '../helpers.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'geobed.js');
 const geobed = (args: string[], cwd = PACKAGE_ROOT) => execa('node', [BIN, ...args], { cwd, reject: false, env: { FORCE_COLOR: '0' } });
@@ -34,17 +34,20 @@ describe('geobed CLI', () => {
     expect(manifest.mode).toBe('sim');
     expect(manifest.scenario.seed).toBe(7);
     expect(manifest.scenario.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.status).toBe('complete');
+    // every row says which run it belongs to, so CSVs of many runs concatenate into one table
+    const rows = readCsv(join(out, 'iterations.csv'));
+    for (const r of rows) expect([r.scenario, r.mode, r.profile, r.seed]).toEqual(['quickstart', 'sim', 'custom', '7']);
     // per scheduler, iteration times add up to the run, and no iteration beats the network's lower bound
-    const rows = readFileSync(join(out, 'iterations.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
     for (const name of ['star', 'mlnet', 'tsengine', 'ring', 'netstorm']) {
-      const mine = rows.filter((r) => r[0] === name);
+      const mine = rows.filter((r) => r.scheduler === name);
       expect(mine).toHaveLength(20);
-      expect(mine.reduce((s, r) => s + Number(r[5]), 0)).toBeCloseTo(Number(mine[mine.length - 1][4]), 4);
-      for (const row of mine) expect(Number(row[5])).toBeGreaterThanOrEqual(Number(row[9]));
+      expect(mine.reduce((s, r) => s + Number(r.iteration_s), 0)).toBeCloseTo(Number(mine[mine.length - 1].end_s), 4);
+      for (const row of mine) expect(Number(row.iteration_s)).toBeGreaterThanOrEqual(Number(row.bound_s));
     }
-    const summary = readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
-    expect(summary.map((r) => r[0])).toEqual(['star', 'mlnet', 'tsengine', 'ring', 'netstorm']);
-    expect(summary[0].slice(9, 12)).toEqual(['1.0000', '1.0000', '1.0000']); // star against itself
+    const summary = readCsv(join(out, 'summary.csv'));
+    expect(summary.map((r) => r.scheduler)).toEqual(['star', 'mlnet', 'tsengine', 'ring', 'netstorm']);
+    expect([summary[0].speedup_vs_star, summary[0].speedup_ci95_low, summary[0].speedup_ci95_high]).toEqual(['1.0000', '1.0000', '1.0000']); // star against itself
   });
 
   it('the same seed writes byte-identical CSVs; another seed changes them', async () => {
@@ -62,7 +65,7 @@ describe('geobed CLI', () => {
     const out = join(dir.path, 'short');
     const r = await geobed(['run', QUICKSTART, '--iterations', '3', '--schedulers', 'star', '--out', out]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(readFileSync(join(out, 'iterations.csv'), 'utf8').trim().split('\n')).toHaveLength(4);
+    expect(readCsv(join(out, 'iterations.csv'))).toHaveLength(3);
   });
 
   it('a bad scenario: exit 2, one clear line per problem, no stack trace, nothing created', async () => {

@@ -20,13 +20,25 @@ describe('progress bar', () => {
     expect(stream.writes[1]).toBe('\r\x1b[2K');
   });
 
-  it('never draws when stdout is not a terminal', () => {
+  it('when stdout is not a terminal: no bar; on stderr a line as a scheduler starts and ends, and at its tenths every 5 s (after 2 s)', () => {
     let now = 0;
     const stream = fakeStream(false);
-    const bar = new ProgressBar(stream, () => now);
-    now = 10_000;
-    bar.update('star', 5, 10);
+    const lines = fakeStream(false);
+    const bar = new ProgressBar(stream, () => now, lines);
+    bar.update('star', 0, 100);
+    expect(lines.writes).toHaveLength(0); // a run shorter than 2 s says nothing
+    now = 3000;
+    for (let done = 0; done <= 100; done++) {
+      bar.update('star', done, 100);
+      now += 200; // 20 s in all: a tenth every 2 s
+    }
+    bar.update('ring', 0, 100);
     bar.finish();
     expect(stream.writes).toHaveLength(0);
+    expect(lines.writes[0]).toBe('geobed: star: 0/100 iterations (0%), 3.0 s\n');
+    expect(lines.writes[1]).toBe('geobed: star: 25/100 iterations (25%), 8.0 s\n');
+    expect(lines.writes.at(-2)).toBe('geobed: star: 100/100 iterations (100%), 23.0 s\n');
+    expect(lines.writes.at(-1)).toMatch(/^geobed: ring: 0\/100/);
+    expect(lines.writes).toHaveLength(6); // start, 25%, 50%, 75% (5 s apart), end; ring's start
   });
 });

@@ -9,7 +9,7 @@ import { loadScenario } from '../../src/scenario/load.js';
 import { SCHEDULER_NAMES } from '../../src/scenario/schema.js';
 import { emulate } from '../../src/run/emulate.js';
 import { simulate } from '../../src/run/simulate.js';
-import { iterationTimes } from '../../src/results/write.js';
+import { iterationTimes } from '../../src/results/summary.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 
 const isRoot = process.getuid?.() === 0;

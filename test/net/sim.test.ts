@@ -120,8 +120,8 @@ describe('flow-level simulator, hand-computed cases', () => {
     net.run(1);
     const usage = net.sim.network.linkUsage(1);
     expect(usage.binS).toBe(0.5);
-    expect(usage.carriedBytes[0][0]).toBeCloseTo(5e6, 3);
-    expect(usage.carriedBytes[0][1]).toBeCloseTo(5e6, 3);
+    expect(usage.get(0, 0)).toBeCloseTo(5e6, 3);
+    expect(usage.get(0, 1)).toBeCloseTo(5e6, 3);
   });
 });
 

@@ -75,7 +75,7 @@ describe('loading scenarios', () => {
     const links = 'links:\n  - between: [a, b]\n    bandwidth: { mahimahi: cell.up }\n  - between: [b, c]\n    bandwidth: 10';
     expect(errorOf(() => load(scenarioText({ links })))).toMatch(/s\.yaml:7: links\[0\]\.bandwidth\.mahimahi: .*cell\.up: cannot read Mahimahi trace \(ENOENT\)/);
     expect(errorOf(() => load(scenarioText({ links }), { 'cell.up': '1\n2\n1.5\n' }))).toMatch(/cell\.up:3: expected a Mahimahi timestamp \(a whole number of milliseconds\), got "1\.5"/);
-    expect(errorOf(() => load(scenarioText({ links: links.replace('cell.up }', 'cell.up, bin_ms: 0 }') }), { 'cell.up': '1\n' }))).toMatch(/bandwidth\.bin_ms: expected number to be >0/);
+    expect(errorOf(() => load(scenarioText({ links: links.replace('cell.up }', 'cell.up, bin_ms: 0 }') }), { 'cell.up': '1\n' }))).toMatch(/bandwidth\.bin_ms: at least 1 ms \(Mahimahi timestamps are whole milliseconds\)/);
   });
 
   it('the same seed gives the same trace realisation, another seed another', () => {

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
-import { ACCURACY_COLUMNS, SUMMARY_COLUMNS } from '../../src/results/write.js';
+import { ACCURACY_COLUMNS, SUMMARY_COLUMNS } from '../../src/results/tables.js';
 import { useTempDir, writeFiles } from '../helpers.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'geobed.js');

@@ -42,6 +42,8 @@ export type ToAgent =
   | { type: 'plan'; iteration: number; plan: Plan }
   | { type: 'command'; command: OnlineCommand }
   | { type: 'iterationComplete'; iteration: number }
+  /** The runner's heartbeat: a live agent answers pong at once (a stopped or hung one does not). */
+  | { type: 'ping'; seq: number }
   | { type: 'finish' };
 
 export type FromAgent =
@@ -55,6 +57,7 @@ export type FromAgent =
   | { type: 'outcome'; checked: number; mismatches: string[]; finals: Map<number, { iteration: number; values: Float32Array | null }>; rssMb: number }
   | { type: 'stepped'; worker: number; iteration: number; checksum: string }
   | { type: 'snapshot'; steps: number; at: number; weights: Float32Array }
+  | { type: 'pong'; seq: number }
   | { type: 'error'; message: string };
 
 const send = (m: FromAgent) => process.send!(m);
@@ -101,6 +104,9 @@ process.on('message', (raw) => {
         break;
       case 'iterationComplete':
         for (const l of completeListeners) l(m.iteration);
+        break;
+      case 'ping':
+        send({ type: 'pong', seq: m.seq });
         break;
       case 'finish':
         send({

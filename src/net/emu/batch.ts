@@ -4,13 +4,16 @@
  * process per change.
  */
 import { execa, type ResultPromise } from 'execa';
+import { OWN_GROUP } from './exec.js';
 
 export class CommandBatch {
   private readonly proc: ResultPromise;
   private stderr = '';
 
   constructor(readonly tool: 'tc' | 'ip', readonly namespace: string) {
-    this.proc = execa(tool, ['-n', namespace, '-force', '-batch', '-'], { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', reject: false });
+    this.proc = execa(tool, ['-n', namespace, '-force', '-batch', '-'], { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', reject: false, ...OWN_GROUP });
+    // a write after the process died (killed, or failed to start) must not crash geobed
+    this.proc.stdin?.on('error', () => undefined);
     this.proc.stderr?.on('data', (d: Buffer) => {
       this.stderr += d.toString();
     });

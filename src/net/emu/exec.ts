@@ -13,16 +13,26 @@ export class CommandError extends Error {
   }
 }
 
+/**
+ * Every helper process geobed starts runs in a process group of its own
+ * (detached), so a Ctrl-C at the terminal reaches geobed alone, which then
+ * stops them in order; otherwise the same SIGINT would kill `ip netns del`
+ * halfway through a teardown. Long-lived ones exit when geobed's end of
+ * their stdin or IPC channel closes, which also happens when geobed is
+ * killed.
+ */
+export const OWN_GROUP = { detached: true } as const;
+
 /** Run a command; throw CommandError with its stderr if it fails. */
 export async function run(file: string, args: string[]): Promise<string> {
-  const r = await execa(file, args, { reject: false });
+  const r = await execa(file, args, { reject: false, ...OWN_GROUP });
   if (r.exitCode !== 0) throw new CommandError(`${file} ${args.join(' ')}`, String(r.stderr));
   return String(r.stdout);
 }
 
 /** Run many `ip` or `tc` commands in one namespace through one `-batch -` process. */
 export async function batch(tool: 'ip' | 'tc', namespace: string, lines: string[]): Promise<void> {
-  const r = await execa(tool, ['-n', namespace, '-batch', '-'], { input: `${lines.join('\n')}\n`, reject: false });
+  const r = await execa(tool, ['-n', namespace, '-batch', '-'], { input: `${lines.join('\n')}\n`, reject: false, ...OWN_GROUP });
   if (r.exitCode !== 0) throw new CommandError(`${tool} -n ${namespace} -batch`, String(r.stderr));
 }
 
@@ -39,11 +49,4 @@ export async function succeeds(file: string, args: string[]): Promise<boolean> {
 export async function listNamespaces(): Promise<string[]> {
   const out = await run('ip', ['netns', 'list']);
   return out.split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
-}
-
-/** Delete every namespace geobed made (and so every veth in them); returns their names. */
-export async function removeGeobedNamespaces(): Promise<string[]> {
-  const ours = (await listNamespaces()).filter((n) => NAMESPACE_PATTERN.test(n));
-  for (const ns of ours) await run('ip', ['netns', 'del', ns]);
-  return ours;
 }

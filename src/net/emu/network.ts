@@ -12,8 +12,9 @@
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import type { Topology } from '../topology.js';
-import { batch, run } from './exec.js';
-import { onTeardown } from './cleanup.js';
+import { batch, run, OWN_GROUP } from './exec.js';
+import { onTeardown } from '../../util/teardown.js';
+import { claimTag } from './owners.js';
 import { CommandBatch } from './batch.js';
 import { gsoSegments, linkShapingCommands, rateChangeCommand, type LinkShape, type Pair, type Queueing } from './shaping.js';
 
@@ -45,6 +46,7 @@ export class EmuNetwork {
   /** Segments per packet currently set on each directed link's sending veth. */
   private readonly segments: number[] = [];
   private unregister: (() => void) | null = null;
+  private releaseTag: (() => void) | null = null;
   private tearing: Promise<void> | null = null;
 
   private constructor(readonly tag: string, readonly topology: Topology) {
@@ -68,6 +70,7 @@ export class EmuNetwork {
   static async build(topology: Topology, shapes: (LinkShape | number)[], options: { queueing?: Queueing; tag?: string } = {}): Promise<EmuNetwork> {
     const net = new EmuNetwork(options.tag ?? newRunTag(), topology);
     net.unregister = onTeardown(() => net.teardown());
+    net.releaseTag = claimTag(net.tag);
     try {
       const full = shapes.map((s) => (typeof s === 'number' ? { mbps: s, delayS: 0, lossPercent: 0, queuePackets: null } : s));
       await net.create(full, options.queueing ?? 'fair');
@@ -189,6 +192,7 @@ export class EmuNetwork {
   private async removeAll(): Promise<void> {
     this.unregister?.();
     for (const batch of this.batches.values()) await batch.close().catch(() => undefined);
-    for (const ns of this.namespaces) await execa('ip', ['netns', 'del', ns], { reject: false });
+    for (const ns of this.namespaces) await execa('ip', ['netns', 'del', ns], { reject: false, ...OWN_GROUP });
+    this.releaseTag?.();
   }
 }

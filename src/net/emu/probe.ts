@@ -6,7 +6,7 @@
 import { constants, openSync, closeSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { run, succeeds } from './exec.js';
-import { onTeardown } from './cleanup.js';
+import { onTeardown } from '../../util/teardown.js';
 import { LinkEmulator } from '../native/linkem.js';
 
 export interface HostReport {

@@ -8,7 +8,8 @@
  * Carried bytes are Ethernet frames, what htb shapes.
  */
 import { execa, type ResultPromise } from 'execa';
-import { addToBin } from '../../util/bins.js';
+import { OWN_GROUP } from './exec.js';
+import { binIndex, LinkBins } from '../../util/bins.js';
 import { megabitsBetween, type Trace } from '../../scenario/trace.js';
 import type { EmuNetwork } from './network.js';
 import { NativeNetwork } from '../native/network.js';
@@ -44,7 +45,9 @@ export class LinkSampler {
   private readonly last = new Map<number, LinkCounters>();
   private readonly busy: { seconds: number; allowedMb: number; carriedMb: number; firstDropped: number | null; dropped: number }[];
   private timer: NodeJS.Timeout | null = null;
-  readonly carried: Float64Array[];
+  readonly carried: LinkBins;
+  /** The last time a link whose trace was above 0 carried bytes (the stall watchdog's evidence of progress). */
+  lastCarriedAt = -Infinity;
 
   constructor(
     private readonly net: EmuNetwork | NativeNetwork,
@@ -52,7 +55,7 @@ export class LinkSampler {
     private readonly now: () => number,
     readonly binS: number,
   ) {
-    this.carried = traces.map(() => new Float64Array(64));
+    this.carried = new LinkBins(traces.length, binS);
     this.busy = traces.map(() => ({ seconds: 0, allowedMb: 0, carriedMb: 0, firstDropped: null, dropped: 0 }));
   }
 
@@ -66,7 +69,7 @@ export class LinkSampler {
     const namespaces = [...new Set(this.net.links.map((l) => l.namespace))];
     for (const ns of namespaces) {
       const byDevice = new Map(this.net.links.filter((l) => l.namespace === ns).map((l) => [l.device, l.id]));
-      const proc = execa('tc', ['-n', ns, '-s', '-batch', '-'], { reject: false, stdin: 'pipe', stdout: 'pipe', stderr: 'ignore' });
+      const proc = execa('tc', ['-n', ns, '-s', '-batch', '-'], { reject: false, stdin: 'pipe', stdout: 'pipe', stderr: 'ignore', ...OWN_GROUP });
       this.procs.push(proc);
       let pending = '';
       let current: { id: number; sent?: number; dropped?: number } | null = null;
@@ -113,13 +116,20 @@ export class LinkSampler {
     b.dropped = now.dropped - b.firstDropped;
     if (!previous || now.at < 0) return;
     const bytes = now.sentBytes - previous.sentBytes;
-    addToBin(this.carried, id, Math.floor(now.at / this.binS), bytes);
+    this.carried.add(id, binIndex(now.at, this.binS), bytes);
+    // (htb carries 1 kbit/s on a link at 0 Mbit/s: those bytes are no progress)
+    if (bytes > 0 && this.traces[id].rateAt(previous.at) > 0) this.lastCarriedAt = now.at;
     const stretch = busyStretch(previous, now, this.traces[id]);
     if (stretch) {
       b.seconds += stretch.busyS;
       b.allowedMb += stretch.allowedMb;
       b.carriedMb += stretch.carriedMb;
     }
+  }
+
+  /** Bytes queued on each directed link at its last sample (0 before any). */
+  backlogBytes(): number[] {
+    return this.traces.map((_, id) => this.last.get(id)?.backlogBytes ?? 0);
   }
 
   /** Per directed link: the mean Mbit/s it carried between its first and last sample (NaN before two). */

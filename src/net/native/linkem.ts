@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PACKAGE_ROOT } from '../../util/paths.js';
+import { OWN_GROUP } from '../emu/exec.js';
 
 export const LINKEM_BINARY = join(PACKAGE_ROOT, 'native', 'build', 'geobed-linkem');
 
@@ -38,7 +39,7 @@ export class LinkEmulator {
 
   constructor() {
     if (!LinkEmulator.available()) throw new Error(`the native link emulator is not built (${LINKEM_BINARY}); run npm run build with a C compiler installed`);
-    this.proc = spawn(LINKEM_BINARY, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.proc = spawn(LINKEM_BINARY, [], { stdio: ['pipe', 'pipe', 'inherit'], ...OWN_GROUP });
     this.exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));
     this.proc.stdin!.on('error', () => undefined);
     createInterface({ input: this.proc.stdout! }).on('line', (line) => this.onLine(line));

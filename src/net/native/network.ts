@@ -10,7 +10,8 @@
  */
 import type { Topology } from '../topology.js';
 import { batch, run } from '../emu/exec.js';
-import { onTeardown } from '../emu/cleanup.js';
+import { onTeardown } from '../../util/teardown.js';
+import { claimTag } from '../emu/owners.js';
 import { newRunTag, nodeAddress } from '../emu/network.js';
 import { queueLimit, type LinkShape, type Queueing } from '../emu/shaping.js';
 import { LinkEmulator } from './linkem.js';
@@ -29,6 +30,7 @@ export class NativeNetwork {
   readonly namespaces: string[];
   private emulator: LinkEmulator | null = null;
   private unregister: (() => void) | null = null;
+  private releaseTag: (() => void) | null = null;
   private tearing: Promise<void> | null = null;
 
   private constructor(readonly tag: string, readonly topology: Topology) {
@@ -52,6 +54,7 @@ export class NativeNetwork {
   static async build(topology: Topology, shapes: NativeLinkShape[], options: { seed?: number; tag?: string; queueing?: Queueing } = {}): Promise<NativeNetwork> {
     const net = new NativeNetwork(options.tag ?? newRunTag(), topology);
     net.unregister = onTeardown(() => net.teardown());
+    net.releaseTag = claimTag(net.tag);
     try {
       await net.create(shapes, options.seed ?? 1, options.queueing ?? 'fair');
     } catch (e) {
@@ -128,5 +131,6 @@ export class NativeNetwork {
     this.unregister?.();
     await this.emulator?.stop().catch(() => undefined);
     for (const ns of this.namespaces) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+    this.releaseTag?.();
   }
 }

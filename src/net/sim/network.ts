@@ -8,7 +8,7 @@
  * byte left. Message boundaries on a busy connection change no rates, so
  * back-to-back messages cost no recomputation.
  */
-import { addToBin } from '../../util/bins.js';
+import { binIndex, LinkBins } from '../../util/bins.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
 import { mbpsToBytesPerSec } from '../../util/format.js';
 import type { Trace } from '../../scenario/trace.js';
@@ -47,11 +47,8 @@ interface Connection {
   finish: number;
 }
 
-export interface LinkUsage {
-  /** Bytes carried per time bin, per directed link. */
-  carriedBytes: Float64Array[];
-  binS: number;
-}
+/** Bytes carried per time bin, per directed link. */
+export type LinkUsage = LinkBins;
 
 /** Messages smaller than this many bytes are complete (float round-off). */
 const EPSILON_BYTES = 1e-6;
@@ -70,7 +67,7 @@ export class SimNetwork {
   // link accounting
   private readonly linkRate: Float64Array;
   private lastAccounted = 0;
-  private readonly carried: Float64Array[];
+  private readonly carried: LinkBins;
   /** Number of rate recomputations, for benchmarks. */
   recomputations = 0;
   /** Simulated time of the last delivery (progress marker). */
@@ -87,7 +84,7 @@ export class SimNetwork {
     const n = topology.links.length;
     this.capacity = new Float64Array(n);
     this.linkRate = new Float64Array(n);
-    this.carried = Array.from({ length: n }, () => new Float64Array(64));
+    this.carried = new LinkBins(n, binS);
     this.handlers = topology.nodes.map(() => () => undefined);
     for (let l = 0; l < n; l++) {
       this.capacity[l] = mbpsToBytesPerSec(traces[l].rateAt(0));
@@ -216,7 +213,17 @@ export class SimNetwork {
   /** Close the link accounting at `now` and return bytes carried per bin. */
   linkUsage(now: number): LinkUsage {
     this.account(now);
-    return { carriedBytes: this.carried, binS: this.binS };
+    return this.carried;
+  }
+
+  /** Bytes carried per bin, accounted up to accountedUntil (bins before its bin are complete). */
+  get bins(): LinkBins {
+    return this.carried;
+  }
+
+  /** The time up to which link bytes are in `bins`. */
+  get accountedUntil(): number {
+    return this.lastAccounted;
   }
 
   linkName(l: number): string {
@@ -313,19 +320,19 @@ export class SimNetwork {
     for (const l of this.busyLinks) {
       const rate = this.linkRate[l];
       if (rate <= 0) continue;
+      // Bins are counted by index, so a bin's end computed in floating point
+      // (43 * 0.1 = 4.3000000000000007, floor(4.3 / 0.1) = 42) never stalls the walk.
       let t = from;
-      while (t < now) {
-        const bin = Math.floor(t / this.binS);
-        const binEnd = (bin + 1) * this.binS;
-        const until = Math.min(now, binEnd);
-        this.addCarried(l, bin, rate * (until - t));
+      for (let bin = binIndex(from, this.binS); t < now; bin++) {
+        const until = Math.min(now, (bin + 1) * this.binS);
+        if (until > t) this.addCarried(l, bin, rate * (until - t));
         t = until;
       }
     }
   }
 
   private addCarried(link: number, bin: number, bytes: number): void {
-    addToBin(this.carried, link, bin, bytes);
+    this.carried.add(link, bin, bytes);
   }
 }
 

@@ -25,10 +25,14 @@ export class Simulator {
     return this.events.now();
   }
 
-  /** Run until `isDone()` holds after an instant has settled. */
-  run(isDone: () => boolean, onInstant?: (now: number) => void): void {
+  /**
+   * Run until `isDone()` holds after an instant has settled (returns true),
+   * or until the wall clock (performance.now()) passes `pauseAtMs` (returns
+   * false; call again to go on), so a caller can let its event loop run.
+   */
+  run(isDone: () => boolean, onInstant?: (now: number) => void, pauseAtMs = Infinity): boolean {
     const { events, network } = this;
-    for (;;) {
+    for (let instants = 1; ; instants++) {
       const now = events.now();
       for (;;) {
         network.completeDue(now);
@@ -39,7 +43,7 @@ export class Simulator {
         }
       }
       onInstant?.(now);
-      if (isDone()) return;
+      if (isDone()) return true;
       const next = Math.min(events.nextTime(), network.nextFinishTime());
       const stuck = network.nextFinishTime() === Infinity && network.hasActiveFlows() && network.stalledLinks().length > 0;
       if (next === Infinity || (stuck && next - network.lastDeliveryAt > STALL_LIMIT_S)) {
@@ -50,6 +54,7 @@ export class Simulator {
         );
       }
       events.advanceTo(next);
+      if ((instants & 63) === 0 && performance.now() > pauseAtMs) return false;
     }
   }
 }

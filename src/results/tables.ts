@@ -1,0 +1,213 @@
+/**
+ * The result tables: each declares its columns once, as (name, value)
+ * pairs, so a CSV's header and its rows cannot drift apart. Every table
+ * starts with the run's identity (scenario, mode, profile, seed), so CSVs
+ * of many runs concatenate into one tidy table.
+ */
+import type { IterationRecord, TransferRecord } from '../sync/record.js';
+import type { DirectedLinkSpec } from '../scenario/types.js';
+import { meanRate } from '../scenario/trace.js';
+import { bytesPerSecToMbps, fixed } from '../util/format.js';
+import type { LinkFidelity } from './fidelity.js';
+
+/** What tells one run's rows from another's when tables are combined. */
+export interface RunIdentity {
+  scenario: string;
+  mode: 'sim' | 'emu';
+  /** The model profile, or "custom" for gradient_mb, or the trained model (and its padding). */
+  profile: string;
+  seed: number;
+}
+
+type Column<R> = readonly [name: string, value: (row: R) => string | number];
+
+export interface Table<R> {
+  file: string;
+  columns: readonly Column<R>[];
+}
+
+const IDENTITY_COLUMNS = ['scenario', 'mode', 'profile', 'seed'] as const;
+
+/** A table's header: the identity columns, then its own. */
+export function columnsOf<R>(table: Table<R>): string[] {
+  return [...IDENTITY_COLUMNS, ...table.columns.map(([name]) => name)];
+}
+
+export function identityValues(id: RunIdentity): (string | number)[] {
+  return [id.scenario, id.mode, id.profile, id.seed];
+}
+
+export function rowOf<R>(table: Table<R>, identity: (string | number)[], row: R): (string | number)[] {
+  return [...identity, ...table.columns.map(([, value]) => value(row))];
+}
+
+export interface IterationRow {
+  scheduler: string;
+  record: IterationRecord;
+  /** From the end of the previous iteration (the first: from 0) to this one's end. */
+  seconds: number;
+  bound: number;
+}
+
+export const ITERATIONS: Table<IterationRow> = {
+  file: 'iterations.csv',
+  columns: [
+    ['scheduler', (r) => r.scheduler],
+    ['iteration', (r) => r.record.iteration],
+    ['plan_version', (r) => r.record.planVersion],
+    ['start_s', (r) => fixed(r.record.start)],
+    ['end_s', (r) => fixed(r.record.end)],
+    ['iteration_s', (r) => fixed(r.seconds)],
+    ['compute_s', (r) => fixed(r.record.compute)],
+    ['sync_s', (r) => fixed(r.record.end - r.record.lastGradientReady)],
+    ['bytes', (r) => r.record.bytes],
+    ['bound_s', (r) => fixed(r.bound)],
+  ],
+};
+
+export const TRANSFERS: Table<{ scheduler: string; t: TransferRecord }> = {
+  file: 'transfers.csv',
+  columns: [
+    ['scheduler', (r) => r.scheduler],
+    ['iteration', (r) => r.t.iteration],
+    ['chunk', (r) => r.t.chunk],
+    ['kind', (r) => r.t.kind],
+    ['aux', (r) => (r.t.aux ? 1 : 0)],
+    ['from', (r) => r.t.from],
+    ['to', (r) => r.t.to],
+    ['bytes', (r) => r.t.bytes],
+    ['enqueued_s', (r) => fixed(r.t.enqueuedAt)],
+    ['sent_s', (r) => fixed(r.t.sentAt)],
+    ['delivered_s', (r) => fixed(r.t.deliveredAt)],
+    ['mbps', (r) => (r.t.deliveredAt > r.t.sentAt ? fixed((r.t.bytes * 8) / (r.t.deliveredAt - r.t.sentAt) / 1e6, 3) : '')],
+  ],
+};
+
+export interface LinkRow {
+  scheduler: string;
+  link: DirectedLinkSpec;
+  from: number;
+  width: number;
+  bytes: number;
+}
+
+export const LINKS: Table<LinkRow> = {
+  file: 'links.csv',
+  columns: [
+    ['scheduler', (r) => r.scheduler],
+    ['link', (r) => r.link.name],
+    ['from', (r) => r.link.from],
+    ['to', (r) => r.link.to],
+    ['bin_start_s', (r) => fixed(r.from)],
+    ['bin_s', (r) => fixed(r.width)],
+    ['capacity_mbps', (r) => fixed(meanRate(r.link.trace, r.from, r.from + r.width), 3)],
+    ['carried_mbps', (r) => fixed(bytesPerSecToMbps(r.bytes / r.width), 3)],
+  ],
+};
+
+/** One evaluation of worker 0's weights. */
+export interface AccuracyPoint {
+  steps: number;
+  at: number;
+  samples: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+}
+
+export const ACCURACY: Table<{ scheduler: string; a: AccuracyPoint }> = {
+  file: 'accuracy.csv',
+  columns: [
+    ['scheduler', (r) => r.scheduler],
+    ['iteration', (r) => r.a.steps],
+    ['time_s', (r) => fixed(r.a.at)],
+    ['samples', (r) => r.a.samples],
+    ['train_loss', (r) => fixed(r.a.trainLoss)],
+    ['train_accuracy', (r) => fixed(r.a.trainAccuracy)],
+    ['test_loss', (r) => fixed(r.a.testLoss)],
+    ['test_accuracy', (r) => fixed(r.a.testAccuracy)],
+  ],
+};
+
+export interface RateChangeRow {
+  scheduler: string;
+  link: string;
+  scheduledS: number;
+  appliedS: number;
+  mbps: number;
+}
+
+export const REPLAY: Table<RateChangeRow> = {
+  file: 'replay.csv',
+  columns: [
+    ['scheduler', (r) => r.scheduler],
+    ['link', (r) => r.link],
+    ['scheduled_s', (r) => fixed(r.scheduledS)],
+    ['applied_s', (r) => fixed(r.appliedS)],
+    ['lag_ms', (r) => fixed((r.appliedS - r.scheduledS) * 1000, 3)],
+    ['mbps', (r) => fixed(r.mbps, 3)],
+  ],
+};
+
+export const FIDELITY: Table<{ scheduler: string; link: DirectedLinkSpec; f: LinkFidelity; flagged: boolean }> = {
+  file: 'fidelity.csv',
+  columns: [
+    ['scheduler', (r) => r.scheduler],
+    ['link', (r) => r.link.name],
+    ['from', (r) => r.link.from],
+    ['to', (r) => r.link.to],
+    ['busy_s', (r) => fixed(r.f.busyS, 3)],
+    ['allowed_mbps', (r) => fixed(r.f.allowedMbps, 3)],
+    ['carried_mbps', (r) => fixed(r.f.carriedMbps, 3)],
+    ['carried_over_allowed', (r) => (Number.isNaN(r.f.ratio) ? '' : fixed(r.f.ratio, 4))],
+    ['dropped_packets', (r) => r.f.droppedPackets],
+    ['flagged', (r) => (r.flagged ? 1 : 0)],
+  ],
+};
+
+export interface SummaryRow {
+  scheduler: string;
+  iterations: number;
+  mean_s: number;
+  median_s: number;
+  p95_s: number;
+  ci95_low_s: number;
+  ci95_high_s: number;
+  bound_s: number;
+  mean_over_bound: number;
+  speedup_vs_star: number;
+  speedup_ci95_low: number;
+  speedup_ci95_high: number;
+  /** Real training: the first time test accuracy reached the target (NaN: never), and the last evaluation's test accuracy. */
+  time_to_accuracy_s: number;
+  final_test_accuracy: number;
+}
+
+export const SUMMARY: Table<SummaryRow> = {
+  file: 'summary.csv',
+  columns: [
+    ['scheduler', (s) => s.scheduler],
+    ['iterations', (s) => s.iterations],
+    ['mean_s', (s) => fixed(s.mean_s)],
+    ['median_s', (s) => fixed(s.median_s)],
+    ['p95_s', (s) => fixed(s.p95_s)],
+    ['ci95_low_s', (s) => fixed(s.ci95_low_s)],
+    ['ci95_high_s', (s) => fixed(s.ci95_high_s)],
+    ['bound_s', (s) => fixed(s.bound_s)],
+    ['mean_over_bound', (s) => fixed(s.mean_over_bound, 4)],
+    ['speedup_vs_star', (s) => fixed(s.speedup_vs_star, 4)],
+    ['speedup_ci95_low', (s) => fixed(s.speedup_ci95_low, 4)],
+    ['speedup_ci95_high', (s) => fixed(s.speedup_ci95_high, 4)],
+    ['time_to_accuracy_s', (s) => fixed(s.time_to_accuracy_s)],
+    ['final_test_accuracy', (s) => fixed(s.final_test_accuracy)],
+  ],
+};
+
+export const ITERATION_COLUMNS = columnsOf(ITERATIONS);
+export const TRANSFER_COLUMNS = columnsOf(TRANSFERS);
+export const LINK_COLUMNS = columnsOf(LINKS);
+export const ACCURACY_COLUMNS = columnsOf(ACCURACY);
+export const REPLAY_COLUMNS = columnsOf(REPLAY);
+export const FIDELITY_COLUMNS = columnsOf(FIDELITY);
+export const SUMMARY_COLUMNS = columnsOf(SUMMARY);

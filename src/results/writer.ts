@@ -1,0 +1,253 @@
+/**
+ * Writes a run's results as the run goes: manifest.json first (status
+ * "running"), then CSV rows as iterations finish, flushed at every
+ * finished iteration, so a crash, an out-of-memory kill or a power cut
+ * keeps every iteration finished before it. summary.csv and the final
+ * manifest are written when the run ends (complete, interrupted or failed);
+ * `geobed summarize` rebuilds them from the CSVs when it never did.
+ */
+import { closeSync, existsSync, openSync, readdirSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import type { Scenario, SchedulerConfig } from '../scenario/types.js';
+import type { IterationRecord, RecordSink, TransferRecord } from '../sync/record.js';
+import { binIndex, type LinkBins } from '../util/bins.js';
+import { NetworkBound } from './bound.js';
+import { flaggedLinks, type LinkFidelity } from './fidelity.js';
+import { summaryRows, type SchedulerTimes } from './summary.js';
+import { giveToSudoUser } from './folder.js';
+import {
+  ACCURACY, FIDELITY, ITERATIONS, LINKS, REPLAY, SUMMARY, TRANSFERS, columnsOf, identityValues, rowOf,
+  type AccuracyPoint, type RateChangeRow, type RunIdentity, type SummaryRow, type Table,
+} from './tables.js';
+
+/** How a run ended, as manifest.json says. */
+export type RunStatus = 'running' | 'complete' | 'interrupted' | 'failed';
+
+/** A CSV file written a batch of rows at a time. */
+class CsvWriter {
+  private readonly fd: number;
+  private batch: unknown[][] = [];
+
+  constructor(path: string, columns: string[]) {
+    this.fd = openSync(path, 'w');
+    writeSync(this.fd, stringify([], { header: true, columns }));
+  }
+
+  add(row: unknown[]): void {
+    this.batch.push(row);
+    if (this.batch.length >= 10_000) this.flush();
+  }
+
+  flush(): void {
+    if (this.batch.length) writeSync(this.fd, stringify(this.batch));
+    this.batch = [];
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+/** Everything a results folder holds, relative to it, sorted. */
+function listFiles(dir: string, under = dir): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(under).sort()) {
+    const path = join(under, entry);
+    if (statSync(path).isDirectory()) out.push(...listFiles(dir, path));
+    else out.push(relative(dir, path));
+  }
+  return out;
+}
+
+/** Write JSON so that a reader never sees half of it (temp file, then rename). */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+}
+
+export class RunWriter {
+  private readonly csv = new Map<string, CsvWriter>();
+  private readonly identity: (string | number)[];
+  private readonly bound: NetworkBound;
+  private readonly schedulers: SchedulerTimes[] = [];
+  private readonly stats: Record<string, unknown>[] = [];
+  private closed = false;
+
+  /**
+   * `dir` is reserved and empty. Writes the manifest (status running) and
+   * every CSV's header now: a folder that cannot be written fails here,
+   * before the run.
+   */
+  constructor(
+    readonly dir: string,
+    private readonly scenario: Scenario,
+    readonly id: RunIdentity,
+    private manifest: Record<string, unknown>,
+    emulated: boolean,
+  ) {
+    this.identity = identityValues(id);
+    this.bound = new NetworkBound(scenario);
+    this.writeManifest('running');
+    const tables: Table<never>[] = [
+      ITERATIONS, ...(scenario.results.transfers ? [TRANSFERS] : []), LINKS,
+      ...(scenario.workload.training ? [ACCURACY] : []), ...(emulated ? [REPLAY, FIDELITY] : []),
+    ] as Table<never>[];
+    for (const t of tables) this.csv.set(t.file, new CsvWriter(join(dir, t.file), columnsOf(t)));
+  }
+
+  private add<R>(table: Table<R>, row: R): void {
+    this.csv.get(table.file)?.add(rowOf(table, this.identity, row));
+  }
+
+  private flush(): void {
+    for (const w of this.csv.values()) w.flush();
+  }
+
+  /** The records of one scheduler's run, as they happen. */
+  scheduler(config: SchedulerConfig): SchedulerRecords {
+    const times: SchedulerTimes = { label: config.label, name: config.name, times: [], bounds: [], accuracy: this.scenario.workload.training ? [] : null };
+    this.schedulers.push(times);
+    return new SchedulerRecords(this, config.label, times);
+  }
+
+  /** @internal (SchedulerRecords) */
+  iterationRow(label: string, times: SchedulerTimes, record: IterationRecord, previous: IterationRecord | null): void {
+    const compute = this.scenario.workload.computeS;
+    const seconds = record.end - (previous?.end ?? 0);
+    const bound = compute + this.bound.syncBound((previous?.end ?? 0) + compute, previous?.lastWorker ?? null);
+    times.times.push(seconds);
+    times.bounds.push(bound);
+    this.add(ITERATIONS, { scheduler: label, record, seconds, bound });
+    this.flush();
+  }
+
+  /** @internal */
+  transferRow(label: string, t: TransferRecord): void {
+    this.add(TRANSFERS, { scheduler: label, t });
+  }
+
+  /** @internal */
+  linkRows(label: string, bins: LinkBins, upTo: number, endTime: number): void {
+    const links = this.scenario.links;
+    bins.take(upTo, (bin, perLink) => {
+      const from = bin * bins.binS;
+      const width = Math.min(bins.binS, endTime - from);
+      for (const link of links) this.add(LINKS, { scheduler: label, link, from, width, bytes: perLink[link.id] });
+    });
+  }
+
+  /** @internal */
+  rateChangeRow(row: RateChangeRow): void {
+    this.add(REPLAY, row);
+  }
+
+  /** @internal */
+  accuracyRows(label: string, times: SchedulerTimes, rows: AccuracyPoint[]): void {
+    for (const a of rows) this.add(ACCURACY, { scheduler: label, a });
+    times.accuracy = rows.map((a) => ({ at: a.at, testAccuracy: a.testAccuracy }));
+  }
+
+  /** @internal */
+  fidelityRows(label: string, fidelity: LinkFidelity[]): void {
+    const flagged = new Set(flaggedLinks(fidelity).map((f) => f.link));
+    for (const f of fidelity) this.add(FIDELITY, { scheduler: label, link: this.scenario.links[f.link], f, flagged: flagged.has(f.link) });
+  }
+
+  /** @internal A scheduler's run ended (completely or not): its figures go into the manifest. */
+  schedulerEnded(stats: Record<string, unknown>, extra: Record<string, unknown>): void {
+    this.flush();
+    this.stats.push(stats);
+    this.manifest = { ...this.manifest, ...extra, runs: this.stats };
+    this.writeManifest('running');
+  }
+
+  /** Iterations finished over every scheduler so far. */
+  get finishedIterations(): number {
+    return this.schedulers.reduce((s, t) => s + t.times.length, 0);
+  }
+
+  /**
+   * End the run: summary.csv from every iteration that finished, the
+   * manifest with its status (and the error, if any), and the list of files.
+   */
+  finish(status: Exclude<RunStatus, 'running'>, extra: Record<string, unknown> = {}, error?: string): SummaryRow[] {
+    if (this.closed) throw new Error('RunWriter: finished twice');
+    this.closed = true;
+    for (const w of this.csv.values()) w.close();
+    const ran = this.schedulers.filter((s) => s.times.length > 0);
+    const summary = summaryRows(ran, this.scenario.workload.training?.targetAccuracy ?? null);
+    const out = new CsvWriter(join(this.dir, SUMMARY.file), columnsOf(SUMMARY));
+    for (const s of summary) out.add(rowOf(SUMMARY, this.identity, s));
+    out.close();
+    this.manifest = { ...this.manifest, ...extra, runs: this.stats, finished_at: new Date().toISOString() };
+    if (error !== undefined) this.manifest.error = error;
+    this.writeManifest(status);
+    giveToSudoUser(this.dir);
+    return summary;
+  }
+
+  private writeManifest(status: RunStatus): void {
+    const path = join(this.dir, 'manifest.json');
+    const files = existsSync(this.dir) ? listFiles(this.dir).filter((f) => !f.startsWith('manifest.json')) : [];
+    writeJsonAtomic(path, {
+      ...this.manifest,
+      status,
+      completed_iterations: Object.fromEntries(this.schedulers.map((s) => [s.label, s.times.length])),
+      files: [...files, 'manifest.json'],
+    });
+  }
+}
+
+/** One scheduler's records: the sink its simulation or emulation writes to. */
+export class SchedulerRecords implements RecordSink {
+  private previous: IterationRecord | null = null;
+
+  constructor(private readonly writer: RunWriter, readonly label: string, private readonly times: SchedulerTimes) {}
+
+  /** The run's results folder. */
+  get dir(): string {
+    return this.writer.dir;
+  }
+
+  iteration(record: IterationRecord): void {
+    this.writer.iterationRow(this.label, this.times, record, this.previous);
+    this.previous = record;
+  }
+
+  transfer(record: TransferRecord): void {
+    this.writer.transferRow(this.label, record);
+  }
+
+  /** Hand over the link bins that are complete at `closedUntil` (every bin before its own). */
+  linkBins(bins: LinkBins, closedUntil: number): void {
+    this.writer.linkRows(this.label, bins, binIndex(closedUntil, bins.binS), Infinity);
+  }
+
+  /** The run ended at `endTime`: the remaining bins, the last one cut at the end. */
+  lastLinkBins(bins: LinkBins, endTime: number): void {
+    this.writer.linkRows(this.label, bins, Math.ceil(endTime / bins.binS - 1e-9), endTime);
+  }
+
+  rateChange(row: Omit<RateChangeRow, 'scheduler'>): void {
+    this.writer.rateChangeRow({ scheduler: this.label, ...row });
+  }
+
+  accuracy(rows: AccuracyPoint[]): void {
+    this.writer.accuracyRows(this.label, this.times, rows);
+  }
+
+  fidelity(links: LinkFidelity[]): void {
+    this.writer.fidelityRows(this.label, links);
+  }
+
+  /** The iterations finished so far. */
+  get finished(): number {
+    return this.times.times.length;
+  }
+
+  ended(stats: Record<string, unknown>, extra: Record<string, unknown> = {}): void {
+    this.writer.schedulerEnded({ scheduler: this.label, ...stats }, extra);
+  }
+}
