@@ -191,6 +191,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     // for the stall watchdog: what moved last, and who answers
     const watchdog = new StallWatchdog((options.stallS ?? DEFAULT_STALL_S) + scenario.workload.computeS, scenario.links.map((l) => l.trace), () => clock.now());
     const lastPong = new Map<string, number>();
+    const received = new Map<string, number>();
     const doneThrough = new Map<string, number>(scenario.workers.map((w) => [w, -1]));
 
     for (const node of scenario.nodes) {
@@ -214,7 +215,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
             sendTo(node, { type: 'plan', iteration: m.iteration, plan: coordinator.planFor(m.iteration) });
             break;
           case 'report':
-            watchdog.progress();
+            watchdog.message();
             if (m.method === 'computeStarted') recorder.computeStarted(node, m.iteration, m.at);
             else if (m.method === 'gradientReady') recorder.gradientReady(node, m.iteration, m.at);
             else {
@@ -224,7 +225,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
             }
             break;
           case 'delivered':
-            watchdog.progress();
+            watchdog.message();
             messages++;
             recorder.delivered(m.transfer);
             break;
@@ -243,7 +244,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
             rssMb.set(node, m.rssMb);
             break;
           case 'stepped':
-            watchdog.progress();
+            watchdog.message();
             try {
               record?.stepped(m.worker, m.iteration, m.checksum);
             } catch (e) {
@@ -255,6 +256,8 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
             break;
           case 'pong':
             lastPong.set(node, clock.now());
+            if (m.receivedBytes > (received.get(node) ?? 0)) watchdog.bytes();
+            received.set(node, m.receivedBytes);
             break;
           case 'error':
             failRun(new UserError(`agent ${node}: ${m.message}`, 1));
@@ -293,7 +296,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       timers.push(setTimeout(() => native.startPacketLogs(fileOf), Math.max(0, epochMs - WallClock.epochNow())));
     }
     clock.startAt(epochMs);
-    watchdog.progress(0);
+    watchdog.message(0);
     sampler = new LinkSampler(net, scenario.links.map((l) => l.trace), () => clock.now(), scenario.results.bin_s);
     sampler.start();
     const rateChanges: RateChange[] = [];
@@ -323,8 +326,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     const beat = setInterval(() => {
       for (const node of scenario.nodes) sendTo(node, { type: 'ping', seq });
       seq++;
-      watchdog.progress(live.lastCarriedAt);
-      if (watchdog.stalled()) {
+      if (watchdog.stalled(live.backlogBytes())) {
         const diagnosis = diagnoseStall(scenario, {
           now: clock.now(), idleS: watchdog.idleS(), current: recorder.current().iteration, doneThrough, lastPong,
           pids: new Map([...children].map(([n, c]) => [n, c.pid ?? -1])), backlog: live.backlogBytes(),

@@ -1,11 +1,14 @@
 /**
  * The emulated run's stall watchdog, the wall-clock twin of the
- * simulator's stall check: when for `stallS` seconds no message was
- * delivered, no worker reported, and no link whose trace is above 0 carried
- * a byte, the run is stuck (a stopped or hung agent, links at 0 Mbit/s,
- * links that drop every packet). It then fails with what is waiting on
- * what, instead of hanging without a word. Links at 0 whose trace recovers
- * later push the deadline to that time: an outage is not a stall.
+ * simulator's stall check. The run is stalled when for `stallS` seconds no
+ * message was delivered and no worker reported, and either
+ * - no agent read a byte from its TCP connections (nothing moves: a
+ *   stopped or hung agent, links that drop every packet), or
+ * - packets wait only on links whose trace is at 0 Mbit/s (htb still lets
+ *   1 kbit/s through such a link, so bytes trickle, but the run cannot end).
+ * A slow link is no stall: it keeps delivering bytes of a long message and
+ * holds packets itself. A link at 0 whose trace recovers later pushes the
+ * deadline to that time: an outage is not a stall.
  */
 import type { Trace } from '../scenario/trace.js';
 
@@ -13,36 +16,45 @@ import type { Trace } from '../scenario/trace.js';
 export const DEFAULT_STALL_S = 60;
 
 export class StallWatchdog {
-  private lastProgress: number;
+  private lastMessage: number;
+  private lastBytes: number;
 
   constructor(
     private readonly stallS: number,
     private readonly traces: Trace[],
     private readonly now: () => number,
   ) {
-    this.lastProgress = now();
+    this.lastMessage = this.lastBytes = now();
   }
 
-  /** Something moved (a delivery, a report, bytes on a live link). */
-  progress(at = this.now()): void {
-    if (at > this.lastProgress) this.lastProgress = at;
+  /** A message was delivered or a worker reported. */
+  message(at = this.now()): void {
+    this.lastMessage = Math.max(this.lastMessage, at);
+    this.lastBytes = Math.max(this.lastBytes, at);
   }
 
-  /** Seconds since the last progress. */
+  /** An agent read bytes from its connections. */
+  bytes(at = this.now()): void {
+    this.lastBytes = Math.max(this.lastBytes, at);
+  }
+
+  /** Seconds since the last delivered message or report. */
   idleS(): number {
-    return this.now() - this.lastProgress;
+    return this.now() - this.lastMessage;
   }
 
-  /** True when the run counts as stalled now. */
-  stalled(): boolean {
+  /** Is the run stalled now? `backlog`: bytes queued on each directed link at the last sample. */
+  stalled(backlog: number[]): boolean {
     const now = this.now();
-    if (now - this.lastProgress <= this.stallS) return false;
+    if (now - this.lastMessage <= this.stallS) return false;
     // a link at 0 that comes back later: wait for it (and stallS beyond)
     for (const trace of this.traces) {
       if (trace.rateAt(now) > 0) continue;
       const next = trace.nextChangeAfter(now);
-      if (next < Infinity && now - Math.max(this.lastProgress, next) <= this.stallS) return false;
+      if (next < Infinity && now - Math.max(this.lastMessage, next) <= this.stallS) return false;
     }
-    return true;
+    if (now - this.lastBytes > this.stallS) return true;
+    const queued = backlog.map((b, id) => ({ b, id })).filter(({ b }) => b > 0);
+    return queued.length > 0 && queued.every(({ id }) => this.traces[id].rateAt(now) <= 0);
   }
 }

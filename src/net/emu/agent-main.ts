@@ -57,7 +57,8 @@ export type FromAgent =
   | { type: 'outcome'; checked: number; mismatches: string[]; finals: Map<number, { iteration: number; values: Float32Array | null }>; rssMb: number }
   | { type: 'stepped'; worker: number; iteration: number; checksum: string }
   | { type: 'snapshot'; steps: number; at: number; weights: Float32Array }
-  | { type: 'pong'; seq: number }
+  /** The heartbeat's answer, with the bytes this agent has read from its TCP connections so far. */
+  | { type: 'pong'; seq: number; receivedBytes: number }
   | { type: 'error'; message: string };
 
 const send = (m: FromAgent) => process.send!(m);
@@ -106,7 +107,7 @@ process.on('message', (raw) => {
         for (const l of completeListeners) l(m.iteration);
         break;
       case 'ping':
-        send({ type: 'pong', seq: m.seq });
+        send({ type: 'pong', seq: m.seq, receivedBytes: transport?.receivedBytes ?? 0 });
         break;
       case 'finish':
         send({

@@ -46,8 +46,6 @@ export class LinkSampler {
   private readonly busy: { seconds: number; allowedMb: number; carriedMb: number; firstDropped: number | null; dropped: number }[];
   private timer: NodeJS.Timeout | null = null;
   readonly carried: LinkBins;
-  /** The last time a link whose trace was above 0 carried bytes (the stall watchdog's evidence of progress). */
-  lastCarriedAt = -Infinity;
 
   constructor(
     private readonly net: EmuNetwork | NativeNetwork,
@@ -117,8 +115,6 @@ export class LinkSampler {
     if (!previous || now.at < 0) return;
     const bytes = now.sentBytes - previous.sentBytes;
     this.carried.add(id, binIndex(now.at, this.binS), bytes);
-    // (htb carries 1 kbit/s on a link at 0 Mbit/s: those bytes are no progress)
-    if (bytes > 0 && this.traces[id].rateAt(previous.at) > 0) this.lastCarriedAt = now.at;
     const stretch = busyStretch(previous, now, this.traces[id]);
     if (stretch) {
       b.seconds += stretch.busyS;

@@ -191,6 +191,8 @@ export class TcpTransport implements NodeTransport {
   private readonly inbound = new Set<Socket>();
   private server: Server | null = null;
   private handler: (d: Delivery) => void = () => undefined;
+  /** Bytes read from every inbound connection so far (the runner's evidence that data moves, even inside one long message). */
+  receivedBytes = 0;
 
   constructor(
     readonly node: string,
@@ -211,7 +213,10 @@ export class TcpTransport implements NodeTransport {
           from: h.from, to: this.node, bytes: h.bytes, body: values ? { ...(h.body as object), values } : decodeBody(h.body),
           enqueuedAt: h.enqueuedAt, sentAt: h.sentAt, deliveredAt: this.clock.now(),
         }));
-        socket.on('data', (chunk: Buffer) => reader.push(chunk));
+        socket.on('data', (chunk: Buffer) => {
+          this.receivedBytes += chunk.length;
+          reader.push(chunk);
+        });
       });
       this.server.once('error', reject);
       this.server.listen(AGENT_PORT, this.address, () => resolve());
