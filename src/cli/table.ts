@@ -18,7 +18,7 @@ export function summaryTable(rows: SummaryRow[]): string {
   return formatTable(
     ['scheduler', 'iters', 'mean s', '95% CI', 'median s', 'p95 s', 'bound s', 'mean/bound', 'speedup vs star', '95% CI'],
     rows.map((r) => [
-      r.scheduler, String(r.iterations), num(r.mean_s), `${num(r.ci95_low_s)}-${num(r.ci95_high_s)}`, num(r.median_s),
+      r.scheduler, String(r.iterations), num(r.mean_s), Number.isFinite(r.ci95_low_s) ? `${num(r.ci95_low_s)}-${num(r.ci95_high_s)}` : '-', num(r.median_s),
       num(r.p95_s), num(r.bound_s), num(r.mean_over_bound, 2), Number.isFinite(r.speedup_vs_star) ? `${num(r.speedup_vs_star, 2)}x` : '-',
       Number.isFinite(r.speedup_ci95_low) ? `${num(r.speedup_ci95_low, 2)}-${num(r.speedup_ci95_high, 2)}` : '-',
     ]),

@@ -4,7 +4,7 @@
  * never share one, and an unusable place (not writable, read-only, not a
  * folder, a name too long) stops the run at once with one clear line.
  */
-import { chownSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 
@@ -43,15 +43,21 @@ function makeParents(dir: string, flag: string): string | null {
   }
 }
 
+/** A reserved folder, and the topmost parent folder made for it (null: none was missing). */
+export interface RunFolder {
+  dir: string;
+  madeParent: string | null;
+}
+
 /**
  * Reserve `out` (given with --out) or, without it, the first free
  * `<root>/<base>`, `<root>/<base>-2`, ... Returns the folder, created and
  * empty. Throws a UserError (exit 2) when it cannot be created.
  */
-export function reserveRunFolder(out: string | undefined, root: string, base: string): string {
+export function reserveRunFolder(out: string | undefined, root: string, base: string): RunFolder {
   const flag = out !== undefined ? '--out' : 'results folder';
-  const first = makeParents(out ?? join(root, base), flag);
-  if (first) giveToSudoUser(first);
+  const madeParent = makeParents(out ?? join(root, base), flag);
+  if (madeParent) giveToSudoUser(madeParent);
   const tryMake = (dir: string): boolean => {
     try {
       mkdirSync(dir);
@@ -63,18 +69,40 @@ export function reserveRunFolder(out: string | undefined, root: string, base: st
       throw new UserError(`${flag}: cannot create ${dir} (${errnoText(e)})${(e as NodeJS.ErrnoException).code === 'EACCES' ? '; choose another place with --out' : ''}`);
     }
   };
-  if (out !== undefined) {
-    tryMake(out);
-    return out;
-  }
-  for (let k = 1; k < 10_000; k++) {
-    const dir = join(root, k === 1 ? base : `${base}-${k}`);
-    if (tryMake(dir)) return dir;
+  try {
+    if (out !== undefined) {
+      tryMake(out);
+      return { dir: out, madeParent };
+    }
+    for (let k = 1; k < 10_000; k++) {
+      const dir = join(root, k === 1 ? base : `${base}-${k}`);
+      if (tryMake(dir)) return { dir, madeParent };
+    }
+  } catch (e) {
+    removeEmptyParents(dirname(resolve(out ?? join(root, base))), madeParent);
+    throw e;
   }
   throw new UserError(`results folder: ${join(root, base)} and 9,999 numbered neighbours exist; choose --out`);
 }
 
-/** Remove a folder this run reserved (nothing else may be in it that another process owns: it was made by our mkdir). */
-export function releaseRunFolder(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+/** Remove the folders from `dir` up to `top` that are empty (another run's folder keeps a parent). */
+function removeEmptyParents(dir: string, top: string | null): void {
+  if (top === null) return;
+  for (let d = dir; d.startsWith(resolve(top)); d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+    if (d === resolve(top)) return;
+  }
+}
+
+/**
+ * Remove a folder this run reserved, and the parents made for it if they
+ * are empty (nothing in it is another process's: our mkdir made it).
+ */
+export function releaseRunFolder(folder: RunFolder): void {
+  rmSync(folder.dir, { recursive: true, force: true });
+  removeEmptyParents(dirname(resolve(folder.dir)), folder.madeParent);
 }

@@ -15,7 +15,7 @@ import { binIndex, type LinkBins } from '../util/bins.js';
 import { NetworkBound } from './bound.js';
 import { flaggedLinks, type LinkFidelity } from './fidelity.js';
 import { summaryRows, type SchedulerTimes } from './summary.js';
-import { giveToSudoUser } from './folder.js';
+import { giveToSudoUser, type RunFolder } from './folder.js';
 import {
   ACCURACY, FIDELITY, ITERATIONS, LINKS, REPLAY, SUMMARY, TRANSFERS, columnsOf, identityValues, rowOf,
   type AccuracyPoint, type RateChangeRow, type RunIdentity, type SummaryRow, type Table,
@@ -80,21 +80,30 @@ export class RunWriter {
    * every CSV's header now: a folder that cannot be written fails here,
    * before the run.
    */
+  readonly dir: string;
+
   constructor(
-    readonly dir: string,
+    readonly folder: RunFolder,
     private readonly scenario: Scenario,
     readonly id: RunIdentity,
     private manifest: Record<string, unknown>,
     emulated: boolean,
   ) {
+    this.dir = folder.dir;
     this.identity = identityValues(id);
     this.bound = new NetworkBound(scenario);
+    this.manifest = {
+      ...manifest,
+      bound_cuts: this.bound.searchesCuts
+        ? 'each worker\'s out-cut, every worker\'s in-cut, and the smallest cut from the last worker (max-flow)'
+        : 'each worker\'s out-cut and every worker\'s in-cut; the max-flow cut search is left out on a mesh this large (workers^2 x links > 1e8), so the bound may be looser',
+    };
     this.writeManifest('running');
     const tables: Table<never>[] = [
       ITERATIONS, ...(scenario.results.transfers ? [TRANSFERS] : []), LINKS,
       ...(scenario.workload.training ? [ACCURACY] : []), ...(emulated ? [REPLAY, FIDELITY] : []),
     ] as Table<never>[];
-    for (const t of tables) this.csv.set(t.file, new CsvWriter(join(dir, t.file), columnsOf(t)));
+    for (const t of tables) this.csv.set(t.file, new CsvWriter(join(this.dir, t.file), columnsOf(t)));
   }
 
   private add<R>(table: Table<R>, row: R): void {

@@ -87,7 +87,7 @@ export function simulationCaveats(scenario: Scenario): string[] {
  */
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
-  const dir = reserveRunFolder(options.out, options.resultsRoot ?? 'results', defaultRunName(scenario, options.mode, startedAt));
+  const folder = reserveRunFolder(options.out, options.resultsRoot ?? 'results', defaultRunName(scenario, options.mode, startedAt));
   let writer: RunWriter;
   let links: LinkBackend | null = null;
   let training: PreparedTraining | null = null;
@@ -104,9 +104,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       scenario = training.scenario;
     }
     stopSignal.throwIfAborted();
-    writer = new RunWriter(dir, scenario, runIdentity(scenario, options.mode), startManifest(scenario, options, links, training, startedAt), options.mode === 'emu');
+    writer = new RunWriter(folder, scenario, runIdentity(scenario, options.mode), startManifest(scenario, options, links, training, startedAt), options.mode === 'emu');
   } catch (e) {
-    releaseRunFolder(dir);
+    releaseRunFolder(folder);
     throw asUserError(e, null);
   }
   const released = handleStops();
@@ -198,7 +198,7 @@ function endEarly(writer: RunWriter, scenario: Scenario, config: SchedulerConfig
   let kept: string;
   if (finished === 0) {
     writer.finish(stopped ? 'interrupted' : 'failed', {}, cause);
-    releaseRunFolder(writer.dir);
+    releaseRunFolder(writer.folder);
     kept = 'no iteration had finished, so no results were kept';
   } else {
     writer.finish(stopped ? 'interrupted' : 'failed', {}, cause);
