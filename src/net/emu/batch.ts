@@ -29,8 +29,11 @@ export class CommandBatch {
     return this.stderr.split('\n').filter((l) => l.trim() && !/quantum of class .* is big/.test(l) && !/^Command failed/.test(l));
   }
 
+  /** End its input and wait for it to exit; kill it if it has not within 2 s (a stopped or hung tc must not hold a teardown). */
   async close(): Promise<void> {
     this.proc.stdin?.end();
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 2000);
     await this.proc;
+    clearTimeout(timer);
   }
 }
