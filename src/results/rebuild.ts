@@ -96,7 +96,7 @@ export async function rebuildSummary(dir: string): Promise<Rebuilt> {
   const pid = manifest.owner?.pid;
   if (manifest.status === 'running' && (pid === undefined || processStartTicks(pid) === null)) {
     manifest = {
-      ...manifest, status: 'interrupted',
+      ...manifest, status: 'interrupted', completed_iterations: Object.fromEntries(runs.map((r) => [r.label, r.times.length])),
       error: `the run's process${pid ? ` (pid ${pid})` : ''} ended without finishing it (killed?); summary.csv rebuilt by geobed summarize from the iterations it had written`,
     };
     if (Array.isArray(manifest.files) && !manifest.files.includes('summary.csv')) manifest.files = [...(manifest.files as string[]), 'summary.csv'].sort();

@@ -92,6 +92,11 @@ export async function checkEmulable(scenario: Scenario, requested?: LinkBackend)
   const missing = [];
   for (const tool of requested === 'native' ? ['ip'] : ['ip', 'tc']) if (!(await succeeds(tool, ['-V']))) missing.push(tool);
   if (missing.length) throw new UserError(`--mode emu needs ${missing.join(' and ')} (Debian: apt-get install iproute2)`);
+  // addresses: a /30 per undirected link in 198.18.0.0/16, a /32 per node in 198.19.0.0/16
+  const undirected = new Set(scenario.links.map((l) => [l.from, l.to].sort().join(' '))).size;
+  if (undirected > 16_384 || scenario.nodes.length > 65_536) {
+    throw new UserError(`--mode emu: ${scenario.nodes.length} nodes and ${undirected} links do not fit the emulated address space (at most 65,536 nodes and 16,384 links); simulate it (--mode sim)`);
+  }
   const needsNetem = scenario.links.filter((l) => l.delayS > 0 || l.lossPercent > 0 || l.jitterS > 0);
   const nativeOnly = [
     ...scenario.links.filter((l) => l.jitterS > 0 && !l.reorder).map((l) => `${l.name} has jitter without reordering (netem reorders)`),

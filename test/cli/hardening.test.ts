@@ -102,7 +102,7 @@ describe('results stay whole', () => {
     expect(Number(summary[0].iterations)).toBe(rows.length);
     const mean = rows.reduce((a, r) => a + Number(r.iteration_s), 0) / rows.length;
     expect(Number(summary[0].mean_s)).toBeCloseTo(mean, 5);
-    expect(manifestOf(out)).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/ended without finishing/) });
+    expect(manifestOf(out)).toMatchObject({ status: 'interrupted', error: expect.stringMatching(/ended without finishing/), completed_iterations: { star: rows.length } });
   }, 90_000);
 
   it('summarize of a complete run reproduces its summary (to the CSV\'s microseconds)', async () => {

@@ -77,6 +77,11 @@ const CASES: Case[] = [
   { what: 'an unknown command', args: ['frobnicate'], exit: 2, message: /geobed: Unknown argument: frobnicate/ },
   // emulated mode
   { what: '--links kernel with delay on a kernel without netem', files: { 's.yaml': s() }, args: ['run', 's.yaml', '--mode', 'emu', '--links', 'kernel'], exit: 2, message: /b->c, c->b ask for delay, jitter or loss.*--links native|--mode emu needs root/, root: true },
+  {
+    what: 'an emulated mesh too large for the address space',
+    files: { 's.yaml': `name: wide\nnodes: [${Array.from({ length: 200 }, (_, i) => `n${i}`).join(', ')}]\nmesh: { bandwidth: 10 }\nworkload: { gradient_mb: 1, compute_ms: 1 }\nschedulers: [star]\n` },
+    args: ['run', 's.yaml', '--mode', 'emu'], exit: 2, message: /--mode emu: 200 nodes and 19900 links do not fit the emulated address space/, root: true,
+  },
   { what: 'emulated, with --links in simulated mode', files: { 's.yaml': s() }, args: ['run', 's.yaml', '--links', 'native'], exit: 2, message: /--links applies to --mode emu only/ },
 ];
 

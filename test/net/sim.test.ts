@@ -5,6 +5,7 @@ import { maxMinRates } from '../../src/net/sim/network.js';
 import { PiecewiseTrace, type Trace } from '../../src/scenario/trace.js';
 import type { Delivery } from '../../src/net/types.js';
 import { UserError } from '../../src/util/errors.js';
+import { binIndex, LinkBins } from '../../src/util/bins.js';
 
 interface LinkDef { from: string; to: string; mbps: number | Trace; delayMs?: number }
 
@@ -122,6 +123,54 @@ describe('flow-level simulator, hand-computed cases', () => {
     expect(usage.binS).toBe(0.5);
     expect(usage.get(0, 0)).toBeCloseTo(5e6, 3);
     expect(usage.get(0, 1)).toBeCloseTo(5e6, 3);
+  });
+
+  it('bins of 0.1 s: the accounting walks bins by index, so a boundary 4.3 / 0.1 = 42.999... cannot stall it', () => {
+    const topology = Topology.fromSpecs(['a', 'b'], [{ from: 'a', to: 'b', delayS: 0 }]);
+    // a capacity change at 4.3 s settles the accounting exactly on that boundary
+    const sim = new Simulator(topology, [new PiecewiseTrace([0, 4.3], [8, 16])], 0.1, 'none');
+    const delivered: Delivery[] = [];
+    sim.network.transportFor('b').onMessage((d) => delivered.push(d));
+    sim.network.transportFor('a').send('b', 6e6, 'm'); // 4.3 s at 1 MB/s, then 2 MB/s: ends at 5.15 s
+    sim.run(() => delivered.length === 1);
+    expect(delivered[0].deliveredAt).toBeCloseTo(5.15, 9);
+    const usage = sim.network.linkUsage(5.15);
+    const total = Array.from({ length: 52 }, (_, b) => usage.get(0, b)).reduce((x, y) => x + y, 0);
+    expect(total).toBeCloseTo(6e6, 3);
+    expect(usage.get(0, 42)).toBeCloseTo(1e5, 3); // 4.2-4.3 s at 1 MB/s
+    expect(usage.get(0, 43)).toBeCloseTo(2e5, 3); // 4.3-4.4 s at 2 MB/s
+  });
+});
+
+describe('time bins', () => {
+  it('binIndex puts a time in its bin where floating point puts it on the wrong side', () => {
+    expect(4.3 / 0.1).toBeLessThan(43); // the trap: floor says 42, whose end 43 * 0.1 is 4.3 itself
+    expect(binIndex(4.3, 0.1)).toBe(43);
+    expect(binIndex(0.3, 0.1)).toBe(2); // 0.3 / 0.1 = 2.9999999999999996, and 3 * 0.1 = 0.30000000000000004 > 0.3: bin 2 holds it
+    expect(binIndex(5, 1)).toBe(5);
+    expect(binIndex(0, 0.001)).toBe(0);
+    for (let k = 0; k < 1000; k++) {
+      const t = k * 0.1;
+      const b = binIndex(t, 0.1);
+      expect(b * 0.1).toBeLessThanOrEqual(t);
+      expect((b + 1) * 0.1).toBeGreaterThan(t);
+    }
+  });
+
+  it('LinkBins hands out complete bins in order and forgets them', () => {
+    const bins = new LinkBins(2, 1);
+    bins.add(0, 0, 5);
+    bins.add(1, 0, 7);
+    bins.add(0, 3, 1);
+    const seen: [number, number[]][] = [];
+    bins.take(2, (bin, perLink) => seen.push([bin, [...perLink]]));
+    expect(seen).toEqual([[0, [5, 7]], [1, [0, 0]]]);
+    expect(bins.firstOpen).toBe(2);
+    expect(bins.get(0, 3)).toBe(1);
+    expect(() => bins.add(0, 1, 1)).toThrow(/already taken/);
+    bins.take(10, (bin, perLink) => seen.push([bin, [...perLink]]));
+    expect(seen.slice(2).map(([b]) => b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(seen[3][1]).toEqual([1, 0]);
   });
 });
 

@@ -63,6 +63,13 @@ describe('summary statistics', () => {
     expect(s.ciHigh).toBeCloseTo(3 + 2.776 * 1.5811388 / Math.sqrt(5), 5);
   });
 
+  it('the interval of a time is cut at 0: two iterations give t(1) = 12.7 standard errors', () => {
+    const s = summarize([1, 3]);
+    expect(2 - (12.706 * Math.SQRT2) / Math.SQRT2).toBeLessThan(0); // the raw interval would go below 0
+    expect(s.ciLow).toBe(0);
+    expect(s.ciHigh).toBeCloseTo(2 + 12.706, 3);
+  });
+
   it('t critical values: the table, then the expansion converging to 1.96', () => {
     expect(tCritical95(1)).toBe(12.706);
     expect(tCritical95(30)).toBe(2.042);

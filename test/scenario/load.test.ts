@@ -136,6 +136,12 @@ describe('loading scenarios', () => {
     ))).toMatch(/t\.csv:4: time_s must increase/);
   });
 
+  it('a 0 in a mesh matrix is no link in that direction; a node must still reach every other', () => {
+    const mesh = load(scenarioText({ links: 'mesh:\n  bandwidth_mbps: [[0, 10, 0], [10, 0, 20], [5, 20, 0]]' }));
+    expect(mesh.links.map((l) => l.name)).toEqual(['a->b', 'b->a', 'b->c', 'c->a', 'c->b']); // no a->c
+    expect(errorOf(() => load(scenarioText({ links: 'mesh:\n  bandwidth_mbps: [[0, 10, 0], [10, 0, 0], [5, 20, 0]]' })))).toMatch(/not connected: c cannot be reached from a/);
+  });
+
   it('a mesh matrix of the wrong size is an error', () => {
     expect(errorOf(() => load(scenarioText({ links: 'mesh:\n  bandwidth_mbps: [[0, 1], [1, 0]]' })))).toMatch(/mesh\.bandwidth_mbps: expected a 3 x 3 matrix/);
   });
