@@ -143,10 +143,14 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
   const timers: NodeJS.Timeout[] = [];
   let sampler: LinkSampler | null = null;
   let stopListening: (() => void) | null = null;
+  let recorderOf: RunRecorder | null = null;
   try {
     options.signal?.throwIfAborted();
     const sink = options.sink ?? null;
-    const recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, sink);
+    // an iteration's record is final once every agent has seen its end (see RunRecorder)
+    const recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, sink, true);
+    const seen = new Map<number, number>();
+    recorderOf = recorder;
     const clock = new WallClock();
     const sendTo = (node: string, m: ToAgent) => {
       const child = children.get(node);
@@ -259,6 +263,13 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
           case 'snapshot':
             record?.snapshot(m.steps, m.at, m.weights);
             break;
+          case 'iterationSeen':
+            seen.set(m.iteration, (seen.get(m.iteration) ?? 0) + 1);
+            if (seen.get(m.iteration) === scenario.nodes.length) {
+              seen.delete(m.iteration);
+              recorder.release(m.iteration);
+            }
+            break;
           case 'pong':
             lastPong.set(node, clock.now());
             if (m.receivedBytes > (received.get(node) ?? 0)) watchdog.bytes();
@@ -343,6 +354,9 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     for (const node of scenario.nodes) lastPong.set(node, clock.now());
 
     await done;
+    // the last iteration's acknowledgements (milliseconds away)
+    for (const until = Date.now() + 2000; !recorder.allReleased && Date.now() < until;) await new Promise((r) => setTimeout(r, 5));
+    recorder.releaseAll();
     finished = true;
     clearInterval(beat);
     coordinator.stop();
@@ -356,6 +370,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
 
     const iterations = recorder.iterations();
     const end = iterations[iterations.length - 1].end ?? endTime;
+    await sampler.stop(); // (no sample after the last bins are handed over)
     sink?.lastLinkBins(sampler.carried, end);
     let trainingOutcome: TrainingOutcome | null = null;
     if (training) {
@@ -380,6 +395,8 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       training: trainingOutcome,
     };
   } finally {
+    // a run that ends early keeps its finished iterations
+    recorderOf?.releaseAll();
     stopListening?.();
     for (const t of timers) clearTimeout(t);
     await sampler?.stop();

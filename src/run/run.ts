@@ -88,6 +88,8 @@ export function simulationCaveats(scenario: Scenario): string[] {
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
   const folder = reserveRunFolder(options.out, options.resultsRoot ?? 'results', defaultRunName(scenario, options.mode, startedAt));
+  // from here a Ctrl-C winds the run down (and removes the folder if nothing finished)
+  const released = handleStops();
   let writer: RunWriter;
   let links: LinkBackend | null = null;
   let training: PreparedTraining | null = null;
@@ -104,12 +106,17 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       scenario = training.scenario;
     }
     stopSignal.throwIfAborted();
-    writer = new RunWriter(folder, scenario, runIdentity(scenario, options.mode), startManifest(scenario, options, links, training, startedAt), options.mode === 'emu');
+    try {
+      writer = new RunWriter(folder, scenario, runIdentity(scenario, options.mode), startManifest(scenario, options, links, training, startedAt), options.mode === 'emu');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw code ? new UserError(`cannot write the results in ${folder.dir} (${code})`) : e;
+    }
   } catch (e) {
+    released();
     releaseRunFolder(folder);
     throw asUserError(e, null);
   }
-  const released = handleStops();
   try {
     return await runSchedulers(scenario, options, writer, links, training);
   } finally {
@@ -195,14 +202,24 @@ function endEarly(writer: RunWriter, scenario: Scenario, config: SchedulerConfig
   const stopped = e instanceof StopRequest;
   const cause = e instanceof Error ? e.message : String(e);
   const finished = writer.finishedIterations;
+  const status = stopped ? 'interrupted' : 'failed';
   let kept: string;
   if (finished === 0) {
-    writer.finish(stopped ? 'interrupted' : 'failed', {}, cause);
+    try {
+      writer.finish(status, {}, cause); // (closes its files)
+    } catch {
+      // removed next anyway
+    }
     releaseRunFolder(writer.folder);
     kept = 'no iteration had finished, so no results were kept';
   } else {
-    writer.finish(stopped ? 'interrupted' : 'failed', {}, cause);
-    kept = `kept the ${finished} finished iteration(s) in ${writer.dir} (manifest status ${stopped ? 'interrupted' : 'failed'})`;
+    kept = `kept the ${finished} finished iteration(s) in ${writer.dir} (manifest status ${status})`;
+    try {
+      writer.finish(status, {}, cause);
+    } catch (f) {
+      // (the disk filled up, say): the rows written so far stay; geobed summarize can finish the job
+      kept = `kept the rows written in ${writer.dir}, but could not write its summary (${(f as NodeJS.ErrnoException).code ?? (f as Error).message}); geobed summarize ${writer.dir} rebuilds it`;
+    }
   }
   if (stopped) return asUserError(e, kept);
   const where = `${scenario.name}: scheduler ${config.label} (${index + 1} of ${count})`;

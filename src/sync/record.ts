@@ -121,14 +121,27 @@ interface Progress {
  * Accumulates agent reports into per-iteration records. With a sink, each
  * finished iteration and each transfer goes there as it happens, and only
  * the iterations still running are held; without one, everything is kept.
+ *
+ * `holdFinished`: a finished iteration's record waits for release() before
+ * it is final (emulated runs: reports reach the runner over one channel per
+ * agent, so a relay's report of a message of iteration i can arrive after
+ * the last worker's "done"; the runner releases i once every agent has
+ * acknowledged its end, by which time their earlier reports are in).
  */
 export class RunRecorder implements AgentReports {
   readonly transfers = new TransferLog();
   private readonly progress = new Map<number, Progress>();
   private readonly finished: IterationRecord[] = [];
+  /** Iterations every worker finished whose records wait for release(). */
+  private held = 0;
   completed = 0;
 
-  constructor(private readonly workerCount: number, readonly keepTransfers: boolean, private readonly sink: RecordSink | null = null) {}
+  constructor(
+    private readonly workerCount: number,
+    readonly keepTransfers: boolean,
+    private readonly sink: RecordSink | null = null,
+    private readonly holdFinished = false,
+  ) {}
 
   private at(iteration: number): Progress {
     let p = this.progress.get(iteration);
@@ -164,22 +177,40 @@ export class RunRecorder implements AgentReports {
     if (++p.done === this.workerCount) {
       p.computeStarted.clear();
       this.completed++;
+      if (!this.holdFinished) this.release(iteration);
+    }
+  }
+
+  /** Make the records of the finished iterations up to `iteration` final (in order), and hand them to the sink. */
+  release(iteration: number): void {
+    for (; this.held <= iteration && this.held < this.completed; this.held++) {
+      const p = this.progress.get(this.held)!;
       const record: IterationRecord = {
-        iteration, planVersion: p.planVersion, start: p.start, compute: p.compute,
+        iteration: this.held, planVersion: p.planVersion, start: p.start, compute: p.compute,
         lastGradientReady: p.lastGradientReady, end: p.end, lastWorker: p.lastWorker, bytes: p.bytes,
       };
       this.finished.push(record);
-      this.progress.delete(iteration);
+      this.progress.delete(this.held);
       this.sink?.iteration(record);
     }
   }
 
+  /** Release every finished iteration. */
+  releaseAll(): void {
+    this.release(this.completed - 1);
+  }
+
+  /** Are all finished iterations released? */
+  get allReleased(): boolean {
+    return this.held === this.completed;
+  }
+
   delivered(t: TransferRecord): void {
-    // a message of a finished iteration (a relay still on its way) counts for nothing more
+    // a message of an iteration already released counts for nothing more
     if (t.from !== t.to) {
       const p = this.progress.get(t.iteration);
       if (p) p.bytes += t.bytes;
-      else if (t.iteration >= this.completed) this.at(t.iteration).bytes += t.bytes;
+      else if (t.iteration >= this.held) this.at(t.iteration).bytes += t.bytes;
     }
     if (!this.keepTransfers) return;
     if (this.sink) this.sink.transfer(t);

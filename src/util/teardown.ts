@@ -25,7 +25,7 @@ export const STOP_GRACE_MS = 20_000;
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
 
-/** Aborted (with a StopRequest) by the first SIGINT or SIGTERM. */
+/** Aborted (with a StopRequest) by the first SIGINT, SIGTERM or SIGHUP. */
 export const stopSignal: AbortSignal = controller.signal;
 
 /** The reason stopSignal carries: the signal that asked to stop. */
@@ -81,6 +81,7 @@ function hookSignals(): void {
   if (signalsHooked) return;
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal); // the terminal closed
   signalsHooked = true;
 }
 

@@ -243,7 +243,11 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     for (const bad of ['set 0 rate fast', 'set 0 loss 2', 'set 9 rate 1', 'route 0 10.0.0.1 0', 'link 0 0 1', 'frobnicate', 'set 0 queue 5 parsecs', 'set 0 queueing random', 'set 0 reorder 2', 'zero now', 'node 0 gb-nope gbt 198.19.0.9']) {
       await expect(net.linkem.command(bad)).rejects.toThrow(/native link emulator: ".*": /);
     }
-    const rtts = (await pingMs(net, 5)).slice(1);
-    for (const r of rtts) expect(Math.abs(r - 10)).toBeLessThan(2);
+    // still 50 Mbit/s without loss and 2 x 5 ms: every ping answered, the fastest in 10-12 ms
+    // (the fastest, since a busy host can only add to a round trip: Node's own echo and ping)
+    const rtts = await pingMs(net, 5);
+    expect(rtts).toHaveLength(5);
+    expect(Math.min(...rtts)).toBeGreaterThanOrEqual(9.9);
+    expect(Math.min(...rtts)).toBeLessThan(12);
   });
 });

@@ -59,6 +59,8 @@ export type FromAgent =
   | { type: 'snapshot'; steps: number; at: number; weights: Float32Array }
   /** The heartbeat's answer, with the bytes this agent has read from its TCP connections so far. */
   | { type: 'pong'; seq: number; receivedBytes: number }
+  /** The agent saw the end of an iteration (so every report it sent before has reached the runner). */
+  | { type: 'iterationSeen'; iteration: number }
   | { type: 'error'; message: string };
 
 const send = (m: FromAgent) => process.send!(m);
@@ -105,6 +107,7 @@ process.on('message', (raw) => {
         break;
       case 'iterationComplete':
         for (const l of completeListeners) l(m.iteration);
+        send({ type: 'iterationSeen', iteration: m.iteration });
         break;
       case 'ping':
         send({ type: 'pong', seq: m.seq, receivedBytes: transport?.receivedBytes ?? 0 });

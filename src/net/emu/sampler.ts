@@ -114,7 +114,9 @@ export class LinkSampler {
     b.dropped = now.dropped - b.firstDropped;
     if (!previous || now.at < 0) return;
     const bytes = now.sentBytes - previous.sentBytes;
-    this.carried.add(id, binIndex(now.at, this.binS), bytes);
+    // (a sample after the run's end, for a bin already handed to the results, is not reported)
+    const bin = binIndex(now.at, this.binS);
+    if (bin >= this.carried.firstOpen) this.carried.add(id, bin, bytes);
     const stretch = busyStretch(previous, now, this.traces[id]);
     if (stretch) {
       b.seconds += stretch.busyS;
