@@ -9,6 +9,7 @@ import type { DirectedLinkSpec } from '../scenario/types.js';
 import { meanRate } from '../scenario/trace.js';
 import { bytesPerSecToMbps, fixed } from '../util/format.js';
 import type { LinkFidelity } from './fidelity.js';
+import type { AccuracyRow } from '../train/session.js';
 
 /** What tells one run's rows from another's when tables are combined. */
 export interface RunIdentity {
@@ -106,15 +107,7 @@ export const LINKS: Table<LinkRow> = {
 };
 
 /** One evaluation of worker 0's weights. */
-export interface AccuracyPoint {
-  steps: number;
-  at: number;
-  samples: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  testLoss: number;
-  testAccuracy: number;
-}
+export type AccuracyPoint = AccuracyRow;
 
 export const ACCURACY: Table<{ scheduler: string; a: AccuracyPoint }> = {
   file: 'accuracy.csv',
