@@ -17,7 +17,7 @@ import { Topology } from '../src/net/topology.js';
 import { EmuNetwork } from '../src/net/emu/network.js';
 import { LinkSampler } from '../src/net/emu/sampler.js';
 import { onTeardown } from '../src/util/teardown.js';
-import { PiecewiseTrace } from '../src/scenario/trace.js';
+import { PiecewiseTrace } from '../src/scenario/traces/piecewise.js';
 import { PACKAGE_ROOT } from '../src/util/paths.js';
 import { formatTable } from '../src/cli/table.js';
 

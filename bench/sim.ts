@@ -12,8 +12,8 @@ import { simulate } from '../src/run/simulate.js';
 import { PACKAGE_ROOT } from '../src/util/paths.js';
 import { formatTable } from '../src/cli/table.js';
 import type { Scenario, SchedulerConfig } from '../src/scenario/types.js';
-import { scenarioSpec } from '../src/scenario/schema.js';
-import { netstormPolicy } from '../src/sync/policies/netstorm.js';
+import { SCHEDULER_NAMES, schedulerSpec } from '../src/sync/schedulers/index.js';
+import { netstormPolicy } from '../src/sync/schedulers/netstorm.js';
 import { scenarioTopology } from '../src/run/simulate.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -31,8 +31,8 @@ function measure(label: string, scenario: Scenario, goal: (wall: number, iterati
 
 /** Every scheduler with its defaults (star: one server). */
 function allSchedulers(): SchedulerConfig[] {
-  return ['star', 'mlnet', 'tsengine', 'ring', 'netstorm'].map((name) => {
-    const spec = scenarioSpec.shape.schedulers.element.parse(name) as SchedulerConfig;
+  return SCHEDULER_NAMES.map((name) => {
+    const spec = schedulerSpec.parse(name);
     return { ...spec, label: name };
   });
 }
@@ -41,11 +41,11 @@ function allSchedulers(): SchedulerConfig[] {
 function planTime(n: number, repeats: number): { median: number; max: number } {
   const scenario = generatedMesh({ nodes: n });
   const topology = scenarioTopology(scenario);
-  const config = scenarioSpec.shape.schedulers.element.parse('netstorm') as Extract<SchedulerConfig, { name: 'netstorm' }>;
+  const config = schedulerSpec.parse('netstorm') as Extract<SchedulerConfig, { name: 'netstorm' }>;
   const policy = netstormPolicy(config, 1);
   const ctx = {
     topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays, bytesPerElement: 4,
-    capacityNow: () => [], now: 0,
+    now: 0,
   };
   policy.currentPlan(ctx);
   const rng = new Rng(1, 'bench');

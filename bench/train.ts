@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/train/backend.js';
 import { buildModel, initialiseWeights, type ModelName } from '../src/train/models.js';
 import { BatchStream, loadMnistPackage, splitDataset, PIXELS } from '../src/train/data.js';
-import { CLASSES, IMAGE_SIDE } from '../src/train/model-arrays.js';
+import { CLASSES, IMAGE_SIDE } from '../src/model/model-arrays.js';
 import { parseScenario } from '../src/scenario/load.js';
 import { simulate } from '../src/run/simulate.js';
 import { prepareData } from '../src/train/session.js';

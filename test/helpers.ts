@@ -4,7 +4,7 @@ import { parse } from 'csv-parse/sync';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
-import { PiecewiseTrace } from '../src/scenario/trace.js';
+import { PiecewiseTrace } from '../src/scenario/traces/piecewise.js';
 import type { Scenario } from '../src/scenario/types.js';
 
 /** A fresh temporary folder for each test, removed after it (pass or fail). */

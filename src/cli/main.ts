@@ -1,17 +1,20 @@
 /** The geobed command line. */
 import { existsSync } from 'node:fs';
 import { readText, writeChunks } from '../util/files.js';
-import { MAX_ITERATIONS, MAX_TRACE_ROWS } from '../scenario/limits.js';
+import { MAX_ITERATIONS, MAX_TRACE_ROWS } from '../model/limits.js';
 import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadScenario } from '../scenario/load.js';
-import { generatorSpec, scenarioJsonSchema, SCHEDULER_NAMES } from '../scenario/schema.js';
+import { generatorSpec, scenarioJsonSchema } from '../scenario/schema.js';
+import { SCHEDULER_NAMES } from '../sync/schedulers/index.js';
 import { flattenIssues } from '../scenario/issues.js';
-import {
-  convertMahimahi, expectedRows, formatTraceCsv, generateTrace, readTraceCsv, sparkline, traceCsvChunks, traceFromTable, traceStats,
-  GENERATORS, type Trace,
-} from '../scenario/trace.js';
+import { convertMahimahi } from '../scenario/traces/mahimahi.js';
+import { expectedRows, generateTrace, GENERATORS } from '../scenario/traces/generators.js';
+import { formatTraceCsv, readTraceCsv, traceCsvChunks } from '../scenario/traces/csv.js';
+import { sparkline, traceStats } from '../scenario/traces/stats.js';
+import { traceFromTable } from '../scenario/traces/piecewise.js';
+import { type Trace } from '../model/trace.js';
 import { runScenario } from '../run/run.js';
 import { UserError } from '../util/errors.js';
 import { PACKAGE_ROOT, packageVersion } from '../util/paths.js';

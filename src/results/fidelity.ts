@@ -1,24 +1,12 @@
 /**
  * The fidelity of an emulated run, per directed link: while the link had
- * packets queued, what it carried against what its trace allowed. A link
- * that fell short means the host could not keep up, and the run says so.
+ * packets queued, what it carried against what its trace allowed (measured
+ * by net/emu/sampler.ts). A link that fell short means the host could not
+ * keep up, and the run says so.
  */
+import type { LinkFidelity } from '../net/emu/sampler.js';
 
-/**
- * What one directed link did while it was certainly busy: for a sample with
- * B bytes queued, the next B / rate seconds (at most until the next sample).
- */
-export interface LinkFidelity {
-  link: number;
-  busyS: number;
-  /** Mbit/s the trace allowed over the busy stretches (mean). */
-  allowedMbps: number;
-  /** Mbit/s the link carried over them (Ethernet frames; at most the allowance per stretch). */
-  carriedMbps: number;
-  /** carried / allowed; NaN when the link was never busy. */
-  ratio: number;
-  droppedPackets: number;
-}
+export type { LinkFidelity };
 
 /** A link that was busy at least this long and carried under this share of its allowance is flagged. */
 export const FIDELITY_THRESHOLD = 0.9;

@@ -6,7 +6,7 @@
  */
 import type { IterationRecord, TransferRecord } from '../sync/record.js';
 import type { DirectedLinkSpec } from '../scenario/types.js';
-import { meanRate } from '../scenario/trace.js';
+import { meanRate } from '../model/trace.js';
 import { bytesPerSecToMbps, fixed } from '../util/format.js';
 import type { LinkFidelity } from './fidelity.js';
 import type { AccuracyRow } from '../train/session.js';

@@ -23,7 +23,7 @@ import { probeQdiscs } from '../net/emu/probe.js';
 import type { AgentInit, FromAgent, ToAgent } from '../net/emu/agent-main.js';
 import { Coordinator } from '../sync/coordinator.js';
 import { RunRecorder } from '../sync/record.js';
-import { makePolicy } from '../sync/policies/index.js';
+import { makePolicy } from '../sync/schedulers/index.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 import { UserError } from '../util/errors.js';
 import { PACKAGE_ROOT } from '../util/paths.js';
@@ -168,7 +168,6 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     const coordinator = new Coordinator(policy, () => ({
       topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,
       bytesPerElement: scenario.workload.bytesPerElement, now: clock.now(),
-      capacityNow: () => scenario.links.map((l) => l.trace.rateAt(clock.now())),
     }), recorder, clock, (command) => sendTo(command.node, { type: 'command', command }));
     coordinator.onIterationComplete((iteration) => {
       for (const node of scenario.nodes) sendTo(node, { type: 'iterationComplete', iteration });

@@ -11,7 +11,7 @@ import { Coordinator } from '../sync/coordinator.js';
 import { NodeAgent, type AgentControl, type ChunkMessage } from '../sync/agent.js';
 import { RunRecorder, type IterationRecord, type RecordSink, type TransferLog } from '../sync/record.js';
 import type { LinkBins } from '../util/bins.js';
-import { makePolicy } from '../sync/policies/index.js';
+import { makePolicy } from '../sync/schedulers/index.js';
 import type { OnlineCommand, Policy } from '../sync/policy.js';
 import { SyntheticWorker } from '../train/synthetic.js';
 import type { WorkerModel } from '../sync/agent.js';
@@ -126,7 +126,6 @@ class Simulation {
     const coordinator = (this.coordinator = new Coordinator(policy, () => ({
       topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,
       bytesPerElement: scenario.workload.bytesPerElement, now: sim.now(),
-      capacityNow: () => scenario.links.map((l) => l.trace.rateAt(sim.now())),
     }), recorder, sim.events, (command) => {
       // Commands reach the agent as a separate event, as they would over a channel.
       sim.events.setTimer(0, () => commandHandlers.get(command.node)!(command));

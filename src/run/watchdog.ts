@@ -10,7 +10,7 @@
  * holds packets itself. A link at 0 whose trace recovers later pushes the
  * deadline to that time: an outage is not a stall.
  */
-import type { Trace } from '../scenario/trace.js';
+import type { Trace } from '../model/trace.js';
 
 /** Default seconds without progress before an emulated run is declared stalled (beyond the compute time). */
 export const DEFAULT_STALL_S = 60;

@@ -4,8 +4,8 @@
  * the mean degree), every directed link redrawn uniformly as in NetStorm.
  */
 import { Rng } from '../util/rng.js';
-import { generateTrace } from './trace.js';
-import { PROFILES, totalElements } from '../train/profiles.js';
+import { generateTrace } from './traces/generators.js';
+import { PROFILES, totalElements } from '../model/profiles.js';
 import type { DirectedLinkSpec, Scenario, SchedulerConfig } from './types.js';
 
 export interface MeshOptions {

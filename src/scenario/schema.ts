@@ -4,14 +4,14 @@
  * *_ms, *_s, *_percent, *_mb.
  */
 import { z } from 'zod';
-import { PROFILE_NAMES } from '../train/profiles.js';
+import { PROFILE_NAMES } from '../model/profiles.js';
 import {
-  MAX_COMPUTE_MS, MAX_DELAY_MS, MAX_GRADIENT_MB, MAX_ITERATIONS, MAX_MBPS, MAX_SYNTHETIC_SAMPLES, MIN_PERIOD_S, SAFE_NAME, SAFE_NAME_RULE,
-} from './limits.js';
+  MAX_COMPUTE_MS, MAX_DELAY_MS, MAX_GRADIENT_MB, MAX_ITERATIONS, MAX_MBPS, MAX_SYNTHETIC_SAMPLES, MIN_PERIOD_S, NODE_NAME, NODE_NAME_RULE, SAFE_NAME, SAFE_NAME_RULE,
+} from '../model/limits.js';
+import { schedulerSpec } from '../sync/schedulers/index.js';
 
-const nodeName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,30}$/, 'a node name: letters, digits, "_" or "-", starting with a letter or digit, at most 31 characters');
+
+const nodeName = z.string().regex(NODE_NAME, NODE_NAME_RULE);
 
 const positive = z.number().positive();
 const nonNegative = z.number().nonnegative();
@@ -145,66 +145,6 @@ export const workloadSpec = z
   })
   .describe('a synthetic model (gradient size and compute time), or real training (train)');
 
-const label = safeName.optional().describe('the name used in results (and in packets/ folder names); default: the scheduler name');
-const chunkElements = z.number().int().positive().default(1_000_000).describe('largest message, in fp32 elements');
-
-const starSpec = z.strictObject({
-  name: z.literal('star'),
-  label,
-  servers: z.union([z.literal('all'), z.array(nodeName).min(1)]).optional().describe('nodes hosting a parameter server; default: the first node'),
-  chunk_elements: chunkElements,
-  bigarray_bound: z.number().int().positive().default(1_000_000).describe('arrays larger than this are split over all servers (ps-lite)'),
-}).describe('MXNET / ps-lite parameter servers');
-
-const mlnetSpec = z.strictObject({
-  name: z.literal('mlnet'),
-  label,
-  server: nodeName.optional().describe('the root of the tree; default: the first node'),
-  k: z.number().int().min(2).default(2).describe('fan-in of the aggregation tree'),
-  chunk_elements: chunkElements,
-}).describe('MLNET: a static k-ary aggregation tree');
-
-const ringSpec = z.strictObject({
-  name: z.literal('ring'),
-  label,
-  order: z.array(nodeName).optional().describe('the ring, as a list of the workers; default: scenario order'),
-  chunk_elements: chunkElements,
-}).describe('ring all-reduce: reduce-scatter, then all-gather');
-
-const tsengineSpec = z.strictObject({
-  name: z.literal('tsengine'),
-  label,
-  server: nodeName.optional().describe('where the aggregate completes; default: the first node'),
-  chunk_elements: chunkElements,
-  max_greedy_rate: z.number().min(0).max(1).default(0.9).describe('dissemination: at most this probability of the greedy choice'),
-  forget_after_iterations: z.number().int().positive().default(5).describe('measurements older than this are forgotten'),
-  measure_threshold_mb: z.number().nonnegative().default(4).describe('measure messages of at least this size'),
-}).describe('TSEngine: online pairing for the push, dynamic dissemination for the pull');
-
-const netstormSpec = z.strictObject({
-  name: z.literal('netstorm'),
-  label,
-  roots: z.number().int().positive().optional().describe('R, the number of roots kept; default: all nodes'),
-  chunk_elements: chunkElements,
-  awareness: z.boolean().default(true).describe('passive network awareness (re-plan from measurements)'),
-  multipath: z.boolean().default(true).describe('multipath auxiliary transmission'),
-  fixed_topology: z.boolean().default(false).describe('keep the first plan\'s roots and trees; awareness only re-deals chunks'),
-  measure_threshold_mb: z.number().nonnegative().default(4).describe('measure messages of at least this size'),
-  measure_window: z.number().int().positive().default(4).describe('average this many measurements per link before reporting'),
-  check_period_s: periodS.default(2).describe('re-plan at most this often, when measurements changed'),
-  initial_guess_mbps: mbps.positive().default(100).describe('throughput assumed for links not yet measured (seeded +-10%)'),
-  main_queue_above: z.number().int().nonnegative().default(2).describe('multipath: divert when the main next hop holds more messages than this'),
-  aux_queue_below: z.number().int().positive().default(1).describe('multipath: ...to a path whose first hop holds fewer than this'),
-  max_paths: z.number().int().min(2).default(3).describe('multipath: paths per hop, the main one included'),
-}).describe('NetStorm: R-rooted FAPT, passive awareness, multipath');
-
-export const SCHEDULER_NAMES = ['star', 'mlnet', 'tsengine', 'ring', 'netstorm'] as const;
-
-export const schedulerSpec = z.preprocess(
-  (v) => (typeof v === 'string' ? { name: v } : v),
-  z.discriminatedUnion('name', [starSpec, mlnetSpec, tsengineSpec, ringSpec, netstormSpec]),
-);
-
 export const scenarioSpec = z
   .strictObject({
     name: safeName.describe('scenario name, used in result folder names'),
@@ -240,12 +180,6 @@ export const scenarioSpec = z
 export type ScenarioInput = z.infer<typeof scenarioSpec>;
 export type RateSpec = z.infer<typeof rateSpec>;
 export type BandwidthSpec = z.infer<typeof bandwidthSpec>;
-export type SchedulerSpec = z.infer<typeof schedulerSpec>;
-export type StarSpec = z.infer<typeof starSpec>;
-export type MlnetSpec = z.infer<typeof mlnetSpec>;
-export type RingSpec = z.infer<typeof ringSpec>;
-export type TsengineSpec = z.infer<typeof tsengineSpec>;
-export type NetstormSpec = z.infer<typeof netstormSpec>;
 export type TrainSpec = z.infer<typeof trainSpec>;
 
 export function scenarioJsonSchema(): object {

@@ -1,9 +1,9 @@
 /** A scenario after validation and expansion: what every layer below reads. */
-import type { Trace } from './trace.js';
-import type { ModelArray } from '../train/profiles.js';
-import type { SchedulerSpec } from './schema.js';
-import type { DatasetSpec } from '../train/data.js';
-import type { ModelName } from '../train/model-arrays.js';
+import type { Trace } from '../model/trace.js';
+import type { ModelArray } from '../model/profiles.js';
+import type { SchedulerConfig } from '../sync/schedulers/index.js';
+import type { DatasetSpec } from '../model/dataset.js';
+import type { ModelName } from '../model/model-arrays.js';
 
 /** Real training (workload.train), resolved. */
 export interface Training {
@@ -56,7 +56,7 @@ export interface Workload {
   training: Training | null;
 }
 
-export type SchedulerConfig = SchedulerSpec & { label: string };
+export type { SchedulerConfig };
 
 export interface Scenario {
   name: string;

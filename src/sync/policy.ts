@@ -3,7 +3,7 @@
  * knows (topology, workload, measurements), it says which plan is current;
  * an online policy also answers the agents' questions as they come.
  */
-import type { ModelArray } from '../train/profiles.js';
+import type { ModelArray } from '../model/profiles.js';
 import type { Topology } from '../net/topology.js';
 import type { Plan } from './plan.js';
 
@@ -13,8 +13,7 @@ export interface PolicyContext {
   workers: string[];
   arrays: ModelArray[];
   bytesPerElement: number;
-  /** Capacity of each directed link now (Mbit/s): only for an initial probe, never for passive policies. */
-  capacityNow: () => number[];
+  /** (No policy sees the links' true capacities: a passive scheduler knows only what it measures.) */
   now: number;
 }
 

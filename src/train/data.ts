@@ -12,7 +12,8 @@ import { dirname, join } from 'node:path';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import { readBytes, readText } from '../util/files.js';
-import { CLASSES, IMAGE_SIDE } from './model-arrays.js';
+import { CLASSES, IMAGE_SIDE } from '../model/model-arrays.js';
+import type { DatasetSpec } from '../model/dataset.js';
 
 export const PIXELS = IMAGE_SIDE * IMAGE_SIDE;
 
@@ -25,11 +26,6 @@ export interface Dataset {
   source: string;
 }
 
-export type DatasetSpec =
-  | { kind: 'mnist' }
-  | { kind: 'idx'; images: string; labels: string }
-  | { kind: 'csv'; file: string }
-  | { kind: 'synthetic'; samples: number };
 
 export function loadDataset(spec: DatasetSpec, seed: number): Dataset {
   switch (spec.kind) {

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
 
-import { CLASSES, IMAGE_SIDE, type ModelName } from './model-arrays.js';
+import { CLASSES, IMAGE_SIDE, type ModelName } from '../model/model-arrays.js';
 
 export { CLASSES, IMAGE_SIDE, type ModelName };
 

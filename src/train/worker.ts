@@ -10,7 +10,7 @@
 import type { Clock } from '../net/types.js';
 import type { ChunkPlan } from '../sync/plan.js';
 import type { WorkerModel } from '../sync/agent.js';
-import type { ModelArray } from './profiles.js';
+import type { ModelArray } from '../model/profiles.js';
 import type { Trainer } from './trainer.js';
 
 /** Where each array of the exchange starts in the flat vector; the model fills the first `modelElements`. */

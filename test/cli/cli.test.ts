@@ -7,9 +7,10 @@ import { execa } from 'execa';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
-import { parseTraceCsv } from '../../src/scenario/trace.js';
+import { parseTraceCsv } from '../../src/scenario/traces/csv.js';
 import { ITERATION_COLUMNS, LINK_COLUMNS, SUMMARY_COLUMNS, TRANSFER_COLUMNS } from '../../src/results/tables.js';
 import { readCsv, useTempDir, writeFiles, scenarioText } from '../helpers.js';
+import { SCHEDULER_NAMES } from '../../src/sync/schedulers/index.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'geobed.js');
 const geobed = (args: string[], cwd = PACKAGE_ROOT) => execa('node', [BIN, ...args], { cwd, reject: false, env: { FORCE_COLOR: '0' } });
@@ -23,7 +24,7 @@ describe('geobed CLI', () => {
     const r = await geobed(['demo', '--out', out]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/scheduler\s+iters\s+mean s/);
-    for (const name of ['star', 'mlnet', 'tsengine', 'ring', 'netstorm']) expect(r.stdout).toMatch(new RegExp(`^${name}\\s+20\\s`, 'm'));
+    for (const name of SCHEDULER_NAMES) expect(r.stdout).toMatch(new RegExp(`^${name}\\s+20\\s`, 'm'));
     expect(readdirSync(out).sort()).toEqual(['iterations.csv', 'links.csv', 'manifest.json', 'summary.csv', 'transfers.csv']);
     const header = (f: string) => readFileSync(join(out, f), 'utf8').split('\n')[0].split(',');
     expect(header('iterations.csv')).toEqual(ITERATION_COLUMNS);
@@ -39,14 +40,14 @@ describe('geobed CLI', () => {
     const rows = readCsv(join(out, 'iterations.csv'));
     for (const r of rows) expect([r.scenario, r.mode, r.profile, r.seed]).toEqual(['quickstart', 'sim', 'custom', '7']);
     // per scheduler, iteration times add up to the run, and no iteration beats the network's lower bound
-    for (const name of ['star', 'mlnet', 'tsengine', 'ring', 'netstorm']) {
+    for (const name of SCHEDULER_NAMES) {
       const mine = rows.filter((r) => r.scheduler === name);
       expect(mine).toHaveLength(20);
       expect(mine.reduce((s, r) => s + Number(r.iteration_s), 0)).toBeCloseTo(Number(mine[mine.length - 1].end_s), 4);
       for (const row of mine) expect(Number(row.iteration_s)).toBeGreaterThanOrEqual(Number(row.bound_s));
     }
     const summary = readCsv(join(out, 'summary.csv'));
-    expect(summary.map((r) => r.scheduler)).toEqual(['star', 'mlnet', 'tsengine', 'ring', 'netstorm']);
+    expect(summary.map((r) => r.scheduler)).toEqual(SCHEDULER_NAMES);
     expect([summary[0].speedup_vs_star, summary[0].speedup_ci95_low, summary[0].speedup_ci95_high]).toEqual(['1.0000', '1.0000', '1.0000']); // star against itself
   });
 

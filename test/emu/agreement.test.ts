@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { loadScenario } from '../../src/scenario/load.js';
-import { SCHEDULER_NAMES } from '../../src/scenario/schema.js';
+import { SCHEDULER_NAMES } from '../../src/sync/schedulers/index.js';
 import { emulate } from '../../src/run/emulate.js';
 import { simulate } from '../../src/run/simulate.js';
 import { iterationTimes } from '../../src/results/summary.js';

@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { loadScenario } from '../../src/scenario/load.js';
-import { SCHEDULER_NAMES } from '../../src/scenario/schema.js';
+import { SCHEDULER_NAMES } from '../../src/sync/schedulers/index.js';
 import { emulate } from '../../src/run/emulate.js';
 import { listNamespaces } from '../../src/net/emu/exec.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NetworkBound, maxFlow } from '../../src/results/bound.js';
-import { PiecewiseTrace, type Trace } from '../../src/scenario/trace.js';
+import { PiecewiseTrace } from '../../src/scenario/traces/piecewise.js';
+import { type Trace } from '../../src/model/trace.js';
 import { summarize, tCritical95 } from '../../src/results/stats.js';
 import type { Scenario } from '../../src/scenario/types.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fidelityLine, flaggedLinks, type LinkFidelity } from '../../src/results/fidelity.js';
 import { busyStretch } from '../../src/net/emu/sampler.js';
-import { PiecewiseTrace } from '../../src/scenario/trace.js';
+import { PiecewiseTrace } from '../../src/scenario/traces/piecewise.js';
 
 const link = (id: number, busyS: number, allowed: number, carried: number): LinkFidelity => ({
   link: id, busyS, allowedMbps: allowed, carriedMbps: carried, ratio: busyS > 0 ? carried / allowed : NaN, droppedPackets: 0,

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  PiecewiseTrace, convertMahimahi, generateTrace, parseTraceCsv, traceFromTable, traceStats, tabulate, meanRate, sparkline,
-} from '../../src/scenario/trace.js';
+import { PiecewiseTrace, traceFromTable, tabulate } from '../../src/scenario/traces/piecewise.js';
+import { convertMahimahi } from '../../src/scenario/traces/mahimahi.js';
+import { generateTrace } from '../../src/scenario/traces/generators.js';
+import { parseTraceCsv } from '../../src/scenario/traces/csv.js';
+import { traceStats, sparkline } from '../../src/scenario/traces/stats.js';
+import { meanRate } from '../../src/model/trace.js';
 import { UserError } from '../../src/util/errors.js';
 
 describe('piecewise traces', () => {

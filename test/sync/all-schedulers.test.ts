@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/run/simulate.js';
-import { SCHEDULER_NAMES } from '../../src/scenario/schema.js';
+import { SCHEDULER_NAMES } from '../../src/sync/schedulers/index.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 import { expectPlainSums } from '../plain-sums.js';
 

@@ -1,10 +1,10 @@
 /** Each policy on a whiteboard topology, where the right answer is worked out by hand. */
 import { describe, expect, it } from 'vitest';
 import { Topology } from '../../src/net/topology.js';
-import { bestRoots, dealChunks, faptTree, netstormPolicy, type NetstormOptions } from '../../src/sync/policies/netstorm.js';
-import { tsenginePolicy } from '../../src/sync/policies/tsengine.js';
-import { mlnetPlan } from '../../src/sync/policies/mlnet.js';
-import { ringPlan } from '../../src/sync/policies/ring.js';
+import { bestRoots, dealChunks, faptTree, netstormPolicy, type NetstormOptions } from '../../src/sync/schedulers/netstorm.js';
+import { tsenginePolicy } from '../../src/sync/schedulers/tsengine.js';
+import { mlnetPlan } from '../../src/sync/schedulers/mlnet.js';
+import { ringPlan } from '../../src/sync/schedulers/ring.js';
 import { auxiliaryPaths } from '../../src/sync/multipath.js';
 import type { ChunkPlan } from '../../src/sync/plan.js';
 import type { PolicyContext } from '../../src/sync/policy.js';
@@ -22,7 +22,7 @@ const netstormOptions = (extra: Partial<NetstormOptions> = {}): NetstormOptions 
   check_period_s: 2, initial_guess_mbps: 100, main_queue_above: 2, aux_queue_below: 1, max_paths: 3, ...extra,
 });
 const context = (arrays = [{ name: 'x', elements: 110 }]): PolicyContext => ({
-  topology, nodes, workers: nodes, arrays, bytesPerElement: 4, capacityNow: () => rates, now: 0,
+  topology, nodes, workers: nodes, arrays, bytesPerElement: 4, now: 0,
 });
 
 describe('NetStorm', () => {

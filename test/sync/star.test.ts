@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { psLiteParts, starPlan } from '../../src/sync/policies/star.js';
+import { psLiteParts, starPlan } from '../../src/sync/schedulers/star.js';
 import { cutIntoChunks } from '../../src/sync/plan.js';
 
 describe('star (ps-lite) plan', () => {

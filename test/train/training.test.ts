@@ -14,8 +14,8 @@ import { initBackend } from '../../src/train/backend.js';
 import { prepareData, TrainingRecord } from '../../src/train/session.js';
 import { Trainer, trainerFor } from '../../src/train/trainer.js';
 import { buildModel, parameterArrays } from '../../src/train/models.js';
-import { MODEL_ARRAYS } from '../../src/train/model-arrays.js';
-import { PROFILES, totalElements } from '../../src/train/profiles.js';
+import { MODEL_ARRAYS } from '../../src/model/model-arrays.js';
+import { PROFILES, totalElements } from '../../src/model/profiles.js';
 import { readCsv, useTempDir } from '../helpers.js';
 
 function trainingScenario(o: { nodes?: string; train?: string; iterations?: number; schedulers?: string } = {}): string {

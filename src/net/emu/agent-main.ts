@@ -11,7 +11,7 @@ import type { OnlineCommand } from '../../sync/policy.js';
 import { SyntheticWorker } from '../../train/synthetic.js';
 import { ExchangeLayout, TrainingWorker } from '../../train/worker.js';
 import type { WorkerModel } from '../../sync/agent.js';
-import type { ModelArray } from '../../train/profiles.js';
+import type { ModelArray } from '../../model/profiles.js';
 import type { Dataset } from '../../train/data.js';
 import type { Training } from '../../scenario/types.js';
 import type { BackendChoice } from '../../train/choices.js';

@@ -10,12 +10,27 @@
 import { execa, type ResultPromise } from 'execa';
 import { OWN_GROUP } from './exec.js';
 import { binIndex, LinkBins } from '../../util/bins.js';
-import { megabitsBetween, type Trace } from '../../scenario/trace.js';
+import { megabitsBetween, type Trace } from '../../model/trace.js';
 import type { EmuNetwork } from './network.js';
 import { NativeNetwork } from '../native/network.js';
-import type { LinkFidelity } from '../../results/fidelity.js';
 
 export const SAMPLE_INTERVAL_MS = 100;
+
+/**
+ * What one directed link did while it was certainly busy: for a sample with
+ * B bytes queued, the next B / rate seconds (at most until the next sample).
+ */
+export interface LinkFidelity {
+  link: number;
+  busyS: number;
+  /** Mbit/s the trace allowed over the busy stretches (mean). */
+  allowedMbps: number;
+  /** Mbit/s the link carried over them (at most the allowance per stretch). */
+  carriedMbps: number;
+  /** carried / allowed; NaN when the link was never busy. */
+  ratio: number;
+  droppedPackets: number;
+}
 
 export interface LinkCounters {
   at: number;

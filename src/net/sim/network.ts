@@ -11,7 +11,7 @@
 import { binIndex, LinkBins } from '../../util/bins.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
 import { mbpsToBytesPerSec } from '../../util/format.js';
-import type { Trace } from '../../scenario/trace.js';
+import type { Trace } from '../../model/trace.js';
 import type { Topology } from '../topology.js';
 import type { Delivery, NodeTransport } from '../types.js';
 import { wireBytes, type Framing } from '../wire.js';

@@ -7,7 +7,7 @@ import { EventQueue } from './events.js';
 import { SimNetwork } from './network.js';
 import type { Topology } from '../topology.js';
 import type { Framing } from '../wire.js';
-import type { Trace } from '../../scenario/trace.js';
+import type { Trace } from '../../model/trace.js';
 import { UserError } from '../../util/errors.js';
 
 /** Simulated seconds without any delivery, while every flow is stuck at 0 Mbit/s, before a run is declared stalled. */

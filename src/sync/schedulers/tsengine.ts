@@ -14,17 +14,24 @@
  * throughput from it is unknown. Measurements older than
  * forget_after_iterations iterations are forgotten. Seeded randomness.
  */
+import { z } from 'zod';
 import { Rng } from '../../util/rng.js';
 import { chunkArrays, type Plan } from '../plan.js';
 import type { Measurement, OnlineCommand, Policy } from '../policy.js';
+import { common, defineScheduler, nodeName } from './definition.js';
 
-export interface TsengineOptions {
-  server?: string;
-  chunk_elements: number;
-  max_greedy_rate: number;
-  forget_after_iterations: number;
-  measure_threshold_mb: number;
-}
+export const tsengineSpec = z.strictObject({
+  name: z.literal('tsengine'),
+  ...common,
+  server: nodeName.optional().describe('where the aggregate completes; default: the first node'),
+  max_greedy_rate: z.number().min(0).max(1).default(0.9).describe('dissemination: at most this probability of the greedy choice'),
+  forget_after_iterations: z.number().int().positive().default(5).describe('measurements older than this are forgotten'),
+  measure_threshold_mb: z.number().nonnegative().default(4).describe('measure messages of at least this size'),
+}).describe('TSEngine: online pairing for the push, dynamic dissemination for the pull');
+
+export type TsengineOptions = Omit<z.output<typeof tsengineSpec>, 'name' | 'label'>;
+
+export const tsengine = defineScheduler(tsengineSpec, { nodeFields: ['server'], policy: (o, run) => tsenginePolicy(o, run.seed) });
 
 interface ChunkState {
   queue: string[];

@@ -16,27 +16,41 @@
  * - Multipath: the plan carries the link costs; the agents divert a chunk
  *   to an auxiliary path when the direct link is busy (see agent.ts).
  */
-import type { ModelArray } from '../../train/profiles.js';
+import { z } from 'zod';
+import type { ModelArray } from '../../model/profiles.js';
+import { MAX_MBPS } from '../../model/limits.js';
 import type { Topology } from '../../net/topology.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
 import { Rng } from '../../util/rng.js';
 import { chunkArrays, treeFromParents, type ChunkPlan, type Plan, type Tree } from '../plan.js';
 import type { Measurement, Policy, PolicyContext } from '../policy.js';
+import { common, defineScheduler, periodS } from './definition.js';
 
-export interface NetstormOptions {
-  roots?: number;
-  chunk_elements: number;
-  awareness: boolean;
-  multipath: boolean;
-  fixed_topology: boolean;
-  measure_threshold_mb: number;
-  measure_window: number;
-  check_period_s: number;
-  initial_guess_mbps: number;
-  main_queue_above: number;
-  aux_queue_below: number;
-  max_paths: number;
-}
+export const netstormSpec = z.strictObject({
+  name: z.literal('netstorm'),
+  ...common,
+  roots: z.number().int().positive().optional().describe('R, the number of roots kept; default: all nodes'),
+  awareness: z.boolean().default(true).describe('passive network awareness (re-plan from measurements)'),
+  multipath: z.boolean().default(true).describe('multipath auxiliary transmission'),
+  fixed_topology: z.boolean().default(false).describe('keep the first plan\'s roots and trees; awareness only re-deals chunks'),
+  measure_threshold_mb: z.number().nonnegative().default(4).describe('measure messages of at least this size'),
+  measure_window: z.number().int().positive().default(4).describe('average this many measurements per link before reporting'),
+  check_period_s: periodS.default(2).describe('re-plan at most this often, when measurements changed'),
+  initial_guess_mbps: z.number().positive().max(MAX_MBPS, `at most ${MAX_MBPS} Mbit/s (1 Tbit/s)`).default(100).describe('throughput assumed for links not yet measured (seeded +-10%)'),
+  main_queue_above: z.number().int().nonnegative().default(2).describe('multipath: divert when the main next hop holds more messages than this'),
+  aux_queue_below: z.number().int().positive().default(1).describe('multipath: ...to a path whose first hop holds fewer than this'),
+  max_paths: z.number().int().min(2).default(3).describe('multipath: paths per hop, the main one included'),
+}).describe('NetStorm: R-rooted FAPT, passive awareness, multipath');
+
+export type NetstormOptions = Omit<z.output<typeof netstormSpec>, 'name' | 'label'>;
+
+export const netstorm = defineScheduler(netstormSpec, {
+  nodeFields: [],
+  check: (o, run) => (o.roots !== undefined && o.roots > run.nodes.length
+    ? [{ path: ['roots'], message: `at most ${run.nodes.length}, the number of nodes (every node is a candidate root), got ${o.roots}` }]
+    : []),
+  policy: (o, run) => netstormPolicy(o, run.seed),
+});
 
 export interface RootTree {
   root: string;

@@ -4,15 +4,22 @@
  * parent is member floor((i-1)/k)). Chunks are aggregated up the tree and
  * multicast back down it, pipelined chunk by chunk.
  */
-import type { ModelArray } from '../../train/profiles.js';
+import { z } from 'zod';
+import type { ModelArray } from '../../model/profiles.js';
 import { chunkArrays, treeFromParents, type Plan } from '../plan.js';
 import type { Policy } from '../policy.js';
+import { common, defineScheduler, nodeName } from './definition.js';
 
-export interface MlnetOptions {
-  server?: string;
-  k: number;
-  chunk_elements: number;
-}
+export const mlnetSpec = z.strictObject({
+  name: z.literal('mlnet'),
+  ...common,
+  server: nodeName.optional().describe('the root of the tree; default: the first node'),
+  k: z.number().int().min(2).default(2).describe('fan-in of the aggregation tree'),
+}).describe('MLNET: a static k-ary aggregation tree');
+
+export type MlnetOptions = Omit<z.output<typeof mlnetSpec>, 'name' | 'label'>;
+
+export const mlnet = defineScheduler(mlnetSpec, { nodeFields: ['server'], policy: (o) => mlnetPolicy(o) });
 
 export function mlnetPlan(nodes: string[], workers: string[], arrays: ModelArray[], options: MlnetOptions, bytesPerElement = 4): Plan {
   const server = options.server ?? nodes[0];

@@ -5,14 +5,27 @@
  * s-1, which then passes the result on around the ring (all-gather) until
  * member s-2 has it. Every member only ever sends to its successor.
  */
-import type { ModelArray } from '../../train/profiles.js';
+import { z } from 'zod';
+import type { ModelArray } from '../../model/profiles.js';
 import { cutIntoChunks, type ChunkPlan, type Plan, type Tree } from '../plan.js';
 import type { Policy } from '../policy.js';
+import { common, defineScheduler, nodeName } from './definition.js';
 
-export interface RingOptions {
-  order?: string[];
-  chunk_elements: number;
-}
+export const ringSpec = z.strictObject({
+  name: z.literal('ring'),
+  ...common,
+  order: z.array(nodeName).optional().describe('the ring, as a list of the workers; default: scenario order'),
+}).describe('ring all-reduce: reduce-scatter, then all-gather');
+
+export type RingOptions = Omit<z.output<typeof ringSpec>, 'name' | 'label'>;
+
+export const ring = defineScheduler(ringSpec, {
+  nodeFields: ['order'],
+  check: (o, run) => (o.order && [...o.order].sort().join(',') !== [...run.workers].sort().join(',')
+    ? [{ path: ['order'], message: `the ring must list every worker exactly once (${run.workers.join(', ')})` }]
+    : []),
+  policy: (o) => ringPolicy(o),
+});
 
 /** The segment trees of a ring: up along the ring to s-1, then down along the ring to s-2. */
 export function ringTrees(order: string[]): Tree[] {

@@ -5,15 +5,20 @@
  * push to the servers, each server sums the N contributions, and the workers
  * pull the result. Messages carry at most `chunk_elements` elements.
  */
-import type { ModelArray } from '../../train/profiles.js';
+import { z } from 'zod';
+import type { ModelArray } from '../../model/profiles.js';
 import { cutIntoChunks, starTree, type ChunkPlan, type Plan } from '../plan.js';
 import type { Policy, PolicyContext } from '../policy.js';
+import { common, defineScheduler, nodeName } from './definition.js';
 
-export interface StarOptions {
-  servers?: 'all' | string[];
-  chunk_elements: number;
-  bigarray_bound: number;
-}
+export const starSpec = z.strictObject({
+  name: z.literal('star'),
+  ...common,
+  servers: z.union([z.literal('all'), z.array(nodeName).min(1)]).optional().describe('nodes hosting a parameter server; default: the first node'),
+  bigarray_bound: z.number().int().positive().default(1_000_000).describe('arrays larger than this are split over all servers (ps-lite)'),
+}).describe('MXNET / ps-lite parameter servers');
+
+export type StarOptions = Omit<z.output<typeof starSpec>, 'name' | 'label'>;
 
 /** ps-lite's split of a big array over S servers. */
 export function psLiteParts(size: number, servers: number): number[] {
@@ -48,6 +53,12 @@ export function starPlan(nodes: string[], workers: string[], arrays: ModelArray[
   });
   return { version: 1, trees, chunks };
 }
+
+export const star = defineScheduler(starSpec, {
+  nodeFields: ['servers'],
+  check: (o) => (Array.isArray(o.servers) ? o.servers.flatMap((s, j) => (o.servers!.indexOf(s) !== j ? [{ path: ['servers', j], message: `"${s}" is listed twice` }] : [])) : []),
+  policy: (o) => starPolicy(o),
+});
 
 export function starPolicy(options: StarOptions): Policy {
   let plan: Plan | null = null;

@@ -1,0 +1,50 @@
+/** Seeded trace generators: one random stream per (seed, label), so adding a link changes no other's realisation. */
+import { Rng } from '../../util/rng.js';
+import type { Trace } from '../../model/trace.js';
+import { PiecewiseTrace } from './piecewise.js';
+
+export type GeneratorSpec =
+  | { generator: 'redraw-uniform'; min_mbps: number; max_mbps: number; period_s: number }
+  | { generator: 'random-walk'; start_mbps: number; step_mbps: number; min_mbps: number; max_mbps: number; period_s: number }
+  | { generator: 'on-off'; on_mbps: number; mean_on_s: number; mean_off_s: number }
+  | { generator: 'steps'; mbps: number[]; period_s: number; loop?: boolean };
+
+export const GENERATORS = ['redraw-uniform', 'random-walk', 'on-off', 'steps'] as const;
+
+/** A generated trace; `seed` and `label` pick its random stream. */
+export function generateTrace(spec: GeneratorSpec, seed: number, label: string): Trace {
+  const rng = new Rng(seed, `trace:${label}`);
+  switch (spec.generator) {
+    case 'redraw-uniform':
+      return PiecewiseTrace.generated(() => ({ duration: spec.period_s, mbps: rng.uniform(spec.min_mbps, spec.max_mbps) }));
+    case 'random-walk': {
+      let rate = spec.start_mbps;
+      let first = true;
+      return PiecewiseTrace.generated(() => {
+        if (!first) rate = Math.min(spec.max_mbps, Math.max(spec.min_mbps, rate + rng.uniform(-spec.step_mbps, spec.step_mbps)));
+        first = false;
+        return { duration: spec.period_s, mbps: rate };
+      });
+    }
+    case 'on-off': {
+      let on = false;
+      return PiecewiseTrace.generated(() => {
+        on = !on;
+        return on
+          ? { duration: rng.exponential(spec.mean_on_s), mbps: spec.on_mbps }
+          : { duration: rng.exponential(spec.mean_off_s), mbps: 0 };
+      });
+    }
+    case 'steps': {
+      const times = spec.mbps.map((_, i) => i * spec.period_s);
+      const loop = spec.loop ?? true;
+      return new PiecewiseTrace(times, spec.mbps, loop ? spec.mbps.length * spec.period_s : null);
+    }
+  }
+}
+
+/** About how many rows a generator makes over `seconds` (to refuse a trace that cannot be written sensibly). */
+export function expectedRows(spec: GeneratorSpec, seconds: number): number {
+  const mean = spec.generator === 'on-off' ? (spec.mean_on_s + spec.mean_off_s) / 2 : spec.period_s;
+  return Math.ceil(seconds / mean);
+}

@@ -1,0 +1,55 @@
+/**
+ * What defines a scheduler: one module per scheduler exports one of these
+ * (its options as a zod schema, from which the TypeScript type is inferred
+ * and the scenario schema, the JSON Schema and the CLI's list derive; the
+ * option fields that name nodes; checks that need the scenario's nodes;
+ * and its policy). The registry (index.ts) lists them.
+ */
+import { z } from 'zod';
+import { MIN_PERIOD_S, NODE_NAME, NODE_NAME_RULE, SAFE_NAME, SAFE_NAME_RULE } from '../../model/limits.js';
+import type { Policy } from '../policy.js';
+
+/** A node's name in a scheduler's options. */
+export const nodeName = z.string().regex(NODE_NAME, NODE_NAME_RULE);
+
+/** Options every scheduler has. */
+export const common = {
+  label: z.string().regex(SAFE_NAME, SAFE_NAME_RULE).optional().describe('the name used in results (and in packets/ folder names); default: the scheduler name'),
+  chunk_elements: z.number().int().positive().max(1e9, 'at most 1e9 (a 4 GB message)').default(1_000_000).describe('largest message, in fp32 elements'),
+};
+
+/** A period in seconds (at least 1 ms). */
+export const periodS = z.number().min(MIN_PERIOD_S, `at least ${MIN_PERIOD_S} s (1 ms)`);
+
+/** A problem with a scheduler's options found against the scenario: the field path within the options, and what is wrong. */
+export interface OptionProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+/** What a scheduler's checks and policy may know of the run. */
+export interface RunFacts {
+  nodes: string[];
+  workers: string[];
+  seed: number;
+}
+
+export interface SchedulerDefinition<Spec extends z.ZodObject = z.ZodObject> {
+  /** The name in scenarios (the spec's `name` literal). */
+  readonly name: string;
+  /** The options, with `name: literal` and the common fields. */
+  readonly spec: Spec;
+  /** Option fields whose value is a node name or a list of them ('all' allowed where the spec says). */
+  readonly nodeFields: readonly string[];
+  /** Checks that need the scenario's nodes (node names themselves are checked from nodeFields). */
+  check?(options: z.output<Spec>, run: RunFacts): OptionProblem[];
+  policy(options: z.output<Spec> & { label: string }, run: RunFacts): Policy;
+}
+
+/** Define a scheduler; its name is read off the spec. */
+export function defineScheduler<Spec extends z.ZodObject<{ name: z.ZodLiteral<string> } & z.ZodRawShape>>(
+  spec: Spec,
+  rest: Omit<SchedulerDefinition<Spec>, 'name' | 'spec'>,
+): SchedulerDefinition<Spec> {
+  return { name: spec.shape.name.value, spec, ...rest };
+}

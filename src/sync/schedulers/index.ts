@@ -1,0 +1,39 @@
+/**
+ * The registry: every scheduler geobed knows. Adding one is a module
+ * exporting a SchedulerDefinition and a line here (docs/extending.md); the
+ * scenario schema, the JSON Schema and the CLI's list follow from it.
+ */
+import { z } from 'zod';
+import type { Policy } from '../policy.js';
+import type { RunFacts, SchedulerDefinition } from './definition.js';
+import { star } from './star.js';
+import { mlnet } from './mlnet.js';
+import { tsengine } from './tsengine.js';
+import { ring } from './ring.js';
+import { netstorm } from './netstorm.js';
+
+const DEFINITIONS = [star, mlnet, tsengine, ring, netstorm] as const;
+
+export const SCHEDULERS: readonly SchedulerDefinition[] = DEFINITIONS as readonly SchedulerDefinition[];
+
+export const SCHEDULER_NAMES = SCHEDULERS.map((s) => s.name);
+
+type Specs<T extends readonly { spec: unknown }[]> = { [K in keyof T]: T[K]['spec'] };
+
+/** A scheduler in a scenario: its name, or { name, ...options }. */
+export const schedulerSpec = z.preprocess(
+  (v) => (typeof v === 'string' ? { name: v } : v),
+  z.discriminatedUnion('name', DEFINITIONS.map((d) => d.spec) as unknown as Specs<typeof DEFINITIONS>),
+);
+
+export type SchedulerSpec = z.output<typeof schedulerSpec>;
+/** A scheduler as a run uses it: its options and the label it has in the results. */
+export type SchedulerConfig = SchedulerSpec & { label: string };
+
+export function schedulerDefinition(name: string): SchedulerDefinition | undefined {
+  return SCHEDULERS.find((s) => s.name === name);
+}
+
+export function makePolicy(config: SchedulerConfig, run: RunFacts): Policy {
+  return schedulerDefinition(config.name)!.policy(config as never, run);
+}
