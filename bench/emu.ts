@@ -14,14 +14,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Topology } from '../src/net/topology.js';
-import { EmuNetwork } from '../src/net/emu/network.js';
+import { KernelNetwork } from '../src/net/kernel/network.js';
 import { LinkSampler } from '../src/net/emu/sampler.js';
 import { onTeardown } from '../src/util/teardown.js';
 import { PiecewiseTrace } from '../src/scenario/traces/piecewise.js';
 import { PACKAGE_ROOT } from '../src/util/paths.js';
 import { formatTable } from '../src/cli/table.js';
 
-const LOADGEN = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'loadgen.js');
+const LOADGEN = join(PACKAGE_ROOT, 'dist', 'bench', 'tools', 'loadgen.js');
 const GOAL = 0.95;
 const MESSAGE_BYTES = 256_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,7 +49,7 @@ interface Load {
 }
 
 /** One loadgen per node, sending `bytes`-byte messages to the given peers; resolves once all listen and are told to go. */
-async function startLoad(net: EmuNetwork, topology: Topology, bytes: number, peersOf: (node: number) => number[]): Promise<Load> {
+async function startLoad(net: KernelNetwork, topology: Topology, bytes: number, peersOf: (node: number) => number[]): Promise<Load> {
   const addresses = Object.fromEntries(topology.nodes.map((n) => [n, net.addressOf(n)]));
   const procs: ChildProcess[] = [];
   const lines: AsyncIterator<string>[] = [];
@@ -78,11 +78,11 @@ async function startLoad(net: EmuNetwork, topology: Topology, bytes: number, pee
  * each. The load always has messages queued for every link, so every link
  * is busy throughout and should carry its whole allowance.
  */
-async function worstShareAt(net: EmuNetwork, mbps: number, seconds: number): Promise<number> {
+async function worstShareAt(net: KernelNetwork, mbps: number, seconds: number): Promise<number> {
   for (const l of net.links) net.setRate(l.id, mbps);
   await sleep(700); // let TCP settle at the new rate
   const t0 = performance.now();
-  const sampler = new LinkSampler(net, net.links.map(() => PiecewiseTrace.constant(mbps)), () => (performance.now() - t0) / 1000, 1);
+  const sampler = new LinkSampler(net.counters(), net.links.map(() => PiecewiseTrace.constant(mbps)), () => (performance.now() - t0) / 1000, 1);
   sampler.start();
   await sleep(seconds * 1000);
   await sampler.stop();
@@ -92,7 +92,7 @@ async function worstShareAt(net: EmuNetwork, mbps: number, seconds: number): Pro
 
 async function highestFaithfulRate(n: number): Promise<Record<string, unknown>> {
   const topology = mesh(n);
-  const net = await EmuNetwork.build(topology, topology.links.map(() => 50));
+  const net = await KernelNetwork.build(topology, topology.links.map(() => 50));
   let load: Load | null = null;
   const unregister = onTeardown(async () => {
     for (const p of load?.procs ?? []) p.kill('SIGKILL');
@@ -138,7 +138,7 @@ async function highestFaithfulRate(n: number): Promise<Record<string, unknown>> 
 
 async function perMessageOverhead(): Promise<Record<string, unknown>> {
   const topology = mesh(2);
-  const net = await EmuNetwork.build(topology, [10_000, 10_000]);
+  const net = await KernelNetwork.build(topology, [10_000, 10_000]);
   let load: Load | null = null;
   const unregister = onTeardown(async () => {
     for (const p of load?.procs ?? []) p.kill('SIGKILL');

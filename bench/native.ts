@@ -13,12 +13,12 @@ import { execa, type ResultPromise } from 'execa';
 import { join } from 'node:path';
 import { Topology } from '../src/net/topology.js';
 import { NativeNetwork } from '../src/net/native/network.js';
-import { EmuNetwork } from '../src/net/emu/network.js';
+import { KernelNetwork } from '../src/net/kernel/network.js';
 import type { LinkemCounters } from '../src/net/native/linkem.js';
 import { PACKAGE_ROOT } from '../src/util/paths.js';
 import { formatTable } from '../src/cli/table.js';
 
-const BULK = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'bulk.js');
+const BULK = join(PACKAGE_ROOT, 'dist', 'bench', 'tools', 'bulk.js');
 const GOAL_SHARE = 0.95;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pair = () => Topology.fromSpecs(['a', 'b'], [{ from: 'a', to: 'b', delayS: 0 }, { from: 'b', to: 'a', delayS: 0 }]);
@@ -111,7 +111,7 @@ try {
   for (const c of children.splice(0)) c.kill('SIGKILL');
   await native.teardown();
 }
-const veth = await EmuNetwork.build(pair(), [10_000, 10_000], { queueing: 'fifo' });
+const veth = await KernelNetwork.build(pair(), [10_000, 10_000], { queueing: 'fifo' });
 let vethRtt: number;
 try {
   vethRtt = await medianRttMs(veth.namespaceOf('a'), veth.namespaceOf('b'), veth.addressOf('b'));

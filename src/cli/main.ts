@@ -22,7 +22,7 @@ import { ProgressBar } from './progress.js';
 import { summaryTable, formatTable } from './table.js';
 import type { Scenario } from '../scenario/types.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../train/choices.js';
-import { probeHost } from '../net/emu/probe.js';
+import { LINK_BACKENDS, probeHost, type LinkBackend } from '../run/link-backends.js';
 import { describeGroup, removeLeftovers } from '../net/emu/owners.js';
 import { rebuildSummary } from '../results/rebuild.js';
 import { DEFAULT_STALL_S } from '../run/watchdog.js';
@@ -52,7 +52,7 @@ function list(value: string | string[] | undefined): string[] | undefined {
 interface RunFlags {
   out?: string;
   mode?: 'sim' | 'emu';
-  links?: 'kernel' | 'native';
+  links?: LinkBackend;
   backend?: BackendChoice;
   calibration?: string;
   stallTimeout?: number;
@@ -91,7 +91,7 @@ async function runAndReport(scenario: Scenario, command: string[], flags: RunFla
   }
   if (outcome.fidelity) {
     process.stdout.write(`\nfidelity (carried / allowed while links were busy; fidelity.csv):\n${outcome.fidelity.lines.map((l) => `  ${l}\n`).join('')}`);
-    if (outcome.fidelity.flagged) process.stderr.write('geobed: warning: some links carried less than their traces allowed while busy; this host could not keep up, so treat the emulated times with care\n');
+    if (outcome.fidelity.flagged) process.stderr.write('geobed: warning: some links carried less than their traces allowed while busy, or the CPUs were saturated; this host could not keep up, so treat the emulated times with care\n');
   }
   process.stdout.write(`\nresults: ${outcome.dir}\n`);
 }
@@ -230,7 +230,7 @@ export function main(argv: string[]): void {
       (c) => c
         .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
         .option('mode', { choices: ['sim', 'emu'] as const, default: 'sim' as const, describe: 'simulated or emulated' })
-        .option('links', { choices: ['kernel', 'native'] as const, describe: 'emulated links: kernel (htb, netem) or geobed\'s native emulator (default: kernel, or native when links need delay or loss and the kernel has no netem)' })
+        .option('links', { choices: LINK_BACKENDS, describe: 'emulated links: kernel (htb, netem) or geobed\'s native emulator (default: kernel, or native when links need delay or loss and the kernel has no netem)' })
         .option('schedulers', { type: 'string', describe: 'comma-separated labels or names to run (default: the scenario\'s)' })
         .option('seed', { type: 'number', describe: 'override the scenario seed' })
         .option('iterations', { type: 'number', describe: 'override the number of iterations' })

@@ -5,7 +5,7 @@
  * packet forwarded hop by hop follows exactly `route(from, to)`. The
  * emulator installs these same routes in the kernel.
  */
-import { Heap } from '../util/heap.js';
+import { shortestPathTree } from './shortest-paths.js';
 
 export interface TopologyLink {
   id: number;
@@ -22,6 +22,8 @@ export class Topology {
   /** nextHop[dest][node] = link id from node towards dest (-1 at dest), computed lazily. */
   private readonly nextHop: (Int32Array | undefined)[];
   private readonly routeCache = new Map<number, number[]>();
+  private unitCost: Float64Array | null = null;
+  private delays: Float64Array | null = null;
 
   constructor(readonly nodes: string[], readonly links: TopologyLink[]) {
     nodes.forEach((n, i) => this.index.set(n, i));
@@ -88,39 +90,13 @@ export class Topology {
     return d;
   }
 
-  /** For every node, the first link of its route to `dest` (Dijkstra on reversed links). */
+  /** For every node, the first link of its route to `dest` (fewest hops, then lowest delay, then lowest node index). */
   nextHopsTowards(dest: number): Int32Array {
     const existing = this.nextHop[dest];
     if (existing) return existing;
-    const n = this.nodes.length;
-    const hops = new Float64Array(n).fill(Infinity);
-    const delay = new Float64Array(n).fill(Infinity);
-    const via = new Int32Array(n).fill(-1);
-    const done = new Uint8Array(n);
-    hops[dest] = 0;
-    delay[dest] = 0;
-    // Dijkstra on (hops, delay); among equals the node with the lower index
-    // is settled first and wins as next hop, so routes are deterministic.
-    const key = (v: number) => ({ v, h: hops[v], d: delay[v] });
-    const frontier = new Heap<{ v: number; h: number; d: number }>((a, b) => a.h < b.h || (a.h === b.h && (a.d < b.d || (a.d === b.d && a.v < b.v))));
-    frontier.push(key(dest));
-    while (frontier.size > 0) {
-      const { v: best, h, d } = frontier.pop()!;
-      if (done[best] || h !== hops[best] || d !== delay[best]) continue;
-      done[best] = 1;
-      for (const link of this.incoming[best]) {
-        const u = link.from;
-        if (done[u]) continue;
-        const hu = hops[best] + 1;
-        const du = delay[best] + link.delayS;
-        if (hu < hops[u] || (hu === hops[u] && du < delay[u])) {
-          hops[u] = hu;
-          delay[u] = du;
-          via[u] = link.id;
-          frontier.push(key(u));
-        }
-      }
-    }
+    this.unitCost ??= new Float64Array(this.links.length).fill(1);
+    this.delays ??= Float64Array.from(this.links, (l) => l.delayS);
+    const { via } = shortestPathTree(this, dest, { towards: true, cost: this.unitCost, tie: this.delays });
     this.nextHop[dest] = via;
     return via;
   }

@@ -7,21 +7,20 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { HostCpuMonitor } from './host-load.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { EmuNetwork } from '../net/emu/network.js';
-import { NativeNetwork } from '../net/native/network.js';
-import { LINKEM_BINARY, LinkEmulator } from '../net/native/linkem.js';
 import { LinkSampler } from '../net/emu/sampler.js';
-import type { LinkFidelity } from '../results/fidelity.js';
+import type { HostCpu, LinkFidelity } from '../results/fidelity.js';
 import { WallClock } from '../net/emu/transport.js';
 import { onTeardown } from '../util/teardown.js';
-import { OWN_GROUP, succeeds } from '../net/emu/exec.js';
+import { OWN_GROUP } from '../net/emu/exec.js';
 import { processState } from '../util/process.js';
 import { DEFAULT_STALL_S, StallWatchdog } from './watchdog.js';
-import { probeQdiscs } from '../net/emu/probe.js';
-import type { AgentInit, FromAgent, ToAgent } from '../net/emu/agent-main.js';
+import { buildLinks, chooseLinkBackend, type LinkBackend } from './link-backends.js';
+import type { AgentInit, FromAgent, ToAgent } from './agent-protocol.js';
 import { Coordinator } from '../sync/coordinator.js';
+import { CoordinatorEndpoint, isControlUp } from '../sync/control.js';
 import { RunRecorder } from '../sync/record.js';
 import { makePolicy } from '../sync/schedulers/index.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
@@ -49,10 +48,9 @@ export interface EmulatedRun extends SchedulerRun {
    * figure means this host (or the runner) could not keep up.
    */
   loopDelayMaxMs: number;
+  /** The host's CPUs from the start signal to the last iteration (a saturated host starves senders). */
+  hostCpu: HostCpu;
 }
-
-/** What carries the emulated links: htb (+ netem) in the kernel, or geobed's native link emulator. */
-export type LinkBackend = 'kernel' | 'native';
 
 export interface EmulateOptions {
   /** Default: kernel, or native when links need delay or loss and the kernel has no netem. */
@@ -83,65 +81,13 @@ export interface EmulationSink extends RunSink {
 const HEARTBEAT_S = 1;
 const HEARTBEAT_LATE_S = 3;
 
-const AGENT_MAIN = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'agent-main.js');
-
-/**
- * Stop before creating anything if this host cannot emulate the scenario,
- * and say which link backend will carry it: root and ip always; tc for the
- * kernel backend, with netem if a link has delay, jitter or loss; the built
- * native emulator for the native one. Unless `requested` says otherwise,
- * native is chosen when the scenario asks for what only it does exactly
- * (Mahimahi traces opportunity by opportunity, jitter without reordering,
- * per-packet logs) or for delay or loss on a kernel without netem.
- */
-export async function checkEmulable(scenario: Scenario, requested?: LinkBackend): Promise<LinkBackend> {
-  if (process.getuid?.() !== 0) throw new UserError('--mode emu needs root (it creates network namespaces); try sudo, or --mode sim');
-  const missing = [];
-  for (const tool of requested === 'native' ? ['ip'] : ['ip', 'tc']) if (!(await succeeds(tool, ['-V']))) missing.push(tool);
-  if (missing.length) throw new UserError(`--mode emu needs ${missing.join(' and ')} (Debian: apt-get install iproute2)`);
-  // addresses: a /30 per undirected link in 198.18.0.0/16, a /32 per node in 198.19.0.0/16
-  const undirected = new Set(scenario.links.map((l) => [l.from, l.to].sort().join(' '))).size;
-  if (undirected > 16_384 || scenario.nodes.length > 65_536) {
-    throw new UserError(`--mode emu: ${scenario.nodes.length} nodes and ${undirected} links do not fit the emulated address space (at most 65,536 nodes and 16,384 links); simulate it (--mode sim)`);
-  }
-  const needsNetem = scenario.links.filter((l) => l.delayS > 0 || l.lossPercent > 0 || l.jitterS > 0);
-  const nativeOnly = [
-    ...scenario.links.filter((l) => l.jitterS > 0 && !l.reorder).map((l) => `${l.name} has jitter without reordering (netem reorders)`),
-    ...(scenario.results.packet_log ? ['results.packet_log asks for per-packet logs'] : []),
-  ];
-  const mahimahi = scenario.links.filter((l) => l.mahimahi !== null);
-  const netem = needsNetem.length > 0 && requested !== 'native' ? (await probeQdiscs()).qdiscs.netem : false;
-  const backend = requested ?? (nativeOnly.length > 0 || mahimahi.length > 0 || (needsNetem.length > 0 && !netem) ? 'native' : 'kernel');
-  if (backend === 'native' && !LinkEmulator.available()) {
-    const why = nativeOnly[0] ?? (mahimahi.length > 0 ? `${mahimahi[0].name} replays a Mahimahi trace` : needsNetem.length > 0 ? `${needsNetem[0].name} asks for delay or loss, which this kernel cannot do without netem` : '');
-    throw new UserError(
-      `--links native: the native link emulator is not built (${LINKEM_BINARY})${why && !requested ? `, and ${why}` : ''}; ` +
-      'install a C compiler (Debian: apt-get install gcc) and run npm run build',
-    );
-  }
-  if (backend === 'kernel' && nativeOnly.length > 0) {
-    throw new UserError(`--links kernel: ${nativeOnly[0]}; only the native link emulator does that (--links native)`);
-  }
-  if (backend === 'kernel' && needsNetem.length > 0 && !netem) {
-    throw new UserError(
-      `--links kernel: ${needsNetem.map((l) => l.name).slice(0, 4).join(', ')}${needsNetem.length > 4 ? ', ...' : ''} ask for delay, jitter or loss, which needs netem ` +
-      '(missing from this kernel); use geobed\'s native link emulator (--links native)',
-    );
-  }
-  return backend;
-}
+const AGENT_PROCESS = join(PACKAGE_ROOT, 'dist', 'src', 'run', 'agent-process.js');
 
 export async function emulate(scenario: Scenario, config: SchedulerConfig, options: EmulateOptions = {}): Promise<EmulatedRun> {
-  const backend = await checkEmulable(scenario, options.links);
+  const backend = await chooseLinkBackend(scenario, options.links);
   options.signal?.throwIfAborted();
   const topology = scenarioTopology(scenario);
-  const shapes = scenario.links.map((l) => ({
-    mbps: l.trace.rateAt(0), delayS: l.delayS, jitterS: l.jitterS, reorder: l.reorder,
-    lossPercent: l.lossPercent, queuePackets: l.queuePackets, mahimahi: l.mahimahi,
-  }));
-  const net = backend === 'native'
-    ? await NativeNetwork.build(topology, shapes, { seed: scenario.seed, queueing: scenario.network.queueing })
-    : await EmuNetwork.build(topology, shapes, { queueing: scenario.network.queueing });
+  const net = await buildLinks(backend, scenario, topology);
   const children = new Map<string, ChildProcess>();
   const killAll = async () => {
     for (const child of children.values()) if (child.exitCode === null) child.kill('SIGKILL');
@@ -149,6 +95,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
   const unregisterKill = onTeardown(killAll);
   const timers: NodeJS.Timeout[] = [];
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  const hostCpu = new HostCpuMonitor();
   let sampler: LinkSampler | null = null;
   let stopListening: (() => void) | null = null;
   let recorderOf: RunRecorder | null = null;
@@ -165,12 +112,14 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       if (child?.connected) child.send(m);
     };
     const policy = makePolicy(config, scenario);
+    let control: CoordinatorEndpoint | null = null;
     const coordinator = new Coordinator(policy, () => ({
       topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,
       bytesPerElement: scenario.workload.bytesPerElement, now: clock.now(),
-    }), recorder, clock, (command) => sendTo(command.node, { type: 'command', command }));
-    coordinator.onIterationComplete((iteration) => {
-      for (const node of scenario.nodes) sendTo(node, { type: 'iterationComplete', iteration });
+    }), recorder, clock, (command) => control!.command(command));
+    // the control plane over each agent's IPC channel (sync/control.ts)
+    control = new CoordinatorEndpoint(coordinator, recorder, sendTo, scenario.nodes);
+    coordinator.onIterationComplete(() => {
       options.onProgress?.(recorder.completed);
       if (sink && sampler) sink.linkBins(sampler.carried, clock.now());
     });
@@ -211,7 +160,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     const doneThrough = new Map<string, number>(scenario.workers.map((w) => [w, -1]));
 
     for (const node of scenario.nodes) {
-      const child = spawn('ip', ['netns', 'exec', net.namespaceOf(node), process.execPath, AGENT_MAIN], {
+      const child = spawn('ip', ['netns', 'exec', net.namespaceOf(node), process.execPath, AGENT_PROCESS], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', ...OWN_GROUP,
       });
       children.set(node, child);
@@ -223,37 +172,19 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       });
       child.on('message', (raw) => {
         const m = raw as FromAgent;
+        if (isControlUp(m)) {
+          if (m.type === 'report' || m.type === 'delivered') watchdog.message();
+          if (m.type === 'delivered') messages++;
+          control!.receive(node, m);
+          if (m.type === 'report' && m.method === 'iterationDone') {
+            doneThrough.set(node, m.iteration);
+            if (recorder.completed === scenario.iterations) settle?.resolve();
+          }
+          return;
+        }
         switch (m.type) {
           case 'listening':
             if (++listening === scenario.nodes.length) onListening();
-            break;
-          case 'requestPlan':
-            sendTo(node, { type: 'plan', iteration: m.iteration, plan: coordinator.planFor(m.iteration) });
-            break;
-          case 'report':
-            watchdog.message();
-            if (m.method === 'computeStarted') recorder.computeStarted(node, m.iteration, m.at);
-            else if (m.method === 'gradientReady') recorder.gradientReady(node, m.iteration, m.at);
-            else {
-              doneThrough.set(node, m.iteration);
-              coordinator.iterationDone(node, m.iteration, m.at);
-              if (recorder.completed === scenario.iterations) settle?.resolve();
-            }
-            break;
-          case 'delivered':
-            watchdog.message();
-            messages++;
-            recorder.delivered(m.transfer);
-            break;
-          case 'measured':
-            coordinator.measured(m.measurement);
-            break;
-          case 'online':
-            if (m.method === 'ready') coordinator.ready(node, m.iteration, m.chunk);
-            else coordinator.final(node, m.iteration, m.chunk);
-            break;
-          case 'receivedFinal':
-            coordinator.receivedFinal(node, m.from, m.iteration, m.chunk);
             break;
           case 'outcome':
             outcomes.set(node, m);
@@ -312,20 +243,21 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     // Go: one epoch for every process, the trace player and the sampler.
     const epochMs = WallClock.epochNow() + 50;
     const logDir = options.packetLogDir;
-    if (logDir && net instanceof NativeNetwork) {
+    const startLogs = net.startPacketLogs?.bind(net);
+    if (logDir && startLogs) {
       mkdirSync(logDir, { recursive: true });
-      const native = net;
       const fileOf = (id: number) => join(logDir, `${scenario.links[id].from}-${scenario.links[id].to}.log`);
-      timers.push(setTimeout(() => native.startPacketLogs(fileOf), Math.max(0, epochMs - WallClock.epochNow())));
+      timers.push(setTimeout(() => startLogs(fileOf), Math.max(0, epochMs - WallClock.epochNow())));
     }
     clock.startAt(epochMs);
     loopDelay.enable();
+    hostCpu.start();
     watchdog.message(0);
-    sampler = new LinkSampler(net, scenario.links.map((l) => l.trace), () => clock.now(), scenario.results.bin_s);
+    sampler = new LinkSampler(net.counters(), scenario.links.map((l) => l.trace), () => clock.now(), scenario.results.bin_s);
     sampler.start();
     const rateChanges: RateChange[] = [];
     for (const link of scenario.links) {
-      if (link.mahimahi && net instanceof NativeNetwork) continue; // the emulator replays the trace itself
+      if (link.mahimahi && net.replaysMahimahi) continue; // the backend replays the trace itself
       const next = (after: number) => {
         const at = link.trace.nextChangeAfter(after);
         if (at === Infinity) return;
@@ -362,6 +294,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     for (const node of scenario.nodes) lastPong.set(node, clock.now());
 
     await done;
+    const cpu = hostCpu.stop();
     // the last iteration's acknowledgements (milliseconds away)
     for (const until = Date.now() + 2000; !recorder.allReleased && Date.now() < until;) await new Promise((r) => setTimeout(r, 5));
     recorder.releaseAll();
@@ -401,10 +334,12 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       fidelity: sampler.fidelity(),
       links: backend,
       loopDelayMaxMs: loopDelay.max / 1e6,
+      hostCpu: cpu,
       training: trainingOutcome,
     };
   } finally {
     loopDelay.disable();
+    hostCpu.stop();
     // a run that ends early keeps its finished iterations
     recorderOf?.releaseAll();
     stopListening?.();

@@ -7,8 +7,9 @@ import { cpus, release, platform } from 'node:os';
 import { join } from 'node:path';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 import { simulateInSlices, type SchedulerRun } from './simulate.js';
-import { checkEmulable, emulate, type LinkBackend } from './emulate.js';
-import { FIDELITY_THRESHOLD, fidelityLine, flaggedLinks, type LinkFidelity } from '../results/fidelity.js';
+import { emulate } from './emulate.js';
+import { chooseLinkBackend, describeLinks, type LinkBackend } from './link-backends.js';
+import { FIDELITY_THRESHOLD, fidelityLine, fidelityProblems, HOST_IDLE_MIN, HOST_SATURATED_MAX, type HostCpu, type LinkFidelity } from '../results/fidelity.js';
 import { RunWriter, type SchedulerRecords } from '../results/writer.js';
 import { releaseRunFolder, reserveRunFolder } from '../results/folder.js';
 import type { RunIdentity, SummaryRow } from '../results/tables.js';
@@ -21,7 +22,7 @@ import { describeGroup, removeLeftovers } from '../net/emu/owners.js';
 
 export interface RunOptions {
   mode: 'sim' | 'emu';
-  /** Emulated mode's link backend (default: chosen by checkEmulable). */
+  /** Emulated mode's link backend (default: chosen by chooseLinkBackend). */
   links?: LinkBackend;
   /** Real training: the TensorFlow.js backend (default: the best available). */
   backend?: BackendChoice;
@@ -95,7 +96,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   let training: PreparedTraining | null = null;
   try {
     if (options.mode === 'emu') {
-      links = await checkEmulable(scenario, options.links);
+      links = await chooseLinkBackend(scenario, options.links);
       const { removed } = await removeLeftovers();
       for (const g of removed) options.onNotice?.(`removed what an earlier run left behind: ${describeGroup(g)}`);
     } else {
@@ -140,7 +141,7 @@ async function runSchedulers(
     const records = writer.scheduler(config);
     const t0 = performance.now();
     try {
-      const { run, fidelity: emulated, loopDelayMaxMs } = await runOne(scenario, config, options, records, links, training);
+      const { run, fidelity: emulated, loopDelayMaxMs, hostCpu } = await runOne(scenario, config, options, records, links, training);
       const wall = (performance.now() - t0) / 1000;
       if (run.training && training) {
         // evaluate worker 0's weights at each evaluation point, here, outside the run's timing
@@ -153,7 +154,9 @@ async function runSchedulers(
       if (emulated) {
         records.fidelity(emulated);
         fidelity.push({
-          scheduler: config.label, line: fidelityLine(config.label, emulated, (id) => scenario.links[id].name), flagged: flaggedLinks(emulated).length > 0,
+          scheduler: config.label,
+          line: fidelityLine(config.label, emulated, hostCpu ?? null, (id) => scenario.links[id].name),
+          flagged: fidelityProblems(emulated, hostCpu ?? null, (id) => scenario.links[id].name).length > 0,
         });
       }
       runs.push(run);
@@ -161,6 +164,7 @@ async function runSchedulers(
         {
           wall_s: round(wall), simulated_s: round(run.endTime), messages: run.stats.messages, rate_recomputations: run.stats.recomputations,
           ...(loopDelayMaxMs !== undefined ? { runner_loop_delay_max_ms: round(loopDelayMaxMs) } : {}),
+          ...(hostCpu ? { host_cpu_idle_mean: round(hostCpu.meanIdle), host_cpu_saturated_share: round(hostCpu.saturatedShare) } : {}),
         },
         training ? { training: { ...training.manifest, worker_rss_mb: Object.fromEntries(runs.map((r) => [r.label, r.training?.workerRssMb ?? {}])) } } : {},
       );
@@ -170,7 +174,7 @@ async function runSchedulers(
     }
   }
   const fidelityRecord = options.mode === 'emu'
-    ? { fidelity: { threshold: FIDELITY_THRESHOLD, flagged: fidelity.some((f) => f.flagged), schedulers: fidelity.map((f) => f.line) } }
+    ? { fidelity: { threshold: FIDELITY_THRESHOLD, host_idle_min: HOST_IDLE_MIN, host_saturated_max: HOST_SATURATED_MAX, flagged: fidelity.some((f) => f.flagged), schedulers: fidelity.map((f) => f.line) } }
     : {};
   const summary = writer.finish('complete', fidelityRecord);
   return {
@@ -184,14 +188,14 @@ async function runSchedulers(
 /** One scheduler, simulated or emulated, its records streamed to the results. */
 async function runOne(
   scenario: Scenario, config: SchedulerConfig, options: RunOptions, records: SchedulerRecords, links: LinkBackend | null, training: PreparedTraining | null,
-): Promise<{ run: SchedulerRun; fidelity: LinkFidelity[] | null; loopDelayMaxMs?: number }> {
+): Promise<{ run: SchedulerRun; fidelity: LinkFidelity[] | null; loopDelayMaxMs?: number; hostCpu?: HostCpu }> {
   const onProgress = (completed: number) => options.onProgress?.(config.label, completed);
   if (options.mode === 'emu') {
     const packetLogDir = scenario.results.packet_log ? join(records.dir, 'packets', config.label) : undefined;
     const run = await emulate(scenario, config, {
       onProgress, links: links!, packetLogDir, trainingData: training?.data, backend: options.backend, sink: records, signal: stopSignal, stallS: options.stallS,
     });
-    return { run, fidelity: run.fidelity, loopDelayMaxMs: run.loopDelayMaxMs };
+    return { run, fidelity: run.fidelity, loopDelayMaxMs: run.loopDelayMaxMs, hostCpu: run.hostCpu };
   }
   return { run: await simulateInSlices(scenario, config, { onProgress, trainingData: training?.data, sink: records, signal: stopSignal }), fidelity: null };
 }
@@ -241,9 +245,7 @@ function startManifest(
     identity: runIdentity(scenario, options.mode),
     backends: {
       network: options.mode === 'emu'
-        ? links === 'native'
-          ? 'emulated: a network namespace per node, links carried by geobed\'s native link emulator (TUN), real TCP, wall-clock time'
-          : `emulated: a network namespace per node, veth links shaped by htb (${scenario.network.queueing} queueing), real TCP, wall-clock time`
+        ? describeLinks(links!, scenario)
         : 'flow-level simulator (max-min fair, virtual time)',
       compute: training ? training.description : 'synthetic profile',
     },

@@ -8,11 +8,12 @@ import { Simulator } from '../net/sim/simulator.js';
 import type { LinkUsage } from '../net/sim/network.js';
 import type { NodeTransport } from '../net/types.js';
 import { Coordinator } from '../sync/coordinator.js';
-import { NodeAgent, type AgentControl, type ChunkMessage } from '../sync/agent.js';
+import { NodeAgent, type ChunkMessage } from '../sync/agent.js';
+import { InProcessChannel } from '../sync/control.js';
 import { RunRecorder, type IterationRecord, type RecordSink, type TransferLog } from '../sync/record.js';
 import type { LinkBins } from '../util/bins.js';
 import { makePolicy } from '../sync/schedulers/index.js';
-import type { OnlineCommand, Policy } from '../sync/policy.js';
+import type { Policy } from '../sync/policy.js';
 import { SyntheticWorker } from '../train/synthetic.js';
 import type { WorkerModel } from '../sync/agent.js';
 import { ExchangeLayout, TrainingWorker } from '../train/worker.js';
@@ -122,31 +123,15 @@ class Simulation {
     const sim = (this.sim = new Simulator(topology, scenario.links.map((l) => l.trace), scenario.results.bin_s, scenario.network.framing));
     const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null));
     const policy = options.policy ?? makePolicy(config, scenario);
-    const commandHandlers = new Map<string, (c: OnlineCommand) => void>();
+    let channel: InProcessChannel | null = null;
     const coordinator = (this.coordinator = new Coordinator(policy, () => ({
       topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,
       bytesPerElement: scenario.workload.bytesPerElement, now: sim.now(),
-    }), recorder, sim.events, (command) => {
-      // Commands reach the agent as a separate event, as they would over a channel.
-      sim.events.setTimer(0, () => commandHandlers.get(command.node)!(command));
-    }));
-
-    const controlFor = (node: string): AgentControl => ({
-      requestPlan: (iteration, reply) => reply(coordinator.planFor(iteration)),
-      onIterationComplete: (listener) => coordinator.onIterationComplete(listener),
-      computeStarted: (n, i, at) => recorder.computeStarted(n, i, at),
-      gradientReady: (n, i, at) => recorder.gradientReady(n, i, at),
-      iterationDone: (n, i, at) => coordinator.iterationDone(n, i, at),
-      delivered: (t) => {
-        this.messages++;
-        recorder.delivered(t);
-      },
-      measured: (m) => coordinator.measured(m),
-      ready: (n, i, c) => coordinator.ready(n, i, c),
-      final: (n, i, c) => coordinator.final(n, i, c),
-      receivedFinal: (n, from, i, c) => coordinator.receivedFinal(n, from, i, c),
-      onCommand: (handler) => commandHandlers.set(node, handler),
+    }), recorder, sim.events, (command) => channel!.coordinatorEnd.command(command)));
+    channel = new InProcessChannel(scenario.nodes, sim.events, coordinator, recorder, (m) => {
+      if (m.type === 'delivered') this.messages++;
     });
+    const controlFor = (node: string) => channel!.controlFor(node);
     const training = scenario.workload.training;
     if (training && !options.trainingData) throw new Error('simulate: real training needs its data prepared (trainingData)');
     const record = (this.record = training ? new TrainingRecord(scenario.workers) : null);

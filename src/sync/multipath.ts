@@ -5,7 +5,7 @@
  * Computed lazily by the agent that needs them and cached per plan.
  */
 import type { Topology } from '../net/topology.js';
-import { Heap } from '../util/heap.js';
+import { shortestPathTree } from '../net/shortest-paths.js';
 import type { Plan } from './plan.js';
 
 const cache = new WeakMap<Plan, Map<string, string[][]>>();
@@ -33,32 +33,14 @@ export function auxiliaryPaths(plan: Plan, topology: Topology, from: string, to:
   return paths;
 }
 
-/** Dijkstra from src to dst without the direct link and the banned nodes; the path's nodes after src, or null. */
+/** The cheapest path from src to dst without the direct link and the banned nodes; the path's nodes after src, or null. */
 function cheapestPath(topology: Topology, cost: number[], src: number, dst: number, banned: Set<number>): number[] | null {
-  const n = topology.nodes.length;
-  const dist = new Float64Array(n).fill(Infinity);
-  const via = new Int32Array(n).fill(-1);
-  const frontier = new Heap<{ v: number; d: number }>((a, b) => a.d < b.d || (a.d === b.d && a.v < b.v));
-  dist[src] = 0;
-  frontier.push({ v: src, d: 0 });
-  while (frontier.size > 0) {
-    const { v, d } = frontier.pop()!;
-    if (d !== dist[v]) continue;
-    if (v === dst) break;
-    for (const link of topology.outLinks(v)) {
-      const u = link.to;
-      if (v === src && u === dst) continue; // the main path
-      if (u !== dst && banned.has(u)) continue;
-      const du = d + cost[link.id];
-      if (du < dist[u]) {
-        dist[u] = du;
-        via[u] = v;
-        frontier.push({ v: u, d: du });
-      }
-    }
-  }
-  if (dist[dst] === Infinity) return null;
+  const tree = shortestPathTree(topology, src, {
+    towards: false, cost, stopAt: dst,
+    skip: (link) => (link.from === src && link.to === dst) || (link.to !== dst && banned.has(link.to)),
+  });
+  if (tree.cost[dst] === Infinity) return null;
   const path: number[] = [];
-  for (let at = dst; at !== src; at = via[at]) path.push(at);
+  for (let at = dst; at !== src; at = topology.links[tree.via[at]].from) path.push(at);
   return path.reverse();
 }

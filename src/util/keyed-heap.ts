@@ -1,9 +1,11 @@
 /**
- * A min-heap of (key, id) pairs in parallel typed arrays, ties to the lower
- * id: no allocation per push, for the hot loops (max-min rates, Dijkstra).
+ * A min-heap of (key, tie, id) triples in parallel typed arrays, ordered by
+ * key, then tie (0 unless given), then the lower id: no allocation per
+ * push, for the hot loops (max-min rates, shortest paths).
  */
 export class KeyedHeap {
   private keys = new Float64Array(256);
+  private ties = new Float64Array(256);
   private ids = new Int32Array(256);
   size = 0;
 
@@ -15,15 +17,21 @@ export class KeyedHeap {
   topId(): number { return this.ids[0]; }
 
   private less(i: number, j: number): boolean {
-    return this.keys[i] < this.keys[j] || (this.keys[i] === this.keys[j] && this.ids[i] < this.ids[j]);
+    const a = this.keys[i], b = this.keys[j];
+    if (a !== b) return a < b;
+    const s = this.ties[i], t = this.ties[j];
+    return s < t || (s === t && this.ids[i] < this.ids[j]);
   }
 
   private swap(i: number, j: number): void {
     const k = this.keys[i]; this.keys[i] = this.keys[j]; this.keys[j] = k;
+    const t = this.ties[i]; this.ties[i] = this.ties[j]; this.ties[j] = t;
     const d = this.ids[i]; this.ids[i] = this.ids[j]; this.ids[j] = d;
   }
 
-  push(key: number, id: number): void {
+  topTie(): number { return this.ties[0]; }
+
+  push(key: number, id: number, tie = 0): void {
     if (this.size === this.keys.length) {
       const grow = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T) => {
         const b = make(a.length * 2);
@@ -31,10 +39,11 @@ export class KeyedHeap {
         return b;
       };
       this.keys = grow(this.keys, (n) => new Float64Array(n));
+      this.ties = grow(this.ties, (n) => new Float64Array(n));
       this.ids = grow(this.ids, (n) => new Int32Array(n));
     }
     let i = this.size++;
-    this.keys[i] = key; this.ids[i] = id;
+    this.keys[i] = key; this.ties[i] = tie; this.ids[i] = id;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.less(i, parent)) break;
@@ -46,7 +55,7 @@ export class KeyedHeap {
   pop(): void {
     const last = --this.size;
     if (last <= 0) return;
-    this.keys[0] = this.keys[last]; this.ids[0] = this.ids[last];
+    this.keys[0] = this.keys[last]; this.ties[0] = this.ties[last]; this.ids[0] = this.ids[last];
     let i = 0;
     for (;;) {
       const l = 2 * i + 1, r = l + 1;

@@ -89,7 +89,7 @@ async function hostState(): Promise<{ namespaces: string[]; links: string[]; hel
   if (!isRoot) return { namespaces: [], links: [], helpers: '' };
   const namespaces = (await execa('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith('gb-'));
   const links = (await execa('ip', ['-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(':')[1]?.trim() ?? '').sort();
-  const helpers = (await execa('pgrep', ['-f', 'emu/agent-main.js|geobed-linkem'], { reject: false })).stdout.trim();
+  const helpers = (await execa('pgrep', ['-f', 'run/agent-process.js|geobed-linkem'], { reject: false })).stdout.trim();
   return { namespaces, links, helpers };
 }
 

@@ -6,7 +6,7 @@ import { listNamespaces } from '../../src/net/emu/exec.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 
 /** The traffic tool (src/net/emu/bulk.ts), run inside namespaces. */
-export const BULK = join(PACKAGE_ROOT, 'dist', 'src', 'net', 'emu', 'bulk.js');
+export const BULK = join(PACKAGE_ROOT, 'dist', 'bench', 'tools', 'bulk.js');
 
 export const isRoot = process.getuid?.() === 0;
 

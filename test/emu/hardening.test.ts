@@ -32,7 +32,7 @@ async function namespaces(): Promise<string[]> {
 }
 
 async function helpers(): Promise<string> {
-  return (await execa('pgrep', ['-fa', 'emu/agent-main.js|geobed-linkem|tc -n gb-|tc -s -batch'], { reject: false })).stdout.trim();
+  return (await execa('pgrep', ['-fa', 'run/agent-process.js|geobed-linkem|tc -n gb-|tc -s -batch'], { reject: false })).stdout.trim();
 }
 
 /** The tags of the runs whose namespaces exist now. */
@@ -55,7 +55,7 @@ async function pidsIn(namespace: string): Promise<number[]> {
 
 /** The agent process of a node. */
 async function agentIn(namespace: string): Promise<number> {
-  const agents = (await pidsIn(namespace)).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('agent-main.js'));
+  const agents = (await pidsIn(namespace)).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('agent-process.js'));
   expect(agents).toHaveLength(1);
   return agents[0];
 }
@@ -149,7 +149,7 @@ describe.skipIf(!isRoot)('emulated runs under faults (root)', () => {
       ].join('\n'),
     });
     const run = geobed(['run', 'forty.yaml', '--mode', 'emu', '--out', 'forty'], dir.path);
-    await waitFor(async () => (await helpers()).split('\n').filter((l) => l.includes('agent-main')).length >= 40, 90_000, '40 agents');
+    await waitFor(async () => (await helpers()).split('\n').filter((l) => l.includes('agent-process')).length >= 40, 90_000, '40 agents');
     await waitFor(() => existsSync(join(dir.path, 'forty', 'iterations.csv')) && readCsv(join(dir.path, 'forty', 'iterations.csv')).length >= 1, 60_000, 'an iteration');
     for (let k = 0; k < 3; k++) {
       process.kill(-run.pid!, 'SIGINT');

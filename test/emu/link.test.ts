@@ -6,11 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { Topology } from '../../src/net/topology.js';
-import { EmuNetwork } from '../../src/net/emu/network.js';
+import { KernelNetwork } from '../../src/net/kernel/network.js';
 import { run } from '../../src/net/emu/exec.js';
 import { BULK, cleanUpAfterEach, isRoot } from './emu-helpers.js';
 
-let net: EmuNetwork | null = null;
+let net: KernelNetwork | null = null;
 const children = cleanUpAfterEach(async () => {
   await net?.teardown();
   net = null;
@@ -22,7 +22,7 @@ function line(nodes: string[]): Topology {
 }
 
 /** Bulk TCP from `from` to `to` for `seconds`; the receiver's byte counts per 100 ms. */
-async function bulk(n: EmuNetwork, from: string, to: string, seconds: number, during?: () => Promise<void>, port = 5001) {
+async function bulk(n: KernelNetwork, from: string, to: string, seconds: number, during?: () => Promise<void>, port = 5001) {
   const recv = execa('ip', ['netns', 'exec', n.namespaceOf(to), 'node', BULK, 'recv', n.addressOf(to), String(port), String(seconds)]);
   children.push(recv);
   await new Promise((resolve) => recv.stdout!.once('data', resolve));
@@ -43,7 +43,7 @@ const mbps = (bytes: number, seconds: number) => (bytes * 8) / seconds / 1e6;
 
 describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
   it('a link holds its configured rate within 5% over 3 s', async () => {
-    net = await EmuNetwork.build(line(['a', 'b']), [50, 50]);
+    net = await KernelNetwork.build(line(['a', 'b']), [50, 50]);
     const n = net;
     let carried = 0;
     const result = await bulk(n, 'a', 'b', 4.5, async () => {
@@ -62,7 +62,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
   });
 
   it('a rate change shows up in carried throughput within 200 ms', async () => {
-    net = await EmuNetwork.build(line(['a', 'b']), [60, 60]);
+    net = await KernelNetwork.build(line(['a', 'b']), [60, 60]);
     const n = net;
     let changedAt = 0;
     const result = await bulk(n, 'a', 'b', 4, async () => {
@@ -82,7 +82,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
   });
 
   it('nodes that are not neighbours reach each other over the underlay route', async () => {
-    net = await EmuNetwork.build(line(['a', 'b', 'c']), [100, 100, 30, 30]);
+    net = await KernelNetwork.build(line(['a', 'b', 'c']), [100, 100, 30, 30]);
     const result = await bulk(net, 'a', 'c', 2.5);
     const steady = result.samples.slice(8, 24);
     const goodput = mbps(steady.reduce((s, x) => s + x, 0), steady.length * 0.1);
@@ -92,7 +92,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
   });
 
   it('opposite flows on one path each get the path\'s rate (their ACKs do not queue behind the other\'s data)', async () => {
-    net = await EmuNetwork.build(line(['a', 'b', 'c']), [100, 100, 40, 40]);
+    net = await KernelNetwork.build(line(['a', 'b', 'c']), [100, 100, 40, 40]);
     const n = net;
     const [ac, ca] = await Promise.all([bulk(n, 'a', 'c', 4, undefined, 5001), bulk(n, 'c', 'a', 4, undefined, 5002)]);
     for (const result of [ac, ca]) {
@@ -104,7 +104,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
 
   it('a flow held back downstream leaves the rest of a shared link to the others (max-min)', async () => {
     // a->b carries a->b and a->c; a->c is limited to 20 by b->c, so max-min gives it 20 and a->b 80
-    net = await EmuNetwork.build(line(['a', 'b', 'c']), [100, 100, 20, 20]);
+    net = await KernelNetwork.build(line(['a', 'b', 'c']), [100, 100, 20, 20]);
     const n = net;
     const [ab, ac] = await Promise.all([bulk(n, 'a', 'b', 4, undefined, 5001), bulk(n, 'a', 'c', 4, undefined, 5002)]);
     const steady = (r: { samples: number[] }) => mbps(r.samples.slice(10, 38).reduce((s, x) => s + x, 0), 2.8);
@@ -115,7 +115,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
 
   it('a flow held back upstream still gets its full share of a link it shares later (max-min)', async () => {
     // m->l 50, l->f 100; flows m->f and l->f share l->f: 50 each (m->f is capped at 50 anyway)
-    net = await EmuNetwork.build(line(['m', 'l', 'f']), [50, 50, 100, 100]);
+    net = await KernelNetwork.build(line(['m', 'l', 'f']), [50, 50, 100, 100]);
     const n = net;
     const [mf, lf] = await Promise.all([bulk(n, 'm', 'f', 4, undefined, 5001), bulk(n, 'l', 'f', 4, undefined, 5002)]);
     const steady = (r: { samples: number[] }) => mbps(r.samples.slice(10, 38).reduce((s, x) => s + x, 0), 2.8);
@@ -125,7 +125,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
 
   it('a queue limit drops what does not fit', async () => {
     const shape = { mbps: 20, delayS: 0, lossPercent: 0, queuePackets: 3 };
-    net = await EmuNetwork.build(line(['a', 'b']), [shape, shape], { queueing: 'fifo' });
+    net = await KernelNetwork.build(line(['a', 'b']), [shape, shape], { queueing: 'fifo' });
     const qdiscs = await run('tc', ['-n', net.namespaceOf('a'), '-s', 'qdisc', 'show', 'dev', 'n1']);
     expect(qdiscs).toMatch(/qdisc pfifo 10: parent 1:1 limit 3p/);
     const n = net;

@@ -30,7 +30,7 @@ function QUICKSTART_WITH_DELAYS() {
 
 async function leftovers() {
   const namespaces = (await listNamespaces()).filter((n) => n.startsWith('gb-'));
-  const agents = (await execa('pgrep', ['-f', 'emu/agent-main.js|geobed-linkem'], { reject: false })).stdout.trim();
+  const agents = (await execa('pgrep', ['-f', 'run/agent-process.js|geobed-linkem'], { reject: false })).stdout.trim();
   return { namespaces, agents };
 }
 
@@ -91,7 +91,7 @@ describe.skipIf(!isRoot)('emulated runs (root)', () => {
   it('Ctrl-C (SIGINT) during a run removes every namespace and agent', async () => {
     const out = join(scratch.path, 'stopped');
     const child = execa('node', [BIN, 'run', QUICKSTART, '--mode', 'emu', '--iterations', '100', '--out', out], { reject: false });
-    await waitFor(async () => (await execa('pgrep', ['-f', 'emu/agent-main.js'], { reject: false })).stdout.trim().split('\n').length >= 4, 20_000);
+    await waitFor(async () => (await execa('pgrep', ['-f', 'run/agent-process.js'], { reject: false })).stdout.trim().split('\n').length >= 4, 20_000);
     child.kill('SIGINT');
     const r = await child;
     expect(r.exitCode).toBe(130);
@@ -102,9 +102,9 @@ describe.skipIf(!isRoot)('emulated runs (root)', () => {
   it('a dead agent fails the run with a clear message and nothing left behind', async () => {
     const out = join(scratch.path, 'dead');
     const child = execa('node', [BIN, 'run', QUICKSTART, '--mode', 'emu', '--iterations', '100', '--out', out], { reject: false });
-    await waitFor(async () => (await execa('pgrep', ['-f', 'emu/agent-main.js'], { reject: false })).stdout.trim().split('\n').length >= 4, 20_000);
+    await waitFor(async () => (await execa('pgrep', ['-f', 'run/agent-process.js'], { reject: false })).stdout.trim().split('\n').length >= 4, 20_000);
     await new Promise((r) => setTimeout(r, 1500));
-    const pid = (await execa('pgrep', ['-f', 'emu/agent-main.js'])).stdout.trim().split('\n')[0];
+    const pid = (await execa('pgrep', ['-f', 'run/agent-process.js'])).stdout.trim().split('\n')[0];
     process.kill(Number(pid), 'SIGKILL');
     const r = await child;
     expect(r.exitCode).toBe(1);
@@ -127,7 +127,7 @@ describe.skipIf(!isRoot)('emulated runs with delay', () => {
   it('Ctrl-C during a run on the native link emulator removes every namespace, agent and the emulator', async () => {
     writeFiles(dir.path, { 'delayed.yaml': readFileSync(QUICKSTART, 'utf8').replace('delay_ms: 0', 'delay_ms: 30').replace('../traces/', `${join(PACKAGE_ROOT, 'traces')}/`) });
     const child = execa('node', [BIN, 'run', 'delayed.yaml', '--mode', 'emu', '--iterations', '100', '--out', 'stopped'], { cwd: dir.path, reject: false });
-    await waitFor(async () => (await execa('pgrep', ['-f', 'emu/agent-main.js'], { reject: false })).stdout.trim().split('\n').length >= 4, 20_000);
+    await waitFor(async () => (await execa('pgrep', ['-f', 'run/agent-process.js'], { reject: false })).stdout.trim().split('\n').length >= 4, 20_000);
     expect((await execa('pgrep', ['-f', 'geobed-linkem'], { reject: false })).stdout.trim()).not.toBe('');
     await new Promise((r) => setTimeout(r, 1000));
     child.kill('SIGINT');

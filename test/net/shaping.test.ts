@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { gsoSegments, htbRate, linkShapingCommands, queueLimit, rateChangeCommand } from '../../src/net/emu/shaping.js';
+import { gsoSegments, htbRate, linkShapingCommands, rateChangeCommand } from '../../src/net/kernel/shaping.js';
+import { queueLimit } from '../../src/net/emu/links.js';
 
 const rateOnly = { mbps: 50, delayS: 0, lossPercent: 0, queuePackets: null };
 const pairs = [{ src: '198.19.0.0', dst: '198.19.0.2' }, { src: '198.19.0.1', dst: '198.19.0.2' }];

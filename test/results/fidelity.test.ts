@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fidelityLine, flaggedLinks, type LinkFidelity } from '../../src/results/fidelity.js';
+import { fidelityLine, fidelityProblems, flaggedLinks, hostSaturated, type LinkFidelity } from '../../src/results/fidelity.js';
+import { cpuTimes, summariseIdle } from '../../src/run/host-load.js';
 import { busyStretch } from '../../src/net/emu/sampler.js';
 import { PiecewiseTrace } from '../../src/scenario/traces/piecewise.js';
 
@@ -11,13 +12,36 @@ describe('fidelity report', () => {
   it('flags a link busy for long enough that carried under 90% of its allowance', () => {
     const links = [link(0, 5, 100, 99), link(1, 3, 50, 40), link(2, 0.05, 50, 10), link(3, 0, 0, 0)];
     expect(flaggedLinks(links).map((f) => f.link)).toEqual([1]); // link 2 was busy too briefly to judge
-    const line = fidelityLine('star', links, (id) => `L${id}`);
+    const line = fidelityLine('star', links, null, (id) => `L${id}`);
     // (99*5 + 40*3 + 10*0.05) / (100*5 + 50*3 + 50*0.05) = 615.5 / 652.5
     expect(line).toBe('star: busy links carried 94.3% of what their traces allowed (lowest: L1 80.0% over 3.0 s) -- BELOW 90% on L1: the host could not keep up');
   });
 
   it('says so when no link was busy', () => {
-    expect(fidelityLine('ring', [link(0, 0, 0, 0)], String)).toBe('ring: no link was busy');
+    expect(fidelityLine('ring', [link(0, 0, 0, 0)], null, String)).toBe('ring: no link was busy');
+  });
+});
+
+describe('host CPU check', () => {
+  it('reads idle (idle + iowait) and total jiffies from the all-CPU line of /proc/stat', () => {
+    const stat = 'cpu  100 5 50 800 20 0 25 0 0 0\ncpu0 50 2 25 400 10 0 12 0 0 0\n';
+    expect(cpuTimes(stat)).toEqual({ idle: 820, total: 1000 });
+    expect(() => cpuTimes('intr 1 2 3\n')).toThrow(/all-CPU line/);
+  });
+
+  it('flags a run whose CPUs were under 10% idle in more than a fifth of its samples, and names it', () => {
+    const busy = summariseIdle([0.02, 0.05, 0.5, 0.6, 0.7]); // 2 of 5 saturated
+    expect(busy.saturatedShare).toBeCloseTo(0.4, 12);
+    expect(busy.meanIdle).toBeCloseTo(0.374, 12);
+    expect(hostSaturated(busy)).toBe(true);
+    expect(hostSaturated(summariseIdle([0.05, 0.5, 0.5, 0.5, 0.5, 0.5]))).toBe(false); // 1 of 6
+    expect(hostSaturated(null)).toBe(false);
+    const links = [link(0, 5, 100, 99)];
+    expect(fidelityProblems(links, busy, String)).toEqual(['the CPUs were under 10% idle in 40% of the run']);
+    expect(fidelityProblems(links, summariseIdle([0.5]), String)).toEqual([]);
+    expect(fidelityLine('star', links, busy, String)).toBe(
+      'star: busy links carried 99.0% of what their traces allowed (lowest: 0 99.0% over 5.0 s); host CPUs 37% idle on average' +
+      ' -- SATURATED (under 10% idle) in 40% of the run: the host could not keep up');
   });
 });
 

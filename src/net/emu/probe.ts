@@ -1,27 +1,21 @@
 /**
- * What this host can do for emulated runs: probed, not assumed. Qdiscs are
- * tried on a veth pair inside a throwaway namespace, removed on every exit
- * path (also on Ctrl-C).
+ * What this host's kernel can do for emulated runs: probed, not assumed.
+ * Qdiscs are tried on a veth pair inside a throwaway namespace, removed on
+ * every exit path (also on Ctrl-C). Which modes follow is for
+ * run/link-backends.ts to say.
  */
 import { constants, openSync, closeSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { run, succeeds } from './exec.js';
 import { onTeardown } from '../../util/teardown.js';
-import { LinkEmulator } from '../native/linkem.js';
 
-export interface HostReport {
-  root: boolean;
-  /** `ip -V` output, or null when ip is missing. */
-  iproute2: string | null;
-  tc: boolean;
-  namespaces: boolean;
-  qdiscs: { htb: boolean; tbf: boolean; netem: boolean };
-  tun: boolean;
-  cpus: number;
-  modes: { sim: string; emuRateOnly: string; emuDelayLoss: string };
+/** The qdiscs emulated links may use. */
+export interface Qdiscs {
+  htb: boolean;
+  tbf: boolean;
+  netem: boolean;
 }
 
-async function version(file: string, flag: string): Promise<string | null> {
+export async function version(file: string, flag: string): Promise<string | null> {
   try {
     return (await run(file, [flag])).trim();
   } catch {
@@ -29,7 +23,7 @@ async function version(file: string, flag: string): Promise<string | null> {
   }
 }
 
-function tunUsable(): boolean {
+export function tunUsable(): boolean {
   try {
     closeSync(openSync('/dev/net/tun', constants.O_RDWR));
     return true;
@@ -39,7 +33,7 @@ function tunUsable(): boolean {
 }
 
 /** Try each qdisc on a veth end in a fresh namespace; the namespace is always removed. */
-export async function probeQdiscs(): Promise<{ namespaces: boolean; qdiscs: HostReport['qdiscs'] }> {
+export async function probeQdiscs(): Promise<{ namespaces: boolean; qdiscs: Qdiscs }> {
   const ns = `gb-probe-${process.pid}`;
   const none = { htb: false, tbf: false, netem: false };
   const remove = async () => {
@@ -68,31 +62,4 @@ export async function probeQdiscs(): Promise<{ namespaces: boolean; qdiscs: Host
     unregister();
     await remove();
   }
-}
-
-export async function probeHost(): Promise<HostReport> {
-  const root = process.getuid?.() === 0;
-  const iproute2 = await version('ip', '-V');
-  const tc = (await version('tc', '-V')) !== null;
-  const probed = root && iproute2 && tc ? await probeQdiscs() : { namespaces: false, qdiscs: { htb: false, tbf: false, netem: false } };
-  const tun = tunUsable();
-  const missing: string[] = [];
-  if (!root) missing.push('root');
-  if (!iproute2) missing.push('ip (iproute2)');
-  if (!tc) missing.push('tc (iproute2)');
-  if (root && iproute2 && !probed.namespaces) missing.push('network namespaces');
-  if (root && iproute2 && tc && probed.namespaces && !probed.qdiscs.htb) missing.push('the htb qdisc');
-  const emuRateOnly = missing.length ? `no: needs ${missing.join(', ')}` : 'yes (htb)';
-  const native = LinkEmulator.available() && tun;
-  const emuDelayLoss = missing.length
-    ? `no: needs ${missing.join(', ')}`
-    : probed.qdiscs.netem
-      ? `yes (htb + netem${native ? '; or --links native' : ''})`
-      : native
-        ? 'yes (the native link emulator; the kernel has no netem)'
-        : `no: the kernel has no netem, and the native link emulator ${tun ? 'is not built (needs a C compiler, then npm run build)' : 'needs /dev/net/tun'}`;
-  return {
-    root, iproute2, tc, namespaces: probed.namespaces, qdiscs: probed.qdiscs, tun, cpus: cpus().length,
-    modes: { sim: 'yes', emuRateOnly, emuDelayLoss },
-  };
 }

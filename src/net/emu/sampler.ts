@@ -1,18 +1,13 @@
 /**
- * Per-link counters every 100 ms: one long-lived `tc -s -batch -` per
- * namespace is asked `qdisc show` (no process per sample) and answers with
- * each veth's root htb: bytes sent, packets dropped, and the backlog. From
- * these come links.csv (bytes carried per time bin) and the fidelity
- * report: while a link had packets queued, did it carry what its trace
- * allowed? (Mininet-HiFi's check; if not, the host could not keep up.)
- * Carried bytes are Ethernet frames, what htb shapes.
+ * Per-link counters every 100 ms, from whichever backend carries the links
+ * (its LinkCounters: bytes sent, packets dropped, the backlog). From these
+ * come links.csv (bytes carried per time bin) and the fidelity report:
+ * while a link had packets queued, did it carry what its trace allowed?
+ * (Mininet-HiFi's check; if not, the host could not keep up.)
  */
-import { execa, type ResultPromise } from 'execa';
-import { OWN_GROUP } from './exec.js';
+import type { LinkCounters } from './links.js';
 import { binIndex, LinkBins } from '../../util/bins.js';
 import { megabitsBetween, type Trace } from '../../model/trace.js';
-import type { EmuNetwork } from './network.js';
-import { NativeNetwork } from '../native/network.js';
 
 export const SAMPLE_INTERVAL_MS = 100;
 
@@ -32,7 +27,8 @@ export interface LinkFidelity {
   droppedPackets: number;
 }
 
-export interface LinkCounters {
+/** A link's counters at one time of the run. */
+export interface LinkSample {
   at: number;
   sentBytes: number;
   dropped: number;
@@ -46,7 +42,7 @@ export interface LinkCounters {
  * the host fell behind. Bytes beyond the allowance may be new arrivals, so
  * they are not counted. Null when nothing was queued.
  */
-export function busyStretch(previous: LinkCounters, next: LinkCounters, trace: Trace): { busyS: number; allowedMb: number; carriedMb: number } | null {
+export function busyStretch(previous: LinkSample, next: LinkSample, trace: Trace): { busyS: number; allowedMb: number; carriedMb: number } | null {
   const rate = trace.rateAt(previous.at);
   if (previous.backlogBytes <= 0 || previous.at < 0 || rate <= 0) return null;
   const busyS = Math.min(next.at - previous.at, (previous.backlogBytes * 8) / 1e6 / rate);
@@ -55,15 +51,13 @@ export function busyStretch(previous: LinkCounters, next: LinkCounters, trace: T
 }
 
 export class LinkSampler {
-  private readonly procs: ResultPromise[] = [];
-  private readonly first = new Map<number, LinkCounters>();
-  private readonly last = new Map<number, LinkCounters>();
+  private readonly first = new Map<number, LinkSample>();
+  private readonly last = new Map<number, LinkSample>();
   private readonly busy: { seconds: number; allowedMb: number; carriedMb: number; firstDropped: number | null; dropped: number }[];
-  private timer: NodeJS.Timeout | null = null;
   readonly carried: LinkBins;
 
   constructor(
-    private readonly net: EmuNetwork | NativeNetwork,
+    private readonly counters: LinkCounters,
     private readonly traces: Trace[],
     private readonly now: () => number,
     readonly binS: number,
@@ -73,54 +67,10 @@ export class LinkSampler {
   }
 
   start(): void {
-    if (this.net instanceof NativeNetwork) {
-      // The native emulator prints its own counters (IP packets; no Ethernet headers).
-      this.net.linkem.onStats((c) => this.record(c.link, { at: this.now(), sentBytes: c.outBytes, dropped: c.queueDrops + c.lossDrops, backlogBytes: c.queuedBytes }));
-      this.net.linkem.send(`stats ${SAMPLE_INTERVAL_MS}`);
-      return;
-    }
-    const namespaces = [...new Set(this.net.links.map((l) => l.namespace))];
-    for (const ns of namespaces) {
-      const byDevice = new Map(this.net.links.filter((l) => l.namespace === ns).map((l) => [l.device, l.id]));
-      const proc = execa('tc', ['-n', ns, '-s', '-batch', '-'], { reject: false, stdin: 'pipe', stdout: 'pipe', stderr: 'ignore', ...OWN_GROUP });
-      this.procs.push(proc);
-      let pending = '';
-      let current: { id: number; sent?: number; dropped?: number } | null = null;
-      proc.stdout!.on('data', (d: Buffer) => {
-        pending += d.toString();
-        const lines = pending.split('\n');
-        pending = lines.pop()!;
-        for (const line of lines) {
-          const head = /^qdisc (\S+) (\S+) dev (\S+) (\S+)/.exec(line);
-          if (head) {
-            const id = byDevice.get(head[3]);
-            current = head[1] === 'htb' && head[4] === 'root' && id !== undefined ? { id } : null;
-            continue;
-          }
-          if (!current) continue;
-          const sent = /^\s*Sent (\d+) bytes \d+ pkt \(dropped (\d+)/.exec(line);
-          if (sent) {
-            current.sent = Number(sent[1]);
-            current.dropped = Number(sent[2]);
-            continue;
-          }
-          const backlog = /^\s*backlog (\d+)b/.exec(line);
-          if (backlog && current.sent !== undefined) {
-            this.record(current.id, { at: this.now(), sentBytes: current.sent, dropped: current.dropped!, backlogBytes: Number(backlog[1]) });
-            current = null;
-          }
-        }
-      });
-      proc.stdin!.on('error', () => undefined); // the process was killed at stop()
-    }
-    const ask = () => {
-      for (const p of this.procs) p.stdin?.write('qdisc show\n');
-    };
-    ask();
-    this.timer = setInterval(ask, SAMPLE_INTERVAL_MS);
+    this.counters.start(SAMPLE_INTERVAL_MS, (r) => this.record(r.link, { at: this.now(), sentBytes: r.sentBytes, dropped: r.dropped, backlogBytes: r.backlogBytes }));
   }
 
-  private record(id: number, now: LinkCounters): void {
+  private record(id: number, now: LinkSample): void {
     const previous = this.last.get(id);
     this.last.set(id, now);
     if (!this.first.has(id) && now.at >= 0) this.first.set(id, now);
@@ -166,9 +116,6 @@ export class LinkSampler {
   }
 
   async stop(): Promise<void> {
-    if (this.net instanceof NativeNetwork) this.net.linkem.send('stats 0');
-    if (this.timer) clearInterval(this.timer);
-    for (const p of this.procs) p.kill('SIGKILL');
-    await Promise.all(this.procs.map((p) => p.catch(() => undefined)));
+    await this.counters.stop();
   }
 }

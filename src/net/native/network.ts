@@ -12,8 +12,8 @@ import type { Topology } from '../topology.js';
 import { batch, run } from '../emu/exec.js';
 import { onTeardown } from '../../util/teardown.js';
 import { claimTag } from '../emu/owners.js';
-import { newRunTag, nodeAddress } from '../emu/network.js';
-import { queueLimit, type LinkShape, type Queueing } from '../emu/shaping.js';
+import { newRunTag, nodeAddress } from '../emu/addresses.js';
+import { queueLimit, type EmulatedLinks, type LinkCounterReading, type LinkCounters, type LinkShape, type Queueing } from '../emu/links.js';
 import { LinkEmulator } from './linkem.js';
 
 export const TUN_NAME = 'gbt';
@@ -26,7 +26,8 @@ export interface NativeLinkShape extends LinkShape {
   mahimahi?: string | null;
 }
 
-export class NativeNetwork {
+export class NativeNetwork implements EmulatedLinks {
+  readonly replaysMahimahi = true;
   readonly namespaces: string[];
   private emulator: LinkEmulator | null = null;
   private unregister: (() => void) | null = null;
@@ -109,6 +110,18 @@ export class NativeNetwork {
   startPacketLogs(fileOf: (linkId: number) => string): void {
     this.emulator?.send('zero');
     for (const link of this.topology.links) this.emulator?.send(`log ${link.id} ${fileOf(link.id)}`);
+  }
+
+  /** The emulator's own counters (IP packets; no Ethernet headers), printed every interval. */
+  counters(): LinkCounters {
+    const em = this.linkem;
+    return {
+      start: (intervalMs: number, onReading: (r: LinkCounterReading) => void) => {
+        em.onStats((c) => onReading({ link: c.link, sentBytes: c.outBytes, dropped: c.queueDrops + c.lossDrops, backlogBytes: c.queuedBytes }));
+        em.send(`stats ${intervalMs}`);
+      },
+      stop: async () => em.send('stats 0'),
+    };
   }
 
   /** Change a directed link's rate now. */

@@ -21,6 +21,7 @@ import type { ModelArray } from '../../model/profiles.js';
 import { MAX_MBPS } from '../../model/limits.js';
 import type { Topology } from '../../net/topology.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
+import { shortestPathTree } from '../../net/shortest-paths.js';
 import { Rng } from '../../util/rng.js';
 import { chunkArrays, treeFromParents, type ChunkPlan, type Plan, type Tree } from '../plan.js';
 import type { Measurement, Policy, PolicyContext } from '../policy.js';
@@ -74,31 +75,8 @@ interface Candidate {
  * link v takes towards the root, -1 at the root and at unreachable nodes.
  */
 export function shortestInTree(topology: Topology, cost: ArrayLike<number>, root: number, heap = new KeyedHeap()): { parentLink: Int32Array; depth: Int32Array } {
-  const n = topology.nodes.length;
-  const dist = new Float64Array(n).fill(Infinity);
-  const parentLink = new Int32Array(n).fill(-1);
-  const depth = new Int32Array(n).fill(-1);
-  heap.clear();
-  dist[root] = 0;
-  depth[root] = 0;
-  heap.push(0, root);
-  while (heap.size > 0) {
-    const d = heap.topKey();
-    const v = heap.topId();
-    heap.pop();
-    if (d !== dist[v]) continue;
-    for (const link of topology.inLinks(v)) {
-      const u = link.from;
-      const du = d + cost[link.id];
-      if (du < dist[u]) {
-        dist[u] = du;
-        parentLink[u] = link.id;
-        depth[u] = depth[v] + 1;
-        heap.push(du, u);
-      }
-    }
-  }
-  return { parentLink, depth };
+  const tree = shortestPathTree(topology, root, { towards: true, cost, heap });
+  return { parentLink: tree.via, depth: tree.hops };
 }
 
 /** The candidate tree rooted at `root`: pruned to nodes with a worker below them, and scored. */

@@ -9,39 +9,28 @@
  * /30 198.18.0.0 + 4k (.1 on the lower-indexed node, .2 on the other); node
  * i answers on 198.19.(i >> 8).(i & 255)/32 on its loopback.
  */
-import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import type { Topology } from '../topology.js';
-import { batch, run, OWN_GROUP } from './exec.js';
+import { batch, run, OWN_GROUP } from '../emu/exec.js';
+import { ipv4, LINK_BASE, newRunTag, nodeAddress } from '../emu/addresses.js';
 import { onTeardown } from '../../util/teardown.js';
-import { claimTag } from './owners.js';
-import { CommandBatch } from './batch.js';
-import { gsoSegments, linkShapingCommands, rateChangeCommand, type LinkShape, type Pair, type Queueing } from './shaping.js';
+import { claimTag } from '../emu/owners.js';
+import { CommandBatch } from '../emu/batch.js';
+import { gsoSegments, linkShapingCommands, rateChangeCommand, type Pair } from './shaping.js';
+import type { EmulatedLinks, LinkCounters, LinkShape, Queueing } from '../emu/links.js';
+import { TcCounters } from './counters.js';
 
-export function newRunTag(): string {
-  return randomBytes(3).toString('hex');
-}
-
-function ipv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-const LINK_BASE = (198 << 24) | (18 << 16);
-
-export function nodeAddress(index: number): string {
-  return `198.19.${index >> 8}.${index & 255}`;
-}
-
-export interface EmuLink {
+export interface KernelLink {
   /** Directed link id (as in the topology). */
   id: number;
   namespace: string;
   device: string;
 }
 
-export class EmuNetwork {
+export class KernelNetwork implements EmulatedLinks {
+  readonly replaysMahimahi = false;
   readonly namespaces: string[];
-  readonly links: EmuLink[];
+  readonly links: KernelLink[];
   private readonly batches = new Map<string, CommandBatch>();
   /** Segments per packet currently set on each directed link's sending veth. */
   private readonly segments: number[] = [];
@@ -49,9 +38,14 @@ export class EmuNetwork {
   private releaseTag: (() => void) | null = null;
   private tearing: Promise<void> | null = null;
 
-  private constructor(readonly tag: string, readonly topology: Topology) {
+  private constructor(readonly tag: string, readonly topology: Topology, private readonly queueing: Queueing) {
     this.namespaces = topology.nodes.map((n) => `gb-${tag}-${n}`);
     this.links = topology.links.map((l) => ({ id: l.id, namespace: this.namespaces[l.from], device: `n${l.to}` }));
+  }
+
+  /** htb's own counters on each link's sending veth (Ethernet frames). */
+  counters(): LinkCounters {
+    return new TcCounters(this.links);
   }
 
   namespaceOf(node: string): string {
@@ -67,13 +61,13 @@ export class EmuNetwork {
    * link, its initial rate in Mbit/s; a bare number is a rate-only link).
    * On failure everything made so far is removed.
    */
-  static async build(topology: Topology, shapes: (LinkShape | number)[], options: { queueing?: Queueing; tag?: string } = {}): Promise<EmuNetwork> {
-    const net = new EmuNetwork(options.tag ?? newRunTag(), topology);
+  static async build(topology: Topology, shapes: (LinkShape | number)[], options: { queueing?: Queueing; tag?: string } = {}): Promise<KernelNetwork> {
+    const net = new KernelNetwork(options.tag ?? newRunTag(), topology, options.queueing ?? 'fair');
     net.unregister = onTeardown(() => net.teardown());
     net.releaseTag = claimTag(net.tag);
     try {
       const full = shapes.map((s) => (typeof s === 'number' ? { mbps: s, delayS: 0, lossPercent: 0, queuePackets: null } : s));
-      await net.create(full, options.queueing ?? 'fair');
+      await net.create(full, net.queueing);
     } catch (e) {
       await net.teardown();
       throw e;

@@ -13,7 +13,7 @@
  * must be in 198.18.0.0/15.
  */
 import { createInterface } from 'node:readline';
-import { TcpTransport, WallClock } from './transport.js';
+import { TcpTransport, WallClock } from '../../src/net/emu/transport.js';
 
 const [node, addressesJson, bytesText, peersText] = process.argv.slice(2);
 const addresses = JSON.parse(addressesJson ?? '{}') as Record<string, string>;

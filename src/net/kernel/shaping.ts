@@ -19,24 +19,11 @@
  */
 
 import { FRAME_BYTES } from '../wire.js';
+import { queueLimit, type LinkShape, type Queueing } from '../emu/links.js';
+
 
 /** htb cannot shape to 0: an outage is emulated as this rate. */
 export const MIN_RATE_BPS = 1000;
-
-/** Leaf queue length when the scenario names none: Linux's default txqueuelen. */
-export const DEFAULT_QUEUE_PACKETS = 1000;
-
-
-export type Queueing = 'fair' | 'fifo';
-
-export interface LinkShape {
-  mbps: number;
-  delayS: number;
-  /** Delay varies uniformly within delayS +- jitterS (netem reorders then). */
-  jitterS?: number;
-  lossPercent: number;
-  queuePackets: number | null;
-}
 
 /** A (source, destination) pair of node addresses whose packets cross the link. */
 export interface Pair {
@@ -53,16 +40,6 @@ export function htbRate(mbps: number): string {
 
 /** A leaf class: guarantees almost nothing, borrows up to the whole link. */
 const BORROWER = 'rate 8kbit ceil 100gbit burst 3200 cburst 3200 quantum 1514';
-
-/**
- * The queue limit: the scenario's, else at least the link's bandwidth-delay
- * product (netem holds packets for the whole delay) and Linux's default.
- */
-export function queueLimit(shape: LinkShape): number {
-  if (shape.queuePackets !== null) return shape.queuePackets;
-  const bdpPackets = Math.ceil((shape.mbps * 1e6 * shape.delayS) / 8 / FRAME_BYTES);
-  return Math.max(DEFAULT_QUEUE_PACKETS, 2 * bdpPackets);
-}
 
 function leafQdisc(device: string, parent: string, handle: string, shape: LinkShape): string {
   const limit = queueLimit(shape);

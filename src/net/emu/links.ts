@@ -1,0 +1,65 @@
+/**
+ * What every link backend is given and offers: a directed link's shape
+ * (rate, delay, loss, queue) and the interface a built emulated network
+ * presents to the runner, so that nothing above src/net tells the kernel
+ * backend (src/net/kernel: veths shaped by htb) from the native one
+ * (src/net/native: geobed's packet-level link emulator behind TUN devices).
+ * Which backend a scenario gets is decided in one place, run/link-backends.ts.
+ */
+import { FRAME_BYTES } from '../wire.js';
+
+/** Leaf queue length when the scenario names none: Linux's default txqueuelen. */
+export const DEFAULT_QUEUE_PACKETS = 1000;
+
+
+export type Queueing = 'fair' | 'fifo';
+
+export interface LinkShape {
+  mbps: number;
+  delayS: number;
+  /** Delay varies uniformly within delayS +- jitterS (netem reorders then). */
+  jitterS?: number;
+  lossPercent: number;
+  queuePackets: number | null;
+}
+
+/**
+ * The queue limit: the scenario's, else at least the link's bandwidth-delay
+ * product (netem holds packets for the whole delay) and Linux's default.
+ */
+export function queueLimit(shape: LinkShape): number {
+  if (shape.queuePackets !== null) return shape.queuePackets;
+  const bdpPackets = Math.ceil((shape.mbps * 1e6 * shape.delayS) / 8 / FRAME_BYTES);
+  return Math.max(DEFAULT_QUEUE_PACKETS, 2 * bdpPackets);
+}
+
+/** One reading of a directed link's counters. */
+export interface LinkCounterReading {
+  link: number;
+  /** Bytes the link has sent since it was built (the backend's own byte accounting). */
+  sentBytes: number;
+  dropped: number;
+  /** Bytes waiting in the link's queue. */
+  backlogBytes: number;
+}
+
+/** A backend's link counters, read every `intervalMs` until stopped. */
+export interface LinkCounters {
+  start(intervalMs: number, onReading: (r: LinkCounterReading) => void): void;
+  stop(): Promise<void>;
+}
+
+/** A built emulated network: a namespace per node, its links carried by one backend. */
+export interface EmulatedLinks {
+  /** The backend replays a link's Mahimahi trace itself (the runner does not schedule its rate changes). */
+  readonly replaysMahimahi: boolean;
+  namespaceOf(node: string): string;
+  addressOf(node: string): string;
+  setRate(linkId: number, mbps: number): void;
+  counters(): LinkCounters;
+  /** Per-packet logs, where the backend writes them (else undefined). */
+  startPacketLogs?(fileOf: (linkId: number) => string): void;
+  /** What the backend refused since it was built (a bad command, a dead helper). */
+  errors(): string[];
+  teardown(): Promise<void>;
+}

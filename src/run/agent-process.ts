@@ -1,0 +1,97 @@
+/**
+ * One node's agent process in an emulated run, started inside the node's
+ * namespace (`ip netns exec`). The data plane is TCP (TcpTransport); the
+ * control plane (sync/control.ts) rides this process's IPC channel to the
+ * runner, never the shaped WAN, inside the envelope of run/agent-protocol.ts.
+ * The agent itself is the same NodeAgent the simulator runs.
+ */
+import { Topology } from '../net/topology.js';
+import { NodeAgent, type ChunkMessage, type WorkerModel } from '../sync/agent.js';
+import { AgentEndpoint, isControlDown } from '../sync/control.js';
+import { SyntheticWorker } from '../train/synthetic.js';
+import { ExchangeLayout, TrainingWorker } from '../train/worker.js';
+import type { NodeTransport } from '../net/types.js';
+import { TcpTransport, WallClock } from '../net/emu/transport.js';
+import type { AgentInit, AgentTraining, FromAgent, ToAgent } from './agent-protocol.js';
+
+const send = (m: FromAgent) => process.send!(m);
+
+function fail(e: unknown): void {
+  send({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+  setTimeout(() => process.exit(1), 50);
+}
+
+let init: AgentInit | null = null;
+const clock = new WallClock();
+let transport: TcpTransport | null = null;
+let worker: WorkerModel | null = null;
+let synthetic: SyntheticWorker | null = null;
+let peakRss = 0;
+const endpoint = new AgentEndpoint((m) => send(m));
+
+process.on('disconnect', () => process.exit(0)); // the runner is gone
+process.on('uncaughtException', fail);
+
+process.on('message', (raw) => {
+  const m = raw as ToAgent;
+  try {
+    if (isControlDown(m)) {
+      endpoint.receive(m);
+      // the end of an iteration: every report sent before it has reached the runner
+      if (m.type === 'iterationComplete') send({ type: 'iterationSeen', iteration: m.iteration });
+      return;
+    }
+    switch (m.type) {
+      case 'init': {
+        init = m;
+        transport = new TcpTransport(m.node, m.addresses[m.node], (n) => m.addresses[n], clock, fail);
+        // a training worker starts its model first (tfjs, the backend, its shard), then says it listens
+        Promise.all([transport.listen(), m.worker?.training ? startTraining(m.worker, m.worker.training, m.iterations) : null])
+          .then(() => send({ type: 'listening' }), fail);
+        break;
+      }
+      case 'start':
+        start(m.epochMs);
+        break;
+      case 'ping':
+        send({ type: 'pong', seq: m.seq, receivedBytes: transport?.receivedBytes ?? 0 });
+        break;
+      case 'finish':
+        send({
+          type: 'outcome', checked: synthetic?.checked ?? 0, mismatches: synthetic?.mismatches ?? [], finals: synthetic?.finals ?? new Map(),
+          rssMb: Math.round(Math.max(peakRss, process.memoryUsage().rss) / 1e6),
+        });
+        transport?.close();
+        setTimeout(() => process.exit(0), 20);
+        break;
+    }
+  } catch (e) {
+    fail(e);
+  }
+});
+
+function start(epochMs: number): void {
+  const i = init!;
+  clock.startAt(epochMs);
+  const topology = Topology.fromSpecs(i.topology.nodes, i.topology.links);
+  if (i.worker && !i.worker.training) worker = synthetic = new SyntheticWorker(clock, i.worker.computeS, i.worker.index, i.worker.values, i.worker.count);
+  const agent = new NodeAgent(i.node, worker, i.iterations, transport as NodeTransport<ChunkMessage>, clock, endpoint.control, topology);
+  agent.start();
+}
+
+/** Load tfjs and the model; the worker trains for real, its compute time the real time of each step. */
+async function startTraining(w: NonNullable<AgentInit['worker']>, t: AgentTraining, iterations: number): Promise<void> {
+  const { initBackend } = await import('../train/backend.js');
+  const { trainerFor } = await import('../train/trainer.js');
+  await initBackend(t.backend);
+  const trainer = trainerFor(t.spec, t.seed, t.shard, `worker ${w.index}`);
+  worker = new TrainingWorker(clock, trainer, new ExchangeLayout(t.arrays, t.spec.modelElements), {
+    index: w.index, count: w.count, iterations, evalEvery: t.spec.evalEvery, computeS: null,
+  }, {
+    stepped: (index, iteration, checksum) => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      send({ type: 'stepped', worker: index, iteration, checksum });
+    },
+    snapshot: (steps, at, weights) => send({ type: 'snapshot', steps, at, weights }),
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * The agent process's IPC envelope (run/agent-process.ts <-> run/emulate.ts):
+ * the control plane's messages (sync/control.ts) plus what only a process
+ * needs: its set-up, the start signal, the heartbeat, training checksums and
+ * snapshots, its outcome, and its errors.
+ */
+import type { ControlDown, ControlUp } from '../sync/control.js';
+import type { ModelArray } from '../model/profiles.js';
+import type { Dataset } from '../train/data.js';
+import type { Training } from '../scenario/types.js';
+import type { BackendChoice } from '../train/choices.js';
+
+export interface AgentInit {
+  type: 'init';
+  node: string;
+  addresses: Record<string, string>;
+  topology: { nodes: string[]; links: { from: string; to: string; delayS: number }[] };
+  iterations: number;
+  worker: { index: number; count: number; computeS: number; values: boolean; training: AgentTraining | null } | null;
+}
+
+/** A training worker's set-up: the model and optimizer, its shard of the data, the exchange's arrays. */
+export interface AgentTraining {
+  spec: Training;
+  seed: number;
+  shard: Dataset;
+  arrays: ModelArray[];
+  backend?: BackendChoice;
+}
+
+export type ToAgent =
+  | ControlDown
+  | AgentInit
+  | { type: 'start'; epochMs: number }
+  /** The runner's heartbeat: a live agent answers pong at once (a stopped or hung one does not). */
+  | { type: 'ping'; seq: number }
+  | { type: 'finish' };
+
+export type FromAgent =
+  | ControlUp
+  | { type: 'listening' }
+  | { type: 'outcome'; checked: number; mismatches: string[]; finals: Map<number, { iteration: number; values: Float32Array | null }>; rssMb: number }
+  | { type: 'stepped'; worker: number; iteration: number; checksum: string }
+  | { type: 'snapshot'; steps: number; at: number; weights: Float32Array }
+  /** The heartbeat's answer, with the bytes this agent has read from its TCP connections so far. */
+  | { type: 'pong'; seq: number; receivedBytes: number }
+  /** The agent saw the end of an iteration (so every report it sent before has reached the runner). */
+  | { type: 'iterationSeen'; iteration: number }
+  | { type: 'error'; message: string };

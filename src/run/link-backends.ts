@@ -1,0 +1,123 @@
+/**
+ * The link backends and the rules for choosing one: the only place that
+ * tells the kernel backend (htb, + netem where the kernel has it;
+ * src/net/kernel) from the native one (geobed's packet-level link emulator;
+ * src/net/native). Everything else holds an EmulatedLinks.
+ */
+import { cpus } from 'node:os';
+import type { Scenario } from '../scenario/types.js';
+import type { Topology } from '../net/topology.js';
+import type { EmulatedLinks } from '../net/emu/links.js';
+import { probeQdiscs, tunUsable, version, type Qdiscs } from '../net/emu/probe.js';
+import { succeeds } from '../net/emu/exec.js';
+import { KernelNetwork } from '../net/kernel/network.js';
+import { NativeNetwork } from '../net/native/network.js';
+import { LINKEM_BINARY, LinkEmulator } from '../net/native/linkem.js';
+import { UserError } from '../util/errors.js';
+
+/** What carries the emulated links: htb (+ netem) in the kernel, or geobed's native link emulator. */
+export const LINK_BACKENDS = ['kernel', 'native'] as const;
+export type LinkBackend = (typeof LINK_BACKENDS)[number];
+
+/**
+ * Stop before creating anything if this host cannot emulate the scenario,
+ * and say which link backend will carry it: root and ip always; tc for the
+ * kernel backend, with netem if a link has delay, jitter or loss; the built
+ * native emulator for the native one. Unless `requested` says otherwise,
+ * native is chosen when the scenario asks for what only it does exactly
+ * (Mahimahi traces opportunity by opportunity, jitter without reordering,
+ * per-packet logs) or for delay or loss on a kernel without netem.
+ */
+export async function chooseLinkBackend(scenario: Scenario, requested?: LinkBackend): Promise<LinkBackend> {
+  if (process.getuid?.() !== 0) throw new UserError('--mode emu needs root (it creates network namespaces); try sudo, or --mode sim');
+  const missing = [];
+  for (const tool of requested === 'native' ? ['ip'] : ['ip', 'tc']) if (!(await succeeds(tool, ['-V']))) missing.push(tool);
+  if (missing.length) throw new UserError(`--mode emu needs ${missing.join(' and ')} (Debian: apt-get install iproute2)`);
+  // addresses: a /30 per undirected link in 198.18.0.0/16, a /32 per node in 198.19.0.0/16
+  const undirected = new Set(scenario.links.map((l) => [l.from, l.to].sort().join(' '))).size;
+  if (undirected > 16_384 || scenario.nodes.length > 65_536) {
+    throw new UserError(`--mode emu: ${scenario.nodes.length} nodes and ${undirected} links do not fit the emulated address space (at most 65,536 nodes and 16,384 links); simulate it (--mode sim)`);
+  }
+  const needsNetem = scenario.links.filter((l) => l.delayS > 0 || l.lossPercent > 0 || l.jitterS > 0);
+  const nativeOnly = [
+    ...scenario.links.filter((l) => l.jitterS > 0 && !l.reorder).map((l) => `${l.name} has jitter without reordering (netem reorders)`),
+    ...(scenario.results.packet_log ? ['results.packet_log asks for per-packet logs'] : []),
+  ];
+  const mahimahi = scenario.links.filter((l) => l.mahimahi !== null);
+  const netem = needsNetem.length > 0 && requested !== 'native' ? (await probeQdiscs()).qdiscs.netem : false;
+  const backend = requested ?? (nativeOnly.length > 0 || mahimahi.length > 0 || (needsNetem.length > 0 && !netem) ? 'native' : 'kernel');
+  if (backend === 'native' && !LinkEmulator.available()) {
+    const why = nativeOnly[0] ?? (mahimahi.length > 0 ? `${mahimahi[0].name} replays a Mahimahi trace` : needsNetem.length > 0 ? `${needsNetem[0].name} asks for delay or loss, which this kernel cannot do without netem` : '');
+    throw new UserError(
+      `--links native: the native link emulator is not built (${LINKEM_BINARY})${why && !requested ? `, and ${why}` : ''}; ` +
+      'install a C compiler (Debian: apt-get install gcc) and run npm run build',
+    );
+  }
+  if (backend === 'kernel' && nativeOnly.length > 0) {
+    throw new UserError(`--links kernel: ${nativeOnly[0]}; only the native link emulator does that (--links native)`);
+  }
+  if (backend === 'kernel' && needsNetem.length > 0 && !netem) {
+    throw new UserError(
+      `--links kernel: ${needsNetem.map((l) => l.name).slice(0, 4).join(', ')}${needsNetem.length > 4 ? ', ...' : ''} ask for delay, jitter or loss, which needs netem ` +
+      '(missing from this kernel); use geobed\'s native link emulator (--links native)',
+    );
+  }
+  return backend;
+}
+
+/** How the links are carried, for the manifest. */
+export function describeLinks(backend: LinkBackend, scenario: Scenario): string {
+  return backend === 'native'
+    ? 'emulated: a network namespace per node, links carried by geobed\'s native link emulator (TUN), real TCP, wall-clock time'
+    : `emulated: a network namespace per node, veth links shaped by htb (${scenario.network.queueing} queueing), real TCP, wall-clock time`;
+}
+
+/** Build the scenario's network on the chosen backend, every link at its trace's first rate. */
+export async function buildLinks(backend: LinkBackend, scenario: Scenario, topology: Topology): Promise<EmulatedLinks> {
+  const shapes = scenario.links.map((l) => ({
+    mbps: l.trace.rateAt(0), delayS: l.delayS, jitterS: l.jitterS, reorder: l.reorder,
+    lossPercent: l.lossPercent, queuePackets: l.queuePackets, mahimahi: l.mahimahi,
+  }));
+  return backend === 'native'
+    ? NativeNetwork.build(topology, shapes, { seed: scenario.seed, queueing: scenario.network.queueing })
+    : KernelNetwork.build(topology, shapes, { queueing: scenario.network.queueing });
+}
+
+export interface HostReport {
+  root: boolean;
+  /** `ip -V` output, or null when ip is missing. */
+  iproute2: string | null;
+  tc: boolean;
+  namespaces: boolean;
+  qdiscs: Qdiscs;
+  tun: boolean;
+  cpus: number;
+  modes: { sim: string; emuRateOnly: string; emuDelayLoss: string };
+}
+
+export async function probeHost(): Promise<HostReport> {
+  const root = process.getuid?.() === 0;
+  const iproute2 = await version('ip', '-V');
+  const tc = (await version('tc', '-V')) !== null;
+  const probed = root && iproute2 && tc ? await probeQdiscs() : { namespaces: false, qdiscs: { htb: false, tbf: false, netem: false } };
+  const tun = tunUsable();
+  const missing: string[] = [];
+  if (!root) missing.push('root');
+  if (!iproute2) missing.push('ip (iproute2)');
+  if (!tc) missing.push('tc (iproute2)');
+  if (root && iproute2 && !probed.namespaces) missing.push('network namespaces');
+  if (root && iproute2 && tc && probed.namespaces && !probed.qdiscs.htb) missing.push('the htb qdisc');
+  const emuRateOnly = missing.length ? `no: needs ${missing.join(', ')}` : 'yes (htb)';
+  const native = LinkEmulator.available() && tun;
+  const emuDelayLoss = missing.length
+    ? `no: needs ${missing.join(', ')}`
+    : probed.qdiscs.netem
+      ? `yes (htb + netem${native ? '; or --links native' : ''})`
+      : native
+        ? 'yes (the native link emulator; the kernel has no netem)'
+        : `no: the kernel has no netem, and the native link emulator ${tun ? 'is not built (needs a C compiler, then npm run build)' : 'needs /dev/net/tun'}`;
+  return {
+    root, iproute2, tc, namespaces: probed.namespaces, qdiscs: probed.qdiscs, tun, cpus: cpus().length,
+    modes: { sim: 'yes', emuRateOnly, emuDelayLoss },
+  };
+}
