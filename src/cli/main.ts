@@ -90,7 +90,7 @@ async function runAndReport(scenario: Scenario, command: string[], flags: RunFla
     }
   }
   if (outcome.fidelity) {
-    process.stdout.write(`\nfidelity (carried / allowed while links were busy; fidelity.csv):\n${outcome.fidelity.lines.map((l) => `  ${l}\n`).join('')}`);
+    process.stdout.write(`\nfidelity (carried / allowed while links were busy, fidelity.csv; and the host CPUs):\n${outcome.fidelity.lines.map((l) => `  ${l}\n`).join('')}`);
     if (outcome.fidelity.flagged) process.stderr.write('geobed: warning: some links carried less than their traces allowed while busy, or the CPUs were saturated; this host could not keep up, so treat the emulated times with care\n');
   }
   process.stdout.write(`\nresults: ${outcome.dir}\n`);

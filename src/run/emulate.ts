@@ -1,41 +1,36 @@
 /**
  * One scheduler on one scenario in emulated mode: build the namespaces and
- * shaped links, start one agent process per node inside its namespace,
- * replay the bandwidth traces live, and run the coordinator here, talking to
- * the agents over their IPC channels. Everything is torn down on every exit
- * path (see net/emu/cleanup.ts).
+ * links (run/link-backends.ts), start one agent process per node inside its
+ * namespace (run/agent-processes.ts), replay the bandwidth traces live
+ * (run/trace-replay.ts), and run the coordinator here, talking to the
+ * agents over their IPC channels (sync/control.ts). A heartbeat and the
+ * stall watchdog (run/watchdog.ts) turn a hung run into a clear failure.
+ * Everything is torn down on every exit path.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { HostCpuMonitor } from './host-load.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { HostCpuMonitor } from './host-load.js';
 import { LinkSampler } from '../net/emu/sampler.js';
+import type { EmulatedLinks } from '../net/emu/links.js';
 import type { HostCpu, LinkFidelity } from '../results/fidelity.js';
 import { WallClock } from '../net/emu/transport.js';
-import { onTeardown } from '../util/teardown.js';
-import { OWN_GROUP } from '../net/emu/exec.js';
-import { processState } from '../util/process.js';
-import { DEFAULT_STALL_S, StallWatchdog } from './watchdog.js';
+import { DEFAULT_STALL_S, diagnoseStall, HEARTBEAT_S, StallWatchdog } from './watchdog.js';
 import { buildLinks, chooseLinkBackend, type LinkBackend } from './link-backends.js';
+import { AgentProcesses } from './agent-processes.js';
+import { TraceReplay, type RateChange } from './trace-replay.js';
 import type { AgentInit, FromAgent, ToAgent } from './agent-protocol.js';
 import { Coordinator } from '../sync/coordinator.js';
-import { CoordinatorEndpoint, isControlUp } from '../sync/control.js';
+import { CoordinatorEndpoint, isControlUp, type ControlUp } from '../sync/control.js';
 import { RunRecorder } from '../sync/record.js';
 import { makePolicy } from '../sync/schedulers/index.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 import { UserError } from '../util/errors.js';
-import { PACKAGE_ROOT } from '../util/paths.js';
 import { scenarioTopology, type RunSink, type SchedulerRun, type TrainingOutcome, type WorkerOutcome } from './simulate.js';
 import { TrainingRecord, type TrainingData } from '../train/session.js';
 import type { BackendChoice } from '../train/choices.js';
 
-export interface RateChange {
-  link: string;
-  scheduledS: number;
-  appliedS: number;
-  mbps: number;
-}
+export type { RateChange };
 
 export interface EmulatedRun extends SchedulerRun {
   rateChanges: RateChange[];
@@ -77,40 +72,27 @@ export interface EmulationSink extends RunSink {
   rateChange(change: RateChange): void;
 }
 
-/** Seconds between heartbeats to the agents; one unanswered for HEARTBEAT_LATE_S counts as not answering. */
-const HEARTBEAT_S = 1;
-const HEARTBEAT_LATE_S = 3;
-
-const AGENT_PROCESS = join(PACKAGE_ROOT, 'dist', 'src', 'run', 'agent-process.js');
-
 export async function emulate(scenario: Scenario, config: SchedulerConfig, options: EmulateOptions = {}): Promise<EmulatedRun> {
   const backend = await chooseLinkBackend(scenario, options.links);
   options.signal?.throwIfAborted();
   const topology = scenarioTopology(scenario);
   const net = await buildLinks(backend, scenario, topology);
-  const children = new Map<string, ChildProcess>();
-  const killAll = async () => {
-    for (const child of children.values()) if (child.exitCode === null) child.kill('SIGKILL');
-  };
-  const unregisterKill = onTeardown(killAll);
-  const timers: NodeJS.Timeout[] = [];
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   const hostCpu = new HostCpuMonitor();
+  let agents: AgentProcesses | null = null;
   let sampler: LinkSampler | null = null;
+  let replay: TraceReplay | null = null;
   let stopListening: (() => void) | null = null;
   let recorderOf: RunRecorder | null = null;
+  const timers: NodeJS.Timeout[] = [];
   try {
     options.signal?.throwIfAborted();
     const sink = options.sink ?? null;
     // an iteration's record is final once every agent has seen its end (see RunRecorder)
     const recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, sink, true);
-    const seen = new Map<number, number>();
     recorderOf = recorder;
     const clock = new WallClock();
-    const sendTo = (node: string, m: ToAgent) => {
-      const child = children.get(node);
-      if (child?.connected) child.send(m);
-    };
+    const sendTo = (node: string, m: ToAgent) => agents?.sendTo(node, m);
     const policy = makePolicy(config, scenario);
     let control: CoordinatorEndpoint | null = null;
     const coordinator = new Coordinator(policy, () => ({
@@ -124,13 +106,9 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       if (sink && sampler) sink.linkBins(sampler.carried, clock.now());
     });
 
-    let messages = 0;
-    const outcomes = new Map<string, WorkerOutcome>();
     const training = scenario.workload.training;
     if (training && !options.trainingData) throw new Error('emulate: real training needs its data prepared (trainingData)');
     const record = training ? new TrainingRecord(scenario.workers) : null;
-    const rssMb = new Map<string, number>();
-    let listening = 0;
     let settle: { resolve: () => void; reject: (e: Error) => void } | null = null;
     const done = new Promise<void>((resolve, reject) => {
       settle = { resolve, reject };
@@ -151,93 +129,36 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       signal.addEventListener('abort', onAbort, { once: true });
       stopListening = () => signal.removeEventListener('abort', onAbort);
     }
-    let onListening: () => void = () => undefined;
-    let finished = false;
     // for the stall watchdog: what moved last, and who answers
     const watchdog = new StallWatchdog((options.stallS ?? DEFAULT_STALL_S) + scenario.workload.computeS, scenario.links.map((l) => l.trace), () => clock.now());
-    const lastPong = new Map<string, number>();
-    const received = new Map<string, number>();
-    const doneThrough = new Map<string, number>(scenario.workers.map((w) => [w, -1]));
+    const state = new AgentsState(scenario, clock, watchdog, record, failRun);
 
-    for (const node of scenario.nodes) {
-      const child = spawn('ip', ['netns', 'exec', net.namespaceOf(node), process.execPath, AGENT_PROCESS], {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', ...OWN_GROUP,
-      });
-      children.set(node, child);
-      child.on('error', (e) => failRun(new Error(`the agent of ${node} could not start: ${e.message}`)));
-      child.on('exit', (code, signal) => {
-        if (finished) return;
-        agentDied ??= new UserError(`the agent of ${node} exited (${signal ?? `code ${code}`}) before the run ended`, 1);
-        failRun(agentDied);
-      });
-      child.on('message', (raw) => {
-        const m = raw as FromAgent;
-        if (isControlUp(m)) {
-          if (m.type === 'report' || m.type === 'delivered') watchdog.message();
-          if (m.type === 'delivered') messages++;
-          control!.receive(node, m);
-          if (m.type === 'report' && m.method === 'iterationDone') {
-            doneThrough.set(node, m.iteration);
-            if (recorder.completed === scenario.iterations) settle?.resolve();
-          }
-          return;
+    agents = new AgentProcesses(scenario.nodes, (n) => net.namespaceOf(n), (node, m) => {
+      if (isControlUp(m)) {
+        if (m.type === 'report' || m.type === 'delivered') watchdog.message();
+        if (m.type === 'delivered') state.messages++;
+        control!.receive(node, m);
+        if (m.type === 'report' && m.method === 'iterationDone') {
+          state.doneThrough.set(node, m.iteration);
+          if (recorder.completed === scenario.iterations) settle?.resolve();
         }
-        switch (m.type) {
-          case 'listening':
-            if (++listening === scenario.nodes.length) onListening();
-            break;
-          case 'outcome':
-            outcomes.set(node, m);
-            rssMb.set(node, m.rssMb);
-            break;
-          case 'stepped':
-            watchdog.message();
-            try {
-              record?.stepped(m.worker, m.iteration, m.checksum);
-            } catch (e) {
-              failRun(e as Error);
-            }
-            break;
-          case 'snapshot':
-            record?.snapshot(m.steps, m.at, m.weights);
-            break;
-          case 'iterationSeen':
-            seen.set(m.iteration, (seen.get(m.iteration) ?? 0) + 1);
-            if (seen.get(m.iteration) === scenario.nodes.length) {
-              seen.delete(m.iteration);
-              recorder.release(m.iteration);
-            }
-            break;
-          case 'pong':
-            lastPong.set(node, clock.now());
-            if (m.receivedBytes > (received.get(node) ?? 0)) watchdog.bytes();
-            received.set(node, m.receivedBytes);
-            break;
-          case 'error':
-            failRun(new UserError(`agent ${node}: ${m.message}`, 1));
-            break;
-        }
-      });
-    }
-
-    const addresses = Object.fromEntries(scenario.nodes.map((n) => [n, net.addressOf(n)]));
-    const topologySpec = { nodes: scenario.nodes, links: scenario.links.map((l) => ({ from: l.from, to: l.to, delayS: l.delayS })) };
-    await new Promise<void>((resolve, reject) => {
-      onListening = resolve;
-      done.catch(reject);
-      for (const node of scenario.nodes) {
-        const index = scenario.workers.indexOf(node);
-        const init: AgentInit = {
-          type: 'init', node, addresses, topology: topologySpec, iterations: scenario.iterations,
-          worker: index < 0 ? null : {
-            index, count: scenario.workers.length, computeS: scenario.workload.computeS, values: options.values ?? false,
-            training: training ? {
-              spec: training, seed: scenario.seed, shard: options.trainingData!.shards[index], arrays: scenario.workload.arrays, backend: options.backend,
-            } : null,
-          },
-        };
-        sendTo(node, init);
+        return;
       }
+      if (m.type === 'iterationSeen') {
+        if (state.seen(m.iteration)) recorder.release(m.iteration);
+        return;
+      }
+      state.receive(node, m);
+    }, (e, exited) => {
+      if (exited) agentDied ??= e;
+      failRun(exited ? agentDied! : e);
+    });
+
+    // Set every agent up; go on when all listen.
+    await new Promise<void>((resolve, reject) => {
+      state.onAllListening = resolve;
+      done.catch(reject);
+      for (const node of scenario.nodes) sendTo(node, agentInit(scenario, node, net, options));
     });
 
     // Go: one epoch for every process, the trace player and the sampler.
@@ -255,57 +176,38 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     watchdog.message(0);
     sampler = new LinkSampler(net.counters(), scenario.links.map((l) => l.trace), () => clock.now(), scenario.results.bin_s);
     sampler.start();
-    const rateChanges: RateChange[] = [];
-    for (const link of scenario.links) {
-      if (link.mahimahi && net.replaysMahimahi) continue; // the backend replays the trace itself
-      const next = (after: number) => {
-        const at = link.trace.nextChangeAfter(after);
-        if (at === Infinity) return;
-        timers.push(setTimeout(() => {
-          const mbps = link.trace.rateAt(at);
-          net.setRate(link.id, mbps);
-          const change = { link: link.name, scheduledS: at, appliedS: clock.now(), mbps };
-          rateChanges.push(change);
-          sink?.rateChange(change);
-          next(at);
-        }, Math.max(0, epochMs + at * 1000 - WallClock.epochNow())));
-      };
-      next(0);
-    }
-    for (const node of scenario.nodes) sendTo(node, { type: 'start', epochMs });
+    replay = new TraceReplay(scenario, net, clock, epochMs, (change) => sink?.rateChange(change));
+    agents.broadcast({ type: 'start', epochMs });
     if (options.timeoutS) {
       timers.push(setTimeout(() => failRun(new Error(`the emulated run took longer than ${options.timeoutS} s`)), options.timeoutS * 1000));
     }
     // Heartbeat and watchdog: a stopped agent, links at 0 Mbit/s or links that drop everything fail the run, saying so.
     let seq = 0;
-    const live = sampler;
+    const live = { sampler, agents };
     const beat = setInterval(() => {
-      for (const node of scenario.nodes) sendTo(node, { type: 'ping', seq });
+      live.agents.broadcast({ type: 'ping', seq });
       seq++;
-      if (watchdog.stalled(live.backlogBytes())) {
+      if (watchdog.stalled(live.sampler.backlogBytes())) {
         const diagnosis = diagnoseStall(scenario, {
-          now: clock.now(), idleS: watchdog.idleS(), current: recorder.current().iteration, doneThrough, lastPong,
-          pids: new Map([...children].map(([n, c]) => [n, c.pid ?? -1])), backlog: live.backlogBytes(),
+          now: clock.now(), idleS: watchdog.idleS(), current: recorder.current().iteration, doneThrough: state.doneThrough, lastPong: state.lastPong,
+          pids: live.agents.pids(), backlog: live.sampler.backlogBytes(),
         });
         failRun(diagnosis, 0);
       }
     }, HEARTBEAT_S * 1000);
     timers.push(beat as unknown as NodeJS.Timeout);
-    for (const node of scenario.nodes) lastPong.set(node, clock.now());
+    for (const node of scenario.nodes) state.lastPong.set(node, clock.now());
 
     await done;
     const cpu = hostCpu.stop();
     // the last iteration's acknowledgements (milliseconds away)
     for (const until = Date.now() + 2000; !recorder.allReleased && Date.now() < until;) await new Promise((r) => setTimeout(r, 5));
     recorder.releaseAll();
-    finished = true;
     clearInterval(beat);
     coordinator.stop();
     const endTime = clock.now();
     // Collect the workers' own checks, then let the agents exit.
-    const exits = [...children.values()].map((c) => new Promise<void>((resolve) => (c.exitCode !== null ? resolve() : c.once('exit', () => resolve()))));
-    for (const node of scenario.nodes) sendTo(node, { type: 'finish' });
-    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 5000))]);
+    await agents.finish();
     const refused = net.errors();
     if (refused.length) throw new Error(`the link backend refused: ${refused.join('; ')}`);
 
@@ -318,7 +220,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       if (record!.agreed < scenario.iterations) throw new Error(`training: only ${record!.agreed} of ${scenario.iterations} steps were reported by every worker`);
       trainingOutcome = {
         snapshots: record!.snapshots, accuracy: [],
-        workerRssMb: Object.fromEntries(scenario.workers.map((w) => [w, rssMb.get(w) ?? NaN])),
+        workerRssMb: Object.fromEntries(scenario.workers.map((w) => [w, state.rssMb.get(w) ?? NaN])),
       };
     }
     return {
@@ -328,9 +230,9 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       transfers: recorder.transfers,
       linkUsage: sampler.carried,
       endTime: end,
-      workers: new Map([...outcomes].filter(([n]) => scenario.workers.includes(n)).map(([n, o]) => [n, { checked: o.checked, mismatches: o.mismatches, finals: o.finals }])),
-      stats: { recomputations: 0, messages },
-      rateChanges,
+      workers: new Map([...state.outcomes].filter(([n]) => scenario.workers.includes(n)).map(([n, o]) => [n, { checked: o.checked, mismatches: o.mismatches, finals: o.finals }])),
+      stats: { recomputations: 0, messages: state.messages },
+      rateChanges: replay.changes,
       fidelity: sampler.fidelity(),
       links: backend,
       loopDelayMaxMs: loopDelay.max / 1e6,
@@ -343,37 +245,93 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     // a run that ends early keeps its finished iterations
     recorderOf?.releaseAll();
     stopListening?.();
+    replay?.stop();
     for (const t of timers) clearTimeout(t);
     await sampler?.stop();
-    await killAll();
-    unregisterKill();
+    await agents?.close();
     await net.teardown();
   }
 }
 
-/**
- * What a stalled emulated run waits on: agents that do not answer (and
- * whether the kernel says they are stopped), links at 0 Mbit/s or dropping
- * every packet, and the workers that have not finished the current
- * iteration. A UserError (exit 2) when the scenario itself stalls the run
- * (links at 0 or dropping everything), else exit 1.
- */
-export function diagnoseStall(
-  scenario: Scenario,
-  s: { now: number; idleS: number; current: number; doneThrough: Map<string, number>; lastPong: Map<string, number>; pids: Map<string, number>; backlog: number[] },
-): UserError {
-  const parts: string[] = [];
-  const silent = scenario.nodes.filter((n) => s.now - (s.lastPong.get(n) ?? -Infinity) > HEARTBEAT_LATE_S);
-  if (silent.length) {
-    parts.push(`agents not answering: ${silent.map((n) => `${n}${processState(s.pids.get(n) ?? -1) === 'T' ? ' (stopped, e.g. by SIGSTOP)' : ''}`).join(', ')}`);
+/** An agent's set-up: its address book, the topology, and its worker (synthetic or training). */
+function agentInit(scenario: Scenario, node: string, net: EmulatedLinks, options: EmulateOptions): AgentInit {
+  const index = scenario.workers.indexOf(node);
+  const training = scenario.workload.training;
+  return {
+    type: 'init', node,
+    addresses: Object.fromEntries(scenario.nodes.map((n) => [n, net.addressOf(n)])),
+    topology: { nodes: scenario.nodes, links: scenario.links.map((l) => ({ from: l.from, to: l.to, delayS: l.delayS })) },
+    iterations: scenario.iterations,
+    worker: index < 0 ? null : {
+      index, count: scenario.workers.length, computeS: scenario.workload.computeS, values: options.values ?? false,
+      training: training ? {
+        spec: training, seed: scenario.seed, shard: options.trainingData!.shards[index], arrays: scenario.workload.arrays, backend: options.backend,
+      } : null,
+    },
+  };
+}
+
+/** What the runner keeps of the agents' messages outside the control plane: listening, heartbeat answers, outcomes, training checks. */
+class AgentsState {
+  messages = 0;
+  readonly outcomes = new Map<string, WorkerOutcome & { rssMb: number }>();
+  readonly rssMb = new Map<string, number>();
+  readonly lastPong = new Map<string, number>();
+  readonly doneThrough: Map<string, number>;
+  onAllListening: () => void = () => undefined;
+  private listening = 0;
+  private readonly received = new Map<string, number>();
+  private readonly seenBy = new Map<number, number>();
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly clock: WallClock,
+    private readonly watchdog: StallWatchdog,
+    private readonly record: TrainingRecord | null,
+    private readonly failRun: (e: Error) => void,
+  ) {
+    this.doneThrough = new Map(scenario.workers.map((w) => [w, -1]));
   }
-  const zero = scenario.links.filter((l) => l.trace.rateAt(s.now) <= 0);
-  const zeroQueued = zero.filter((l) => s.backlog[l.id] > 0);
-  if (zero.length) parts.push(`links at 0 Mbit/s${zeroQueued.length ? ' (with packets queued on ' + zeroQueued.map((l) => l.name).join(', ') + ')' : ''}: ${zero.map((l) => l.name).join(', ')}`);
-  const dropping = scenario.links.filter((l) => l.lossPercent >= 100);
-  if (dropping.length) parts.push(`links that drop every packet (loss_percent 100): ${dropping.map((l) => l.name).join(', ')}`);
-  const waiting = scenario.workers.filter((w) => (s.doneThrough.get(w) ?? -1) < s.current);
-  if (waiting.length) parts.push(`iteration ${s.current} waits on ${waiting.join(', ')}`);
-  const message = `no progress for ${s.idleS.toFixed(0)} s (at t=${s.now.toFixed(1)} s): ${parts.join('; ') || 'no message delivered and no link busy'}`;
-  return new UserError(message, zero.length || dropping.length ? 2 : 1);
+
+  /** One more agent saw the end of `iteration`; true once all have (its record is then final). */
+  seen(iteration: number): boolean {
+    const count = (this.seenBy.get(iteration) ?? 0) + 1;
+    if (count < this.scenario.nodes.length) {
+      this.seenBy.set(iteration, count);
+      return false;
+    }
+    this.seenBy.delete(iteration);
+    return true;
+  }
+
+  receive(node: string, m: Exclude<FromAgent, ControlUp | { type: 'iterationSeen' }>): void {
+    switch (m.type) {
+      case 'listening':
+        if (++this.listening === this.scenario.nodes.length) this.onAllListening();
+        break;
+      case 'outcome':
+        this.outcomes.set(node, m);
+        this.rssMb.set(node, m.rssMb);
+        break;
+      case 'stepped':
+        this.watchdog.message();
+        try {
+          this.record?.stepped(m.worker, m.iteration, m.checksum);
+        } catch (e) {
+          this.failRun(e as Error);
+        }
+        break;
+      case 'snapshot':
+        this.record?.snapshot(m.steps, m.at, m.weights);
+        break;
+      case 'pong':
+        this.lastPong.set(node, this.clock.now());
+        if (m.receivedBytes > (this.received.get(node) ?? 0)) this.watchdog.bytes();
+        this.received.set(node, m.receivedBytes);
+        break;
+      case 'error':
+        this.failRun(new UserError(`agent ${node}: ${m.message}`, 1));
+        break;
+    }
+  }
 }

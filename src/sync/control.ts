@@ -4,7 +4,7 @@
  * coordinator tells an agent) and the two endpoints that translate between
  * calls and messages. A channel only carries messages; the runners pick one:
  *
- * - in process (the simulator): `inProcessChannel`, delivered at once, in
+ * - in process (the simulator): `InProcessChannel`, delivered at once, in
  *   call order; the coordinator's commands arrive as a separate event;
  * - the agent process's IPC channel (emulated runs, run/agent-process.ts and
  *   run/emulate.ts), which carries these messages inside its own envelope
@@ -35,8 +35,11 @@ export type ControlDown =
   | { type: 'command'; command: OnlineCommand }
   | { type: 'iterationComplete'; iteration: number };
 
-const UP_TYPES: ReadonlySet<string> = new Set<ControlUp['type']>(['requestPlan', 'report', 'delivered', 'measured', 'online', 'receivedFinal']);
-const DOWN_TYPES: ReadonlySet<string> = new Set<ControlDown['type']>(['plan', 'command', 'iterationComplete']);
+// (Records, so that a new message type that is not listed here does not compile.)
+const UP: Record<ControlUp['type'], true> = { requestPlan: true, report: true, delivered: true, measured: true, online: true, receivedFinal: true };
+const DOWN: Record<ControlDown['type'], true> = { plan: true, command: true, iterationComplete: true };
+const UP_TYPES: ReadonlySet<string> = new Set(Object.keys(UP));
+const DOWN_TYPES: ReadonlySet<string> = new Set(Object.keys(DOWN));
 
 /** Is this message (of a channel that carries others too) a control message to the coordinator? */
 export function isControlUp(m: { type: string }): m is ControlUp {
