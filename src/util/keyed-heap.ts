@@ -1,13 +1,18 @@
 /**
- * A min-heap of (key, tie, id) triples in parallel typed arrays, ordered by
- * key, then tie (0 unless given), then the lower id: no allocation per
- * push, for the hot loops (max-min rates, shortest paths).
+ * A min-heap of (key, id) pairs in parallel typed arrays, ties to the lower
+ * id: no allocation per push, for the hot loops (max-min rates, shortest
+ * paths). Made `withTies`, it orders (key, tie, id) triples: key, then tie,
+ * then id (the underlay's routes: hops, then delay).
  */
 export class KeyedHeap {
   private keys = new Float64Array(256);
-  private ties = new Float64Array(256);
+  private ties: Float64Array | null;
   private ids = new Int32Array(256);
   size = 0;
+
+  constructor(withTies = false) {
+    this.ties = withTies ? new Float64Array(256) : null;
+  }
 
   clear(): void {
     this.size = 0;
@@ -19,18 +24,23 @@ export class KeyedHeap {
   private less(i: number, j: number): boolean {
     const a = this.keys[i], b = this.keys[j];
     if (a !== b) return a < b;
-    const s = this.ties[i], t = this.ties[j];
-    return s < t || (s === t && this.ids[i] < this.ids[j]);
+    const ties = this.ties;
+    if (ties !== null && ties[i] !== ties[j]) return ties[i] < ties[j];
+    return this.ids[i] < this.ids[j];
   }
 
   private swap(i: number, j: number): void {
     const k = this.keys[i]; this.keys[i] = this.keys[j]; this.keys[j] = k;
-    const t = this.ties[i]; this.ties[i] = this.ties[j]; this.ties[j] = t;
+    const ties = this.ties;
+    if (ties !== null) {
+      const t = ties[i]; ties[i] = ties[j]; ties[j] = t;
+    }
     const d = this.ids[i]; this.ids[i] = this.ids[j]; this.ids[j] = d;
   }
 
-  topTie(): number { return this.ties[0]; }
+  topTie(): number { return this.ties === null ? 0 : this.ties[0]; }
 
+  /** `tie` counts only in a heap made withTies. */
   push(key: number, id: number, tie = 0): void {
     if (this.size === this.keys.length) {
       const grow = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T) => {
@@ -39,11 +49,12 @@ export class KeyedHeap {
         return b;
       };
       this.keys = grow(this.keys, (n) => new Float64Array(n));
-      this.ties = grow(this.ties, (n) => new Float64Array(n));
+      if (this.ties !== null) this.ties = grow(this.ties, (n) => new Float64Array(n));
       this.ids = grow(this.ids, (n) => new Int32Array(n));
     }
     let i = this.size++;
-    this.keys[i] = key; this.ties[i] = tie; this.ids[i] = id;
+    this.keys[i] = key; this.ids[i] = id;
+    if (this.ties !== null) this.ties[i] = tie;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.less(i, parent)) break;
@@ -55,7 +66,8 @@ export class KeyedHeap {
   pop(): void {
     const last = --this.size;
     if (last <= 0) return;
-    this.keys[0] = this.keys[last]; this.ties[0] = this.ties[last]; this.ids[0] = this.ids[last];
+    this.keys[0] = this.keys[last]; this.ids[0] = this.ids[last];
+    if (this.ties !== null) this.ties[0] = this.ties[last];
     let i = 0;
     for (;;) {
       const l = 2 * i + 1, r = l + 1;

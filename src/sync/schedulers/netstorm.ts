@@ -20,7 +20,6 @@ import { z } from 'zod';
 import type { ModelArray } from '../../model/profiles.js';
 import { MAX_MBPS } from '../../model/limits.js';
 import type { Topology } from '../../net/topology.js';
-import { KeyedHeap } from '../../util/keyed-heap.js';
 import { shortestPathTree } from '../../net/shortest-paths.js';
 import { Rng } from '../../util/rng.js';
 import { chunkArrays, treeFromParents, type ChunkPlan, type Plan, type Tree } from '../plan.js';
@@ -74,14 +73,14 @@ interface Candidate {
  * on reversed links; ties go to the lower node index): parentLink[v] is the
  * link v takes towards the root, -1 at the root and at unreachable nodes.
  */
-export function shortestInTree(topology: Topology, cost: ArrayLike<number>, root: number, heap = new KeyedHeap()): { parentLink: Int32Array; depth: Int32Array } {
-  const tree = shortestPathTree(topology, root, { towards: true, cost, heap });
+export function shortestInTree(topology: Topology, cost: ArrayLike<number>, root: number): { parentLink: Int32Array; depth: Int32Array } {
+  const tree = shortestPathTree(topology, root, { towards: true, cost });
   return { parentLink: tree.via, depth: tree.hops };
 }
 
 /** The candidate tree rooted at `root`: pruned to nodes with a worker below them, and scored. */
-function candidate(topology: Topology, estimates: ArrayLike<number>, cost: ArrayLike<number>, root: number, isWorker: Uint8Array, heap: KeyedHeap): Candidate {
-  const { parentLink, depth } = shortestInTree(topology, cost, root, heap);
+function candidate(topology: Topology, estimates: ArrayLike<number>, cost: ArrayLike<number>, root: number, isWorker: Uint8Array): Candidate {
+  const { parentLink, depth } = shortestInTree(topology, cost, root);
   const n = topology.nodes.length;
   // Keep a node only if a worker's path to the root passes through it.
   const needed = new Uint8Array(n);
@@ -118,8 +117,7 @@ function toRootTree(topology: Topology, c: Candidate): RootTree {
 export function candidateTrees(topology: Topology, estimates: ArrayLike<number>, roots: string[], workers: Set<string>): Candidate[] {
   const cost = Array.from(estimates, (mbps) => 1 / Math.max(mbps, 1e-9));
   const isWorker = Uint8Array.from(topology.nodes, (n) => (workers.has(n) ? 1 : 0));
-  const heap = new KeyedHeap();
-  return roots.map((r) => candidate(topology, estimates, cost, topology.nodeIndex(r), isWorker, heap));
+  return roots.map((r) => candidate(topology, estimates, cost, topology.nodeIndex(r), isWorker));
 }
 
 /** The FAPT rooted at `root` and its score. */
