@@ -8,13 +8,26 @@ import { PiecewiseTrace } from '../src/scenario/traces/piecewise.js';
 import type { Scenario } from '../src/scenario/types.js';
 
 /** A fresh temporary folder for each test, removed after it (pass or fail). */
-export function useTempDir(): { path: string } {
-  const dir = { path: '' };
+/**
+ * A fresh temporary folder for each test of the describe block this is
+ * called in (not inside a test: its hooks would not run for that test, and
+ * files meant for the folder would land in the working directory).
+ */
+export function useTempDir(): { readonly path: string } {
+  let current: string | null = null;
   beforeEach(() => {
-    dir.path = mkdtempSync(join(tmpdir(), 'geobed-test-'));
+    current = mkdtempSync(join(tmpdir(), 'geobed-test-'));
   });
-  afterEach(() => rmSync(dir.path, { recursive: true, force: true }));
-  return dir;
+  afterEach(() => {
+    if (current) rmSync(current, { recursive: true, force: true });
+    current = null;
+  });
+  return {
+    get path(): string {
+      if (current === null) throw new Error('useTempDir(): no folder yet; call it in a describe block, not inside a test');
+      return current;
+    },
+  };
 }
 
 export function writeFiles(dir: string, files: Record<string, string>): void {

@@ -54,6 +54,8 @@ async function goodputMbps(n: NativeNetwork, seconds: number, skipS: number, por
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 
 describe.skipIf(!isRoot)('native link emulator (root)', () => {
+  const dir = useTempDir();
+
   it('is built', () => {
     expect(LinkEmulator.available()).toBe(true);
   });
@@ -85,7 +87,6 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
   }, 30_000);
 
   it('1% loss drops 1% +- 0.3% of 100k packets, in the same pattern for the same seed', async () => {
-    const dir = useTempDir();
     const patterns: number[][] = [];
     for (const run of [1, 2]) {
       net = await NativeNetwork.build(pair(), [shape(1000, 0, 1), shape(1000, 0, 1)], { seed: 42 });
@@ -114,7 +115,6 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
   }, 60_000);
 
   it('a Mahimahi trace of a constant 12 Mbit/s carries 11.5-12 Mbit/s', async () => {
-    const dir = useTempDir();
     net = await NativeNetwork.build(pair(), [shape(100), shape(100)]);
     const trace = join(dir.path, '12mbps.trace');
     writeFileSync(trace, '1\n'); // one 1504-byte opportunity every millisecond
@@ -125,7 +125,6 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
   }, 30_000);
 
   it('Mahimahi opportunities carry 1504 bytes each, shared by small packets', async (ctx) => {
-    const dir = useTempDir();
     net = await NativeNetwork.build(pair(), [shape(100), shape(100)], { queueing: 'fifo' });
     const trace = join(dir.path, '12mbps.trace');
     writeFileSync(trace, '1\n');
