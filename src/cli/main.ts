@@ -23,7 +23,9 @@ import { summaryTable, formatTable } from './table.js';
 import type { Scenario } from '../scenario/types.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../train/choices.js';
 import { LINK_BACKENDS, probeHost, type LinkBackend } from '../run/link-backends.js';
-import { describeGroup, removeLeftovers } from '../net/emu/owners.js';
+import { describeGroup, removeLeftovers } from '../net/emu/leftovers.js';
+import { MANAGEMENT_MAX_NODES } from '../net/emu/management.js';
+import { CONTROL_CHANNELS, type ControlChannel } from '../run/agent-protocol.js';
 import { rebuildSummary } from '../results/rebuild.js';
 import { DEFAULT_STALL_S } from '../run/watchdog.js';
 
@@ -53,6 +55,7 @@ interface RunFlags {
   out?: string;
   mode?: 'sim' | 'emu';
   links?: LinkBackend;
+  control?: ControlChannel;
   backend?: BackendChoice;
   calibration?: string;
   stallTimeout?: number;
@@ -61,6 +64,10 @@ interface RunFlags {
 async function runAndReport(scenario: Scenario, command: string[], flags: RunFlags): Promise<void> {
   const mode = flags.mode ?? 'sim';
   if (flags.links && mode !== 'emu') throw new UserError('--links applies to --mode emu only');
+  if (flags.control && mode !== 'emu') throw new UserError('--control applies to --mode emu only (simulated agents share the coordinator\'s process)');
+  if (flags.control === 'tcp' && scenario.nodes.length > MANAGEMENT_MAX_NODES) {
+    throw new UserError(`--control tcp: a management network addresses at most ${MANAGEMENT_MAX_NODES} nodes; ${scenario.file} has ${scenario.nodes.length} (use --control ipc)`);
+  }
   if (flags.stallTimeout !== undefined && mode !== 'emu') throw new UserError('--stall-timeout applies to --mode emu only (the simulator finds stalls in virtual time)');
   if (flags.stallTimeout !== undefined && !(flags.stallTimeout > 0)) throw new UserError(`--stall-timeout: expected seconds > 0, got ${flags.stallTimeout}`);
   if (flags.backend && !scenario.workload.training) throw new UserError('--backend applies to scenarios that train (workload.train)');
@@ -68,7 +75,7 @@ async function runAndReport(scenario: Scenario, command: string[], flags: RunFla
   const computeS = flags.calibration !== undefined ? readCalibration(flags.calibration) : undefined;
   const bar = new ProgressBar();
   const outcome = await runScenario(scenario, {
-    mode, out: flags.out, command, links: flags.links, backend: flags.backend, computeS, stallS: flags.stallTimeout,
+    mode, out: flags.out, command, links: flags.links, control: flags.control, backend: flags.backend, computeS, stallS: flags.stallTimeout,
     onProgress: (label, completed) => bar.update(label, completed, scenario.iterations),
     onNotice: (message) => {
       bar.finish();
@@ -231,6 +238,7 @@ export function main(argv: string[]): void {
         .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
         .option('mode', { choices: ['sim', 'emu'] as const, default: 'sim' as const, describe: 'simulated or emulated' })
         .option('links', { choices: LINK_BACKENDS, describe: 'emulated links: kernel (htb, netem) or geobed\'s native emulator (default: kernel, or native when links need delay or loss and the kernel has no netem)' })
+        .option('control', { choices: CONTROL_CHANNELS, describe: 'emulated: the agents\' control channel, their IPC channels (default) or TCP over an unshaped management network (198.19.128.0/17)' })
         .option('schedulers', { type: 'string', describe: 'comma-separated labels or names to run (default: the scenario\'s)' })
         .option('seed', { type: 'number', describe: 'override the scenario seed' })
         .option('iterations', { type: 'number', describe: 'override the number of iterations' })
@@ -248,7 +256,7 @@ export function main(argv: string[]): void {
           seed: a.seed, iterations: a.iterations, schedulers: list(a.schedulers), profile: a.profile,
         });
         await runAndReport(scenario, command, {
-          out: a.out, mode: a.mode, links: a.links, backend: a.backend, calibration: a.calibration, stallTimeout: a['stall-timeout'],
+          out: a.out, mode: a.mode, links: a.links, control: a.control, backend: a.backend, calibration: a.calibration, stallTimeout: a['stall-timeout'],
         });
       }),
     )

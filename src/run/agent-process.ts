@@ -2,9 +2,13 @@
  * One node's agent process in an emulated run, started inside the node's
  * namespace (`ip netns exec`). The data plane is TCP (TcpTransport); the
  * control plane (sync/control.ts) rides this process's IPC channel to the
- * runner, never the shaped WAN, inside the envelope of run/agent-protocol.ts.
- * The agent itself is the same NodeAgent the simulator runs.
+ * runner, or with `--tcp HOST:PORT NODE` a TCP connection over the run's
+ * management network, never the shaped WAN, inside the envelope of
+ * run/agent-protocol.ts. The agent itself is the same NodeAgent the
+ * simulator runs.
  */
+import { connect } from 'node:net';
+import { MessageStream } from '../util/message-stream.js';
 import { Topology } from '../net/topology.js';
 import { NodeAgent, type ChunkMessage, type WorkerModel } from '../sync/agent.js';
 import { AgentEndpoint, isControlDown } from '../sync/control.js';
@@ -14,7 +18,29 @@ import type { NodeTransport } from '../net/types.js';
 import { TcpTransport, WallClock } from '../net/emu/transport.js';
 import type { AgentInit, AgentTraining, FromAgent, ToAgent } from './agent-protocol.js';
 
-const send = (m: FromAgent) => process.send!(m);
+/** The runner's end: this process's IPC channel, or a TCP connection (whose first message names the node). */
+const runner = openChannel((m) => receive(m));
+const send = runner.send;
+
+/** `close`: the last message is sent; exit once it has left. */
+function openChannel(onMessage: (m: ToAgent) => void): { send: (m: FromAgent) => void; close: () => void } {
+  const [flag, address, node] = process.argv.slice(2);
+  if (flag !== '--tcp') {
+    process.on('message', (raw) => onMessage(raw as ToAgent));
+    process.on('disconnect', () => process.exit(0)); // the runner is gone
+    return { send: (m) => process.send!(m), close: () => setTimeout(() => process.exit(0), 20) };
+  }
+  const colon = address.lastIndexOf(':');
+  const socket = connect({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)) });
+  const stream = new MessageStream<ToAgent, FromAgent>(socket, onMessage, fail);
+  socket.on('close', () => process.exit(0)); // the runner is gone
+  socket.on('error', (e) => {
+    process.stderr.write(`geobed agent ${node}: the control channel to ${address}: ${e.message}\n`);
+    process.exit(1);
+  });
+  stream.send({ type: 'hello', node });
+  return { send: (m) => stream.send(m), close: () => socket.end() };
+}
 
 function fail(e: unknown): void {
   send({ type: 'error', message: e instanceof Error ? e.message : String(e) });
@@ -29,11 +55,9 @@ let synthetic: SyntheticWorker | null = null;
 let peakRss = 0;
 const endpoint = new AgentEndpoint((m) => send(m));
 
-process.on('disconnect', () => process.exit(0)); // the runner is gone
 process.on('uncaughtException', fail);
 
-process.on('message', (raw) => {
-  const m = raw as ToAgent;
+function receive(m: ToAgent): void {
   try {
     if (isControlDown(m)) {
       endpoint.receive(m);
@@ -46,7 +70,7 @@ process.on('message', (raw) => {
         init = m;
         transport = new TcpTransport(m.node, m.addresses[m.node], (n) => m.addresses[n], clock, fail);
         // a training worker starts its model first (tfjs, the backend, its shard), then says it listens
-        Promise.all([transport.listen(), m.worker?.training ? startTraining(m.worker, m.worker.training, m.iterations) : null])
+        Promise.all([transport.listen(), m.worker?.training ? startTraining(m.node, m.worker, m.worker.training, m.iterations) : null])
           .then(() => send({ type: 'listening' }), fail);
         break;
       }
@@ -62,13 +86,13 @@ process.on('message', (raw) => {
           rssMb: Math.round(Math.max(peakRss, process.memoryUsage().rss) / 1e6),
         });
         transport?.close();
-        setTimeout(() => process.exit(0), 20);
+        runner.close();
         break;
     }
   } catch (e) {
     fail(e);
   }
-});
+}
 
 function start(epochMs: number): void {
   const i = init!;
@@ -80,11 +104,12 @@ function start(epochMs: number): void {
 }
 
 /** Load tfjs and the model; the worker trains for real, its compute time the real time of each step. */
-async function startTraining(w: NonNullable<AgentInit['worker']>, t: AgentTraining, iterations: number): Promise<void> {
+async function startTraining(node: string, w: NonNullable<AgentInit['worker']>, t: AgentTraining, iterations: number): Promise<void> {
   const { initBackend } = await import('../train/backend.js');
   const { trainerFor } = await import('../train/trainer.js');
   await initBackend(t.backend);
-  const trainer = trainerFor(t.spec, t.seed, t.shard, `worker ${w.index}`);
+  // (labelled by node, as in the simulator: the same seed draws the same batches in both modes)
+  const trainer = trainerFor(t.spec, t.seed, t.shard, node);
   worker = new TrainingWorker(clock, trainer, new ExchangeLayout(t.arrays, t.spec.modelElements), {
     index: w.index, count: w.count, iterations, evalEvery: t.spec.evalEvery, computeS: null,
   }, {

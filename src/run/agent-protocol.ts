@@ -1,14 +1,20 @@
 /**
- * The agent process's IPC envelope (run/agent-process.ts <-> run/emulate.ts):
+ * The agent process's envelope (run/agent-process.ts <-> run/emulate.ts):
  * the control plane's messages (sync/control.ts) plus what only a process
  * needs: its set-up, the start signal, the heartbeat, training checksums and
- * snapshots, its outcome, and its errors.
+ * snapshots, its outcome, and its errors. It rides one of two channels
+ * (ControlChannel): the agent process's Node IPC channel, or TCP over the
+ * run's management network (net/emu/management.ts), where an agent's first
+ * message says which node it is.
  */
 import type { ControlDown, ControlUp } from '../sync/control.js';
 import type { ModelArray } from '../model/profiles.js';
 import type { Dataset } from '../train/data.js';
 import type { Training } from '../scenario/types.js';
 import type { BackendChoice } from '../train/choices.js';
+
+export const CONTROL_CHANNELS = ['ipc', 'tcp'] as const;
+export type ControlChannel = (typeof CONTROL_CHANNELS)[number];
 
 export interface AgentInit {
   type: 'init';
@@ -38,6 +44,8 @@ export type ToAgent =
 
 export type FromAgent =
   | ControlUp
+  /** Over TCP, an agent's first message. */
+  | { type: 'hello'; node: string }
   | { type: 'listening' }
   | { type: 'outcome'; checked: number; mismatches: string[]; finals: Map<number, { iteration: number; values: Float32Array | null }>; rssMb: number }
   | { type: 'stepped'; worker: number; iteration: number; checksum: string }

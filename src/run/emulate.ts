@@ -3,7 +3,8 @@
  * links (run/link-backends.ts), start one agent process per node inside its
  * namespace (run/agent-processes.ts), replay the bandwidth traces live
  * (run/trace-replay.ts), and run the coordinator here, talking to the
- * agents over their IPC channels (sync/control.ts). A heartbeat and the
+ * agents over their IPC channels or, with `control: 'tcp'`, over TCP on a
+ * management network (net/emu/management.ts) (sync/control.ts). A heartbeat and the
  * stall watchdog (run/watchdog.ts) turn a hung run into a clear failure.
  * Everything is torn down on every exit path.
  */
@@ -19,7 +20,8 @@ import { DEFAULT_STALL_S, diagnoseStall, HEARTBEAT_S, StallWatchdog } from './wa
 import { buildLinks, chooseLinkBackend, type LinkBackend } from './link-backends.js';
 import { AgentProcesses } from './agent-processes.js';
 import { TraceReplay, type RateChange } from './trace-replay.js';
-import type { AgentInit, FromAgent, ToAgent } from './agent-protocol.js';
+import type { AgentInit, ControlChannel, FromAgent, ToAgent } from './agent-protocol.js';
+import { ManagementNetwork } from '../net/emu/management.js';
 import { Coordinator } from '../sync/coordinator.js';
 import { CoordinatorEndpoint, isControlUp, type ControlUp } from '../sync/control.js';
 import { RunRecorder } from '../sync/record.js';
@@ -50,6 +52,8 @@ export interface EmulatedRun extends SchedulerRun {
 export interface EmulateOptions {
   /** Default: kernel, or native when links need delay or loss and the kernel has no netem. */
   links?: LinkBackend;
+  /** The agents' control channel: their IPC channels (default), or TCP over an unshaped management network. */
+  control?: ControlChannel;
   values?: boolean;
   onProgress?: (completed: number) => void;
   /** Give up after this many seconds of wall time (default: no limit). */
@@ -80,6 +84,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   const hostCpu = new HostCpuMonitor();
   let agents: AgentProcesses | null = null;
+  let management: ManagementNetwork | null = null;
   let sampler: LinkSampler | null = null;
   let replay: TraceReplay | null = null;
   let stopListening: (() => void) | null = null;
@@ -133,6 +138,8 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     const watchdog = new StallWatchdog((options.stallS ?? DEFAULT_STALL_S) + scenario.workload.computeS, scenario.links.map((l) => l.trace), () => clock.now());
     const state = new AgentsState(scenario, clock, watchdog, record, failRun);
 
+    if (options.control === 'tcp') management = await ManagementNetwork.build(net.tag, scenario.nodes, (n) => net.namespaceOf(n));
+    const channels = management ? { kind: 'tcp' as const, host: management.hostAddress } : { kind: 'ipc' as const };
     agents = new AgentProcesses(scenario.nodes, (n) => net.namespaceOf(n), (node, m) => {
       if (isControlUp(m)) {
         if (m.type === 'report' || m.type === 'delivered') watchdog.message();
@@ -152,7 +159,8 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     }, (e, exited) => {
       if (exited) agentDied ??= e;
       failRun(exited ? agentDied! : e);
-    });
+    }, channels);
+    await agents.start();
 
     // Set every agent up; go on when all listen.
     await new Promise<void>((resolve, reject) => {
@@ -249,6 +257,7 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
     for (const t of timers) clearTimeout(t);
     await sampler?.stop();
     await agents?.close();
+    await management?.teardown();
     await net.teardown();
   }
 }

@@ -18,12 +18,15 @@ import { handleStops, stopSignal, StopRequest } from '../util/teardown.js';
 import type { BackendChoice } from '../train/choices.js';
 import { evaluateSnapshots, prepareData, type TrainingData } from '../train/session.js';
 import { packageVersion } from '../util/paths.js';
-import { describeGroup, removeLeftovers } from '../net/emu/owners.js';
+import { describeGroup, removeLeftovers } from '../net/emu/leftovers.js';
+import type { ControlChannel } from './agent-protocol.js';
 
 export interface RunOptions {
   mode: 'sim' | 'emu';
   /** Emulated mode's link backend (default: chosen by chooseLinkBackend). */
   links?: LinkBackend;
+  /** Emulated mode's control channel to the agents (default ipc). */
+  control?: ControlChannel;
   /** Real training: the TensorFlow.js backend (default: the best available). */
   backend?: BackendChoice;
   /** Real training, simulated: the compute time per step (s) instead of calibrating it (reproducible runs). */
@@ -193,7 +196,7 @@ async function runOne(
   if (options.mode === 'emu') {
     const packetLogDir = scenario.results.packet_log ? join(records.dir, 'packets', config.label) : undefined;
     const run = await emulate(scenario, config, {
-      onProgress, links: links!, packetLogDir, trainingData: training?.data, backend: options.backend, sink: records, signal: stopSignal, stallS: options.stallS,
+      onProgress, links: links!, control: options.control, packetLogDir, trainingData: training?.data, backend: options.backend, sink: records, signal: stopSignal, stallS: options.stallS,
     });
     return { run, fidelity: run.fidelity, loopDelayMaxMs: run.loopDelayMaxMs, hostCpu: run.hostCpu };
   }
@@ -247,6 +250,7 @@ function startManifest(
       network: options.mode === 'emu'
         ? describeLinks(links!, scenario)
         : 'flow-level simulator (max-min fair, virtual time)',
+      ...(options.mode === 'emu' ? { control: options.control === 'tcp' ? 'tcp over a management network (one unshaped veth per namespace)' : 'ipc (each agent process\'s Node IPC channel)' } : {}),
       compute: training ? training.description : 'synthetic profile',
     },
     ...(training ? { training: training.manifest } : {}),

@@ -83,6 +83,13 @@ const CASES: Case[] = [
     args: ['run', 's.yaml', '--mode', 'emu'], exit: 2, message: /--mode emu: 200 nodes and 19900 links do not fit the emulated address space/, root: true,
   },
   { what: 'emulated, with --links in simulated mode', files: { 's.yaml': s() }, args: ['run', 's.yaml', '--links', 'native'], exit: 2, message: /--links applies to --mode emu only/ },
+  { what: '--control in simulated mode', files: { 's.yaml': s() }, args: ['run', 's.yaml', '--control', 'tcp'], exit: 2, message: /--control applies to --mode emu only/ },
+  { what: 'an unknown control channel', files: { 's.yaml': s() }, args: ['run', 's.yaml', '--mode', 'emu', '--control', 'udp'], exit: 2, message: /--control.*Invalid values|Invalid values.*control/s },
+  {
+    what: 'a management network too small for the mesh (--control tcp)',
+    files: { 's.yaml': `name: wide\nnodes: [${Array.from({ length: 2046 }, (_, i) => `n${i}`).join(', ')}]\nlinks:\n${Array.from({ length: 2045 }, (_, i) => `  - { between: [n${i}, n${i + 1}], bandwidth: 10 }`).join('\n')}\nworkload: { gradient_mb: 1, compute_ms: 1 }\nschedulers: [star]\n` },
+    args: ['run', 's.yaml', '--mode', 'emu', '--control', 'tcp'], exit: 2, message: /--control tcp: a management network addresses at most 2045 nodes; .*s\.yaml has 2046 \(use --control ipc\)/, root: true,
+  },
 ];
 
 async function hostState(): Promise<{ namespaces: string[]; links: string[]; helpers: string }> {

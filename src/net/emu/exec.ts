@@ -30,10 +30,11 @@ export async function run(file: string, args: string[]): Promise<string> {
   return String(r.stdout);
 }
 
-/** Run many `ip` or `tc` commands in one namespace through one `-batch -` process. */
-export async function batch(tool: 'ip' | 'tc', namespace: string, lines: string[]): Promise<void> {
-  const r = await execa(tool, ['-n', namespace, '-batch', '-'], { input: `${lines.join('\n')}\n`, reject: false, ...OWN_GROUP });
-  if (r.exitCode !== 0) throw new CommandError(`${tool} -n ${namespace} -batch`, String(r.stderr));
+/** Run many `ip` or `tc` commands in one namespace (null: the host's) through one `-batch -` process. */
+export async function batch(tool: 'ip' | 'tc', namespace: string | null, lines: string[]): Promise<void> {
+  const where = namespace === null ? [] : ['-n', namespace];
+  const r = await execa(tool, [...where, '-batch', '-'], { input: `${lines.join('\n')}\n`, reject: false, ...OWN_GROUP });
+  if (r.exitCode !== 0) throw new CommandError(`${[tool, ...where].join(' ')} -batch`, String(r.stderr));
 }
 
 /** Does the command succeed? */

@@ -51,6 +51,8 @@ export interface LinkCounters {
 
 /** A built emulated network: a namespace per node, its links carried by one backend. */
 export interface EmulatedLinks {
+  /** The run tag its namespaces carry (gb-<tag>-<node>). */
+  readonly tag: string;
   /** The backend replays a link's Mahimahi trace itself (the runner does not schedule its rate changes). */
   readonly replaysMahimahi: boolean;
   namespaceOf(node: string): string;
