@@ -1,4 +1,5 @@
-// Builds geobed's native link emulator (native/linkem.c) with the system C
+// Builds geobed's native link emulator (native/main.c, control.c, link.c,
+// queue.c; see native/linkem.h) with the system C
 // compiler into native/build/. Without a compiler it says so and carries on:
 // everything but the native link backend works without it (`geobed doctor`
 // tells which backends are available).
@@ -12,13 +13,13 @@ const out = join(root, 'native', 'build');
 mkdirSync(out, { recursive: true });
 const cc = process.env.CC || 'cc';
 const builds = [
-  ['geobed-linkem', 'linkem.c'],
-  ['packet-fuzz', 'packet-fuzz.c'],
+  ['geobed-linkem', ['main.c', 'control.c', 'link.c', 'queue.c']],
+  ['packet-fuzz', ['packet-fuzz.c']],
 ];
-for (const [binary, source] of builds) {
-  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(out, binary), join(root, 'native', source)], { stdio: 'inherit' });
+for (const [binary, sources] of builds) {
+  const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(out, binary), ...sources.map((s) => join(root, 'native', s))], { stdio: 'inherit' });
   if (r.error || r.status !== 0) {
-    process.stderr.write(`geobed: could not build native/${source} with ${cc} (${r.error?.message ?? `exit ${r.status}`}); the native link backend will be unavailable\n`);
+    process.stderr.write(`geobed: could not build native/${sources.join(', ')} with ${cc} (${r.error?.message ?? `exit ${r.status}`}); the native link backend will be unavailable\n`);
     process.exit(0);
   }
 }

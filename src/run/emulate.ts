@@ -23,6 +23,7 @@ import { TraceReplay, type RateChange } from './trace-replay.js';
 import type { AgentInit, ControlChannel, FromAgent, ToAgent } from './agent-protocol.js';
 import { ManagementNetwork } from '../net/emu/management.js';
 import { Coordinator } from '../sync/coordinator.js';
+import type { Topology } from '../net/topology.js';
 import { CoordinatorEndpoint, isControlUp, type ControlUp } from '../sync/control.js';
 import { RunRecorder } from '../sync/record.js';
 import { makePolicy } from '../sync/schedulers/index.js';
@@ -81,95 +82,126 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
   options.signal?.throwIfAborted();
   const topology = scenarioTopology(scenario);
   const net = await buildLinks(backend, scenario, topology);
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  const hostCpu = new HostCpuMonitor();
-  let agents: AgentProcesses | null = null;
-  let management: ManagementNetwork | null = null;
-  let sampler: LinkSampler | null = null;
-  let replay: TraceReplay | null = null;
-  let stopListening: (() => void) | null = null;
-  let recorderOf: RunRecorder | null = null;
-  const timers: NodeJS.Timeout[] = [];
+  let emulation: Emulation | null = null;
   try {
     options.signal?.throwIfAborted();
-    const sink = options.sink ?? null;
-    // an iteration's record is final once every agent has seen its end (see RunRecorder)
-    const recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, sink, true);
-    recorderOf = recorder;
-    const clock = new WallClock();
-    const sendTo = (node: string, m: ToAgent) => agents?.sendTo(node, m);
-    const policy = makePolicy(config, scenario);
-    let control: CoordinatorEndpoint | null = null;
-    const coordinator = new Coordinator(policy, () => ({
-      topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,
-      bytesPerElement: scenario.workload.bytesPerElement, now: clock.now(),
-    }), recorder, clock, (command) => control!.command(command));
-    // the control plane over each agent's IPC channel (sync/control.ts)
-    control = new CoordinatorEndpoint(coordinator, recorder, sendTo, scenario.nodes);
-    coordinator.onIterationComplete(() => {
-      options.onProgress?.(recorder.completed);
-      if (sink && sampler) sink.linkBins(sampler.carried, clock.now());
-    });
+    emulation = new Emulation(scenario, config, options, topology, net);
+    await emulation.startAgents();
+    emulation.go();
+    await emulation.done;
+    return await emulation.finish(backend);
+  } finally {
+    await (emulation ? emulation.teardown() : net.teardown());
+  }
+}
 
-    const training = scenario.workload.training;
-    if (training && !options.trainingData) throw new Error('emulate: real training needs its data prepared (trainingData)');
-    const record = training ? new TrainingRecord(scenario.workers) : null;
-    let settle: { resolve: () => void; reject: (e: Error) => void } | null = null;
-    const done = new Promise<void>((resolve, reject) => {
-      settle = { resolve, reject };
+/**
+ * One emulated run's parts, in the order they come to life: the
+ * coordinator and its recorder; the management network (TCP control) and
+ * the agents; at the start signal the sampler, the trace replay, the
+ * heartbeat and the watchdog. `done` settles when the last iteration ends
+ * or the run fails; `teardown` stops whatever was started.
+ */
+class Emulation {
+  readonly done: Promise<void>;
+  private settle!: { resolve: () => void; reject: (e: Error) => void };
+  private readonly clock = new WallClock();
+  private readonly recorder: RunRecorder;
+  private readonly coordinator: Coordinator;
+  private readonly control: CoordinatorEndpoint;
+  private readonly record: TrainingRecord | null;
+  private readonly watchdog: StallWatchdog;
+  private readonly state: AgentsState;
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  private readonly hostCpu = new HostCpuMonitor();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private management: ManagementNetwork | null = null;
+  private agents: AgentProcesses | null = null;
+  private sampler: LinkSampler | null = null;
+  private replay: TraceReplay | null = null;
+  private stopListening: (() => void) | null = null;
+  /** When an agent dies its peers soon fail too (broken connections): the dead agent is the error reported. */
+  private agentDied: Error | null = null;
+  private failing = false;
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly config: SchedulerConfig,
+    private readonly options: EmulateOptions,
+    topology: Topology,
+    private readonly net: EmulatedLinks,
+  ) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.settle = { resolve, reject };
     });
-    done.catch(() => undefined); // (awaited below; a rejection before then is not unhandled)
-    // When an agent dies, its peers soon fail too (broken connections): give
-    // the root cause, the dead agent, a moment to be the error reported.
-    let agentDied: Error | null = null;
-    let failing = false;
-    const failRun = (e: Error, delayMs = 300) => {
-      if (failing) return;
-      failing = true;
-      setTimeout(() => settle?.reject(agentDied ?? e), delayMs);
-    };
+    this.done.catch(() => undefined); // (awaited by emulate; a rejection before then is not unhandled)
+    // an iteration's record is final once every agent has seen its end (see RunRecorder)
+    this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, true);
+    const policy = makePolicy(config, scenario);
+    this.coordinator = new Coordinator(policy, () => ({
+      topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,
+      bytesPerElement: scenario.workload.bytesPerElement, now: this.clock.now(),
+    }), this.recorder, this.clock, (command) => this.control.command(command));
+    this.control = new CoordinatorEndpoint(this.coordinator, this.recorder, (node, m) => this.agents?.sendTo(node, m), scenario.nodes);
+    this.coordinator.onIterationComplete(() => {
+      options.onProgress?.(this.recorder.completed);
+      if (options.sink && this.sampler) options.sink.linkBins(this.sampler.carried, this.clock.now());
+    });
+    if (scenario.workload.training && !options.trainingData) throw new Error('emulate: real training needs its data prepared (trainingData)');
+    this.record = scenario.workload.training ? new TrainingRecord(scenario.workers) : null;
     if (options.signal) {
       const signal = options.signal;
-      const onAbort = () => failRun(signal.reason as Error, 0);
+      const onAbort = () => this.fail(signal.reason as Error, 0);
       signal.addEventListener('abort', onAbort, { once: true });
-      stopListening = () => signal.removeEventListener('abort', onAbort);
+      this.stopListening = () => signal.removeEventListener('abort', onAbort);
     }
-    // for the stall watchdog: what moved last, and who answers
-    const watchdog = new StallWatchdog((options.stallS ?? DEFAULT_STALL_S) + scenario.workload.computeS, scenario.links.map((l) => l.trace), () => clock.now());
-    const state = new AgentsState(scenario, clock, watchdog, record, failRun);
+    this.watchdog = new StallWatchdog((options.stallS ?? DEFAULT_STALL_S) + scenario.workload.computeS, scenario.links.map((l) => l.trace), () => this.clock.now());
+    this.state = new AgentsState(scenario, this.clock, this.watchdog, this.record, (e) => this.fail(e));
+  }
 
-    if (options.control === 'tcp') management = await ManagementNetwork.build(net.tag, scenario.nodes, (n) => net.namespaceOf(n));
-    const channels = management ? { kind: 'tcp' as const, host: management.hostAddress } : { kind: 'ipc' as const };
-    agents = new AgentProcesses(scenario.nodes, (n) => net.namespaceOf(n), (node, m) => {
-      if (isControlUp(m)) {
-        if (m.type === 'report' || m.type === 'delivered') watchdog.message();
-        if (m.type === 'delivered') state.messages++;
-        control!.receive(node, m);
-        if (m.type === 'report' && m.method === 'iterationDone') {
-          state.doneThrough.set(node, m.iteration);
-          if (recorder.completed === scenario.iterations) settle?.resolve();
-        }
-        return;
-      }
-      if (m.type === 'iterationSeen') {
-        if (state.seen(m.iteration)) recorder.release(m.iteration);
-        return;
-      }
-      state.receive(node, m);
-    }, (e, exited) => {
-      if (exited) agentDied ??= e;
-      failRun(exited ? agentDied! : e);
+  /** Fail the run (after `delayMs`, so that a dead agent, if any, is the error reported). */
+  private fail(e: Error, delayMs = 300): void {
+    if (this.failing) return;
+    this.failing = true;
+    setTimeout(() => this.settle.reject(this.agentDied ?? e), delayMs);
+  }
+
+  /** Start every node's agent and set it up; resolves when all listen. */
+  async startAgents(): Promise<void> {
+    const { scenario, net } = this;
+    if (this.options.control === 'tcp') this.management = await ManagementNetwork.build(net.tag, scenario.nodes, (n) => net.namespaceOf(n));
+    const channels = this.management ? { kind: 'tcp' as const, host: this.management.hostAddress } : { kind: 'ipc' as const };
+    this.agents = new AgentProcesses(scenario.nodes, (n) => net.namespaceOf(n), (node, m) => this.receive(node, m), (e, exited) => {
+      if (exited) this.agentDied ??= e;
+      this.fail(exited ? this.agentDied! : e);
     }, channels);
-    await agents.start();
-
-    // Set every agent up; go on when all listen.
+    await this.agents.start();
     await new Promise<void>((resolve, reject) => {
-      state.onAllListening = resolve;
-      done.catch(reject);
-      for (const node of scenario.nodes) sendTo(node, agentInit(scenario, node, net, options));
+      this.state.onAllListening = resolve;
+      this.done.catch(reject);
+      for (const node of scenario.nodes) this.agents!.sendTo(node, agentInit(scenario, node, net, this.options));
     });
+  }
 
-    // Go: one epoch for every process, the trace player and the sampler.
+  private receive(node: string, m: FromAgent): void {
+    if (isControlUp(m)) {
+      if (m.type === 'report' || m.type === 'delivered') this.watchdog.message();
+      if (m.type === 'delivered') this.state.messages++;
+      this.control.receive(node, m);
+      if (m.type === 'report' && m.method === 'iterationDone') {
+        this.state.doneThrough.set(node, m.iteration);
+        if (this.recorder.completed === this.scenario.iterations) this.settle.resolve();
+      }
+    } else if (m.type === 'iterationSeen') {
+      if (this.state.seen(m.iteration)) this.recorder.release(m.iteration);
+    } else {
+      this.state.receive(node, m);
+    }
+  }
+
+  /** Go: one epoch for every process, the trace player and the sampler; then the heartbeat. */
+  go(): void {
+    const { scenario, net, clock, options, timers } = this;
     const epochMs = WallClock.epochNow() + 50;
     const logDir = options.packetLogDir;
     const startLogs = net.startPacketLogs?.bind(net);
@@ -179,86 +211,99 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
       timers.push(setTimeout(() => startLogs(fileOf), Math.max(0, epochMs - WallClock.epochNow())));
     }
     clock.startAt(epochMs);
-    loopDelay.enable();
-    hostCpu.start();
-    watchdog.message(0);
-    sampler = new LinkSampler(net.counters(), scenario.links.map((l) => l.trace), () => clock.now(), scenario.results.bin_s);
-    sampler.start();
-    replay = new TraceReplay(scenario, net, clock, epochMs, (change) => sink?.rateChange(change));
-    agents.broadcast({ type: 'start', epochMs });
+    this.loopDelay.enable();
+    this.hostCpu.start();
+    this.watchdog.message(0);
+    this.sampler = new LinkSampler(net.counters(), scenario.links.map((l) => l.trace), () => clock.now(), scenario.results.bin_s);
+    this.sampler.start();
+    this.replay = new TraceReplay(scenario, net, clock, epochMs, (change) => options.sink?.rateChange(change));
+    this.agents!.broadcast({ type: 'start', epochMs });
     if (options.timeoutS) {
-      timers.push(setTimeout(() => failRun(new Error(`the emulated run took longer than ${options.timeoutS} s`)), options.timeoutS * 1000));
+      timers.push(setTimeout(() => this.fail(new Error(`the emulated run took longer than ${options.timeoutS} s`)), options.timeoutS * 1000));
     }
-    // Heartbeat and watchdog: a stopped agent, links at 0 Mbit/s or links that drop everything fail the run, saying so.
+    this.startHeartbeat();
+  }
+
+  /** Heartbeat and watchdog: a stopped agent, links at 0 Mbit/s or links that drop everything fail the run, saying so. */
+  private startHeartbeat(): void {
+    const { scenario, clock, recorder, state } = this;
+    const sampler = this.sampler!, agents = this.agents!;
     let seq = 0;
-    const live = { sampler, agents };
     const beat = setInterval(() => {
-      live.agents.broadcast({ type: 'ping', seq });
+      agents.broadcast({ type: 'ping', seq });
       seq++;
-      if (watchdog.stalled(live.sampler.backlogBytes())) {
+      if (this.watchdog.stalled(sampler.backlogBytes())) {
         const diagnosis = diagnoseStall(scenario, {
-          now: clock.now(), idleS: watchdog.idleS(), current: recorder.current().iteration, doneThrough: state.doneThrough, lastPong: state.lastPong,
-          pids: live.agents.pids(), backlog: live.sampler.backlogBytes(),
+          now: clock.now(), idleS: this.watchdog.idleS(), current: recorder.current().iteration, doneThrough: state.doneThrough, lastPong: state.lastPong,
+          pids: agents.pids(), backlog: sampler.backlogBytes(),
         });
-        failRun(diagnosis, 0);
+        this.fail(diagnosis, 0);
       }
     }, HEARTBEAT_S * 1000);
-    timers.push(beat as unknown as NodeJS.Timeout);
+    this.timers.push(beat as unknown as NodeJS.Timeout);
     for (const node of scenario.nodes) state.lastPong.set(node, clock.now());
+  }
 
-    await done;
-    const cpu = hostCpu.stop();
+  /** The last iteration has ended: collect the agents' outcomes and the run's records. */
+  async finish(backend: LinkBackend): Promise<EmulatedRun> {
+    const { scenario, recorder, state, options } = this;
+    const sampler = this.sampler!;
+    const cpu = this.hostCpu.stop();
     // the last iteration's acknowledgements (milliseconds away)
     for (const until = Date.now() + 2000; !recorder.allReleased && Date.now() < until;) await new Promise((r) => setTimeout(r, 5));
     recorder.releaseAll();
-    clearInterval(beat);
-    coordinator.stop();
-    const endTime = clock.now();
+    for (const t of this.timers) clearTimeout(t);
+    this.coordinator.stop();
+    const endTime = this.clock.now();
     // Collect the workers' own checks, then let the agents exit.
-    await agents.finish();
-    const refused = net.errors();
+    await this.agents!.finish();
+    const refused = this.net.errors();
     if (refused.length) throw new Error(`the link backend refused: ${refused.join('; ')}`);
-
     const iterations = recorder.iterations();
     const end = iterations[iterations.length - 1].end ?? endTime;
     await sampler.stop(); // (no sample after the last bins are handed over)
-    sink?.lastLinkBins(sampler.carried, end);
-    let trainingOutcome: TrainingOutcome | null = null;
-    if (training) {
-      if (record!.agreed < scenario.iterations) throw new Error(`training: only ${record!.agreed} of ${scenario.iterations} steps were reported by every worker`);
-      trainingOutcome = {
-        snapshots: record!.snapshots, accuracy: [],
-        workerRssMb: Object.fromEntries(scenario.workers.map((w) => [w, state.rssMb.get(w) ?? NaN])),
-      };
-    }
+    options.sink?.lastLinkBins(sampler.carried, end);
     return {
-      label: config.label,
-      scheduler: config.name,
+      label: this.config.label,
+      scheduler: this.config.name,
       iterations,
       transfers: recorder.transfers,
       linkUsage: sampler.carried,
       endTime: end,
       workers: new Map([...state.outcomes].filter(([n]) => scenario.workers.includes(n)).map(([n, o]) => [n, { checked: o.checked, mismatches: o.mismatches, finals: o.finals }])),
       stats: { recomputations: 0, messages: state.messages },
-      rateChanges: replay.changes,
+      rateChanges: this.replay!.changes,
       fidelity: sampler.fidelity(),
       links: backend,
-      loopDelayMaxMs: loopDelay.max / 1e6,
+      loopDelayMaxMs: this.loopDelay.max / 1e6,
       hostCpu: cpu,
-      training: trainingOutcome,
+      training: this.trainingOutcome(),
     };
-  } finally {
-    loopDelay.disable();
-    hostCpu.stop();
+  }
+
+  private trainingOutcome(): TrainingOutcome | null {
+    const { record, scenario, state } = this;
+    if (!record) return null;
+    if (record.agreed < scenario.iterations) throw new Error(`training: only ${record.agreed} of ${scenario.iterations} steps were reported by every worker`);
+    return {
+      snapshots: record.snapshots, accuracy: [],
+      workerRssMb: Object.fromEntries(scenario.workers.map((w) => [w, state.rssMb.get(w) ?? NaN])),
+    };
+  }
+
+  /** Stop and remove everything this run started, on every exit path. */
+  async teardown(): Promise<void> {
+    this.loopDelay.disable();
+    this.hostCpu.stop();
     // a run that ends early keeps its finished iterations
-    recorderOf?.releaseAll();
-    stopListening?.();
-    replay?.stop();
-    for (const t of timers) clearTimeout(t);
-    await sampler?.stop();
-    await agents?.close();
-    await management?.teardown();
-    await net.teardown();
+    this.recorder.releaseAll();
+    this.stopListening?.();
+    this.replay?.stop();
+    for (const t of this.timers) clearTimeout(t);
+    await this.sampler?.stop();
+    await this.agents?.close();
+    await this.management?.teardown();
+    await this.net.teardown();
   }
 }
 

@@ -76,8 +76,20 @@ export class KernelNetwork implements EmulatedLinks {
   }
 
   private async create(shapes: LinkShape[], queueing: Queueing): Promise<void> {
-    const { topology } = this;
-    for (let i = 0; i < topology.nodes.length; i++) {
+    await this.createNamespaces();
+    const peerAddress = await this.createLinks(shapes);
+    await this.shapeLinks(shapes, queueing);
+    // The live-change batches, started now: spawning one at the first change
+    // would hold that change (and those due with it) up by ~10 ms.
+    for (const ns of new Set(this.links.map((l) => l.namespace))) {
+      this.batch('tc', ns);
+      this.batch('ip', ns);
+    }
+    await this.addRoutes(peerAddress);
+  }
+
+  private async createNamespaces(): Promise<void> {
+    for (let i = 0; i < this.topology.nodes.length; i++) {
       const ns = this.namespaces[i];
       await run('ip', ['netns', 'add', ns]);
       await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0',
@@ -87,9 +99,13 @@ export class KernelNetwork implements EmulatedLinks {
       await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       await run('ip', ['-n', ns, 'addr', 'add', `${nodeAddress(i)}/32`, 'dev', 'lo']);
     }
-    // One veth pair per undirected link.
+  }
+
+  /** One veth pair per undirected link; returns each directed link's far-end address. */
+  private async createLinks(shapes: LinkShape[]): Promise<Map<number, string>> {
+    const { topology } = this;
     const pairs = new Map<string, number>();
-    const peerAddress = new Map<number, string>(); // directed link id -> address of its far end
+    const peerAddress = new Map<number, string>();
     for (const link of topology.links) {
       const a = Math.min(link.from, link.to), b = Math.max(link.from, link.to);
       const key = `${a},${b}`;
@@ -112,8 +128,12 @@ export class KernelNetwork implements EmulatedLinks {
       if (ab !== undefined) peerAddress.set(ab, addrB);
       if (ba !== undefined) peerAddress.set(ba, addrA);
     }
-    // Shaping: htb on the sending end of every directed link, one class per
-    // (source, destination) pair routed across it (see shaping.ts).
+    return peerAddress;
+  }
+
+  /** htb on the sending end of every directed link, one class per (source, destination) pair routed across it (see shaping.ts). */
+  private async shapeLinks(shapes: LinkShape[], queueing: Queueing): Promise<void> {
+    const { topology } = this;
     const crossing: Pair[][] = topology.links.map(() => []);
     for (let src = 0; src < topology.nodes.length; src++) {
       for (let dst = 0; dst < topology.nodes.length; dst++) {
@@ -126,13 +146,11 @@ export class KernelNetwork implements EmulatedLinks {
         .flatMap((l) => linkShapingCommands(l.device, shapes[l.id], crossing[l.id], queueing));
       if (lines.length) await batch('tc', this.namespaces[v], lines);
     }
-    // The live-change batches, started now: spawning one at the first change
-    // would hold that change (and those due with it) up by ~10 ms.
-    for (const ns of new Set(this.links.map((l) => l.namespace))) {
-      this.batch('tc', ns);
-      this.batch('ip', ns);
-    }
-    // Routes: towards every other node, the simulator's next hop.
+  }
+
+  /** Towards every other node, the simulator's next hop. */
+  private async addRoutes(peerAddress: Map<number, string>): Promise<void> {
+    const { topology } = this;
     for (let v = 0; v < topology.nodes.length; v++) {
       const lines: string[] = [];
       for (let d = 0; d < topology.nodes.length; d++) {

@@ -1,5 +1,5 @@
 /**
- * The native link emulator process (native/linkem.c), driven over its
+ * The native link emulator process (native/: its commands in control.c), driven over its
  * stdin line protocol: every command is answered by "ok" or "error ..."
  * in order; counter lines ("stats ...") arrive in between.
  */

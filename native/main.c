@@ -1,0 +1,142 @@
+/*
+ * geobed-linkem's event loop: wake for the next departure, a command on
+ * stdin, a packet on a TUN device, or a signal. It exits cleanly on end of
+ * stdin or SIGTERM/SIGINT; its TUN devices go with it. (What it emulates:
+ * linkem.h.)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include "linkem.h"
+#include "packet.h"
+
+Node nodes[MAX_NODES];
+Link links[MAX_LINKS];
+int link_ids[MAX_LINKS];
+int n_links;
+int n_nodes_seen;
+uint64_t seed = 1;
+uint64_t start_ns, stats_interval_ns, next_stats_ns = NEVER;
+int started;
+
+/* epoll tags of what is not a node's TUN device */
+#define TAG_STDIN ((uint64_t)-1)
+#define TAG_SIGNAL ((uint64_t)-2)
+#define TAG_TIMER ((uint64_t)-3)
+
+/* Read every packet a node's TUN has for us. */
+static void drain_tun(int v, uint64_t now) {
+  uint8_t buffer[65536];
+  for (;;) {
+    ssize_t n = read(nodes[v].fd, buffer, sizeof buffer);
+    if (n <= 0) return;
+    uint32_t dst;
+    if (!started || !ipv4_destination(buffer, (size_t)n, &dst)) continue; /* not a packet we carry */
+    Packet *p = malloc(sizeof *p + (size_t)n);
+    if (!p) continue;
+    memcpy(p->data, buffer, (size_t)n);
+    p->len = (uint32_t)n;
+    p->dst = dst;
+    uint32_t src = ((uint32_t)buffer[12] << 24) | ((uint32_t)buffer[13] << 16) | ((uint32_t)buffer[14] << 8) | buffer[15];
+    p->flow = n < 128 ? SMALL_FLOW : ((uint64_t)src << 32) | dst;
+    arrive(v, p, now);
+  }
+}
+
+/* Run every whole line on stdin as a command; 0 once stdin has closed. */
+static int read_commands(uint64_t now) {
+  static char input[8192];
+  static size_t input_len = 0;
+  ssize_t r = read(STDIN_FILENO, input + input_len, sizeof input - 1 - input_len);
+  if (r <= 0) return 0;
+  input_len += (size_t)r;
+  char *start = input, *nl;
+  while ((nl = memchr(start, '\n', input_len - (size_t)(start - input)))) {
+    *nl = 0;
+    command(start, now);
+    start = nl + 1;
+  }
+  input_len -= (size_t)(start - input);
+  memmove(input, start, input_len);
+  if (input_len == sizeof input - 1) {
+    reply_error("line too long");
+    input_len = 0;
+  }
+  return 1;
+}
+
+/* Move what is due, print counters when due, and set the timer for the next thing due. */
+static void schedule(int timer, uint64_t now) {
+  uint64_t next = started ? advance(now) : NEVER;
+  if (started && next_stats_ns <= now) {
+    print_stats(now);
+    next_stats_ns = now + stats_interval_ns;
+  }
+  if (next_stats_ns < next) next = next_stats_ns;
+  struct itimerspec its = {0};
+  if (next != NEVER) {
+    uint64_t at = next > now ? next : now + 1;
+    its.it_value.tv_sec = (time_t)(at / 1000000000ull);
+    its.it_value.tv_nsec = (long)(at % 1000000000ull);
+  }
+  timerfd_settime(timer, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void watch(int ep, int fd, uint64_t tag) {
+  struct epoll_event ev = {.events = EPOLLIN};
+  ev.data.u64 = tag;
+  epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  prctl(PR_SET_TIMERSLACK, 1UL); /* wake at the nanosecond asked, not 50 us later */
+  for (int i = 0; i < MAX_LINKS; i++) links[i].rng = link_seed(i);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int signals = signalfd(-1, &mask, SFD_CLOEXEC);
+  int timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  watch(ep, STDIN_FILENO, TAG_STDIN);
+  watch(ep, signals, TAG_SIGNAL);
+  watch(ep, timer, TAG_TIMER);
+  static int registered[MAX_NODES];
+
+  for (;;) {
+    schedule(timer, now_ns());
+    for (int v = 0; v < n_nodes_seen; v++) {
+      if (nodes[v].used && !registered[v]) {
+        watch(ep, nodes[v].fd, (uint64_t)v);
+        registered[v] = 1;
+      }
+    }
+    struct epoll_event events[64];
+    int n = epoll_wait(ep, events, 64, -1);
+    if (n < 0 && errno != EINTR) return 1;
+    uint64_t now = now_ns();
+    for (int i = 0; i < n; i++) {
+      uint64_t tag = events[i].data.u64;
+      if (tag == TAG_STDIN) {
+        if (!read_commands(now)) return 0; /* stdin closed: done */
+      } else if (tag == TAG_SIGNAL) {
+        return 0;
+      } else if (tag == TAG_TIMER) {
+        uint64_t expirations;
+        if (read(timer, &expirations, sizeof expirations) < 0) { /* nothing to do */ }
+      } else {
+        drain_tun((int)tag, now);
+      }
+    }
+  }
+}

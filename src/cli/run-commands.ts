@@ -1,0 +1,145 @@
+/** `geobed run`, `demo` and `summarize`: run a scenario and print its comparison; rebuild a summary. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Argv } from 'yargs';
+import { readText } from '../util/files.js';
+import { MAX_ITERATIONS } from '../model/limits.js';
+import { loadScenario } from '../scenario/load.js';
+import { SCHEDULER_NAMES } from '../sync/schedulers/index.js';
+import { runScenario } from '../run/run.js';
+import { UserError } from '../util/errors.js';
+import { PACKAGE_ROOT } from '../util/paths.js';
+import { ProgressBar } from './progress.js';
+import { summaryTable, formatTable } from './table.js';
+import type { Scenario } from '../scenario/types.js';
+import { BACKEND_CHOICES, type BackendChoice } from '../train/choices.js';
+import { LINK_BACKENDS, type LinkBackend } from '../run/link-backends.js';
+import { MANAGEMENT_MAX_NODES } from '../net/emu/management.js';
+import { CONTROL_CHANNELS, type ControlChannel } from '../run/agent-protocol.js';
+import { rebuildSummary } from '../results/rebuild.js';
+import { DEFAULT_STALL_S } from '../run/watchdog.js';
+import { guarded, list } from './common.js';
+
+/** run, demo, summarize */
+export function runCommands(y: Argv, command: string[]): Argv {
+  return y
+    .command(
+      'run <scenario>',
+      'run a scenario and write results/<run>/',
+      (c) => c
+        .positional('scenario', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
+        .option('mode', { choices: ['sim', 'emu'] as const, default: 'sim' as const, describe: 'simulated or emulated' })
+        .option('links', { choices: LINK_BACKENDS, describe: 'emulated links: kernel (htb, netem) or geobed\'s native emulator (default: kernel, or native when links need delay or loss and the kernel has no netem)' })
+        .option('control', { choices: CONTROL_CHANNELS, describe: 'emulated: the agents\' control channel, their IPC channels (default) or TCP over an unshaped management network (198.19.128.0/17)' })
+        .option('schedulers', { type: 'string', describe: 'comma-separated labels or names to run (default: the scenario\'s)' })
+        .option('seed', { type: 'number', describe: 'override the scenario seed' })
+        .option('iterations', { type: 'number', describe: 'override the number of iterations' })
+        .option('profile', { type: 'string', describe: 'override the model profile (alexnet, resnet50, vgg16); with train, the profile the exchange is padded to' })
+        .option('backend', { choices: BACKEND_CHOICES, describe: 'training: the TensorFlow.js backend (default: the best available: tensorflow-gpu, tensorflow, wasm, cpu)' })
+        .option('calibration', { type: 'string', describe: 'training, simulated: reuse the compute time of an earlier run (its folder or manifest.json), for byte-identical results' })
+        .option('stall-timeout', { type: 'number', describe: `emulated: fail the run after this many seconds without progress, saying what waits on what (default ${DEFAULT_STALL_S})` })
+        .option('out', { type: 'string', describe: 'results folder (default results/<scenario>-<profile>-<mode>-<time>-seed<seed>)' }),
+      guarded(async (a) => {
+        if (a.seed !== undefined && !(Number.isSafeInteger(a.seed) && a.seed >= 0)) throw new UserError(`--seed: expected a whole number >= 0, got ${a.seed}`);
+        if (a.iterations !== undefined && !(Number.isInteger(a.iterations) && a.iterations > 0 && a.iterations <= MAX_ITERATIONS)) {
+          throw new UserError(`--iterations: expected a whole number from 1 to ${MAX_ITERATIONS}, got ${a.iterations}`);
+        }
+        const scenario = loadScenario(a.scenario, {
+          seed: a.seed, iterations: a.iterations, schedulers: list(a.schedulers), profile: a.profile,
+        });
+        await runAndReport(scenario, command, {
+          out: a.out, mode: a.mode, links: a.links, control: a.control, backend: a.backend, calibration: a.calibration, stallTimeout: a['stall-timeout'],
+        });
+      }),
+    )    .command(
+      'demo',
+      'run the quickstart scenario with every scheduler and print the comparison',
+      (c) => c.option('out', { type: 'string', describe: 'results folder' }),
+      guarded(async (a) => {
+        const file = join(PACKAGE_ROOT, 'scenarios', 'quickstart.yaml');
+        if (!existsSync(file)) throw new UserError(`cannot find ${file}`);
+        const scenario = loadScenario(file, { schedulers: [...SCHEDULER_NAMES] });
+        await runAndReport(scenario, command, { out: a.out });
+      }),
+    )    .command(
+      'summarize <folder>',
+      'rebuild a results folder\'s summary.csv from its iterations (a run killed before it wrote one) and print it',
+      (c) => c.positional('folder', { type: 'string', demandOption: true }),
+      guarded(async (a) => {
+        const rebuilt = await rebuildSummary(a.folder);
+        process.stdout.write(`${a.folder}: ${rebuilt.iterations} finished iterations, status ${rebuilt.status}${rebuilt.markedInterrupted ? ' (its process is gone: marked interrupted)' : ''}\n\n`);
+        process.stdout.write(`${summaryTable(rebuilt.summary)}\n\nwrote ${join(a.folder, 'summary.csv')}\n`);
+      }),
+    );
+}
+
+interface RunFlags {
+  out?: string;
+  mode?: 'sim' | 'emu';
+  links?: LinkBackend;
+  control?: ControlChannel;
+  backend?: BackendChoice;
+  calibration?: string;
+  stallTimeout?: number;
+}
+
+async function runAndReport(scenario: Scenario, command: string[], flags: RunFlags): Promise<void> {
+  const mode = flags.mode ?? 'sim';
+  if (flags.links && mode !== 'emu') throw new UserError('--links applies to --mode emu only');
+  if (flags.control && mode !== 'emu') throw new UserError('--control applies to --mode emu only (simulated agents share the coordinator\'s process)');
+  if (flags.control === 'tcp' && scenario.nodes.length > MANAGEMENT_MAX_NODES) {
+    throw new UserError(`--control tcp: a management network addresses at most ${MANAGEMENT_MAX_NODES} nodes; ${scenario.file} has ${scenario.nodes.length} (use --control ipc)`);
+  }
+  if (flags.stallTimeout !== undefined && mode !== 'emu') throw new UserError('--stall-timeout applies to --mode emu only (the simulator finds stalls in virtual time)');
+  if (flags.stallTimeout !== undefined && !(flags.stallTimeout > 0)) throw new UserError(`--stall-timeout: expected seconds > 0, got ${flags.stallTimeout}`);
+  if (flags.backend && !scenario.workload.training) throw new UserError('--backend applies to scenarios that train (workload.train)');
+  if (flags.calibration !== undefined && !scenario.workload.training) throw new UserError('--calibration applies to scenarios that train (workload.train)');
+  const computeS = flags.calibration !== undefined ? readCalibration(flags.calibration) : undefined;
+  const bar = new ProgressBar();
+  const outcome = await runScenario(scenario, {
+    mode, out: flags.out, command, links: flags.links, control: flags.control, backend: flags.backend, computeS, stallS: flags.stallTimeout,
+    onProgress: (label, completed) => bar.update(label, completed, scenario.iterations),
+    onNotice: (message) => {
+      bar.finish();
+      process.stderr.write(`geobed: ${message}\n`);
+    },
+  }).finally(() => bar.finish());
+  process.stdout.write(`${scenario.name}: ${scenario.iterations} iterations of a ${(scenario.workload.totalBytes / 1e6).toFixed(1)} MB model (${scenario.workload.profile}), ${mode === 'emu' ? 'emulated' : 'simulated'}\n\n`);
+  process.stdout.write(`${summaryTable(outcome.summary)}\n`);
+  const training = scenario.workload.training;
+  if (training) {
+    const target = `${(training.targetAccuracy * 100).toFixed(0)}%`;
+    process.stdout.write(`\ntraining (${outcome.trainingBackend}; accuracy.csv):\n${formatTable(
+      ['scheduler', `time to ${target} s`, 'final test accuracy'],
+      outcome.summary.map((r) => [r.scheduler, Number.isFinite(r.time_to_accuracy_s) ? r.time_to_accuracy_s.toFixed(2) : 'not reached', `${(r.final_test_accuracy * 100).toFixed(1)}%`]),
+    ).replace(/^/gm, '  ')}\n`);
+    if (mode === 'sim' && training.computeS === null && computeS === undefined) {
+      process.stdout.write(`  compute time calibrated on this machine: ${(outcome.computeS * 1000).toFixed(3)} ms per step; ` +
+        `repeat these results byte for byte with --calibration ${join(outcome.dir, 'manifest.json')}\n`);
+    }
+  }
+  if (outcome.fidelity) {
+    process.stdout.write(`\nfidelity (carried / allowed while links were busy, fidelity.csv; and the host CPUs):\n${outcome.fidelity.lines.map((l) => `  ${l}\n`).join('')}`);
+    if (outcome.fidelity.flagged) process.stderr.write('geobed: warning: some links carried less than their traces allowed while busy, or the CPUs were saturated; this host could not keep up, so treat the emulated times with care\n');
+  }
+  process.stdout.write(`\nresults: ${outcome.dir}\n`);
+}
+
+/**
+ * --calibration: the compute time per step of an earlier run, from its
+ * manifest.json (or its results folder), so a simulated training run
+ * repeats it byte for byte.
+ */
+function readCalibration(path: string): number {
+  const file = existsSync(join(path, 'manifest.json')) ? join(path, 'manifest.json') : path;
+  let manifest: { training?: { compute_s?: unknown } };
+  try {
+    manifest = JSON.parse(readText(file, 'calibration (a results folder\'s manifest.json)')) as typeof manifest;
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`--calibration: ${e.message}`);
+    throw new UserError(`--calibration: ${file}: not JSON (${(e as Error).message})`);
+  }
+  const computeS = manifest.training?.compute_s;
+  if (typeof computeS !== 'number' || !(computeS >= 0)) throw new UserError(`--calibration: ${file}: no training.compute_s (expected the manifest.json of a run that trained)`);
+  return computeS;
+}
