@@ -1,6 +1,7 @@
 /**
  * The geobed command line: each group of commands in a module of its own
- * (run-commands, scenario-commands with trace-commands, host-commands).
+ * (run-commands, scenario-commands with trace-commands, host-commands,
+ * decompose-command).
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -8,15 +9,16 @@ import { packageVersion } from '../util/paths.js';
 import { runCommands } from './run-commands.js';
 import { scenarioCommands } from './scenario-commands.js';
 import { hostCommands } from './host-commands.js';
+import { decomposeCommand } from './decompose-command.js';
 
 export function main(argv: string[]): void {
   const command = ['geobed', ...argv];
   const y = yargs(argv).scriptName('geobed').strict();
-  hostCommands(scenarioCommands(runCommands(y, command)))
+  decomposeCommand(hostCommands(scenarioCommands(runCommands(y, command))))
     .demandCommand(1, 'name a command (try: geobed demo)')
     .fail((msg, err) => {
       if (err) throw err;
-      const known = ['run', 'validate', 'demo', 'trace', 'schema', 'doctor', 'clean', 'summarize'];
+      const known = ['run', 'validate', 'demo', 'trace', 'schema', 'doctor', 'clean', 'summarize', 'decompose'];
       const usage = known.includes(argv[0]) ? `geobed ${argv[0]} --help` : 'geobed --help';
       process.stderr.write(`geobed: ${msg}\nRun "${usage}" for usage.\n`);
       process.exit(2);

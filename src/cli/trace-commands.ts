@@ -28,6 +28,8 @@ export function traceCommands(y: Argv): Argv {
         .option('on-mbps', { type: 'number' }).option('mean-on-s', { type: 'number' }).option('mean-off-s', { type: 'number' })
         .option('mbps', { type: 'string', describe: 'steps: comma-separated rates' })
         .option('period-s', { type: 'number' })
+        .option('draw', { type: 'number', describe: 'redraw-randint: this link\'s place among each period\'s draws (--seed is the script\'s random.seed)' })
+        .option('draws-per-period', { type: 'number', describe: 'redraw-randint: how many links the script redraws each period' })
         .option('out', { type: 'string', describe: 'write here instead of stdout' }),
       guarded((a) => {
         const raw: Record<string, unknown> = { generator: a.generator };
@@ -35,7 +37,9 @@ export function traceCommands(y: Argv): Argv {
           ['min_mbps', a['min-mbps']], ['max_mbps', a['max-mbps']], ['start_mbps', a['start-mbps']], ['step_mbps', a['step-mbps']],
           ['on_mbps', a['on-mbps']], ['mean_on_s', a['mean-on-s']], ['mean_off_s', a['mean-off-s']], ['period_s', a['period-s']],
           ['mbps', a.mbps === undefined ? undefined : String(a.mbps).split(',').map(Number)],
+          ['draw', a.draw], ['draws_per_period', a['draws-per-period']],
         ];
+        if (a.generator === 'redraw-randint') raw.seed = a.seed;
         for (const [k, v] of fields) if (v !== undefined) raw[k] = v;
         const parsed = generatorSpec.safeParse(raw);
         if (!parsed.success) {
@@ -44,6 +48,9 @@ export function traceCommands(y: Argv): Argv {
         }
         if (!(a.seconds > 0 && Number.isFinite(a.seconds))) throw new UserError(`--seconds: expected a number > 0, got ${a.seconds}`);
         if (!Number.isSafeInteger(a.seed) || a.seed < 0) throw new UserError(`--seed: expected a whole number >= 0, got ${a.seed}`);
+        if (parsed.data.generator === 'redraw-randint' && parsed.data.draw >= parsed.data.draws_per_period) {
+          throw new UserError(`trace gen redraw-randint: --draw (${parsed.data.draw}) must be below --draws-per-period (${parsed.data.draws_per_period})`);
+        }
         const rows = expectedRows(parsed.data, a.seconds);
         if (rows > MAX_TRACE_ROWS) {
           throw new UserError(

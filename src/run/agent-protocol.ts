@@ -12,6 +12,7 @@ import type { ModelArray } from '../model/profiles.js';
 import type { Dataset } from '../train/data.js';
 import type { Training } from '../scenario/types.js';
 import type { BackendChoice } from '../train/choices.js';
+import type { Underlay } from '../sync/agent.js';
 
 export const CONTROL_CHANNELS = ['ipc', 'tcp'] as const;
 export type ControlChannel = (typeof CONTROL_CHANNELS)[number];
@@ -21,6 +22,7 @@ export interface AgentInit {
   node: string;
   addresses: Record<string, string>;
   topology: { nodes: string[]; links: { from: string; to: string; delayS: number }[] };
+  underlay: Underlay;
   iterations: number;
   worker: { index: number; count: number; computeS: number; values: boolean; training: AgentTraining | null } | null;
 }

@@ -315,6 +315,7 @@ function agentInit(scenario: Scenario, node: string, net: EmulatedLinks, options
     type: 'init', node,
     addresses: Object.fromEntries(scenario.nodes.map((n) => [n, net.addressOf(n)])),
     topology: { nodes: scenario.nodes, links: scenario.links.map((l) => ({ from: l.from, to: l.to, delayS: l.delayS })) },
+    underlay: scenario.network.underlay,
     iterations: scenario.iterations,
     worker: index < 0 ? null : {
       index, count: scenario.workers.length, computeS: scenario.workload.computeS, values: options.values ?? false,

@@ -78,9 +78,10 @@ export async function buildLinks(backend: LinkBackend, scenario: Scenario, topol
     mbps: l.trace.rateAt(0), delayS: l.delayS, jitterS: l.jitterS, reorder: l.reorder,
     lossPercent: l.lossPercent, queuePackets: l.queuePackets, mahimahi: l.mahimahi,
   }));
+  const routes = scenario.network.underlay === 'relay' ? 'neighbours' : 'all';
   return backend === 'native'
-    ? NativeNetwork.build(topology, shapes, { seed: scenario.seed, queueing: scenario.network.queueing })
-    : KernelNetwork.build(topology, shapes, { queueing: scenario.network.queueing });
+    ? NativeNetwork.build(topology, shapes, { seed: scenario.seed, queueing: scenario.network.queueing, routes })
+    : KernelNetwork.build(topology, shapes, { queueing: scenario.network.queueing, routes });
 }
 
 export interface HostReport {

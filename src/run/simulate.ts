@@ -153,7 +153,7 @@ class Simulation {
         this.workers.set(node, synthetic);
       }
       const transport = sim.network.transportFor(node) as NodeTransport<ChunkMessage>;
-      return new NodeAgent(node, worker, scenario.iterations, transport, sim.events, controlFor(node), topology);
+      return new NodeAgent(node, worker, scenario.iterations, transport, sim.events, controlFor(node), topology, scenario.network.underlay);
     });
     agents.forEach((a) => a.start());
   }

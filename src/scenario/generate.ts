@@ -5,6 +5,7 @@
  */
 import { Rng } from '../util/rng.js';
 import { generateTrace } from './traces/generators.js';
+import { starSpec } from '../sync/schedulers/star.js';
 import { PROFILES, totalElements } from '../model/profiles.js';
 import type { DirectedLinkSpec, Scenario, SchedulerConfig } from './types.js';
 
@@ -53,8 +54,8 @@ export function generatedMesh(o: MeshOptions): Scenario {
     name: `mesh-${n}`, description: `generated mesh of ${n} nodes`, file: '(generated)', hash: '', seed,
     iterations: o.iterations ?? 10, nodes, workers: nodes, links,
     workload: { profile: profile.name, arrays: profile.arrays, bytesPerElement: 4, computeS: profile.computeS, totalBytes: totalElements(profile.arrays) * 4, training: null },
-    schedulers: o.schedulers ?? [{ name: 'star', label: 'star', chunk_elements: 1_000_000, bigarray_bound: 1_000_000 }],
-    network: { framing: 'tcp', queueing: 'fair' },
+    schedulers: o.schedulers ?? [{ ...starSpec.parse({ name: 'star' }), label: 'star' }],
+    network: { framing: 'tcp', queueing: 'fair', underlay: 'ip' },
     results: { bin_s: 1, transfers: false, packet_log: false },
   };
 }

@@ -164,6 +164,10 @@ function makeTrace(spec: RateSpec, label: string, path: (string | number)[], ctx
     ctx.problem([...path, 'min_mbps'], `min_mbps (${spec.min_mbps}) must not exceed max_mbps (${spec.max_mbps})`);
     return null;
   }
+  if (spec.generator === 'redraw-randint' && spec.draw >= spec.draws_per_period) {
+    ctx.problem([...path, 'draw'], `draw (${spec.draw}) must be below draws_per_period (${spec.draws_per_period})`);
+    return null;
+  }
   if (spec.generator === 'random-walk' && (spec.start_mbps < spec.min_mbps || spec.start_mbps > spec.max_mbps)) {
     ctx.problem([...path, 'start_mbps'], `start_mbps (${spec.start_mbps}) must lie in [min_mbps, max_mbps]`);
     return null;

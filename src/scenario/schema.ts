@@ -66,6 +66,15 @@ export const generatorSpec = z.discriminatedUnion('generator', [
     period_s: periodS,
     loop: z.boolean().default(true),
   }).describe('the listed rates in turn, each for period_s'),
+  z.strictObject({
+    generator: z.literal('redraw-randint'),
+    min_mbps: z.number().int().min(0).max(MAX_MBPS),
+    max_mbps: z.number().int().min(0).max(MAX_MBPS),
+    period_s: periodS,
+    seed: z.number().int().min(0).describe('the script\'s random.seed'),
+    draws_per_period: z.number().int().positive().describe('how many links the script redraws each period'),
+    draw: z.number().int().min(0).describe('this link\'s place (from 0) among each period\'s draws'),
+  }).describe('every period, Python 2\'s random.randint(min, max) seeded with `seed`, the draw-th of each period\'s draws (replays NetStorm\'s scripts/klonet-netstorm/klonet_net_dynamic.py)'),
 ]);
 
 export const rateSpec = z
@@ -163,8 +172,10 @@ export const scenarioSpec = z
           .describe('simulated mode: tcp = links carry 1514-byte frames for every 1448 bytes of payload, as real TCP does; none = payload only (an ideal fluid)'),
         queueing: z.enum(['fair', 'fifo']).default('fair')
           .describe('emulated mode: fair = each link serves (source, destination) pairs round-robin, as fq_codel would; fifo = one drop-tail queue per link'),
+        underlay: z.enum(['ip', 'relay']).default('ip')
+          .describe('ip = messages between non-neighbours follow IP routes (cut-through); relay = the agents forward them hop by hop, each holding the whole message (store-and-forward), as the NetStorm fork\'s ps-lite van does on Klonet'),
       })
-      .default({ framing: 'tcp', queueing: 'fair' })
+      .default({ framing: 'tcp', queueing: 'fair', underlay: 'ip' })
       .describe('how links carry traffic'),
     results: z
       .strictObject({

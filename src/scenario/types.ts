@@ -73,6 +73,6 @@ export interface Scenario {
   links: DirectedLinkSpec[];
   workload: Workload;
   schedulers: SchedulerConfig[];
-  network: { framing: 'tcp' | 'none'; queueing: 'fair' | 'fifo' };
+  network: { framing: 'tcp' | 'none'; queueing: 'fair' | 'fifo'; underlay: 'ip' | 'relay' };
   results: { bin_s: number; transfers: boolean; packet_log: boolean };
 }

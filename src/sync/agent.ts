@@ -9,18 +9,32 @@
  * send or merge as it commands.
  * Every chunk: a message that carries a source route is relayed; a large
  * message is measured (bytes / (arrival - departure)) and, once a window is
- * full, the mean is reported. A worker whose every chunk is final starts its
- * next iteration.
+ * full, the window's rate is reported. A worker whose every chunk is final
+ * starts its next iteration.
+ * Per-key pulls (plan.pullPerKey): a worker asks the roots of key k+1 once
+ * key k is complete; a root answers a worker's ask once the key is final.
+ * On the relay underlay, a message to a node that is not a neighbour goes
+ * along a relay path (sync/relay.ts), forwarded whole at every hop.
  */
 import type { Clock, Delivery, NodeTransport } from '../net/types.js';
 import type { Topology } from '../net/topology.js';
-import type { ChunkPlan, Plan } from './plan.js';
-import type { AgentReports } from './record.js';
+import type { ChunkPlan, MeasureConfig, Plan } from './plan.js';
+import type { AgentReports, MessageKind } from './record.js';
 import type { Measurement, OnlineCommand } from './policy.js';
 import { auxiliaryPaths } from './multipath.js';
+import { relayPath } from './relay.js';
+
+/** How messages cross the WAN: `ip`, the kernel routes them (cut-through); `relay`, agents forward them between neighbours (store-and-forward). */
+export type Underlay = 'ip' | 'relay';
+
+/**
+ * Payload of a pull request: ps-lite's KVWorker::Pull_ sends the requested
+ * keys only, one 8-byte Key per part (dmlc/ps-lite include/ps/kv_app.h).
+ */
+export const PULL_REQUEST_BYTES = 8;
 
 export interface ChunkMessage {
-  kind: 'up' | 'down';
+  kind: MessageKind;
   iteration: number;
   chunk: number;
   version: number;
@@ -31,6 +45,8 @@ export interface ChunkMessage {
   via?: string[];
   /** The message travels on an auxiliary path. */
   aux?: boolean;
+  /** Who sent it, when it came through relays; for a pull, the worker that asks (`chunk` is then the key's array index). */
+  origin?: string;
 }
 
 /** The agent's side of the control plane. */
@@ -69,11 +85,43 @@ interface IterationState {
   final: Uint8Array;
   finalValues: (Float32Array | null)[];
   finals: number;
+  /** Per-key pulls: at a root, the chunks it holds final and the nodes that asked for each key; at a worker, the key it waits for and each key's chunks still to come. */
+  rootFinal: Uint8Array;
+  asked: Map<number, Set<string>>;
+  waitingKey: number;
+  keyLeft: Int32Array;
+}
+
+/** A plan's chunks by key, and the roots holding each key's parts (per-key pulls). */
+interface KeyIndex {
+  chunks: number[][];
+  roots: string[][];
+}
+
+const keyIndexes = new WeakMap<Plan, KeyIndex>();
+
+function keyIndex(plan: Plan): KeyIndex {
+  let index = keyIndexes.get(plan);
+  if (!index) {
+    const chunks: number[][] = [];
+    const roots: string[][] = [];
+    for (const c of plan.chunks) {
+      while (chunks.length <= c.array) {
+        chunks.push([]);
+        roots.push([]);
+      }
+      chunks[c.array].push(c.id);
+      const root = plan.trees[c.tree].root;
+      if (!roots[c.array].includes(root)) roots[c.array].push(root);
+    }
+    keyIndexes.set(plan, (index = { chunks, roots }));
+  }
+  return index;
 }
 
 export class NodeAgent {
   private readonly states = new Map<number, IterationState>();
-  /** Per sender: throughputs (Mbit/s) measured since the last report. */
+  /** Per sender: (bytes, seconds) of the messages measured since the last report. */
   private readonly windows = new Map<string, number[]>();
 
   constructor(
@@ -84,7 +132,10 @@ export class NodeAgent {
     private readonly clock: Clock,
     private readonly control: AgentControl,
     private readonly topology: Topology | null = null,
-  ) {}
+    private readonly underlay: Underlay = 'ip',
+  ) {
+    if (underlay === 'relay' && !topology) throw new Error('the relay underlay needs the topology');
+  }
 
   start(): void {
     this.transport.onMessage((d) => this.onMessage(d));
@@ -109,6 +160,7 @@ export class NodeAgent {
       const created: IterationState = {
         plan: null, waiting: [], commands: [], gradientReady: false,
         received: new Int32Array(0), sums: [], final: new Uint8Array(0), finalValues: [], finals: 0,
+        rootFinal: new Uint8Array(0), asked: new Map(), waitingKey: 0, keyLeft: new Int32Array(0),
       };
       state = created;
       this.states.set(iteration, created);
@@ -124,6 +176,10 @@ export class NodeAgent {
     state.sums = new Array(n).fill(null);
     state.final = new Uint8Array(n);
     state.finalValues = new Array(n).fill(null);
+    if (plan.pullPerKey) {
+      state.rootFinal = new Uint8Array(n);
+      state.keyLeft = Int32Array.from(keyIndex(plan).chunks, (c) => c.length);
+    }
     if (state.gradientReady) this.contributeLocal(iteration, state);
     const waiting = state.waiting;
     state.waiting = [];
@@ -139,6 +195,8 @@ export class NodeAgent {
       if (chunk.tree >= 0) this.addTreeContribution(iteration, state, chunk, values);
       else this.mergeOnline(iteration, state, chunk, 1, values);
     }
+    // MXNET's trainer issues every push, then pulls key by key (see PULL_REQUEST_BYTES).
+    if (state.plan!.pullPerKey) this.askForKey(iteration, state, 0);
   }
 
   // ------------------------------------------------------------ messages
@@ -166,12 +224,16 @@ export class NodeAgent {
       this.transport.send(m.via[0], d.bytes, { ...m, via: m.via.slice(1) });
       return;
     }
+    if (m.kind === 'pull') {
+      this.onAsked(m.iteration, state, m.chunk, m.origin!);
+      return;
+    }
     const chunk = plan.chunks[m.chunk];
     if (chunk.tree < 0) {
       if (m.kind === 'up') this.mergeOnline(m.iteration, state, chunk, m.count, m.values);
       else {
         this.onFinal(m.iteration, state, chunk, m.values);
-        this.control.receivedFinal(this.node, d.from, m.iteration, chunk.id);
+        this.control.receivedFinal(this.node, m.origin ?? d.from, m.iteration, chunk.id);
       }
     } else if (m.kind === 'up') {
       this.addTreeContribution(m.iteration, state, chunk, m.values);
@@ -182,12 +244,20 @@ export class NodeAgent {
 
   private measure(plan: Plan, d: Delivery<ChunkMessage>): void {
     const config = plan.measure;
-    if (!config || d.bytes < config.thresholdBytes || d.from === d.to || d.deliveredAt <= d.sentAt) return;
+    if (!config || d.from === d.to) return;
+    if (config.metric === 'inverse-seconds') {
+      const seconds = d.deliveredAt - d.enqueuedAt;
+      if (d.body.kind !== 'down' || d.body.via?.length || seconds <= 0) return;
+      this.control.measured({ from: d.body.origin ?? d.from, to: this.node, mbps: Math.trunc(1 / seconds), at: d.deliveredAt, iteration: d.body.iteration });
+      return;
+    }
+    if (d.bytes < config.thresholdBytes || d.deliveredAt <= d.sentAt) return;
     let window = this.windows.get(d.from);
     if (!window) this.windows.set(d.from, (window = []));
-    window.push((d.bytes * 8) / (d.deliveredAt - d.sentAt) / 1e6);
-    if (window.length < config.window) return;
-    const mbps = window.reduce((s, x) => s + x, 0) / window.length;
+    // (bytes, seconds) pairs
+    window.push(d.bytes, d.deliveredAt - d.sentAt);
+    if (window.length < 2 * config.window) return;
+    const mbps = aggregateRate(window, config.aggregate);
     window.length = 0;
     this.control.measured({ from: d.from, to: this.node, mbps, at: d.deliveredAt, iteration: d.body.iteration });
   }
@@ -212,17 +282,62 @@ export class NodeAgent {
 
   private onFinal(iteration: number, state: IterationState, chunk: ChunkPlan, values: Float32Array | null): void {
     const plan = state.plan!;
+    state.finalValues[chunk.id] = values;
+    if (plan.pullPerKey && chunk.tree >= 0 && plan.trees[chunk.tree].root === this.node) {
+      // Serve only the nodes (this one's worker included) that asked for the key.
+      state.rootFinal[chunk.id] = 1;
+      for (const node of state.asked.get(chunk.array) ?? []) this.serveFinal(iteration, state, chunk, node);
+      return;
+    }
     if (chunk.tree >= 0) {
       for (const child of plan.trees[chunk.tree].children.get(this.node) ?? []) this.sendHop(child, 'down', iteration, plan, chunk, 1, values);
     }
-    state.finalValues[chunk.id] = values;
+    this.deliverFinal(iteration, state, chunk, values);
+  }
+
+  /** This node's worker holds the final value of `chunk`. */
+  private deliverFinal(iteration: number, state: IterationState, chunk: ChunkPlan, values: Float32Array | null): void {
+    const plan = state.plan!;
     if (!this.worker || state.final[chunk.id]) return;
     state.final[chunk.id] = 1;
     this.worker.receivedFinal(iteration, chunk, values);
     if (++state.finals === plan.chunks.length) {
       this.control.iterationDone(this.node, iteration, this.clock.now());
       if (iteration + 1 < this.iterations) this.beginIteration(iteration + 1);
+      return;
     }
+    if (plan.pullPerKey && --state.keyLeft[chunk.array] === 0) this.askForKey(iteration, state, chunk.array + 1);
+  }
+
+  // ------------------------------------------------------------ per-key pulls
+
+  /** Ask every root holding a part of key `array` for its final value. */
+  private askForKey(iteration: number, state: IterationState, array: number): void {
+    const plan = state.plan!;
+    const roots = keyIndex(plan).roots;
+    if (array >= roots.length) return;
+    state.waitingKey = array;
+    for (const root of roots[array]) {
+      if (root === this.node) this.onAsked(iteration, state, array, this.node);
+      else this.sendTowards(root, PULL_REQUEST_BYTES, { kind: 'pull', iteration, chunk: array, version: plan.version, count: 0, values: null, origin: this.node });
+    }
+  }
+
+  /** `node` asks this root for key `array`: send the parts already final, and the rest when they are. */
+  private onAsked(iteration: number, state: IterationState, array: number, node: string): void {
+    let askers = state.asked.get(array);
+    if (!askers) state.asked.set(array, (askers = new Set()));
+    askers.add(node);
+    const plan = state.plan!;
+    for (const id of keyIndex(plan).chunks[array]) {
+      const chunk = plan.chunks[id];
+      if (state.rootFinal[id] && plan.trees[chunk.tree].root === this.node) this.serveFinal(iteration, state, chunk, node);
+    }
+  }
+
+  private serveFinal(iteration: number, state: IterationState, chunk: ChunkPlan, node: string): void {
+    if (node === this.node) this.deliverFinal(iteration, state, chunk, state.finalValues[chunk.id]);
+    else this.sendHop(node, 'down', iteration, state.plan!, chunk, 1, state.finalValues[chunk.id]);
   }
 
   /**
@@ -232,15 +347,33 @@ export class NodeAgent {
   private sendHop(to: string, kind: 'up' | 'down', iteration: number, plan: Plan, chunk: ChunkPlan, count: number, values: Float32Array | null): void {
     const body: ChunkMessage = { kind, iteration, chunk: chunk.id, version: plan.version, count, values };
     const mp = plan.multipath;
-    if (mp && this.topology && this.transport.queued(to) > mp.mainQueueAbove) {
-      for (const path of auxiliaryPaths(plan, this.topology, this.node, to)) {
-        if (this.transport.queued(path[0]) < mp.auxQueueBelow) {
-          this.transport.send(path[0], chunk.bytes, { ...body, via: path.slice(1), aux: true });
-          return;
+    if (mp && this.topology) {
+      // NetStorm's van counts the messages waiting in a link's send queue (the one being sent has left it).
+      const held = (peer: string) => {
+        const queued = this.transport.queued(peer);
+        return mp.countWaitingOnly ? Math.max(0, queued - 1) : queued;
+      };
+      if (held(to) > mp.mainQueueAbove) {
+        for (const path of auxiliaryPaths(plan, this.topology, this.node, to)) {
+          if (held(path[0]) < mp.auxQueueBelow) {
+            this.transport.send(path[0], chunk.bytes, { ...body, via: path.slice(1), aux: true });
+            return;
+          }
         }
       }
     }
-    this.transport.send(to, chunk.bytes, body);
+    this.sendTowards(to, chunk.bytes, body);
+  }
+
+  /** Send to `to`: directly, or on the relay underlay to a node that is not a neighbour, along the relay path. */
+  private sendTowards(to: string, bytes: number, body: ChunkMessage): void {
+    const topology = this.topology;
+    if (this.underlay === 'relay' && topology && topology.linkBetween(topology.nodeIndex(this.node), topology.nodeIndex(to)) === undefined) {
+      const path = relayPath(this.states.get(body.iteration)!.plan!, topology, this.node, to);
+      this.transport.send(path[0], bytes, { ...body, via: path.slice(1), origin: body.origin ?? this.node });
+      return;
+    }
+    this.transport.send(to, bytes, body);
   }
 
   // ------------------------------------------------------------ online chunks
@@ -273,13 +406,28 @@ export class NodeAgent {
       const values = state.sums[c.chunk];
       state.received[c.chunk] = 0;
       state.sums[c.chunk] = null;
-      this.transport.send(c.to, chunk.bytes, { kind: 'up', iteration: c.iteration, chunk: c.chunk, version: plan.version, count, values });
+      this.sendTowards(c.to, chunk.bytes, { kind: 'up', iteration: c.iteration, chunk: c.chunk, version: plan.version, count, values });
     } else {
-      this.transport.send(c.to, chunk.bytes, {
+      this.sendTowards(c.to, chunk.bytes, {
         kind: 'down', iteration: c.iteration, chunk: c.chunk, version: plan.version, count: 0, values: state.finalValues[c.chunk],
       });
     }
   }
+}
+
+/** A window's rate in Mbit/s, from its (bytes, seconds) pairs. */
+export function aggregateRate(window: number[], aggregate: MeasureConfig['aggregate']): number {
+  if (aggregate === 'bytes-over-time') {
+    let bytes = 0, seconds = 0;
+    for (let k = 0; k < window.length; k += 2) {
+      bytes += window[k];
+      seconds += window[k + 1];
+    }
+    return (bytes * 8) / seconds / 1e6;
+  }
+  let sum = 0;
+  for (let k = 0; k < window.length; k += 2) sum += (window[k] * 8) / window[k + 1] / 1e6;
+  return sum / (window.length / 2);
 }
 
 function addInto(state: IterationState, id: number, values: Float32Array | null): void {

@@ -121,7 +121,7 @@ export class CoordinatorEndpoint {
     const { coordinator, recorder } = this;
     switch (m.type) {
       case 'requestPlan':
-        this.sendTo(node, { type: 'plan', iteration: m.iteration, plan: coordinator.planFor(m.iteration) });
+        coordinator.requestPlan(node, m.iteration, (plan) => this.sendTo(node, { type: 'plan', iteration: m.iteration, plan }));
         break;
       case 'report':
         if (m.method === 'computeStarted') recorder.computeStarted(node, m.iteration, m.at);

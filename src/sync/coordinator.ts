@@ -13,6 +13,8 @@ import { RunRecorder } from './record.js';
 
 export class Coordinator {
   private readonly plans = new Map<number, Plan>();
+  /** Barrier: per iteration, the replies held and the workers that asked. */
+  private readonly held = new Map<number, { replies: ((plan: Plan) => void)[]; workers: Set<string> }>();
   private readonly completeListeners: ((iteration: number) => void)[] = [];
   private finished = false;
 
@@ -32,6 +34,23 @@ export class Coordinator {
       };
       clock.setTimer(period, tick);
     }
+  }
+
+  /** An agent asks for an iteration's plan; `reply` gets it (at once, or when the barrier opens). */
+  requestPlan(node: string, iteration: number, reply: (plan: Plan) => void): void {
+    if (!this.policy.barrier || this.plans.has(iteration)) {
+      reply(this.planFor(iteration));
+      return;
+    }
+    let waiting = this.held.get(iteration);
+    if (!waiting) this.held.set(iteration, (waiting = { replies: [], workers: new Set() }));
+    waiting.replies.push(reply);
+    const workers = this.context().workers;
+    if (workers.includes(node)) waiting.workers.add(node);
+    if (waiting.workers.size < workers.length) return;
+    this.held.delete(iteration);
+    const plan = this.planFor(iteration);
+    for (const r of waiting.replies) r(plan);
   }
 
   planFor(iteration: number): Plan {

@@ -13,7 +13,7 @@ const cache = new WeakMap<Plan, Map<string, string[][]>>();
 /** Auxiliary paths from -> to: each the list of nodes after `from`, ending with `to`. */
 export function auxiliaryPaths(plan: Plan, topology: Topology, from: string, to: string): string[][] {
   const config = plan.multipath;
-  if (!config) return [];
+  if (!config || !plan.linkCost) return [];
   let perPlan = cache.get(plan);
   if (!perPlan) cache.set(plan, (perPlan = new Map()));
   const key = `${from}\u0000${to}`;
@@ -24,7 +24,7 @@ export function auxiliaryPaths(plan: Plan, topology: Topology, from: string, to:
   const banned = new Set<number>();
   const paths: string[][] = [];
   while (paths.length < config.maxPaths - 1) {
-    const path = cheapestPath(topology, config.linkCost, src, dst, banned);
+    const path = cheapestPath(topology, plan.linkCost, src, dst, banned);
     if (!path) break;
     paths.push(path.map((n) => topology.nodes[n]));
     for (const n of path.slice(0, -1)) banned.add(n);

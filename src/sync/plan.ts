@@ -29,15 +29,15 @@ export interface ChunkPlan {
   tree: number;
 }
 
-/** NetStorm's multipath auxiliary transmission, as the agents apply it. */
+/** NetStorm's multipath auxiliary transmission, as the agents apply it (paths by `Plan.linkCost`). */
 export interface MultipathConfig {
-  /** Cost of each directed link (1 / measured throughput), by link id. */
-  linkCost: number[];
   /** Divert when the main next hop holds more than this many messages... */
   mainQueueAbove: number;
   /** ...to an auxiliary path whose first hop holds fewer than this many. */
   auxQueueBelow: number;
-  /** At most this many paths per hop, the main one included. */
+  /** Count only messages waiting behind the one being sent (NetStorm's van), or that one too. */
+  countWaitingOnly: boolean;
+  /** At most this many paths per hop, the main one included (Infinity: every node-disjoint path). */
   maxPaths: number;
 }
 
@@ -45,8 +45,16 @@ export interface MultipathConfig {
 export interface MeasureConfig {
   /** Measure messages of at least this many bytes... */
   thresholdBytes: number;
-  /** ...and report the mean of this many per sender. */
+  /** ...and report, per sender, once this many are measured: */
   window: number;
+  /** their total bytes over their total time (NetStorm's van), or the mean of their rates. */
+  aggregate: 'bytes-over-time' | 'mean-rate';
+  /**
+   * What is reported: Mbit/s, or (TSEngine's code) the whole seconds' inverse
+   * of each final-value message's time from hand-over to arrival, of every
+   * size, down messages only (see sync/schedulers/tsengine.ts).
+   */
+  metric: 'mbps' | 'inverse-seconds';
 }
 
 export interface Plan {
@@ -54,8 +62,16 @@ export interface Plan {
   version: number;
   trees: Tree[];
   chunks: ChunkPlan[];
+  /** Cost of each directed link (1 / estimated throughput), by link id: the scheduler's view, for auxiliary and relay paths. */
+  linkCost?: number[];
   multipath?: MultipathConfig;
   measure?: MeasureConfig;
+  /**
+   * Per-key blocking pulls (MXNET as its trainer drives it): a worker asks
+   * for key k+1 only once every part of key k has arrived, and a root sends
+   * a key's final value to a worker only once that worker asked for it.
+   */
+  pullPerKey?: boolean;
   /** For online chunks: the node where the aggregate completes, and how many contributions make it complete. */
   online?: { root: string; contributors: number };
 }

@@ -55,5 +55,12 @@ export interface Policy {
   replan?(ctx: PolicyContext): void;
   /** A measurement reported by an agent. */
   observe?(m: Measurement): void;
+  /**
+   * Hand out an iteration's plan only once every worker has asked for it
+   * (NetStorm's consistency protocol: KVWorker::TopoUpdate sends
+   * ROUTE_RELEASE and waits; Van::ProcessRouteReleaseCommand answers when
+   * all have), and fix the plan then.
+   */
+  barrier?: boolean;
   online?: OnlineScheduler;
 }

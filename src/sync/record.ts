@@ -1,9 +1,12 @@
 /** What the agents report about a run, collected by the coordinator. */
 
+/** up: towards the root (a contribution); down: the final value; pull: a worker asking a root for a key (`chunk` is then the key's array index). */
+export type MessageKind = 'up' | 'down' | 'pull';
+
 export interface TransferRecord {
   iteration: number;
   chunk: number;
-  kind: 'up' | 'down';
+  kind: MessageKind;
   from: string;
   to: string;
   bytes: number;
@@ -74,7 +77,7 @@ export class TransferLog {
     this.ints[i + 1] = t.chunk;
     this.ints[i + 2] = this.intern(t.from);
     this.ints[i + 3] = this.intern(t.to);
-    this.ints[i + 4] = (t.kind === 'down' ? 1 : 0) | (t.aux ? 2 : 0);
+    this.ints[i + 4] = (t.kind === 'down' ? 1 : t.kind === 'pull' ? 4 : 0) | (t.aux ? 2 : 0);
     this.times[f] = t.bytes;
     this.times[f + 1] = t.enqueuedAt;
     this.times[f + 2] = t.sentAt;
@@ -87,7 +90,7 @@ export class TransferLog {
     const flags = this.ints[i + 4];
     return {
       iteration: this.ints[i], chunk: this.ints[i + 1], from: this.names[this.ints[i + 2]], to: this.names[this.ints[i + 3]],
-      kind: flags & 1 ? 'down' : 'up', aux: (flags & 2) !== 0,
+      kind: flags & 1 ? 'down' : flags & 4 ? 'pull' : 'up', aux: (flags & 2) !== 0,
       bytes: this.times[f], enqueuedAt: this.times[f + 1], sentAt: this.times[f + 2], deliveredAt: this.times[f + 3],
     };
   }

@@ -51,6 +51,20 @@ describe('geobed CLI', () => {
     expect([summary[0].speedup_vs_star, summary[0].speedup_ci95_low, summary[0].speedup_ci95_high]).toEqual(['1.0000', '1.0000', '1.0000']); // star against itself
   });
 
+  it('the paper\'s testbed (relay underlay, every baseline as its code runs it): no iteration beats the network\'s lower bound', async () => {
+    const out = join(dir.path, 'paper');
+    const r = await geobed(['run', join(PACKAGE_ROOT, 'scenarios', 'netstorm-paper.yaml'), '--iterations', '3', '--profile', 'resnet50', '--out', out]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const rows = readCsv(join(out, 'iterations.csv'));
+    const labels = [...new Set(rows.map((row) => row.scheduler))];
+    expect(labels).toEqual(['mxnet', 'mlnet', 'tsengine', 'netstorm-fapt', 'netstorm-aware', 'netstorm']);
+    for (const row of rows) expect(Number(row.iteration_s), row.scheduler).toBeGreaterThanOrEqual(Number(row.bound_s));
+    // relayed: every message crosses one link
+    const links = new Set(readCsv(join(out, 'links.csv')).map((l) => l.link));
+    expect(links.size).toBe(26);
+    for (const t of readCsv(join(out, 'transfers.csv'))) if (t.from !== t.to) expect(links.has(`${t.from}->${t.to}`), `${t.from}->${t.to}`).toBe(true);
+  }, 120_000);
+
   it('the same seed writes byte-identical CSVs; another seed changes them', async () => {
     const runs = ['a', 'b', 'c'].map((n) => join(dir.path, n));
     await geobed(['run', QUICKSTART, '--out', runs[0]]);

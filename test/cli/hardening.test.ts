@@ -52,8 +52,10 @@ describe('results stay whole', () => {
         expect(rows.length, `${f}/${csv}`).toBeGreaterThan(0);
         expect(new Set(rows.map((r) => r.profile)), `${f}/${csv}`).toEqual(new Set([profile]));
       }
-      // the gradient's bytes (and so every figure) are this profile's
-      expect(Number(readCsv(join(out, 'iterations.csv'))[0].bytes)).toBe(Number(manifestOf(out).workload.gradient_bytes) * 2 * 8);
+      // the gradient's bytes (and so every figure) are this profile's: pushed and pulled by 8 workers, plus the 8-byte pull requests
+      const asks = readCsv(join(out, 'transfers.csv')).filter((t) => t.iteration === '0' && t.kind === 'pull');
+      expect(asks.length).toBeGreaterThan(0);
+      expect(Number(readCsv(join(out, 'iterations.csv'))[0].bytes)).toBe(Number(manifestOf(out).workload.gradient_bytes) * 2 * 8 + 8 * asks.length);
     }
   }, 120_000);
 
@@ -127,6 +129,8 @@ describe('results stay whole', () => {
       'dying.yaml': scenarioText({
         links: 'links:\n  - between: [a, b]\n    bandwidth: { trace: dies.csv }\n  - between: [b, c]\n    bandwidth: 80',
         workload: 'workload: { gradient_mb: 8, compute_ms: 10 }',
+        // 4 MB chunks, pipelined pulls: messages then wait in both directions
+        schedulers: 'schedulers: [{ name: star, message: chunk, pull: pipelined }]',
       }),
       'dies.csv': 'time_s,mbps\n0,80\n6,0\n',
     });

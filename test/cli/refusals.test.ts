@@ -83,6 +83,11 @@ const CASES: Case[] = [
     args: ['run', 's.yaml', '--mode', 'emu'], exit: 2, message: /--mode emu: 200 nodes and 19900 links do not fit the emulated address space/, root: true,
   },
   { what: 'emulated, with --links in simulated mode', files: { 's.yaml': s() }, args: ['run', 's.yaml', '--links', 'native'], exit: 2, message: /--links applies to --mode emu only/ },
+  { what: 'decompose with one seed (no interval)', files: { 's.yaml': s() }, args: ['decompose', 's.yaml', '--seeds', '1'], exit: 2, message: /--seeds: expected a whole number from 2 to 1000/ },
+  { what: 'decompose against an unknown baseline', files: { 's.yaml': s() }, args: ['decompose', 's.yaml', '--baseline', 'nope'], exit: 2, message: /--baseline: no scheduler labelled "nope" \(star\)/ },
+  { what: 'decompose of a missing scenario', args: ['decompose', 'none.yaml'], exit: 2, message: /none\.yaml: cannot read scenario file/ },
+  { what: 'a redraw-randint draw beyond its period\'s draws', files: { 's.yaml': s({ links: twoLinks('    bandwidth: { generator: redraw-randint, min_mbps: 20, max_mbps: 155, period_s: 180, seed: 1, draws_per_period: 4, draw: 4 }') }) }, args: ['run', 's.yaml'], exit: 2, message: /links\[0\]\.bandwidth\.draw: draw \(4\) must be below draws_per_period \(4\)/ },
+  { what: 'an unknown underlay', files: { 's.yaml': s({ network: 'network: { underlay: tunnel }' }) }, args: ['run', 's.yaml'], exit: 2, message: /network\.underlay/ },
   { what: '--control in simulated mode', files: { 's.yaml': s() }, args: ['run', 's.yaml', '--control', 'tcp'], exit: 2, message: /--control applies to --mode emu only/ },
   { what: 'an unknown control channel', files: { 's.yaml': s() }, args: ['run', 's.yaml', '--mode', 'emu', '--control', 'udp'], exit: 2, message: /--control.*Invalid values|Invalid values.*control/s },
   {

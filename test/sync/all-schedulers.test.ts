@@ -11,7 +11,7 @@ import { SCHEDULER_NAMES } from '../../src/sync/schedulers/index.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 import { expectPlainSums } from '../plain-sums.js';
 
-for (const file of ['quickstart.yaml', 'netstorm-9dc.yaml']) {
+for (const file of ['quickstart.yaml', 'netstorm-9dc.yaml', 'netstorm-paper.yaml']) {
   describe(file, () => {
     const scenario = loadScenario(join(PACKAGE_ROOT, 'scenarios', file), {
       iterations: 3, schedulers: [...SCHEDULER_NAMES], profile: file.startsWith('netstorm') ? 'resnet50' : undefined,

@@ -26,7 +26,7 @@ function switchingPolicy(switchAt: number): Policy {
   };
 }
 
-const config = { name: 'star', label: 'switching', chunk_elements: 1_000_000, bigarray_bound: 1_000_000 } as SchedulerConfig;
+const config = { name: 'star', label: 'switching', chunk_elements: 1_000_000, bigarray_bound: 1_000_000, message: 'chunk', pull: 'pipelined' } as SchedulerConfig;
 
 describe('policy consistency', () => {
   // Iteration 0 (plan 1, root a): a holds the update at 0.9 s and asks for iteration 1's plan then; b at 1.3 s.

@@ -8,7 +8,7 @@ import { lineScenario } from '../helpers.js';
 import { expectPlainSums } from '../plain-sums.js';
 
 const star = (extra: Partial<SchedulerConfig> = {}): SchedulerConfig =>
-  ({ name: 'star', label: 'star', chunk_elements: 1_000_000, bigarray_bound: 1_000_000, ...extra }) as SchedulerConfig;
+  ({ name: 'star', label: 'star', chunk_elements: 1_000_000, bigarray_bound: 1_000_000, message: 'chunk', pull: 'pipelined', ...extra }) as SchedulerConfig;
 
 describe('sync engine with the star scheduler', () => {
   it('matches a hand-computed timeline: push and pull pipelined by chunk', () => {

@@ -11,7 +11,7 @@ describe('star (ps-lite) plan', () => {
   ];
 
   it('splits big arrays over all servers with ps-lite rounding, and hashes small ones to (key*9973) mod S', () => {
-    const plan = starPlan(['a', 'b', 'c'], ['a', 'b', 'c'], arrays, { servers: 'all', chunk_elements: 1_000_000, bigarray_bound: 1_000_000 });
+    const plan = starPlan(['a', 'b', 'c'], ['a', 'b', 'c'], arrays, { servers: 'all', chunk_elements: 1_000_000, bigarray_bound: 1_000_000, message: 'chunk', pull: 'pipelined' });
     const byArray = (k: number) => plan.chunks.filter((c) => c.array === k);
     // small arrays: whole, on server (key * 9973) % 3 -> key 0: 0, key 2: 19946 % 3 = 2, key 3: 29919 % 3 = 0
     expect(byArray(0).map((c) => [c.tree, c.elements])).toEqual([[0, 10]]);
@@ -24,7 +24,7 @@ describe('star (ps-lite) plan', () => {
   });
 
   it('cuts messages to at most chunk_elements, and covers every element exactly once', () => {
-    const plan = starPlan(['a', 'b'], ['a', 'b'], arrays, { chunk_elements: 300_000, bigarray_bound: 1_000_000 });
+    const plan = starPlan(['a', 'b'], ['a', 'b'], arrays, { chunk_elements: 300_000, bigarray_bound: 1_000_000, message: 'chunk', pull: 'pipelined' });
     expect(Math.max(...plan.chunks.map((c) => c.elements))).toBe(300_000);
     arrays.forEach((a, k) => {
       const chunks = plan.chunks.filter((c) => c.array === k).sort((x, y) => x.offset - y.offset);
@@ -40,7 +40,7 @@ describe('star (ps-lite) plan', () => {
   });
 
   it('one server by default (the first node): every other worker pushes to it, it sends back to all', () => {
-    const plan = starPlan(['s', 'w1', 'w2'], ['w1', 'w2'], arrays, { chunk_elements: 1_000_000, bigarray_bound: 1_000_000 });
+    const plan = starPlan(['s', 'w1', 'w2'], ['w1', 'w2'], arrays, { chunk_elements: 1_000_000, bigarray_bound: 1_000_000, message: 'chunk', pull: 'pipelined' });
     expect(plan.trees).toHaveLength(1);
     const tree = plan.trees[0];
     expect(tree.root).toBe('s');

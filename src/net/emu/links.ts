@@ -14,6 +14,9 @@ export const DEFAULT_QUEUE_PACKETS = 1000;
 
 export type Queueing = 'fair' | 'fifo';
 
+/** Which nodes each namespace has routes to: all of them (the kernel forwards), or its neighbours only (the relay underlay: the agents forward). */
+export type RouteScope = 'all' | 'neighbours';
+
 export interface LinkShape {
   mbps: number;
   delayS: number;

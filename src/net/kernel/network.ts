@@ -17,7 +17,7 @@ import { onTeardown } from '../../util/teardown.js';
 import { claimTag } from '../emu/owners.js';
 import { CommandBatch } from '../emu/batch.js';
 import { gsoSegments, linkShapingCommands, rateChangeCommand, type Pair } from './shaping.js';
-import type { EmulatedLinks, LinkCounters, LinkShape, Queueing } from '../emu/links.js';
+import type { EmulatedLinks, LinkCounters, LinkShape, Queueing, RouteScope } from '../emu/links.js';
 import { TcCounters } from './counters.js';
 
 export interface KernelLink {
@@ -38,7 +38,7 @@ export class KernelNetwork implements EmulatedLinks {
   private releaseTag: (() => void) | null = null;
   private tearing: Promise<void> | null = null;
 
-  private constructor(readonly tag: string, readonly topology: Topology, private readonly queueing: Queueing) {
+  private constructor(readonly tag: string, readonly topology: Topology, private readonly queueing: Queueing, private readonly routes: RouteScope) {
     this.namespaces = topology.nodes.map((n) => `gb-${tag}-${n}`);
     this.links = topology.links.map((l) => ({ id: l.id, namespace: this.namespaces[l.from], device: `n${l.to}` }));
   }
@@ -61,8 +61,8 @@ export class KernelNetwork implements EmulatedLinks {
    * link, its initial rate in Mbit/s; a bare number is a rate-only link).
    * On failure everything made so far is removed.
    */
-  static async build(topology: Topology, shapes: (LinkShape | number)[], options: { queueing?: Queueing; tag?: string } = {}): Promise<KernelNetwork> {
-    const net = new KernelNetwork(options.tag ?? newRunTag(), topology, options.queueing ?? 'fair');
+  static async build(topology: Topology, shapes: (LinkShape | number)[], options: { queueing?: Queueing; tag?: string; routes?: RouteScope } = {}): Promise<KernelNetwork> {
+    const net = new KernelNetwork(options.tag ?? newRunTag(), topology, options.queueing ?? 'fair', options.routes ?? 'all');
     net.unregister = onTeardown(() => net.teardown());
     net.releaseTag = claimTag(net.tag);
     try {
@@ -92,7 +92,9 @@ export class KernelNetwork implements EmulatedLinks {
     for (let i = 0; i < this.topology.nodes.length; i++) {
       const ns = this.namespaces[i];
       await run('ip', ['netns', 'add', ns]);
-      await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0',
+      // (routes 'neighbours': the relay underlay, no forwarding; the agents relay)
+      const forward = this.routes === 'all' ? 1 : 0;
+      await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv4.ip_forward=${forward}`, 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0',
         // Keep idle connections' congestion windows: a training system's connections
         // idle between iterations, and Linux would restart each message from slow start.
         'net.ipv4.tcp_slow_start_after_idle=0']);
@@ -155,7 +157,7 @@ export class KernelNetwork implements EmulatedLinks {
       const lines: string[] = [];
       for (let d = 0; d < topology.nodes.length; d++) {
         if (d === v) continue;
-        const first = topology.nextHopsTowards(d)[v];
+        const first = this.routes === 'all' ? topology.nextHopsTowards(d)[v] : topology.linkBetween(v, d) ?? -1;
         if (first < 0) continue;
         const next = topology.links[first].to;
         // Source: this node's own address, which every other node has a route to.

@@ -13,7 +13,7 @@ import { batch, run } from '../emu/exec.js';
 import { onTeardown } from '../../util/teardown.js';
 import { claimTag } from '../emu/owners.js';
 import { newRunTag, nodeAddress } from '../emu/addresses.js';
-import { queueLimit, type EmulatedLinks, type LinkCounterReading, type LinkCounters, type LinkShape, type Queueing } from '../emu/links.js';
+import { queueLimit, type EmulatedLinks, type LinkCounterReading, type LinkCounters, type LinkShape, type Queueing, type RouteScope } from '../emu/links.js';
 import { LinkEmulator } from './linkem.js';
 
 export const TUN_NAME = 'gbt';
@@ -52,12 +52,12 @@ export class NativeNetwork implements EmulatedLinks {
   }
 
   /** Build and start; on failure everything made so far is removed. */
-  static async build(topology: Topology, shapes: NativeLinkShape[], options: { seed?: number; tag?: string; queueing?: Queueing } = {}): Promise<NativeNetwork> {
+  static async build(topology: Topology, shapes: NativeLinkShape[], options: { seed?: number; tag?: string; queueing?: Queueing; routes?: RouteScope } = {}): Promise<NativeNetwork> {
     const net = new NativeNetwork(options.tag ?? newRunTag(), topology);
     net.unregister = onTeardown(() => net.teardown());
     net.releaseTag = claimTag(net.tag);
     try {
-      await net.create(shapes, options.seed ?? 1, options.queueing ?? 'fair');
+      await net.create(shapes, options.seed ?? 1, options.queueing ?? 'fair', options.routes ?? 'all');
     } catch (e) {
       await net.teardown();
       throw e;
@@ -65,7 +65,7 @@ export class NativeNetwork implements EmulatedLinks {
     return net;
   }
 
-  private async create(shapes: NativeLinkShape[], seed: number, queueing: Queueing): Promise<void> {
+  private async create(shapes: NativeLinkShape[], seed: number, queueing: Queueing, routes: RouteScope): Promise<void> {
     const { topology } = this;
     for (const ns of this.namespaces) {
       await run('ip', ['netns', 'add', ns]);
@@ -95,7 +95,8 @@ export class NativeNetwork implements EmulatedLinks {
     }
     for (let v = 0; v < topology.nodes.length; v++) {
       for (let d = 0; d < topology.nodes.length; d++) {
-        const first = d === v ? -1 : topology.nextHopsTowards(d)[v];
+        // (routes 'neighbours': the relay underlay; a packet for anyone else has no route and is dropped)
+        const first = d === v ? -1 : routes === 'all' ? topology.nextHopsTowards(d)[v] : topology.linkBetween(v, d) ?? -1;
         if (first >= 0) await em.command(`route ${v} ${nodeAddress(d)} ${first}`);
       }
     }

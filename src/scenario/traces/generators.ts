@@ -1,5 +1,6 @@
 /** Seeded trace generators: one random stream per (seed, label), so adding a link changes no other's realisation. */
 import { Rng } from '../../util/rng.js';
+import { PythonRandom } from '../../util/python-random.js';
 import type { Trace } from '../../model/trace.js';
 import { PiecewiseTrace } from './piecewise.js';
 
@@ -7,9 +8,10 @@ export type GeneratorSpec =
   | { generator: 'redraw-uniform'; min_mbps: number; max_mbps: number; period_s: number }
   | { generator: 'random-walk'; start_mbps: number; step_mbps: number; min_mbps: number; max_mbps: number; period_s: number }
   | { generator: 'on-off'; on_mbps: number; mean_on_s: number; mean_off_s: number }
-  | { generator: 'steps'; mbps: number[]; period_s: number; loop?: boolean };
+  | { generator: 'steps'; mbps: number[]; period_s: number; loop?: boolean }
+  | { generator: 'redraw-randint'; min_mbps: number; max_mbps: number; period_s: number; seed: number; draw: number; draws_per_period: number };
 
-export const GENERATORS = ['redraw-uniform', 'random-walk', 'on-off', 'steps'] as const;
+export const GENERATORS = ['redraw-uniform', 'random-walk', 'on-off', 'steps', 'redraw-randint'] as const;
 
 /** A generated trace; `seed` and `label` pick its random stream. */
 export function generateTrace(spec: GeneratorSpec, seed: number, label: string): Trace {
@@ -33,6 +35,18 @@ export function generateTrace(spec: GeneratorSpec, seed: number, label: string):
         return on
           ? { duration: rng.exponential(spec.mean_on_s), mbps: spec.on_mbps }
           : { duration: rng.exponential(spec.mean_off_s), mbps: 0 };
+      });
+    }
+    case 'redraw-randint': {
+      // Every period, one script redraws all its links in turn: this link takes the draw-th of them.
+      const py = new PythonRandom(spec.seed);
+      return PiecewiseTrace.generated(() => {
+        let mbps = 0;
+        for (let k = 0; k < spec.draws_per_period; k++) {
+          const v = py.randint(spec.min_mbps, spec.max_mbps);
+          if (k === spec.draw) mbps = v;
+        }
+        return { duration: spec.period_s, mbps };
       });
     }
     case 'steps': {

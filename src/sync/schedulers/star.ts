@@ -1,9 +1,20 @@
 /**
  * The MXNET / ps-lite parameter server. S servers; an array with at least
  * `bigarray_bound` elements is partitioned over all servers (ps-lite's
- * rounding), a smaller one goes whole to server (key * 9973) mod S. Workers
+ * rounding), a smaller one goes whole to server (key * 9973) mod S
+ * (MXNet src/kvstore/kvstore_dist.h, KVStoreDist::EncodeDefaultKey). Workers
  * push to the servers, each server sums the N contributions, and the workers
- * pull the result. Messages carry at most `chunk_elements` elements.
+ * pull the result.
+ *
+ * As the NetStorm paper's trainer drives it (its defaults): one message per
+ * key part (`message: key-part`; KVStoreDist::PushDefault sends each part
+ * with one ZPush), and pulls one key at a time, each waiting for the last
+ * (`pull: per-key-blocking`; fengwenjiao/netstorm
+ * examples/ts-mxnet-app/trainer/mxnet/sync.py, trainer(): kvstore.pull(idx)
+ * then temp.wait_to_read() inside the loop over keys, after every push was
+ * issued). The idealisations: `message: chunk` cuts parts into messages of
+ * at most chunk_elements; `pull: pipelined` has servers send every final
+ * value as soon as it is ready.
  */
 import { z } from 'zod';
 import type { ModelArray } from '../../model/profiles.js';
@@ -16,6 +27,8 @@ export const starSpec = z.strictObject({
   ...common,
   servers: z.union([z.literal('all'), z.array(nodeName).min(1)]).optional().describe('nodes hosting a parameter server; default: the first node'),
   bigarray_bound: z.number().int().positive().default(1_000_000).describe('arrays larger than this are split over all servers (ps-lite)'),
+  message: z.enum(['key-part', 'chunk']).default('key-part').describe('key-part: one message per key part, as ps-lite sends it; chunk: parts cut into messages of at most chunk_elements'),
+  pull: z.enum(['per-key-blocking', 'pipelined']).default('per-key-blocking').describe('per-key-blocking: workers pull key by key, each after the previous arrived (the paper\'s MXNET trainer); pipelined: servers send every final value at once'),
 }).describe('MXNET / ps-lite parameter servers');
 
 export type StarOptions = Omit<z.output<typeof starSpec>, 'name' | 'label'>;
@@ -33,9 +46,10 @@ export function starPlan(nodes: string[], workers: string[], arrays: ModelArray[
   const servers = options.servers === 'all' ? nodes : options.servers ?? [nodes[0]];
   const trees = servers.map((s) => starTree(s, workers));
   const chunks: ChunkPlan[] = [];
+  const maxMessage = options.message === 'key-part' ? Infinity : options.chunk_elements;
   const add = (array: number, offset: number, elements: number, server: number) => {
     let at = offset;
-    for (const piece of cutIntoChunks(elements, options.chunk_elements)) {
+    for (const piece of cutIntoChunks(elements, maxMessage)) {
       chunks.push({ id: chunks.length, array, offset: at, elements: piece, bytes: piece * bytesPerElement, tree: server });
       at += piece;
     }
@@ -51,7 +65,7 @@ export function starPlan(nodes: string[], workers: string[], arrays: ModelArray[
       });
     }
   });
-  return { version: 1, trees, chunks };
+  return { version: 1, trees, chunks, pullPerKey: options.pull === 'per-key-blocking' ? true : undefined };
 }
 
 export const star = defineScheduler(starSpec, {
