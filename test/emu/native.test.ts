@@ -11,6 +11,7 @@ import { Topology } from '../../src/net/topology.js';
 import { NativeNetwork, type NativeLinkShape } from '../../src/net/native/network.js';
 import { LinkEmulator, type LinkemCounters } from '../../src/net/native/linkem.js';
 import { useTempDir } from '../helpers.js';
+import { HostCpuMonitor } from '../../src/run/host-load.js';
 import { BULK, cleanUpAfterEach, isRoot, type Child } from './emu-helpers.js';
 
 let net: NativeNetwork | null = null;
@@ -171,27 +172,39 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     }
   }, 30_000);
 
-  it('jitter varies the delay within +- jitter, and reorders packets only when asked', async () => {
+  it('jitter varies the delay within +- jitter, and reorders packets only when asked', async (ctx) => {
+    // (the spread and the reordering are measurements: a saturated host adds its own delays and slows the sender)
+    const host = new HostCpuMonitor();
+    host.start();
     // TCP round trips over 20 +- 10 ms each way: between 20 and 60 ms, and spread out
     net = await NativeNetwork.build(pair(), [{ ...shape(100, 20), jitterS: 0.01 }, { ...shape(100, 20), jitterS: 0.01 }]);
     const rtts = (await pingMs(net, 40)).slice(1);
-    expect(Math.min(...rtts)).toBeGreaterThan(19.5);
-    expect(Math.max(...rtts)).toBeLessThan(63);
-    expect(Math.max(...rtts) - Math.min(...rtts)).toBeGreaterThan(15);
     await net.teardown();
     // datagrams sent microseconds apart with +- 5 ms of jitter: in order, unless reordering is allowed
     const inversions: number[] = [];
+    const counts: number[] = [];
     for (const reorder of [false, true]) {
       net = await NativeNetwork.build(pair(), [{ ...shape(1000, 10), jitterS: 0.005, reorder }, shape(1000, 10)]);
       const recv = await tool(net, 'b', ['udprecv', net.addressOf('b'), '7004', '3'], true);
       await (await tool(net, 'a', ['udpsend', net.addressOf('b'), '7004', '10000'])).child;
       const received = (await json(recv)).received as number[];
-      expect(received.length).toBeGreaterThan(9900);
+      counts.push(received.length);
       inversions.push(received.filter((seq, i) => i > 0 && seq < received[i - 1]).length / received.length);
       await net.teardown();
     }
     net = null;
+    // never below the delay, never reordered when not allowed: whatever the host's load
+    expect(Math.min(...rtts)).toBeGreaterThan(19.5);
     expect(inversions[0]).toBe(0);
+    const cpu = host.stop();
+    if (cpu.saturatedShare > 0) {
+      const why = `the CPUs were under 10% idle in ${(100 * cpu.saturatedShare).toFixed(0)}% of the test`;
+      process.stderr.write(`native jitter: spread and reordering not asserted, this host was too busy (${why})\n`);
+      ctx.skip(`host too busy: ${why}`);
+    }
+    expect(Math.max(...rtts)).toBeLessThan(63);
+    expect(Math.max(...rtts) - Math.min(...rtts)).toBeGreaterThan(15);
+    for (const n of counts) expect(n).toBeGreaterThan(9900);
     expect(inversions[1]).toBeGreaterThan(0.2);
   }, 60_000);
 
