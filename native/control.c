@@ -14,7 +14,9 @@
  *   set <link id> trace <file>                       Mahimahi delivery opportunities (ms, one per line, looped):
  *                                                    each delivers up to 1504 bytes; packets may span several
  *   log <link id> <file>                             per-packet log of that link, Mahimahi's format
- *   zero                                             count log and counter times from now
+ *   zero [<CLOCK_MONOTONIC ns>]                      the run's epoch, now or at that time (it may be ahead):
+ *                                                    log and counter times count from it, and every Mahimahi
+ *                                                    trace restarts at it (its first opportunity at epoch + t0)
  *   stats <interval ms>                              print counters every interval (0: never)
  *   start                                            begin forwarding
  * Counters: "stats <ms since start> <link> <in bytes> <in packets> <out bytes> <out packets>
@@ -295,10 +297,19 @@ static const char *cmd_log(int argc, char **argv, uint64_t now, char *why) {
 }
 
 static const char *cmd_zero(int argc, char **argv, uint64_t now, char *why) {
-  (void)argc;
-  (void)argv, (void)why;
+  (void)why;
+  uint64_t epoch = now;
+  if (argc > 2) return "zero: expected at most one time";
+  if (argc == 2 && !parse_u64(argv[1], &epoch)) return "zero: expected a CLOCK_MONOTONIC time in ns";
   if (!started) return "zero: not started";
-  start_ns = now;
+  start_ns = epoch;
+  for (int i = 0; i < MAX_LINKS; i++) {
+    Opportunities *o = &links[i].trace;
+    if (!links[i].used || !o->times) continue;
+    o->period_start_ns = epoch;
+    o->next = 0;
+    o->left = 0;
+  }
   return NULL;
 }
 
@@ -333,7 +344,7 @@ static const struct {
   Handler run;
 } COMMANDS[] = {
   {"seed", 2, 0, cmd_seed}, {"node", 5, 0, cmd_node}, {"link", 4, 0, cmd_link}, {"route", 4, 0, cmd_route},
-  {"set", 4, 1, cmd_set}, {"log", 3, 0, cmd_log}, {"zero", 1, 0, cmd_zero}, {"stats", 2, 0, cmd_stats},
+  {"set", 4, 1, cmd_set}, {"log", 3, 0, cmd_log}, {"zero", 1, 1, cmd_zero}, {"stats", 2, 0, cmd_stats},
   {"start", 1, 0, cmd_start},
 };
 

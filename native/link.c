@@ -98,17 +98,22 @@ static uint64_t opportunity_done(Opportunities *o, uint32_t len, uint64_t now) {
   }
 }
 
-/* Put the next packet on the wire if the wire is free. */
+/*
+ * Put the next packet on the wire if the wire is free. Its service starts
+ * at max(now, its arrival): `now` may be an earlier departure's time that
+ * is handled late, and a packet is never served before it came.
+ */
 void start_head(Link *l, uint64_t now) {
   if (l->on_wire || l->queue.packets == 0) return;
   Packet *p = queue_pop(&l->queue);
   if (!p) return;
+  uint64_t at = p->arrived > now ? p->arrived : now;
   l->on_wire = p;
   if (l->trace.times) {
-    l->wire_done = opportunity_done(&l->trace, p->len, now);
+    l->wire_done = opportunity_done(&l->trace, p->len, at);
   } else {
     uint64_t t = wire_time_ns(l, p->len);
-    l->wire_done = t == NEVER ? WAITING_FOR_RATE : now + t;
+    l->wire_done = t == NEVER ? WAITING_FOR_RATE : at + t;
   }
 }
 
@@ -185,7 +190,7 @@ static void finish_wire(Link *l) {
     double shift = (2.0 * uniform(&l->rng) - 1.0) * (double)d->jitter_ns;
     p->due = shift < 0 && (uint64_t)-shift > d->delay_ns ? left : (uint64_t)((int64_t)p->due + (int64_t)shift);
   }
-  if (l->log) fprintf(l->log, "%.3f - %u %.3f\n", ms_since_start(left), p->len, (double)(left - p->arrived) / 1e6);
+  if (l->log) fprintf(l->log, "%.3f - %u %.3f\n", ms_since_start(left), p->len, (double)(int64_t)(left - p->arrived) / 1e6);
   if (d->reorder) {
     fifo_insert_by_due(&d->packets, p);
   } else {

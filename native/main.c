@@ -125,6 +125,8 @@ int main(void) {
     int n = epoll_wait(ep, events, 64, -1);
     if (n < 0 && errno != EINTR) return 1;
     uint64_t now = now_ns();
+    /* what fell due while we slept leaves first: a packet read below arrives at `now`, after it */
+    if (started) advance(now);
     for (int i = 0; i < n; i++) {
       uint64_t tag = events[i].data.u64;
       if (tag == TAG_STDIN) {

@@ -15,6 +15,7 @@ const cc = process.env.CC || 'cc';
 const builds = [
   ['geobed-linkem', ['main.c', 'control.c', 'link.c', 'queue.c']],
   ['packet-fuzz', ['packet-fuzz.c']],
+  ['link-replay', ['link-replay.c', 'link.c', 'queue.c']],
 ];
 for (const [binary, sources] of builds) {
   const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(out, binary), ...sources.map((s) => join(root, 'native', s))], { stdio: 'inherit' });

@@ -35,6 +35,7 @@ export function runCommands(y: Argv, command: string[]): Argv {
         .option('seed', { type: 'number', describe: 'override the scenario seed' })
         .option('iterations', { type: 'number', describe: 'override the number of iterations' })
         .option('profile', { type: 'string', describe: 'override the model profile (alexnet, resnet50, vgg16); with train, the profile the exchange is padded to' })
+        .option('set', { type: 'string', array: true, describe: 'override a scenario field, path=value (YAML), e.g. network.underlay=relay or schedulers.netstorm.roots=3; repeatable' })
         .option('backend', { choices: BACKEND_CHOICES, describe: 'training: the TensorFlow.js backend (default: the best available: tensorflow-gpu, tensorflow, wasm, cpu)' })
         .option('calibration', { type: 'string', describe: 'training, simulated: reuse the compute time of an earlier run (its folder or manifest.json), for byte-identical results' })
         .option('stall-timeout', { type: 'number', describe: `emulated: fail the run after this many seconds without progress, saying what waits on what (default ${DEFAULT_STALL_S})` })
@@ -45,7 +46,7 @@ export function runCommands(y: Argv, command: string[]): Argv {
           throw new UserError(`--iterations: expected a whole number from 1 to ${MAX_ITERATIONS}, got ${a.iterations}`);
         }
         const scenario = loadScenario(a.scenario, {
-          seed: a.seed, iterations: a.iterations, schedulers: list(a.schedulers), profile: a.profile,
+          seed: a.seed, iterations: a.iterations, schedulers: list(a.schedulers), profile: a.profile, set: a.set?.map(String),
         });
         await runAndReport(scenario, command, {
           out: a.out, mode: a.mode, links: a.links, control: a.control, backend: a.backend, calibration: a.calibration, stallTimeout: a['stall-timeout'],

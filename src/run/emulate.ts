@@ -210,6 +210,7 @@ class Emulation {
       const fileOf = (id: number) => join(logDir, `${scenario.links[id].from}-${scenario.links[id].to}.log`);
       timers.push(setTimeout(() => startLogs(fileOf), Math.max(0, epochMs - WallClock.epochNow())));
     }
+    net.atEpoch(epochMs);
     clock.startAt(epochMs);
     this.loopDelay.enable();
     this.hostCpu.start();

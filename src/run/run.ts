@@ -255,7 +255,8 @@ function startManifest(
     },
     ...(training ? { training: training.manifest } : {}),
     scenario: {
-      name: scenario.name, file: scenario.file, sha256: scenario.hash, seed: scenario.seed, iterations: scenario.iterations,
+      name: scenario.name, file: scenario.file, sha256: scenario.hash, ...(scenario.overrides?.length ? { overrides: scenario.overrides } : {}),
+      seed: scenario.seed, iterations: scenario.iterations,
       nodes: scenario.nodes.length, workers: scenario.workers.length, directed_links: scenario.links.length,
     },
     workload: {

@@ -15,6 +15,7 @@ import { makeWorkload } from './workload.js';
 import { configureSchedulers, selectSchedulers } from './schedulers.js';
 import type { Scenario } from './types.js';
 import { readText } from '../util/files.js';
+import { applyOverrides, type Override } from './overrides.js';
 
 export { ScenarioError };
 
@@ -24,6 +25,8 @@ export interface LoadOptions {
   /** Keep only these scheduler labels (or names), in this order. */
   schedulers?: string[];
   profile?: string;
+  /** `--set path=value` overrides, applied to the file before it is checked (overrides.ts). */
+  set?: string[];
 }
 
 export function loadScenario(file: string, options: LoadOptions = {}): Scenario {
@@ -31,7 +34,7 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
 }
 
 export function parseScenario(text: string, file: string, options: LoadOptions = {}): Scenario {
-  const { input, fail } = validate(text, file);
+  const { input, fail, overrides } = validate(text, file, options.set ?? []);
   const issues: FieldIssue[] = [];
   const problem = (path: (string | number)[], message: string) => issues.push({ path, message });
   const nodes = input.nodes.map((n) => (typeof n === 'string' ? n : n.name));
@@ -60,6 +63,7 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
     description: input.description ?? '',
     file,
     hash: createHash('sha256').update(text).digest('hex'),
+    ...(overrides.length ? { overrides: overrides.map((o) => o.text) } : {}),
     seed,
     iterations: options.iterations ?? input.iterations,
     nodes,
@@ -73,7 +77,7 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
 }
 
 /** Parse the YAML and check it against the schema; `fail` throws the problems, each with its line. */
-function validate(text: string, file: string): { input: ScenarioInput; fail: (issues: FieldIssue[]) => never } {
+function validate(text: string, file: string, set: string[]): { input: ScenarioInput; fail: (issues: FieldIssue[]) => never; overrides: Override[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -83,6 +87,7 @@ function validate(text: string, file: string): { input: ScenarioInput; fail: (is
     });
     throw new ScenarioError(lines.join('\n'));
   }
+  const overrides = applyOverrides(doc, set);
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 1000 });
@@ -91,7 +96,13 @@ function validate(text: string, file: string): { input: ScenarioInput; fail: (is
     throw new ScenarioError(`${file}: YAML: ${(e as Error).message.replace(/\.$/, '')}; expand the aliases by hand`);
   }
   const fail = (issues: FieldIssue[]): never => {
-    const lines = issues.map((i) => `${file}${lineOf(doc, lineCounter, i.path)}: ${formatPath(i.path)}: ${i.message}`);
+    const lines = issues.map((i) => {
+      // a field an override wrote has no line in the file: name the override instead
+      const from = [...overrides].reverse().find((o) => o.path.every((p, k) => p === i.path[k])
+        || (i.path.every((p, k) => p === o.path[k]) && i.message.includes(`"${o.path[i.path.length]}"`)));
+      const where = from ? ` (set by --set ${from.text})` : '';
+      return `${file}${from ? '' : lineOf(doc, lineCounter, i.path)}: ${formatPath(i.path)}: ${i.message}${where}`;
+    });
     throw new ScenarioError([...new Set(lines)].join('\n'));
   };
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -99,7 +110,7 @@ function validate(text: string, file: string): { input: ScenarioInput; fail: (is
   }
   const parsed = scenarioSpec.safeParse(raw);
   if (!parsed.success) fail(flattenIssues(parsed.error.issues));
-  return { input: parsed.data as ScenarioInput, fail };
+  return { input: parsed.data as ScenarioInput, fail, overrides };
 }
 
 /** ":line" of the deepest YAML node that exists along `path`, or "". */

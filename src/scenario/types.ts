@@ -65,6 +65,8 @@ export interface Scenario {
   file: string;
   /** sha256 of the scenario file's text. */
   hash: string;
+  /** `--set path=value` overrides applied to the file, as given. */
+  overrides?: string[];
   seed: number;
   iterations: number;
   nodes: string[];

@@ -56,6 +56,11 @@ const CASES: Case[] = [
   { what: 'a mesh that reaches a node one way only', files: { 's.yaml': s({ links: 'mesh:\n  bandwidth_mbps: [[0, 10, 10], [10, 0, 0], [0, 0, 0]]' }) }, args: ['run', 's.yaml'], exit: 2, message: /not connected: a cannot be reached from c/ },
   { what: 'a folder as the scenario', files: { 'dir/x': '' }, args: ['run', 'dir'], exit: 2, message: /dir: cannot read scenario file \(it is a folder\)/ },
   { what: 'an empty scenario file', files: { 's.yaml': '' }, args: ['validate', 's.yaml'], exit: 2, message: /s\.yaml: \(top level\): expected a mapping/ },
+  // --set overrides: the field is checked as if the file said so, and the message names the override
+  { what: '--set without "="', files: { 's.yaml': s() }, args: ['run', 's.yaml', '--set', 'network.underlay'], exit: 2, message: /--set network\.underlay: expected path=value/ },
+  { what: '--set of a bad value', files: { 's.yaml': s() }, args: ['run', 's.yaml', '--set', 'network.underlay=tunnel'], exit: 2, message: /network\.underlay: expected one of "ip", "relay" \(set by --set network\.underlay=tunnel\)/ },
+  { what: '--set of an unknown field', files: { 's.yaml': s() }, args: ['run', 's.yaml', '--set', 'network.undelray=relay'], exit: 2, message: /network: unknown field "undelray" \(set by --set network\.undelray=relay\)/ },
+  { what: '--set of a scheduler that is not there', files: { 's.yaml': s() }, args: ['run', 's.yaml', '--set', 'schedulers.tsengine.granularity=key'], exit: 2, message: /--set schedulers\.tsengine\.granularity=key: schedulers\.tsengine: expected an index from 0 to \d+ or a scheduler's label or name/ },
   // the output folder, checked before any work
   { what: '--out inside a file', files: { 's.yaml': s(), f: 'x' }, args: ['run', 's.yaml', '--out', 'f/out'], exit: 2, message: /--out: cannot create the folder .*\/f \(EEXIST|--out: cannot create f\/out \(ENOTDIR/ },
   { what: '--out in /proc', files: { 's.yaml': s() }, args: ['run', 's.yaml', '--out', '/proc/geobed-x'], exit: 2, message: /--out: cannot create \/proc\/geobed-x \(ENOENT/ },

@@ -12,6 +12,7 @@ import { NativeNetwork, type NativeLinkShape } from '../../src/net/native/networ
 import { LinkEmulator, type LinkemCounters } from '../../src/net/native/linkem.js';
 import { useTempDir } from '../helpers.js';
 import { HostCpuMonitor } from '../../src/run/host-load.js';
+import { WallClock } from '../../src/net/emu/transport.js';
 import { BULK, cleanUpAfterEach, isRoot, type Child } from './emu-helpers.js';
 
 let net: NativeNetwork | null = null;
@@ -170,6 +171,30 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
       const sinceFirst = at - busy[0][0];
       expect(Math.abs(sinceFirst - Math.round(sinceFirst))).toBeLessThan(0.05);
     }
+  }, 30_000);
+
+  it('a Mahimahi trace restarts at the run\'s epoch: packets leave at its opportunities counted from the epoch', async () => {
+    net = await NativeNetwork.build(pair(), [shape(100), shape(100)], { queueing: 'fifo' });
+    const trace = join(dir.path, 'sparse.trace');
+    writeFileSync(trace, `${Array.from({ length: 10 }, (_, k) => 10 * k + 5).join('\n')}\n`); // at 5, 15, ..., 95 ms of every 100
+    await net.linkem.command(`set 0 trace ${trace}`);
+    await net.linkem.command('set 0 queue 100000 packets');
+    // the trace started when the link was set; the run's epoch comes later, at no whole number of ms after
+    await new Promise((r) => setTimeout(r, 237));
+    const epochMs = WallClock.epochNow() + 50;
+    net.atEpoch(epochMs);
+    const log = join(dir.path, 'sparse.log');
+    await new Promise((r) => setTimeout(r, Math.max(0, epochMs - WallClock.epochNow())));
+    await net.linkem.command(`log 0 ${log}`);
+    await tool(net, 'b', ['udprecv', net.addressOf('b'), '7004', '2'], true);
+    await (await tool(net, 'a', ['udpsend', net.addressOf('b'), '7004', '300'])).child;
+    await new Promise((r) => setTimeout(r, 400));
+    await net.teardown();
+    net = null;
+    const departures = readFileSync(log, 'utf8').split('\n').filter((l) => / - /.test(l)).map((l) => Number(l.split(' ')[0]));
+    expect(departures.length).toBe(300);
+    // log times count from the epoch, and so do the opportunities: every departure at 5, 15, 25, ... ms exactly
+    for (const at of departures) expect(((at % 10) + 10) % 10).toBeCloseTo(5, 6);
   }, 30_000);
 
   it('jitter varies the delay within +- jitter, and reorders packets only when asked', async (ctx) => {

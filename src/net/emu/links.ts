@@ -62,6 +62,12 @@ export interface EmulatedLinks {
   addressOf(node: string): string;
   setRate(linkId: number, mbps: number): void;
   counters(): LinkCounters;
+  /**
+   * The run's epoch is `epochMs` (WallClock time, a little ahead): a backend
+   * that keeps its own time (trace replay, log times) counts from it, as the
+   * run's clock, links.csv and the fidelity check do.
+   */
+  atEpoch(epochMs: number): void;
   /** Per-packet logs, where the backend writes them (else undefined). */
   startPacketLogs?(fileOf: (linkId: number) => string): void;
   /** What the backend refused since it was built (a bad command, a dead helper). */

@@ -167,6 +167,9 @@ export class KernelNetwork implements EmulatedLinks {
     }
   }
 
+  /** The kernel keeps no time of its own: the trace player changes its rates on the run's clock. */
+  atEpoch(): void {}
+
   /**
    * Change a directed link's rate in place, and its packet size with it,
    * through the namespace's long-lived tc and ip batches.

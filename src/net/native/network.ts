@@ -15,6 +15,7 @@ import { claimTag } from '../emu/owners.js';
 import { newRunTag, nodeAddress } from '../emu/addresses.js';
 import { queueLimit, type EmulatedLinks, type LinkCounterReading, type LinkCounters, type LinkShape, type Queueing, type RouteScope } from '../emu/links.js';
 import { LinkEmulator } from './linkem.js';
+import { WallClock } from '../emu/transport.js';
 
 export const TUN_NAME = 'gbt';
 
@@ -104,12 +105,21 @@ export class NativeNetwork implements EmulatedLinks {
   }
 
   /**
+   * Restart every Mahimahi trace and count log times from the run's epoch
+   * (the emulator started them when the network was built, some hundred ms
+   * earlier). The emulator keeps CLOCK_MONOTONIC time, as Node's hrtime.
+   */
+  atEpoch(epochMs: number): void {
+    const ahead = BigInt(Math.round((epochMs - WallClock.epochNow()) * 1e6));
+    this.emulator?.send(`zero ${process.hrtime.bigint() + ahead}`);
+  }
+
+  /**
    * From now on, log every packet of each link, in Mahimahi's format, to
    * `fileOf(link id)`, with times counted from now (call it at the run's
    * epoch). A file it cannot write shows in errors().
    */
   startPacketLogs(fileOf: (linkId: number) => string): void {
-    this.emulator?.send('zero');
     for (const link of this.topology.links) this.emulator?.send(`log ${link.id} ${fileOf(link.id)}`);
   }
 
