@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import { PiecewiseTrace } from '../src/scenario/traces/piecewise.js';
 import type { Scenario } from '../src/scenario/types.js';
+import { DEFAULT_TCP } from '../src/scenario/schema.js';
 
 /** A fresh temporary folder for each test, removed after it (pass or fail). */
 /**
@@ -66,7 +67,7 @@ export function lineScenario(mbps: number, gradientMb: number, computeS: number,
   return {
     name: 'line', description: '', file: '', hash: '', seed: 1, iterations, nodes: ['a', 'b'], workers, links,
     workload: { profile: 'custom', arrays: [{ name: 'g', elements }], bytesPerElement: 4, computeS, totalBytes: elements * 4, training: null },
-    schedulers: [], network: { framing: 'none', queueing: 'fair', underlay: 'ip' }, results: { bin_s: 1, transfers: true, packet_log: false },
+    schedulers: [], network: { framing: 'none', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP }, results: { bin_s: 1, transfers: true, packet_log: false },
   };
 }
 

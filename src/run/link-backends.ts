@@ -14,6 +14,7 @@ import { KernelNetwork } from '../net/kernel/network.js';
 import { NativeNetwork } from '../net/native/network.js';
 import { LINKEM_BINARY, LinkEmulator } from '../net/native/linkem.js';
 import { UserError } from '../util/errors.js';
+import { checkCongestion, namespaceTcp } from './host-tcp.js';
 
 /** What carries the emulated links: htb (+ netem) in the kernel, or geobed's native link emulator. */
 export const LINK_BACKENDS = ['kernel', 'native'] as const;
@@ -38,6 +39,7 @@ export async function chooseLinkBackend(scenario: Scenario, requested?: LinkBack
   if (undirected > 16_384 || scenario.nodes.length > 65_536) {
     throw new UserError(`--mode emu: ${scenario.nodes.length} nodes and ${undirected} links do not fit the emulated address space (at most 65,536 nodes and 16,384 links); simulate it (--mode sim)`);
   }
+  checkCongestion(scenario.network.tcp.congestion);
   const needsNetem = scenario.links.filter((l) => l.delayS > 0 || l.lossPercent > 0 || l.jitterS > 0);
   const nativeOnly = [
     ...scenario.links.filter((l) => l.jitterS > 0 && !l.reorder).map((l) => `${l.name} has jitter without reordering (netem reorders)`),
@@ -79,9 +81,10 @@ export async function buildLinks(backend: LinkBackend, scenario: Scenario, topol
     lossPercent: l.lossPercent, queuePackets: l.queuePackets, mahimahi: l.mahimahi,
   }));
   const routes = scenario.network.underlay === 'relay' ? 'neighbours' : 'all';
+  const tcp = namespaceTcp(scenario, topology);
   return backend === 'native'
-    ? NativeNetwork.build(topology, shapes, { seed: scenario.seed, queueing: scenario.network.queueing, routes })
-    : KernelNetwork.build(topology, shapes, { queueing: scenario.network.queueing, routes });
+    ? NativeNetwork.build(topology, shapes, { seed: scenario.seed, queueing: scenario.network.queueing, routes, tcp })
+    : KernelNetwork.build(topology, shapes, { queueing: scenario.network.queueing, routes, tcp });
 }
 
 export interface HostReport {

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { cpus, release, platform } from 'node:os';
 import { join } from 'node:path';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
-import { simulateInSlices, type SchedulerRun } from './simulate.js';
+import { scenarioTopology, simulateInSlices, type SchedulerRun } from './simulate.js';
+import { namespaceTcp } from './host-tcp.js';
 import { emulate } from './emulate.js';
 import { chooseLinkBackend, describeLinks, type LinkBackend } from './link-backends.js';
 import { FIDELITY_THRESHOLD, fidelityLine, fidelityProblems, HOST_IDLE_MIN, HOST_SATURATED_MAX, type HostCpu, type LinkFidelity } from '../results/fidelity.js';
@@ -274,6 +275,7 @@ function startManifest(
       node: process.version, platform: platform(), kernel: release(), cpus: cpus().length,
       ...(options.mode === 'emu' ? { tcp_congestion_control: tcpCongestionControl() } : {}),
     },
+    ...(options.mode === 'emu' ? { emulated_hosts: emulatedHostsTcp(scenario) } : {}),
     owner: { pid: process.pid },
     command: options.command ?? [],
     started_at: startedAt.toISOString(),
@@ -328,7 +330,18 @@ async function prepareTraining(scenario: Scenario, options: RunOptions): Promise
   };
 }
 
-/** The host's TCP congestion control, which the run's namespaces inherit. */
+/** What every emulated host's TCP was set to (scenario network.tcp). */
+function emulatedHostsTcp(scenario: Scenario): object {
+  const tcp = namespaceTcp(scenario, scenarioTopology(scenario));
+  return {
+    tcp_congestion_control: tcp.congestion,
+    tcp_buffer_max_bytes: tcp.bufferBytes ?? 'host',
+    tcp_slow_start_after_idle: tcp.slowStartAfterIdle,
+    largest_bdp_bytes: tcp.largestBdpBytes,
+  };
+}
+
+/** The host's own TCP congestion control (the emulated hosts get network.tcp.congestion on their routes). */
 function tcpCongestionControl(): string {
   try {
     return readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();

@@ -8,6 +8,7 @@ import { generateTrace } from './traces/generators.js';
 import { starSpec } from '../sync/schedulers/star.js';
 import { PROFILES, totalElements } from '../model/profiles.js';
 import type { DirectedLinkSpec, Scenario, SchedulerConfig } from './types.js';
+import { DEFAULT_TCP } from './schema.js';
 
 export interface MeshOptions {
   nodes: number;
@@ -55,7 +56,7 @@ export function generatedMesh(o: MeshOptions): Scenario {
     iterations: o.iterations ?? 10, nodes, workers: nodes, links,
     workload: { profile: profile.name, arrays: profile.arrays, bytesPerElement: 4, computeS: profile.computeS, totalBytes: totalElements(profile.arrays) * 4, training: null },
     schedulers: o.schedulers ?? [{ ...starSpec.parse({ name: 'star' }), label: 'star' }],
-    network: { framing: 'tcp', queueing: 'fair', underlay: 'ip' },
+    network: { framing: 'tcp', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP },
     results: { bin_s: 1, transfers: false, packet_log: false },
   };
 }

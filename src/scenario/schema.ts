@@ -154,6 +154,19 @@ export const workloadSpec = z
   })
   .describe('a synthetic model (gradient size and compute time), or real training (train)');
 
+/** Emulated hosts' TCP, set in every namespace (the manifest records what was set). */
+export const DEFAULT_TCP = { congestion: 'cubic', buffers: 'auto' as const, slow_start_after_idle: false };
+const tcpSpec = z
+  .strictObject({
+    congestion: z.string().regex(/^[a-z0-9_]{1,15}$/, 'a congestion control name as Linux spells it (cubic, bbr, reno, ...)').default('cubic')
+      .describe('congestion control of every connection (set on each namespace\'s routes; default cubic, what most data-center stacks run; the host may default to another)'),
+    buffers: z.union([z.enum(['auto', 'host']), positive.max(2047, 'at most 2047 MB')]).default('auto')
+      .describe('the largest TCP socket buffer (tcp_rmem/tcp_wmem max): auto = 4 x the scenario\'s largest bandwidth-delay product, at least 4 MB; host = as the host has it; or MB'),
+    slow_start_after_idle: z.boolean().default(false)
+      .describe('restart an idle connection from slow start (Linux\'s default is on; off keeps the window between iterations)'),
+  })
+  .describe('emulated mode: the TCP of every emulated host');
+
 export const scenarioSpec = z
   .strictObject({
     name: safeName.describe('scenario name, used in result folder names'),
@@ -174,8 +187,9 @@ export const scenarioSpec = z
           .describe('emulated mode: fair = each link serves (source, destination) pairs round-robin, as fq_codel would; fifo = one drop-tail queue per link'),
         underlay: z.enum(['ip', 'relay']).default('ip')
           .describe('ip = messages between non-neighbours follow IP routes (cut-through); relay = the agents forward them hop by hop, each holding the whole message (store-and-forward), as the NetStorm fork\'s ps-lite van does on Klonet'),
+        tcp: tcpSpec.default(DEFAULT_TCP),
       })
-      .default({ framing: 'tcp', queueing: 'fair', underlay: 'ip' })
+      .default({ framing: 'tcp', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP })
       .describe('how links carry traffic'),
     results: z
       .strictObject({

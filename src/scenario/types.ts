@@ -75,6 +75,9 @@ export interface Scenario {
   links: DirectedLinkSpec[];
   workload: Workload;
   schedulers: SchedulerConfig[];
-  network: { framing: 'tcp' | 'none'; queueing: 'fair' | 'fifo'; underlay: 'ip' | 'relay' };
+  network: {
+    framing: 'tcp' | 'none'; queueing: 'fair' | 'fifo'; underlay: 'ip' | 'relay';
+    tcp: { congestion: string; buffers: 'auto' | 'host' | number; slow_start_after_idle: boolean };
+  };
   results: { bin_s: number; transfers: boolean; packet_log: boolean };
 }

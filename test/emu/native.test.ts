@@ -13,7 +13,7 @@ import { LinkEmulator, type LinkemCounters } from '../../src/net/native/linkem.j
 import { useTempDir } from '../helpers.js';
 import { HostCpuMonitor } from '../../src/run/host-load.js';
 import { WallClock } from '../../src/net/emu/transport.js';
-import { BULK, cleanUpAfterEach, isRoot, type Child } from './emu-helpers.js';
+import { cleanUpAfterEach, isRoot, trafficTools } from './emu-helpers.js';
 
 let net: NativeNetwork | null = null;
 const children = cleanUpAfterEach(async () => {
@@ -27,31 +27,7 @@ function pair(): Topology {
   return Topology.fromSpecs(['a', 'b'], [{ from: 'a', to: 'b', delayS: 0 }, { from: 'b', to: 'a', delayS: 0 }]);
 }
 
-/**
- * Start a bulk.js tool in a node's namespace; resolves (to a box: the child
- * itself is a promise) when it prints "listening" (servers) or at once.
- */
-async function tool(n: NativeNetwork, node: string, args: string[], server = false): Promise<{ child: Child }> {
-  const child = execa('ip', ['netns', 'exec', n.namespaceOf(node), 'node', BULK, ...args], { reject: false }); // servers are killed at the end
-  children.push(child);
-  if (server) await new Promise((resolve) => child.stdout!.once('data', resolve));
-  return { child };
-}
-
-const json = async ({ child }: { child: Child }) => JSON.parse(String((await child).stdout).trim().split('\n').pop()!);
-
-async function pingMs(n: NativeNetwork, count: number, port = 6001): Promise<number[]> {
-  await tool(n, 'b', ['echo', n.addressOf('b'), String(port), '30'], true);
-  return (await json(await tool(n, 'a', ['ping', n.addressOf('b'), String(port), String(count)]))).rttMs;
-}
-
-async function goodputMbps(n: NativeNetwork, seconds: number, skipS: number, port = 5001, from = 'a', to = 'b'): Promise<{ mbps: number; samples: number[] }> {
-  const recv = await tool(n, to, ['recv', n.addressOf(to), String(port), String(seconds)], true);
-  await tool(n, from, ['send', n.addressOf(to), String(port), String(seconds + 0.3)]);
-  const { samples } = await json(recv);
-  const steady = samples.slice(skipS * 10, seconds * 10 - 2);
-  return { mbps: (steady.reduce((s: number, x: number) => s + x, 0) * 8) / (steady.length * 0.1) / 1e6, samples };
-}
+const { tool, json, pingMs, goodputMbps } = trafficTools(children);
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 

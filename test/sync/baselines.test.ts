@@ -19,6 +19,7 @@ import type { Scenario, SchedulerConfig } from '../../src/scenario/types.js';
 import { GlibcRand } from '../../src/util/glibc-rand.js';
 import { PythonRandom } from '../../src/util/python-random.js';
 import { generateTrace } from '../../src/scenario/traces/generators.js';
+import { DEFAULT_TCP } from '../../src/scenario/schema.js';
 
 /** A chain of nodes, each link `mbps` both ways (or per direction), no delay, payload bytes only. */
 function chain(nodes: string[], mbps: number | ((from: string, to: string) => number), arrays: number[], workers: string[], underlay: 'ip' | 'relay' = 'ip', computeS = 0, iterations = 1): Scenario {
@@ -33,7 +34,7 @@ function chain(nodes: string[], mbps: number | ((from: string, to: string) => nu
   return {
     name: 'chain', description: '', file: '', hash: '', seed: 1, iterations, nodes, workers, links,
     workload: { profile: 'custom', arrays: modelArrays, bytesPerElement: 4, computeS, totalBytes: arrays.reduce((s, x) => s + x * 1e6, 0), training: null },
-    schedulers: [], network: { framing: 'none', queueing: 'fair', underlay }, results: { bin_s: 1, transfers: true, packet_log: false },
+    schedulers: [], network: { framing: 'none', queueing: 'fair', underlay, tcp: DEFAULT_TCP }, results: { bin_s: 1, transfers: true, packet_log: false },
   };
 }
 

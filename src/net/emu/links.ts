@@ -17,6 +17,25 @@ export type Queueing = 'fair' | 'fifo';
 /** Which nodes each namespace has routes to: all of them (the kernel forwards), or its neighbours only (the relay underlay: the agents forward). */
 export type RouteScope = 'all' | 'neighbours';
 
+/** Each namespace's TCP: congestion control (set on its routes), buffer limits, slow start after idle. */
+export interface NamespaceTcp {
+  congestion: string;
+  /** tcp_rmem/tcp_wmem max in bytes, or null: as the host has them. */
+  bufferBytes: number | null;
+  slowStartAfterIdle: boolean;
+}
+
+/** A network built without a scenario (tests, benchmarks): cubic, the host's buffers, windows kept while idle. */
+export const DEFAULT_NAMESPACE_TCP: NamespaceTcp = { congestion: 'cubic', bufferBytes: null, slowStartAfterIdle: false };
+
+/** The sysctl settings (for `sysctl -w`) that give a namespace its TCP (the congestion control goes on its routes: congctl). */
+export function tcpSysctls(tcp: NamespaceTcp): string[] {
+  const settings = [`net.ipv4.tcp_slow_start_after_idle=${tcp.slowStartAfterIdle ? 1 : 0}`];
+  // the defaults stay Linux's own (4096 / 131072 / 16384): autotuning grows a connection's buffers up to the max
+  if (tcp.bufferBytes !== null) settings.push(`net.ipv4.tcp_rmem=4096 131072 ${tcp.bufferBytes}`, `net.ipv4.tcp_wmem=4096 16384 ${tcp.bufferBytes}`);
+  return settings;
+}
+
 export interface LinkShape {
   mbps: number;
   delayS: number;

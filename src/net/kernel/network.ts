@@ -17,7 +17,7 @@ import { onTeardown } from '../../util/teardown.js';
 import { claimTag } from '../emu/owners.js';
 import { CommandBatch } from '../emu/batch.js';
 import { gsoSegments, linkShapingCommands, rateChangeCommand, type Pair } from './shaping.js';
-import type { EmulatedLinks, LinkCounters, LinkShape, Queueing, RouteScope } from '../emu/links.js';
+import { DEFAULT_NAMESPACE_TCP, tcpSysctls, type EmulatedLinks, type LinkCounters, type LinkShape, type NamespaceTcp, type Queueing, type RouteScope } from '../emu/links.js';
 import { TcCounters } from './counters.js';
 
 export interface KernelLink {
@@ -38,7 +38,10 @@ export class KernelNetwork implements EmulatedLinks {
   private releaseTag: (() => void) | null = null;
   private tearing: Promise<void> | null = null;
 
-  private constructor(readonly tag: string, readonly topology: Topology, private readonly queueing: Queueing, private readonly routes: RouteScope) {
+  private constructor(
+    readonly tag: string, readonly topology: Topology, private readonly queueing: Queueing, private readonly routes: RouteScope,
+    private readonly tcp: NamespaceTcp,
+  ) {
     this.namespaces = topology.nodes.map((n) => `gb-${tag}-${n}`);
     this.links = topology.links.map((l) => ({ id: l.id, namespace: this.namespaces[l.from], device: `n${l.to}` }));
   }
@@ -61,8 +64,8 @@ export class KernelNetwork implements EmulatedLinks {
    * link, its initial rate in Mbit/s; a bare number is a rate-only link).
    * On failure everything made so far is removed.
    */
-  static async build(topology: Topology, shapes: (LinkShape | number)[], options: { queueing?: Queueing; tag?: string; routes?: RouteScope } = {}): Promise<KernelNetwork> {
-    const net = new KernelNetwork(options.tag ?? newRunTag(), topology, options.queueing ?? 'fair', options.routes ?? 'all');
+  static async build(topology: Topology, shapes: (LinkShape | number)[], options: { queueing?: Queueing; tag?: string; routes?: RouteScope; tcp?: NamespaceTcp } = {}): Promise<KernelNetwork> {
+    const net = new KernelNetwork(options.tag ?? newRunTag(), topology, options.queueing ?? 'fair', options.routes ?? 'all', options.tcp ?? DEFAULT_NAMESPACE_TCP);
     net.unregister = onTeardown(() => net.teardown());
     net.releaseTag = claimTag(net.tag);
     try {
@@ -95,9 +98,7 @@ export class KernelNetwork implements EmulatedLinks {
       // (routes 'neighbours': the relay underlay, no forwarding; the agents relay)
       const forward = this.routes === 'all' ? 1 : 0;
       await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv4.ip_forward=${forward}`, 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0',
-        // Keep idle connections' congestion windows: a training system's connections
-        // idle between iterations, and Linux would restart each message from slow start.
-        'net.ipv4.tcp_slow_start_after_idle=0']);
+        ...tcpSysctls(this.tcp)]);
       await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       await run('ip', ['-n', ns, 'addr', 'add', `${nodeAddress(i)}/32`, 'dev', 'lo']);
     }
@@ -161,7 +162,7 @@ export class KernelNetwork implements EmulatedLinks {
         if (first < 0) continue;
         const next = topology.links[first].to;
         // Source: this node's own address, which every other node has a route to.
-        lines.push(`route add ${nodeAddress(d)}/32 via ${peerAddress.get(first)} dev n${next} src ${nodeAddress(v)}`);
+        lines.push(`route add ${nodeAddress(d)}/32 via ${peerAddress.get(first)} dev n${next} src ${nodeAddress(v)} congctl ${this.tcp.congestion}`);
       }
       if (lines.length) await batch('ip', this.namespaces[v], lines);
     }

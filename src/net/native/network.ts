@@ -13,7 +13,7 @@ import { batch, run } from '../emu/exec.js';
 import { onTeardown } from '../../util/teardown.js';
 import { claimTag } from '../emu/owners.js';
 import { newRunTag, nodeAddress } from '../emu/addresses.js';
-import { queueLimit, type EmulatedLinks, type LinkCounterReading, type LinkCounters, type LinkShape, type Queueing, type RouteScope } from '../emu/links.js';
+import { DEFAULT_NAMESPACE_TCP, queueLimit, tcpSysctls, type NamespaceTcp, type EmulatedLinks, type LinkCounterReading, type LinkCounters, type LinkShape, type Queueing, type RouteScope } from '../emu/links.js';
 import { LinkEmulator } from './linkem.js';
 import { WallClock } from '../emu/transport.js';
 
@@ -53,12 +53,12 @@ export class NativeNetwork implements EmulatedLinks {
   }
 
   /** Build and start; on failure everything made so far is removed. */
-  static async build(topology: Topology, shapes: NativeLinkShape[], options: { seed?: number; tag?: string; queueing?: Queueing; routes?: RouteScope } = {}): Promise<NativeNetwork> {
+  static async build(topology: Topology, shapes: NativeLinkShape[], options: { seed?: number; tag?: string; queueing?: Queueing; routes?: RouteScope; tcp?: NamespaceTcp } = {}): Promise<NativeNetwork> {
     const net = new NativeNetwork(options.tag ?? newRunTag(), topology);
     net.unregister = onTeardown(() => net.teardown());
     net.releaseTag = claimTag(net.tag);
     try {
-      await net.create(shapes, options.seed ?? 1, options.queueing ?? 'fair', options.routes ?? 'all');
+      await net.create(shapes, options.seed ?? 1, options.queueing ?? 'fair', options.routes ?? 'all', options.tcp ?? DEFAULT_NAMESPACE_TCP);
     } catch (e) {
       await net.teardown();
       throw e;
@@ -66,10 +66,11 @@ export class NativeNetwork implements EmulatedLinks {
     return net;
   }
 
-  private async create(shapes: NativeLinkShape[], seed: number, queueing: Queueing, routes: RouteScope): Promise<void> {
+  private async create(shapes: NativeLinkShape[], seed: number, queueing: Queueing, routes: RouteScope, tcp: NamespaceTcp): Promise<void> {
     const { topology } = this;
     for (const ns of this.namespaces) {
       await run('ip', ['netns', 'add', ns]);
+      await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', ...tcpSysctls(tcp)]);
       await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     }
     const em = (this.emulator = new LinkEmulator());
@@ -80,7 +81,7 @@ export class NativeNetwork implements EmulatedLinks {
       await batch('ip', this.namespaces[i], [
         `addr add ${nodeAddress(i)}/32 dev ${TUN_NAME}`,
         `link set ${TUN_NAME} up`,
-        `route add 198.19.0.0/16 dev ${TUN_NAME} src ${nodeAddress(i)}`,
+        `route add 198.19.0.0/16 dev ${TUN_NAME} src ${nodeAddress(i)} congctl ${tcp.congestion}`,
       ]);
     }
     for (const link of topology.links) {
