@@ -155,11 +155,11 @@ export const workloadSpec = z
   .describe('a synthetic model (gradient size and compute time), or real training (train)');
 
 /** Emulated hosts' TCP, set in every namespace (the manifest records what was set). */
-export const DEFAULT_TCP = { congestion: 'cubic', buffers: 'auto' as const, slow_start_after_idle: false };
+export const DEFAULT_TCP = { congestion: 'bbr', buffers: 'auto' as const, slow_start_after_idle: false };
 const tcpSpec = z
   .strictObject({
-    congestion: z.string().regex(/^[a-z0-9_]{1,15}$/, 'a congestion control name as Linux spells it (cubic, bbr, reno, ...)').default('cubic')
-      .describe('congestion control of every connection (set on each namespace\'s routes; default cubic, what most data-center stacks run; the host may default to another)'),
+    congestion: z.string().regex(/^[a-z0-9_]{1,15}$/, 'a congestion control name as Linux spells it (cubic, bbr, reno, ...)').default('bbr')
+      .describe('congestion control of every connection (set on each namespace\'s routes; default bbr, which fills long fat paths; cubic, Linux\'s own default, can take many seconds to fill them; any the kernel has)'),
     buffers: z.union([z.enum(['auto', 'host']), positive.max(2047, 'at most 2047 MB')]).default('auto')
       .describe('the largest TCP socket buffer (tcp_rmem/tcp_wmem max): auto = 4 x the scenario\'s largest bandwidth-delay product, at least 4 MB; host = as the host has it; or MB'),
     slow_start_after_idle: z.boolean().default(false)

@@ -17,7 +17,7 @@ describe('the emulated hosts\' TCP (network.tcp)', () => {
     const tcp = tcpOf({ nodes: 'nodes: [a, b]', links: 'links:\n  - between: [a, b]\n    bandwidth: 500\n    delay_ms: 50' });
     expect(tcp.largestBdpBytes).toBe(6_250_000);
     expect(tcp.bufferBytes).toBe(24 * MIB);
-    expect(tcp).toMatchObject({ congestion: 'cubic', slowStartAfterIdle: false });
+    expect(tcp).toMatchObject({ congestion: 'bbr', slowStartAfterIdle: false });
   });
 
   it('the round trip is the longest route\'s, both ways; on the relay underlay a neighbour\'s', () => {

@@ -25,8 +25,8 @@ export interface NamespaceTcp {
   slowStartAfterIdle: boolean;
 }
 
-/** A network built without a scenario (tests, benchmarks): cubic, the host's buffers, windows kept while idle. */
-export const DEFAULT_NAMESPACE_TCP: NamespaceTcp = { congestion: 'cubic', bufferBytes: null, slowStartAfterIdle: false };
+/** A network built without a scenario (tests, benchmarks): bbr, the host's buffers, windows kept while idle. */
+export const DEFAULT_NAMESPACE_TCP: NamespaceTcp = { congestion: 'bbr', bufferBytes: null, slowStartAfterIdle: false };
 
 /** The sysctl settings (for `sysctl -w`) that give a namespace its TCP (the congestion control goes on its routes: congctl). */
 export function tcpSysctls(tcp: NamespaceTcp): string[] {
