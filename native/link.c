@@ -112,7 +112,7 @@ void start_head(Link *l, uint64_t now) {
   if (l->trace.times) {
     l->wire_done = opportunity_done(&l->trace, p->len, at);
   } else {
-    uint64_t t = wire_time_ns(l, p->len);
+    uint64_t t = wire_time_ns(l, p->len + ETHERNET_HEADER_BYTES);
     l->wire_done = t == NEVER ? WAITING_FOR_RATE : at + t;
   }
 }

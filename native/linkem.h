@@ -23,6 +23,8 @@
 #define MAX_LINKS 8192
 #define MTU 1500
 #define OPPORTUNITY_BYTES 1504
+/* A rate counts Ethernet frames, as htb on a veth and the simulator do: each IP packet and a 14-byte header. */
+#define ETHERNET_HEADER_BYTES 14
 #define NEVER UINT64_MAX
 /* wire_done while the head waits for a rate above 0 */
 #define WAITING_FOR_RATE (NEVER - 1)

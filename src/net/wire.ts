@@ -5,6 +5,8 @@
  * this size so its link rates mean what the emulator's do.
  */
 export const FRAME_BYTES = 1514;
+/** An Ethernet header: what a frame adds to its IP packet. Every backend's rate and byte counts are frames. */
+export const ETHERNET_HEADER_BYTES = 14;
 export const PAYLOAD_PER_FRAME = 1448;
 
 export type Framing = 'tcp' | 'none';

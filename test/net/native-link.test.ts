@@ -23,9 +23,15 @@ async function replay(script: string[]): Promise<{ arrivals: number[]; departure
 }
 
 describe('the native link emulator\'s link, in virtual time', () => {
+  it('a rate counts Ethernet frames, as htb and the simulator do: a 1500-byte IP packet is 1514 bytes on the wire', async () => {
+    // 12.112 Mbit/s = 1514 bytes a ms
+    const { departures } = await replay(['rate 12112000', 'arrive 0 1500', 'arrive 0 1500', `advance ${ms(10)}`]);
+    expect(departures).toEqual([[1, 1], [2, 2]]);
+  });
+
   it('serves back-to-back packets one wire time apart', async () => {
-    // 8 Mbit/s: a 1000-byte packet takes 1 ms
-    const { departures } = await replay(['rate 8000000', `arrive 0 1000`, `arrive 0 1000`, `advance ${ms(10)}`]);
+    // 8 Mbit/s: a 986-byte IP packet is a 1000-byte frame, 1 ms on the wire
+    const { departures } = await replay(['rate 8000000', `arrive 0 986`, `arrive 0 986`, `advance ${ms(10)}`]);
     expect(departures).toEqual([[1, 1], [2, 2]]);
   });
 
@@ -35,14 +41,14 @@ describe('the native link emulator\'s link, in virtual time', () => {
     // service starts at 3 ms, not at A's departure: it leaves at 4 ms, having
     // spent 1 ms on the link. (Before: it left at 2 ms, a ms before it came, and
     // the log printed its delay as 18446744073709.551 ms.)
-    const { arrivals, departures } = await replay(['rate 8000000', 'arrive 0 1000', `arrive ${ms(3)} 1000`, `advance ${ms(3)}`, `advance ${ms(10)}`]);
+    const { arrivals, departures } = await replay(['rate 8000000', 'arrive 0 986', `arrive ${ms(3)} 986`, `advance ${ms(3)}`, `advance ${ms(10)}`]);
     expect(arrivals).toEqual([0, 3]);
     expect(departures).toEqual([[1, 1], [4, 1]]);
     for (const [at, spent] of departures) expect(spent).toBeGreaterThanOrEqual(0), expect(at).toBeLessThan(1e6);
   });
 
   it('a packet that arrives while the wire is busy waits its turn', async () => {
-    const { departures } = await replay(['rate 8000000', 'arrive 0 1000', `arrive ${ms(0.5)} 1000`, `advance ${ms(10)}`]);
+    const { departures } = await replay(['rate 8000000', 'arrive 0 986', `arrive ${ms(0.5)} 986`, `advance ${ms(10)}`]);
     expect(departures).toEqual([[1, 1], [2, 1.5]]);
   });
 });

@@ -16,6 +16,7 @@ import { newRunTag, nodeAddress } from '../emu/addresses.js';
 import { DEFAULT_NAMESPACE_TCP, queueLimit, tcpSysctls, type NamespaceTcp, type EmulatedLinks, type LinkCounterReading, type LinkCounters, type LinkShape, type Queueing, type RouteScope } from '../emu/links.js';
 import { LinkEmulator } from './linkem.js';
 import { WallClock } from '../emu/transport.js';
+import { ETHERNET_HEADER_BYTES } from '../wire.js';
 
 export const TUN_NAME = 'gbt';
 
@@ -124,12 +125,19 @@ export class NativeNetwork implements EmulatedLinks {
     for (const link of this.topology.links) this.emulator?.send(`log ${link.id} ${fileOf(link.id)}`);
   }
 
-  /** The emulator's own counters (IP packets; no Ethernet headers), printed every interval. */
+  /**
+   * The emulator's counters, printed every interval, in Ethernet frame bytes as
+   * the kernel backend's and the simulator's: it counts IP packets, so add each
+   * packet's 14-byte header (a link's rate is charged the same way).
+   */
   counters(): LinkCounters {
     const em = this.linkem;
     return {
       start: (intervalMs: number, onReading: (r: LinkCounterReading) => void) => {
-        em.onStats((c) => onReading({ link: c.link, sentBytes: c.outBytes, dropped: c.queueDrops + c.lossDrops, backlogBytes: c.queuedBytes }));
+        em.onStats((c) => onReading({
+          link: c.link, sentBytes: c.outBytes + ETHERNET_HEADER_BYTES * c.outPackets, dropped: c.queueDrops + c.lossDrops,
+          backlogBytes: c.queuedBytes + ETHERNET_HEADER_BYTES * c.queuedPackets,
+        }));
         em.send(`stats ${intervalMs}`);
       },
       stop: async () => em.send('stats 0'),
