@@ -1,5 +1,5 @@
 /*
- * Drives one link of geobed-linkem (link.c, queue.c) in virtual time, from a
+ * Drives one link of geobed-linkem (link.c, queue.c, state.c) in virtual time, from a
  * script on stdin, so tests can make the emulator's events happen in any
  * order at exact times (the real emulator's order depends on when the
  * kernel wakes it). Node 0 sends over link 0 to node 1; the link's
@@ -14,17 +14,9 @@
 #include <string.h>
 #include "linkem.h"
 
-Node nodes[MAX_NODES];
-Link links[MAX_LINKS];
-int link_ids[MAX_LINKS];
-int n_links;
-int n_nodes_seen;
-uint64_t seed = 1;
-uint64_t start_ns, stats_interval_ns, next_stats_ns = NEVER;
-int started = 1;
-
 int main(void) {
   static int route0[2] = {-1, 0}, route1[2] = {-1, -1};
+  started = 1;
   FILE *sink = fopen("/dev/null", "w");
   if (!sink) return 1;
   nodes[0] = (Node){.used = 1, .fd = -1, .address = 0xC6120001u, .route = route0};

@@ -12,7 +12,7 @@
  * The files: queue.c (a link's waiting packets: one FIFO, or fair queueing
  * over flows), link.c (a packet's way over a link: loss, queue, wire, delay
  * line, the next hop), control.c (the commands on stdin), main.c (the event
- * loop). The commands are listed in control.c.
+ * loop), state.c (the shared state). The commands are listed in control.c.
  */
 #ifndef GEOBED_LINKEM_H
 #define GEOBED_LINKEM_H
@@ -106,7 +106,7 @@ typedef struct {
   int *route; /* destination node index -> link id, -1 none */
 } Node;
 
-/* The emulator's state (main.c). */
+/* The emulator's state (state.c). */
 extern Node nodes[MAX_NODES];
 extern Link links[MAX_LINKS];
 extern int link_ids[MAX_LINKS]; /* the links in use, so the hot loop skips the rest */

@@ -17,15 +17,6 @@
 #include "linkem.h"
 #include "packet.h"
 
-Node nodes[MAX_NODES];
-Link links[MAX_LINKS];
-int link_ids[MAX_LINKS];
-int n_links;
-int n_nodes_seen;
-uint64_t seed = 1;
-uint64_t start_ns, stats_interval_ns, next_stats_ns = NEVER;
-int started;
-
 /* epoll tags of what is not a node's TUN device */
 #define TAG_STDIN ((uint64_t)-1)
 #define TAG_SIGNAL ((uint64_t)-2)

@@ -48,8 +48,7 @@ describe.skipIf(!isRoot)('the emulated hosts\' TCP (root)', () => {
         for (const r of routes) expect(r).toMatch(/congctl reno/);
       }
       // the host defaults to another (bbr here): the connection runs reno all the same
-      const recv = await tool(n, 'b', ['recv', n.addressOf('b'), '5301', '3'], true);
-      void recv;
+      await tool(n, 'b', ['recv', n.addressOf('b'), '5301', '3'], true);
       await tool(n, 'a', ['send', n.addressOf('b'), '5301', '2.5']);
       await new Promise((r) => setTimeout(r, 1000));
       const ss = (await execa('ip', ['netns', 'exec', n.namespaceOf('a'), 'ss', '-tin', 'dst', n.addressOf('b')])).stdout;
