@@ -60,7 +60,7 @@ export function scenarioText(patch: Record<string, string> = {}): string {
 /** Two nodes a and b joined by a link of `mbps` each way; a model of one array of `gradientMb`. */
 export function lineScenario(mbps: number, gradientMb: number, computeS: number, iterations: number, workers = ['a', 'b']): Scenario {
   const links = [['a', 'b'], ['b', 'a']].map(([from, to], id) => ({
-    id, from, to, name: `${from}->${to}`, delayS: 0, jitterS: 0, reorder: false, lossPercent: 0, queuePackets: null, mahimahi: null,
+    id, from, to, name: `${from}->${to}`, delayS: 0, maxDelayS: 0, delayOverTime: null, jitterS: 0, reorder: false, lossPercent: 0, lossOverTime: null, queuePackets: null, mahimahi: null,
     trace: PiecewiseTrace.constant(mbps), rateSource: '',
   }));
   const elements = (gradientMb * 1e6) / 4;

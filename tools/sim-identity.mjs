@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// npm run check:identical -- <git revision>
+// npm run check:identical -- <git revision> [--new-columns FILE=COL,COL ...]
 //
+// --new-columns links.csv=delay_ms,loss_percent: columns the working tree
+// added to a CSV are dropped from its rows before comparing (so a change
+// that only adds columns proves that the rest stayed byte-identical).
 // Is the simulator's output unchanged? Builds <revision> in a temporary git
 // worktree, runs every shipped scenario simulated with each build (all
 // their schedulers, their fixed seeds, a few iterations; the 9-DC scenario
@@ -15,9 +18,29 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const rev = process.argv[2];
-if (!rev) {
-  process.stderr.write('usage: npm run check:identical -- <git revision>\n');
+if (!rev || rev.startsWith('--')) {
+  process.stderr.write('usage: npm run check:identical -- <git revision> [--new-columns FILE=COL,COL ...]\n');
   process.exit(2);
+}
+/** file name -> columns the working tree added (dropped before comparing) */
+const newColumns = new Map();
+for (let i = 3; i < process.argv.length; i++) {
+  const spec = process.argv[i] === '--new-columns' ? process.argv[++i] : null;
+  const m = spec?.match(/^([\w.-]+\.csv)=([\w,]+)$/);
+  if (!m) {
+    process.stderr.write(`expected --new-columns FILE.csv=COL,COL, got ${process.argv[i]}\n`);
+    process.exit(2);
+  }
+  newColumns.set(m[1], m[2].split(','));
+}
+
+/** The CSV without the named columns (plain CSV: geobed quotes nothing in these files). */
+function withoutColumns(buffer, drop) {
+  const lines = buffer.toString('utf8').split('\n');
+  const header = lines[0].split(',');
+  const keep = header.map((c, i) => (drop.includes(c) ? -1 : i)).filter((i) => i >= 0);
+  if (keep.length !== header.length - drop.length) throw new Error(`not every column of ${drop.join(',')} is in the header ${lines[0]}`);
+  return Buffer.from(lines.map((l) => (l === '' ? l : keep.map((i) => l.split(',')[i]).join(','))).join('\n'));
 }
 
 /** The runs compared: [name, scenario file (relative to the package), extra flags]. */
@@ -53,9 +76,10 @@ try {
     for (const file of readdirSync(join(work, 'before', name)).filter((f) => f.endsWith('.csv')).sort()) {
       const a = readFileSync(join(work, 'before', name, file));
       const afterFile = join(work, 'after', name, file);
-      const same = existsSync(afterFile) && a.equals(readFileSync(afterFile));
+      const drop = newColumns.get(file);
+      const same = existsSync(afterFile) && a.equals(drop ? withoutColumns(readFileSync(afterFile), drop) : readFileSync(afterFile));
       if (!same) differ++;
-      process.stdout.write(`${same ? 'identical' : 'DIFFERENT'}  ${name}/${file} (${a.length} bytes)\n`);
+      process.stdout.write(`${same ? 'identical' : 'DIFFERENT'}  ${name}/${file} (${a.length} bytes)${drop ? ` without the new ${drop.join(', ')}` : ''}\n`);
     }
   }
   process.stdout.write(differ ? `${differ} file(s) differ from ${rev}\n` : `every CSV is byte-identical to ${rev}'s\n`);

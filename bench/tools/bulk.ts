@@ -6,6 +6,8 @@
  *   node bulk.js ping <address> <port> <count>     one byte there and back over TCP, every 20 ms; prints {"rttMs": [...]}
  *   node bulk.js udprecv <address> <port> <seconds>  prints {"received": [sequence numbers]} once done
  *   node bulk.js udpsend <address> <port> <count>  that many 100-byte UDP datagrams numbered 0.., 20 per ms
+ *   node bulk.js udpecho <address> <port> <seconds>  a UDP server echoing every datagram
+ *   node bulk.js udpprobe <address> <port> <count>   a datagram every 10 ms to an echo; prints {"probes": [[sent epoch ms, round trip ms or -1 if lost]...]}
  * Run inside namespaces with `ip netns exec`. Only ever talks to the given
  * address, which geobed takes from 198.18.0.0/15.
  */
@@ -111,7 +113,33 @@ if (mode === 'recv') {
     else setTimeout(() => process.exit(0), 200);
   };
   burst();
+} else if (mode === 'udpecho') {
+  const socket = createSocket('udp4');
+  socket.on('message', (m, from) => socket.send(m, from.port, from.address));
+  socket.bind(port, address, () => process.stdout.write('listening\n'));
+  setTimeout(() => process.exit(0), seconds * 1000);
+} else if (mode === 'udpprobe') {
+  const count = seconds;
+  const socket = createSocket('udp4');
+  const sentAt: number[] = [];
+  const rtt: number[] = [];
+  socket.on('message', (m) => {
+    const seq = m.readUInt32BE(0);
+    if (rtt[seq] === -1) rtt[seq] = performance.now() - sentAt[seq];
+  });
+  let next = 0;
+  const probe = () => {
+    const b = Buffer.alloc(64);
+    b.writeUInt32BE(next, 0);
+    sentAt[next] = performance.now();
+    rtt[next] = -1;
+    socket.send(b, port, address);
+    if (++next < count) setTimeout(probe, 10);
+    // (a probe unanswered 1 s after the last one was sent is lost)
+    else setTimeout(() => process.stdout.write(`${JSON.stringify({ probes: sentAt.map((t, i) => [performance.timeOrigin + t, rtt[i]]) })}\n`, () => process.exit(0)), 1000);
+  };
+  probe();
 } else {
-  process.stderr.write('usage: bulk.js recv|send|echo|udprecv <address> <port> <seconds>, or ping|udpsend <address> <port> <count>\n');
+  process.stderr.write('usage: bulk.js recv|send|echo|udprecv|udpecho <address> <port> <seconds>, or ping|udpsend|udpprobe <address> <port> <count>\n');
   process.exit(2);
 }

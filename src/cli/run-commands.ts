@@ -121,7 +121,9 @@ async function runAndReport(scenario: Scenario, command: string[], flags: RunFla
   }
   if (outcome.fidelity) {
     process.stdout.write(`\nfidelity (carried / allowed while links were busy, fidelity.csv; and the host CPUs):\n${outcome.fidelity.lines.map((l) => `  ${l}\n`).join('')}`);
-    if (outcome.fidelity.flagged) process.stderr.write('geobed: warning: some links carried less than their traces allowed while busy, or the CPUs were saturated; this host could not keep up, so treat the emulated times with care\n');
+    if (outcome.fidelity.problems.length) {
+      process.stderr.write(`geobed: warning: the emulation was compromised, this host could not keep up (${outcome.fidelity.problems.join('; ')}); treat the emulated times with care (manifest.json: fidelity)\n`);
+    }
   }
   process.stdout.write(`\nresults: ${outcome.dir}\n`);
 }

@@ -36,7 +36,9 @@ const LINKS_SHOWN = 50;
 function describeScenario(s: Scenario, all: boolean): string {
   const jitter = (l: Scenario['links'][number]) => (l.jitterS > 0 ? ` +-${(l.jitterS * 1000).toFixed(1)}${l.reorder ? ' (reorders)' : ''}` : '');
   const shown = all ? s.links : s.links.slice(0, LINKS_SHOWN);
-  const rows = shown.map((l) => [l.name, l.rateSource, `${(l.delayS * 1000).toFixed(1)}${jitter(l)}`, `${l.lossPercent}`]);
+  const rows = shown.map((l) => [
+    l.name, l.rateSource, `${l.delayOverTime ? l.delayOverTime.source : (l.delayS * 1000).toFixed(1)}${jitter(l)}`, l.lossOverTime ? l.lossOverTime.source : `${l.lossPercent}`,
+  ]);
   const more = s.links.length - shown.length;
   return [
     `${s.file}: ok`,

@@ -1,10 +1,18 @@
 /**
- * The fidelity of an emulated run, per directed link: while the link had
- * packets queued, what it carried against what its trace allowed (measured
- * by net/emu/sampler.ts). A link that fell short means the host could not
- * keep up, and the run says so. So does a run during which the host's CPUs
- * were saturated (run/host-load.ts): its senders were starved before their
- * packets reached a queue.
+ * The fidelity of an emulated run: could the host keep up? Checked as
+ * Mininet-HiFi's monitoring does (Handigol et al., CoNEXT 2012: a link must
+ * be busy whenever its queue holds packets; processes must get the CPU they
+ * ask for), and the run says when it could not, with the figures:
+ *
+ * - per directed link, while it had packets queued, what it carried against
+ *   what its trace allowed (net/emu/sampler.ts): a link idle while its
+ *   sender's packets wait for it means the emulator fell behind;
+ * - the host's CPUs (run/host-load.ts): when every CPU is busy, senders are
+ *   starved before their packets reach a queue, so links look idle rather
+ *   than short and iterations run long;
+ * - the link emulator's process and each agent's: a single-threaded process
+ *   at a whole core cannot go faster;
+ * - each agent's event loop: timers that fire late send late.
  */
 import type { LinkFidelity } from '../net/emu/sampler.js';
 
@@ -30,11 +38,67 @@ export function hostSaturated(host: HostCpu | null): boolean {
   return host !== null && host.saturatedShare > HOST_SATURATED_MAX;
 }
 
-/** Why a run's timings are not to be trusted, or [] if the host kept up. */
-export function fidelityProblems(links: LinkFidelity[], host: HostCpu | null, name: (link: number) => string): string[] {
-  const problems = flaggedLinks(links).map((f) => `${name(f.link)} carried ${(100 * f.ratio).toFixed(1)}% of its allowance`);
-  if (hostSaturated(host)) problems.push(`the CPUs were under ${100 * HOST_IDLE_MIN}% idle in ${(100 * host!.saturatedShare).toFixed(0)}% of the run`);
+/** One process's CPU over a run: the share of one core it used per 100 ms sample. */
+export interface ProcessCpu {
+  samples: number;
+  meanCore: number;
+  /** Share of samples in which it used at least PROCESS_BUSY_MIN of a core. */
+  busyShare: number;
+}
+
+/** A sample at this share of a core or more is a process at its limit; more than HOST_SATURATED_MAX of them flags the run. */
+export const PROCESS_BUSY_MIN = 0.9;
+/**
+ * An agent whose timers ran more than this late at the 99th percentile was
+ * starved: its sends left late. (On an idle 2-core host the quickstart's
+ * agents stay under 2 ms.)
+ */
+export const AGENT_LAG_P99_MAX_MS = 20;
+
+/** What the host gave an emulated run, beyond its links. */
+export interface EmulationHealth {
+  host: HostCpu;
+  /** The native link emulator's process; null on kernel links (the kernel does that work). */
+  linkEmulator: ProcessCpu | null;
+  agents: { node: string; cpu: ProcessCpu | null; loopLagMs: { p99: number; max: number } | null }[];
+  /** How late the runner's own timers (trace replay, sampling) ran at worst. */
+  runnerLoopLagMaxMs: number;
+  /** Real training fills the agents' cores and holds their loops by design (its compute time is real): not held against the run. */
+  training: boolean;
+}
+
+const percent = (x: number) => `${(100 * x).toFixed(0)}%`;
+
+/** Why the host's share of a run is not to be trusted, or []. */
+export function healthProblems(health: EmulationHealth | null): string[] {
+  if (!health) return [];
+  const problems: string[] = [];
+  if (hostSaturated(health.host)) problems.push(`the CPUs were under ${100 * HOST_IDLE_MIN}% idle in ${percent(health.host.saturatedShare)} of the run`);
+  const emulator = health.linkEmulator;
+  if (emulator && emulator.busyShare > HOST_SATURATED_MAX) problems.push(`the link emulator used a whole core in ${percent(emulator.busyShare)} of the run`);
+  if (!health.training) {
+    for (const a of health.agents) {
+      if (a.cpu && a.cpu.busyShare > HOST_SATURATED_MAX) problems.push(`agent ${a.node} used a whole core in ${percent(a.cpu.busyShare)} of the run`);
+      if (a.loopLagMs && a.loopLagMs.p99 > AGENT_LAG_P99_MAX_MS) problems.push(`agent ${a.node}'s timers ran ${a.loopLagMs.p99.toFixed(0)} ms late (99th percentile; worst ${a.loopLagMs.max.toFixed(0)} ms)`);
+    }
+  }
   return problems;
+}
+
+/** The health figures, in one clause: host CPUs, the emulator's and the agents' CPU, the agents' timer lag. */
+export function healthFigures(health: EmulationHealth): string {
+  const parts = [`host CPUs ${percent(health.host.meanIdle)} idle on average`];
+  if (health.linkEmulator) parts.push(`link emulator ${percent(health.linkEmulator.meanCore)} of a core`);
+  const cpus = health.agents.filter((a) => a.cpu);
+  if (cpus.length) parts.push(`agents up to ${percent(Math.max(...cpus.map((a) => a.cpu!.meanCore)))} of a core`);
+  const lags = health.agents.filter((a) => a.loopLagMs);
+  if (lags.length) parts.push(`agents' timers late by up to ${Math.max(...lags.map((a) => a.loopLagMs!.p99)).toFixed(1)} ms (99th percentile)`);
+  return parts.join(', ');
+}
+
+/** Why a run's timings are not to be trusted, or [] if the host kept up. */
+export function fidelityProblems(links: LinkFidelity[], health: EmulationHealth | null, name: (link: number) => string): string[] {
+  return [...flaggedLinks(links).map((f) => `${name(f.link)} carried ${(100 * f.ratio).toFixed(1)}% of its allowance`), ...healthProblems(health)];
 }
 
 /** Links busy long enough whose carried share fell under the threshold. */
@@ -42,13 +106,12 @@ export function flaggedLinks(fidelity: LinkFidelity[]): LinkFidelity[] {
   return fidelity.filter((f) => f.busyS >= FIDELITY_MIN_BUSY_S && f.ratio < FIDELITY_THRESHOLD);
 }
 
-/** One line per scheduler for the terminal: the busy links' overall share and the worst link. */
-export function fidelityLine(scheduler: string, links: LinkFidelity[], host: HostCpu | null, name: (link: number) => string): string {
-  const cpu = host && host.samples > 0
-    ? `; host CPUs ${(100 * host.meanIdle).toFixed(0)}% idle on average` +
-      (hostSaturated(host) ? ` -- SATURATED (under ${100 * HOST_IDLE_MIN}% idle) in ${(100 * host.saturatedShare).toFixed(0)}% of the run: the host could not keep up` : '')
-    : '';
-  return linksLine(scheduler, links, name) + cpu;
+/** One line per scheduler for the terminal: the busy links' overall share and the worst link, then the host's figures and what was wrong. */
+export function fidelityLine(scheduler: string, links: LinkFidelity[], health: EmulationHealth | null, name: (link: number) => string): string {
+  if (!health || health.host.samples === 0) return linksLine(scheduler, links, name);
+  const problems = healthProblems(health);
+  return `${linksLine(scheduler, links, name)}; ${healthFigures(health)}` +
+    (problems.length ? ` -- COMPROMISED: ${problems.join('; ')}: the host could not keep up` : '');
 }
 
 function linksLine(scheduler: string, links: LinkFidelity[], name: (link: number) => string): string {

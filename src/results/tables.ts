@@ -103,6 +103,8 @@ export const LINKS: Table<LinkRow> = {
     ['bin_s', (r) => fixed(r.width)],
     ['capacity_mbps', (r) => fixed(meanRate(r.link.trace, r.from, r.from + r.width), 3)],
     ['carried_mbps', (r) => fixed(bytesPerSecToMbps(r.bytes / r.width), 3)],
+    ['delay_ms', (r) => fixed(r.link.delayOverTime ? meanRate(r.link.delayOverTime.trace, r.from, r.from + r.width) : r.link.delayS * 1000, 3)],
+    ['loss_percent', (r) => fixed(r.link.lossOverTime ? meanRate(r.link.lossOverTime.trace, r.from, r.from + r.width) : r.link.lossPercent, 3)],
   ],
 };
 
@@ -123,15 +125,17 @@ export const ACCURACY: Table<{ scheduler: string; a: AccuracyPoint }> = {
   ],
 };
 
-export interface RateChangeRow {
+export interface LinkChangeRow {
   scheduler: string;
   link: string;
   scheduledS: number;
   appliedS: number;
   mbps: number;
+  delayMs: number;
+  lossPercent: number;
 }
 
-export const REPLAY: Table<RateChangeRow> = {
+export const REPLAY: Table<LinkChangeRow> = {
   file: 'replay.csv',
   columns: [
     ['scheduler', (r) => r.scheduler],
@@ -140,6 +144,8 @@ export const REPLAY: Table<RateChangeRow> = {
     ['applied_s', (r) => fixed(r.appliedS)],
     ['lag_ms', (r) => fixed((r.appliedS - r.scheduledS) * 1000, 3)],
     ['mbps', (r) => fixed(r.mbps, 3)],
+    ['delay_ms', (r) => fixed(r.delayMs, 3)],
+    ['loss_percent', (r) => fixed(r.lossPercent, 3)],
   ],
 };
 

@@ -18,7 +18,7 @@ import { summaryRows, type SchedulerTimes } from './summary.js';
 import { giveToSudoUser, type RunFolder } from './folder.js';
 import {
   ACCURACY, FIDELITY, ITERATIONS, LINKS, REPLAY, SUMMARY, TRANSFERS, columnsOf, identityValues, rowOf,
-  type AccuracyPoint, type RateChangeRow, type RunIdentity, type SummaryRow, type Table,
+  type AccuracyPoint, type LinkChangeRow, type RunIdentity, type SummaryRow, type Table,
 } from './tables.js';
 
 /** How a run ended, as manifest.json says. */
@@ -148,7 +148,7 @@ export class RunWriter {
   }
 
   /** @internal */
-  rateChangeRow(row: RateChangeRow): void {
+  linkChangeRow(row: LinkChangeRow): void {
     this.add(REPLAY, row);
   }
 
@@ -239,8 +239,8 @@ export class SchedulerRecords implements RecordSink {
     this.writer.linkRows(this.label, bins, Math.ceil(endTime / bins.binS - 1e-9), endTime);
   }
 
-  rateChange(row: Omit<RateChangeRow, 'scheduler'>): void {
-    this.writer.rateChangeRow({ scheduler: this.label, ...row });
+  linkChange(row: Omit<LinkChangeRow, 'scheduler'>): void {
+    this.writer.linkChangeRow({ scheduler: this.label, ...row });
   }
 
   accuracy(rows: AccuracyPoint[]): void {

@@ -8,6 +8,7 @@
  * simulator runs.
  */
 import { connect } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MessageStream } from '../util/message-stream.js';
 import { Topology } from '../net/topology.js';
 import { NodeAgent, type ChunkMessage, type WorkerModel } from '../sync/agent.js';
@@ -53,6 +54,10 @@ let transport: TcpTransport | null = null;
 let worker: WorkerModel | null = null;
 let synthetic: SyntheticWorker | null = null;
 let peakRss = 0;
+/** Timers this late mean a starved agent: its sends leave late (the run's fidelity check reads it). */
+const LAG_PROBE_MS = 10;
+const loopDelay = monitorEventLoopDelay({ resolution: LAG_PROBE_MS });
+const lagMs = (ns: number) => Math.max(0, Math.round((ns / 1e6 - LAG_PROBE_MS) * 1000) / 1000);
 const endpoint = new AgentEndpoint((m) => send(m));
 
 process.on('uncaughtException', fail);
@@ -84,7 +89,9 @@ function receive(m: ToAgent): void {
         send({
           type: 'outcome', checked: synthetic?.checked ?? 0, mismatches: synthetic?.mismatches ?? [], finals: synthetic?.finals ?? new Map(),
           rssMb: Math.round(Math.max(peakRss, process.memoryUsage().rss) / 1e6),
+          loopLagMs: loopDelay.count > 0 ? { p99: lagMs(loopDelay.percentile(99)), max: lagMs(loopDelay.max) } : { p99: 0, max: 0 },
         });
+        loopDelay.disable();
         transport?.close();
         runner.close();
         break;
@@ -97,6 +104,7 @@ function receive(m: ToAgent): void {
 function start(epochMs: number): void {
   const i = init!;
   clock.startAt(epochMs);
+  loopDelay.enable();
   const topology = Topology.fromSpecs(i.topology.nodes, i.topology.links);
   if (i.worker && !i.worker.training) worker = synthetic = new SyntheticWorker(clock, i.worker.computeS, i.worker.index, i.worker.values, i.worker.count);
   const agent = new NodeAgent(i.node, worker, i.iterations, transport as NodeTransport<ChunkMessage>, clock, endpoint.control, topology, i.underlay);

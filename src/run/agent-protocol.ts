@@ -49,7 +49,11 @@ export type FromAgent =
   /** Over TCP, an agent's first message. */
   | { type: 'hello'; node: string }
   | { type: 'listening' }
-  | { type: 'outcome'; checked: number; mismatches: string[]; finals: Map<number, { iteration: number; values: Float32Array | null }>; rssMb: number }
+  | {
+    type: 'outcome'; checked: number; mismatches: string[]; finals: Map<number, { iteration: number; values: Float32Array | null }>; rssMb: number;
+    /** How late the agent's event loop ran timers from the start signal on (ms beyond the 10 ms probe): the 99th percentile and the worst. */
+    loopLagMs: { p99: number; max: number };
+  }
   | { type: 'stepped'; worker: number; iteration: number; checksum: string }
   | { type: 'snapshot'; steps: number; at: number; weights: Float32Array }
   /** The heartbeat's answer, with the bytes this agent has read from its TCP connections so far. */

@@ -11,15 +11,15 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { HostCpuMonitor } from './host-load.js';
+import { HostCpuMonitor, ProcessCpuMonitor } from './host-load.js';
 import { LinkSampler } from '../net/emu/sampler.js';
 import type { EmulatedLinks } from '../net/emu/links.js';
-import type { HostCpu, LinkFidelity } from '../results/fidelity.js';
+import type { EmulationHealth, LinkFidelity } from '../results/fidelity.js';
 import { WallClock } from '../net/emu/transport.js';
 import { DEFAULT_STALL_S, diagnoseStall, HEARTBEAT_S, StallWatchdog } from './watchdog.js';
 import { buildLinks, chooseLinkBackend, type LinkBackend } from './link-backends.js';
 import { AgentProcesses } from './agent-processes.js';
-import { TraceReplay, type RateChange } from './trace-replay.js';
+import { TraceReplay, type LinkChange } from './trace-replay.js';
 import type { AgentInit, ControlChannel, FromAgent, ToAgent } from './agent-protocol.js';
 import { ManagementNetwork } from '../net/emu/management.js';
 import { Coordinator } from '../sync/coordinator.js';
@@ -33,10 +33,10 @@ import { scenarioTopology, type RunSink, type SchedulerRun, type TrainingOutcome
 import { TrainingRecord, type TrainingData } from '../train/session.js';
 import type { BackendChoice } from '../train/choices.js';
 
-export type { RateChange };
+export type { LinkChange };
 
 export interface EmulatedRun extends SchedulerRun {
-  rateChanges: RateChange[];
+  linkChanges: LinkChange[];
   /** Per directed link (by id): carried against allowed while busy. */
   fidelity: LinkFidelity[];
   links: LinkBackend;
@@ -46,8 +46,8 @@ export interface EmulatedRun extends SchedulerRun {
    * figure means this host (or the runner) could not keep up.
    */
   loopDelayMaxMs: number;
-  /** The host's CPUs from the start signal to the last iteration (a saturated host starves senders). */
-  hostCpu: HostCpu;
+  /** What the host gave the run from the start signal to the last iteration: its CPUs, the emulator's and the agents' CPU, the agents' timer lag. */
+  health: EmulationHealth;
 }
 
 export interface EmulateOptions {
@@ -74,7 +74,7 @@ export interface EmulateOptions {
 
 /** An emulated run's records streamed as they happen: those of every run, and each applied rate change. */
 export interface EmulationSink extends RunSink {
-  rateChange(change: RateChange): void;
+  linkChange(change: LinkChange): void;
 }
 
 export async function emulate(scenario: Scenario, config: SchedulerConfig, options: EmulateOptions = {}): Promise<EmulatedRun> {
@@ -102,6 +102,9 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
  * heartbeat and the watchdog. `done` settles when the last iteration ends
  * or the run fails; `teardown` stops whatever was started.
  */
+/** The link emulator's name among the processes whose CPU a run watches (node names are the agents'). */
+const LINK_EMULATOR = '(link emulator)';
+
 class Emulation {
   readonly done: Promise<void>;
   private settle!: { resolve: () => void; reject: (e: Error) => void };
@@ -114,6 +117,12 @@ class Emulation {
   private readonly state: AgentsState;
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
   private readonly hostCpu = new HostCpuMonitor();
+  private readonly processCpu = new ProcessCpuMonitor(() => {
+    const pids = new Map(this.agents?.pids() ?? []);
+    const emulator = this.net.emulatorPid();
+    if (emulator !== null) pids.set(LINK_EMULATOR, emulator);
+    return pids;
+  });
   private readonly timers: NodeJS.Timeout[] = [];
   private management: ManagementNetwork | null = null;
   private agents: AgentProcesses | null = null;
@@ -214,10 +223,11 @@ class Emulation {
     clock.startAt(epochMs);
     this.loopDelay.enable();
     this.hostCpu.start();
+    this.processCpu.start();
     this.watchdog.message(0);
     this.sampler = new LinkSampler(net.counters(), scenario.links.map((l) => l.trace), () => clock.now(), scenario.results.bin_s);
     this.sampler.start();
-    this.replay = new TraceReplay(scenario, net, clock, epochMs, (change) => options.sink?.rateChange(change));
+    this.replay = new TraceReplay(scenario, net, clock, epochMs, (change) => options.sink?.linkChange(change));
     this.agents!.broadcast({ type: 'start', epochMs });
     if (options.timeoutS) {
       timers.push(setTimeout(() => this.fail(new Error(`the emulated run took longer than ${options.timeoutS} s`)), options.timeoutS * 1000));
@@ -249,7 +259,8 @@ class Emulation {
   async finish(backend: LinkBackend): Promise<EmulatedRun> {
     const { scenario, recorder, state, options } = this;
     const sampler = this.sampler!;
-    const cpu = this.hostCpu.stop();
+    const host = this.hostCpu.stop();
+    const processes = this.processCpu.stop();
     // the last iteration's acknowledgements (milliseconds away)
     for (const until = Date.now() + 2000; !recorder.allReleased && Date.now() < until;) await new Promise((r) => setTimeout(r, 5));
     recorder.releaseAll();
@@ -273,11 +284,17 @@ class Emulation {
       endTime: end,
       workers: new Map([...state.outcomes].filter(([n]) => scenario.workers.includes(n)).map(([n, o]) => [n, { checked: o.checked, mismatches: o.mismatches, finals: o.finals }])),
       stats: { recomputations: 0, messages: state.messages },
-      rateChanges: this.replay!.changes,
+      linkChanges: this.replay!.changes,
       fidelity: sampler.fidelity(),
       links: backend,
       loopDelayMaxMs: this.loopDelay.max / 1e6,
-      hostCpu: cpu,
+      health: {
+        host,
+        linkEmulator: processes.get(LINK_EMULATOR) ?? null,
+        agents: scenario.nodes.map((node) => ({ node, cpu: processes.get(node) ?? null, loopLagMs: state.outcomes.get(node)?.loopLagMs ?? null })),
+        runnerLoopLagMaxMs: this.loopDelay.max / 1e6,
+        training: scenario.workload.training !== null,
+      },
       training: this.trainingOutcome(),
     };
   }
@@ -296,6 +313,7 @@ class Emulation {
   async teardown(): Promise<void> {
     this.loopDelay.disable();
     this.hostCpu.stop();
+    this.processCpu.stop();
     // a run that ends early keeps its finished iterations
     this.recorder.releaseAll();
     this.stopListening?.();
@@ -330,7 +348,7 @@ function agentInit(scenario: Scenario, node: string, net: EmulatedLinks, options
 /** What the runner keeps of the agents' messages outside the control plane: listening, heartbeat answers, outcomes, training checks. */
 class AgentsState {
   messages = 0;
-  readonly outcomes = new Map<string, WorkerOutcome & { rssMb: number }>();
+  readonly outcomes = new Map<string, WorkerOutcome & { rssMb: number; loopLagMs: { p99: number; max: number } }>();
   readonly rssMb = new Map<string, number>();
   readonly lastPong = new Map<string, number>();
   readonly doneThrough: Map<string, number>;

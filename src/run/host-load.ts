@@ -9,8 +9,8 @@
  * never, and within 0.4%.
  */
 import { readFileSync } from 'node:fs';
-import type { HostCpu } from '../results/fidelity.js';
-import { HOST_IDLE_MIN } from '../results/fidelity.js';
+import type { HostCpu, ProcessCpu } from '../results/fidelity.js';
+import { HOST_IDLE_MIN, PROCESS_BUSY_MIN } from '../results/fidelity.js';
 
 const SAMPLE_MS = 100;
 
@@ -61,5 +61,72 @@ export class HostCpuMonitor {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     return summariseIdle(this.shares);
+  }
+}
+
+/** Linux counts a process's CPU time in /proc/<pid>/stat in USER_HZ ticks, 100 per second on every architecture. */
+const TICKS_PER_S = 100;
+
+/** CPU seconds (user + system) of a process, from its /proc/<pid>/stat line. */
+export function processCpuSeconds(procPidStat: string): number {
+  // the command name (field 2) is in parentheses and may hold spaces: count fields after it
+  const fields = procPidStat.slice(procPidStat.lastIndexOf(')') + 2).trim().split(/\s+/);
+  const [utime, stime] = [Number(fields[11]), Number(fields[12])];
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error('/proc/<pid>/stat: no utime and stime fields');
+  return (utime + stime) / TICKS_PER_S;
+}
+
+/** The share of one core each sample used, summarised. */
+export function summariseCores(coreShares: number[]): ProcessCpu {
+  if (coreShares.length === 0) return { samples: 0, meanCore: 0, busyShare: 0 };
+  return {
+    samples: coreShares.length,
+    meanCore: coreShares.reduce((s, x) => s + x, 0) / coreShares.length,
+    busyShare: coreShares.filter((x) => x >= PROCESS_BUSY_MIN).length / coreShares.length,
+  };
+}
+
+/**
+ * How much of a core each of some processes (the link emulator, the agents)
+ * used, every 100 ms: a single-threaded process at a whole core cannot go
+ * faster, so it falls behind. A process that has exited keeps its samples.
+ */
+export class ProcessCpuMonitor {
+  private readonly shares = new Map<string, number[]>();
+  private readonly last = new Map<string, { cpuS: number; atMs: number }>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly pids: () => Map<string, number>) {}
+
+  private sample(): void {
+    const atMs = performance.now();
+    for (const [name, pid] of this.pids()) {
+      let cpuS: number;
+      try {
+        cpuS = processCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        continue; // (gone, or no /proc: nothing measured)
+      }
+      const last = this.last.get(name);
+      if (last && atMs > last.atMs) {
+        const shares = this.shares.get(name) ?? [];
+        shares.push((cpuS - last.cpuS) / ((atMs - last.atMs) / 1000));
+        this.shares.set(name, shares);
+      }
+      this.last.set(name, { cpuS, atMs });
+    }
+  }
+
+  start(): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), SAMPLE_MS);
+    this.timer.unref();
+  }
+
+  /** Per process name, what it used (only processes sampled at least twice). */
+  stop(): Map<string, ProcessCpu> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    return new Map([...this.shares].map(([name, shares]) => [name, summariseCores(shares)]));
   }
 }

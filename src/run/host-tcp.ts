@@ -23,7 +23,7 @@ const PEAK_HORIZON_S = 600;
 /** The largest rate (bit/s) times the largest round trip (s) any connection of the scenario can see, in bytes. */
 export function largestBdpBytes(scenario: Scenario, topology: Topology): number {
   const peakMbps = Math.max(...scenario.links.map((l) => traceStats(l.trace, PEAK_HORIZON_S).max));
-  const oneWay = (route: number[]) => route.reduce((s, id) => s + scenario.links[id].delayS + scenario.links[id].jitterS, 0);
+  const oneWay = (route: number[]) => route.reduce((s, id) => s + scenario.links[id].maxDelayS + scenario.links[id].jitterS, 0);
   let rtt = 0;
   if (scenario.network.underlay === 'relay') {
     // every connection is between neighbours

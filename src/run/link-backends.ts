@@ -40,7 +40,7 @@ export async function chooseLinkBackend(scenario: Scenario, requested?: LinkBack
     throw new UserError(`--mode emu: ${scenario.nodes.length} nodes and ${undirected} links do not fit the emulated address space (at most 65,536 nodes and 16,384 links); simulate it (--mode sim)`);
   }
   checkCongestion(scenario.network.tcp.congestion);
-  const needsNetem = scenario.links.filter((l) => l.delayS > 0 || l.lossPercent > 0 || l.jitterS > 0);
+  const needsNetem = scenario.links.filter((l) => l.delayS > 0 || l.lossPercent > 0 || l.jitterS > 0 || l.delayOverTime || l.lossOverTime);
   const nativeOnly = [
     ...scenario.links.filter((l) => l.jitterS > 0 && !l.reorder).map((l) => `${l.name} has jitter without reordering (netem reorders)`),
     ...(scenario.results.packet_log ? ['results.packet_log asks for per-packet logs'] : []),
@@ -77,8 +77,8 @@ export function describeLinks(backend: LinkBackend, scenario: Scenario): string 
 /** Build the scenario's network on the chosen backend, every link at its trace's first rate. */
 export async function buildLinks(backend: LinkBackend, scenario: Scenario, topology: Topology): Promise<EmulatedLinks> {
   const shapes = scenario.links.map((l) => ({
-    mbps: l.trace.rateAt(0), delayS: l.delayS, jitterS: l.jitterS, reorder: l.reorder,
-    lossPercent: l.lossPercent, queuePackets: l.queuePackets, mahimahi: l.mahimahi,
+    mbps: l.trace.rateAt(0), delayS: l.delayS, maxDelayS: l.maxDelayS, jitterS: l.jitterS, reorder: l.reorder,
+    lossPercent: l.lossPercent, queuePackets: l.queuePackets, mahimahi: l.mahimahi, varies: !!(l.delayOverTime || l.lossOverTime),
   }));
   const routes = scenario.network.underlay === 'relay' ? 'neighbours' : 'all';
   const tcp = namespaceTcp(scenario, topology);

@@ -10,7 +10,9 @@ import { scenarioTopology, simulateInSlices, type SchedulerRun } from './simulat
 import { namespaceTcp } from './host-tcp.js';
 import { emulate } from './emulate.js';
 import { chooseLinkBackend, describeLinks, type LinkBackend } from './link-backends.js';
-import { FIDELITY_THRESHOLD, fidelityLine, fidelityProblems, HOST_IDLE_MIN, HOST_SATURATED_MAX, type HostCpu, type LinkFidelity } from '../results/fidelity.js';
+import {
+  AGENT_LAG_P99_MAX_MS, FIDELITY_THRESHOLD, fidelityLine, fidelityProblems, HOST_IDLE_MIN, HOST_SATURATED_MAX, PROCESS_BUSY_MIN, type EmulationHealth, type LinkFidelity,
+} from '../results/fidelity.js';
 import { RunWriter, type SchedulerRecords } from '../results/writer.js';
 import { releaseRunFolder, reserveRunFolder } from '../results/folder.js';
 import type { RunIdentity, SummaryRow } from '../results/tables.js';
@@ -48,8 +50,8 @@ export interface RunOutcome {
   dir: string;
   summary: SummaryRow[];
   runs: SchedulerRun[];
-  /** Emulated runs: one fidelity line per scheduler, and whether any link fell behind. */
-  fidelity: { lines: string[]; flagged: boolean } | null;
+  /** Emulated runs: one fidelity line per scheduler, and what compromised the emulation ("scheduler: problem"; none: the host kept up). */
+  fidelity: { lines: string[]; problems: string[] } | null;
   /** Real training: the tfjs backend that ran, and the compute time it used. */
   trainingBackend: string | null;
   computeS: number;
@@ -74,9 +76,9 @@ export function defaultRunName(scenario: Scenario, mode: 'sim' | 'emu', at: Date
 /** What a simulated run leaves out of the scenario, said before it starts. */
 export function simulationCaveats(scenario: Scenario): string[] {
   const caveats: string[] = [];
-  const lossy = scenario.links.filter((l) => l.lossPercent > 0);
+  const lossy = scenario.links.filter((l) => l.lossPercent > 0 || l.lossOverTime);
   if (lossy.length) {
-    const names = lossy.slice(0, 4).map((l) => `${l.name} ${l.lossPercent}%`).join(', ') + (lossy.length > 4 ? `, and ${lossy.length - 4} more` : '');
+    const names = lossy.slice(0, 4).map((l) => `${l.name} ${l.lossOverTime ? l.lossOverTime.source : `${l.lossPercent}%`}`).join(', ') + (lossy.length > 4 ? `, and ${lossy.length - 4} more` : '');
     caveats.push(`the simulator does not model packet loss: ${names} run as if lossless; use --mode emu for loss`);
   }
   if (scenario.results.packet_log) caveats.push('results.packet_log applies to emulated runs on the native link emulator; a simulated run writes no packet logs');
@@ -139,13 +141,13 @@ async function runSchedulers(
   scenario: Scenario, options: RunOptions, writer: RunWriter, links: LinkBackend | null, training: PreparedTraining | null,
 ): Promise<RunOutcome> {
   const runs: SchedulerRun[] = [];
-  const fidelity: { scheduler: string; line: string; flagged: boolean }[] = [];
+  const fidelity: { scheduler: string; line: string; problems: string[] }[] = [];
   const count = scenario.schedulers.length;
   for (const [index, config] of scenario.schedulers.entries()) {
     const records = writer.scheduler(config);
     const t0 = performance.now();
     try {
-      const { run, fidelity: emulated, loopDelayMaxMs, hostCpu } = await runOne(scenario, config, options, records, links, training);
+      const { run, fidelity: emulated, loopDelayMaxMs, health } = await runOne(scenario, config, options, records, links, training);
       const wall = (performance.now() - t0) / 1000;
       if (run.training && training) {
         // evaluate worker 0's weights at each evaluation point, here, outside the run's timing
@@ -159,8 +161,8 @@ async function runSchedulers(
         records.fidelity(emulated);
         fidelity.push({
           scheduler: config.label,
-          line: fidelityLine(config.label, emulated, hostCpu ?? null, (id) => scenario.links[id].name),
-          flagged: fidelityProblems(emulated, hostCpu ?? null, (id) => scenario.links[id].name).length > 0,
+          line: fidelityLine(config.label, emulated, health ?? null, (id) => scenario.links[id].name),
+          problems: fidelityProblems(emulated, health ?? null, (id) => scenario.links[id].name),
         });
       }
       runs.push(run);
@@ -168,7 +170,7 @@ async function runSchedulers(
         {
           wall_s: round(wall), simulated_s: round(run.endTime), messages: run.stats.messages, rate_recomputations: run.stats.recomputations,
           ...(loopDelayMaxMs !== undefined ? { runner_loop_delay_max_ms: round(loopDelayMaxMs) } : {}),
-          ...(hostCpu ? { host_cpu_idle_mean: round(hostCpu.meanIdle), host_cpu_saturated_share: round(hostCpu.saturatedShare) } : {}),
+          ...(health ? healthRecord(health, fidelity.at(-1)!.problems) : {}),
         },
         training ? { training: { ...training.manifest, worker_rss_mb: Object.fromEntries(runs.map((r) => [r.label, r.training?.workerRssMb ?? {}])) } } : {},
       );
@@ -178,28 +180,47 @@ async function runSchedulers(
     }
   }
   const fidelityRecord = options.mode === 'emu'
-    ? { fidelity: { threshold: FIDELITY_THRESHOLD, host_idle_min: HOST_IDLE_MIN, host_saturated_max: HOST_SATURATED_MAX, flagged: fidelity.some((f) => f.flagged), schedulers: fidelity.map((f) => f.line) } }
+    ? {
+      fidelity: {
+        threshold: FIDELITY_THRESHOLD, host_idle_min: HOST_IDLE_MIN, host_saturated_max: HOST_SATURATED_MAX, process_busy_min: PROCESS_BUSY_MIN, agent_lag_p99_max_ms: AGENT_LAG_P99_MAX_MS,
+        flagged: fidelity.some((f) => f.problems.length > 0), schedulers: fidelity.map((f) => f.line),
+        problems: Object.fromEntries(fidelity.filter((f) => f.problems.length).map((f) => [f.scheduler, f.problems])),
+      },
+    }
     : {};
   const summary = writer.finish('complete', fidelityRecord);
   return {
     dir: writer.dir, summary, runs,
-    fidelity: options.mode === 'emu' ? { lines: fidelity.map((f) => f.line), flagged: fidelity.some((f) => f.flagged) } : null,
+    fidelity: options.mode === 'emu' ? { lines: fidelity.map((f) => f.line), problems: fidelity.flatMap((f) => f.problems.map((p) => `${f.scheduler}: ${p}`)) } : null,
     trainingBackend: training ? String(training.manifest.tfjs_backend) : null,
     computeS: scenario.workload.computeS,
+  };
+}
+
+/** An emulated scheduler run's health figures, for the manifest. */
+function healthRecord(health: EmulationHealth, problems: string[]): Record<string, unknown> {
+  return {
+    host_cpu_idle_mean: round(health.host.meanIdle), host_cpu_saturated_share: round(health.host.saturatedShare),
+    ...(health.linkEmulator ? { link_emulator_core_mean: round(health.linkEmulator.meanCore), link_emulator_busy_share: round(health.linkEmulator.busyShare) } : {}),
+    agents: Object.fromEntries(health.agents.map((a) => [a.node, {
+      ...(a.cpu ? { core_mean: round(a.cpu.meanCore), busy_share: round(a.cpu.busyShare) } : {}),
+      ...(a.loopLagMs ? { loop_lag_p99_ms: a.loopLagMs.p99, loop_lag_max_ms: a.loopLagMs.max } : {}),
+    }])),
+    fidelity_problems: problems,
   };
 }
 
 /** One scheduler, simulated or emulated, its records streamed to the results. */
 async function runOne(
   scenario: Scenario, config: SchedulerConfig, options: RunOptions, records: SchedulerRecords, links: LinkBackend | null, training: PreparedTraining | null,
-): Promise<{ run: SchedulerRun; fidelity: LinkFidelity[] | null; loopDelayMaxMs?: number; hostCpu?: HostCpu }> {
+): Promise<{ run: SchedulerRun; fidelity: LinkFidelity[] | null; loopDelayMaxMs?: number; health?: EmulationHealth }> {
   const onProgress = (completed: number) => options.onProgress?.(config.label, completed);
   if (options.mode === 'emu') {
     const packetLogDir = scenario.results.packet_log ? join(records.dir, 'packets', config.label) : undefined;
     const run = await emulate(scenario, config, {
       onProgress, links: links!, control: options.control, packetLogDir, trainingData: training?.data, backend: options.backend, sink: records, signal: stopSignal, stallS: options.stallS,
     });
-    return { run, fidelity: run.fidelity, loopDelayMaxMs: run.loopDelayMaxMs, hostCpu: run.hostCpu };
+    return { run, fidelity: run.fidelity, loopDelayMaxMs: run.loopDelayMaxMs, health: run.health };
   }
   return { run: await simulateInSlices(scenario, config, { onProgress, trainingData: training?.data, sink: records, signal: stopSignal }), fidelity: null };
 }
@@ -266,8 +287,8 @@ function startManifest(
     },
     schedulers: scenario.schedulers,
     links: scenario.links.slice(0, 10_000).map((l) => ({
-      link: l.name, rate: l.rateSource, delay_ms: l.delayS * 1000, jitter_ms: l.jitterS * 1000, reorder: l.reorder,
-      loss_percent: l.lossPercent, queue_packets: l.queuePackets,
+      link: l.name, rate: l.rateSource, delay_ms: l.delayOverTime ? l.delayOverTime.source : l.delayS * 1000, jitter_ms: l.jitterS * 1000, reorder: l.reorder,
+      loss_percent: l.lossOverTime ? l.lossOverTime.source : l.lossPercent, queue_packets: l.queuePackets,
     })),
     ...(scenario.links.length > 10_000 ? { links_omitted: scenario.links.length - 10_000 } : {}),
     ...(options.mode === 'sim' && simulationCaveats(scenario).length ? { warnings: simulationCaveats(scenario) } : {}),

@@ -120,7 +120,10 @@ class Simulation {
 
   constructor(private readonly scenario: Scenario, private readonly config: SchedulerConfig, private readonly options: SimulateOptions) {
     const topology = scenarioTopology(scenario);
-    const sim = (this.sim = new Simulator(topology, scenario.links.map((l) => l.trace), scenario.results.bin_s, scenario.network.framing));
+    const sim = (this.sim = new Simulator(
+      topology, scenario.links.map((l) => l.trace), scenario.results.bin_s, scenario.network.framing,
+      scenario.links.map((l) => l.delayOverTime?.trace ?? null),
+    ));
     const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null));
     const policy = options.policy ?? makePolicy(config, scenario);
     let channel: InProcessChannel | null = null;

@@ -45,7 +45,7 @@ export function generatedMesh(o: MeshOptions): Scenario {
     for (const [from, to] of [[a, b], [b, a]]) {
       const name = `${nodes[from]}->${nodes[to]}`;
       links.push({
-        id: links.length, from: nodes[from], to: nodes[to], name, delayS: 0, jitterS: 0, reorder: false, lossPercent: 0, queuePackets: null, mahimahi: null,
+        id: links.length, from: nodes[from], to: nodes[to], name, delayS: 0, maxDelayS: 0, delayOverTime: null, jitterS: 0, reorder: false, lossPercent: 0, lossOverTime: null, queuePackets: null, mahimahi: null,
         trace: generateTrace(spec, seed, name), rateSource: 'generator redraw-uniform',
       });
     }

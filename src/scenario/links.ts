@@ -9,11 +9,11 @@ import type { Trace } from '../model/trace.js';
 import { MAX_DIRECTED_LINKS, MAX_MBPS } from '../model/limits.js';
 import { UserError } from '../util/errors.js';
 import { readText } from '../util/files.js';
-import type { BandwidthSpec, RateSpec, ScenarioInput } from './schema.js';
-import type { DirectedLinkSpec } from './types.js';
+import type { BandwidthSpec, DelaySpec, LossSpec, RateSpec, ScenarioInput } from './schema.js';
+import type { DirectedLinkSpec, OverTime } from './types.js';
 import { convertMahimahi } from './traces/mahimahi.js';
 import { generateTrace } from './traces/generators.js';
-import { readTraceCsv } from './traces/csv.js';
+import { DELAY_COLUMN, LOSS_COLUMN, readTraceCsv, type TraceColumn } from './traces/csv.js';
 import { traceFromTable, PiecewiseTrace, type TraceTable } from './traces/piecewise.js';
 
 export type Problem = (path: (string | number)[], message: string) => void;
@@ -29,7 +29,7 @@ export interface LinkContext {
   links: DirectedLinkSpec[];
 }
 
-interface LinkProps { delay_ms?: number; jitter_ms?: number; reorder?: boolean; loss_percent?: number; queue_packets?: number }
+interface LinkProps { delay_ms?: DelaySpec; jitter_ms?: number; reorder?: boolean; loss_percent?: LossSpec; queue_packets?: number }
 
 /** The directed links of the scenario's `links` or `mesh` (problems go to ctx.problem). */
 export function expandLinks(input: ScenarioInput, ctx: LinkContext): DirectedLinkSpec[] {
@@ -56,12 +56,13 @@ function sparseLinks(input: ScenarioInput, ctx: LinkContext): void {
     const bw: BandwidthSpec | undefined = props.bandwidth;
     // a missing bandwidth is this link's problem; a bad default is link_defaults'
     const path = link.bandwidth === undefined && bw !== undefined ? ['link_defaults', 'bandwidth'] : ['links', i, 'bandwidth'];
+    const propsPath: PropsPath = (field) => (link[field] !== undefined ? ['links', i, field] : ['link_defaults', field]);
     if (bw !== undefined && typeof bw === 'object' && 'forward' in bw) {
-      addDirected(ctx, a, b, bw.forward, [...path, 'forward'], props);
-      addDirected(ctx, b, a, bw.reverse, [...path, 'reverse'], props);
+      addDirected(ctx, a, b, bw.forward, [...path, 'forward'], props, propsPath);
+      addDirected(ctx, b, a, bw.reverse, [...path, 'reverse'], props, propsPath);
     } else {
-      addDirected(ctx, a, b, bw as RateSpec | undefined, path, props);
-      addDirected(ctx, b, a, bw as RateSpec | undefined, path, props);
+      addDirected(ctx, a, b, bw as RateSpec | undefined, path, props, propsPath);
+      addDirected(ctx, b, a, bw as RateSpec | undefined, path, props, propsPath);
     }
   });
 }
@@ -97,32 +98,83 @@ function meshLinks(input: ScenarioInput, ctx: LinkContext): void {
           reorder: mesh.reorder,
           loss_percent: mesh.loss_percent,
           queue_packets: mesh.queue_packets,
-        });
+        }, (field) => ['mesh', field]);
       }
     }
   }
 }
 
-function addDirected(ctx: LinkContext, from: string, to: string, spec: RateSpec | undefined, path: (string | number)[], props: LinkProps): void {
+function addDirected(ctx: LinkContext, from: string, to: string, spec: RateSpec | undefined, path: (string | number)[], props: LinkProps, propsPath: PropsPath): void {
   if (spec === undefined) {
     ctx.problem(path, 'missing; every link needs a bandwidth (here or in link_defaults)');
     return;
   }
-  const made = makeTrace(spec, `${from}->${to}`, path, ctx);
-  if (!made) return;
+  const name = `${from}->${to}`;
+  const made = makeTrace(spec, name, path, ctx);
+  const delay = overTime(props.delay_ms, DELAY_COLUMN, `${name} delay`, propsPath('delay_ms'), ctx);
+  const loss = overTime(props.loss_percent, LOSS_COLUMN, `${name} loss`, propsPath('loss_percent'), ctx);
+  if (!made || delay === undefined || loss === undefined) return;
   if (made.maxMbps !== undefined && made.maxMbps > MAX_MBPS) {
     ctx.problem(path, `a rate of ${made.maxMbps} Mbit/s is above the largest geobed accepts (${MAX_MBPS} Mbit/s, 1 Tbit/s)`);
     return;
   }
+  const constant = (v: DelaySpec | LossSpec | undefined) => (typeof v === 'number' ? v : 0);
   ctx.links.push({
-    id: ctx.links.length, from, to, name: `${from}->${to}`,
-    delayS: (props.delay_ms ?? 0) / 1000,
+    id: ctx.links.length, from, to, name,
+    delayS: (delay ? delay.trace.rateAt(0) : constant(props.delay_ms)) / 1000,
+    maxDelayS: (delay ? delay.max : constant(props.delay_ms)) / 1000,
+    delayOverTime: delay,
     jitterS: (props.jitter_ms ?? 0) / 1000,
     reorder: props.reorder ?? false,
-    lossPercent: props.loss_percent ?? 0,
+    lossPercent: loss ? loss.trace.rateAt(0) : constant(props.loss_percent),
+    lossOverTime: loss,
     queuePackets: props.queue_packets ?? null,
     trace: made.trace, rateSource: made.source, mahimahi: made.mahimahi ?? null,
   });
+}
+
+/** Where a link's delay_ms or loss_percent was given (for its problems). */
+type PropsPath = (field: 'delay_ms' | 'loss_percent') => (string | number)[];
+
+/**
+ * A delay or loss that changes over time, as a trace of its values (ms or
+ * percent); null when it is a constant (or not given); undefined when it
+ * has a problem (reported).
+ */
+function overTime(spec: DelaySpec | LossSpec | undefined, column: TraceColumn, label: string, path: (string | number)[], ctx: LinkContext): OverTime | null | undefined {
+  if (spec === undefined || typeof spec === 'number') return null;
+  if ('trace' in spec) {
+    const tracePath = resolve(ctx.baseDir, spec.trace);
+    try {
+      const table = readTraceCsv(tracePath, column);
+      return { trace: traceFromTable(table, spec.loop, spec.duration_s), max: Math.max(...table.mbps), source: `trace ${spec.trace}${spec.loop ? ' (looped)' : ''}` };
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      ctx.problem([...path, 'trace'], e.message);
+      return undefined;
+    }
+  }
+  const unit = column === DELAY_COLUMN ? 'ms' : 'percent';
+  const g = spec as Record<string, unknown> & { generator: string; period_s: number };
+  const field = (name: string) => g[`${name}_${unit}`] as number;
+  const source = `generator ${spec.generator}`;
+  if (g.generator === 'steps') {
+    const values = g[unit] as number[];
+    return { trace: generateTrace({ generator: 'steps', mbps: values, period_s: g.period_s, loop: g.loop as boolean }, ctx.seed, label), max: Math.max(...values), source };
+  }
+  if (field('min') > field('max')) {
+    ctx.problem([...path, `min_${unit}`], `min_${unit} (${field('min')}) must not exceed max_${unit} (${field('max')})`);
+    return undefined;
+  }
+  if (g.generator === 'redraw-uniform') {
+    return { trace: generateTrace({ generator: 'redraw-uniform', min_mbps: field('min'), max_mbps: field('max'), period_s: g.period_s }, ctx.seed, label), max: field('max'), source };
+  }
+  if (field('start') < field('min') || field('start') > field('max')) {
+    ctx.problem([...path, `start_${unit}`], `start_${unit} (${field('start')}) must lie in [min_${unit}, max_${unit}]`);
+    return undefined;
+  }
+  const walk = { generator: 'random-walk' as const, start_mbps: field('start'), step_mbps: field('step'), min_mbps: field('min'), max_mbps: field('max'), period_s: g.period_s };
+  return { trace: generateTrace(walk, ctx.seed, label), max: field('max'), source };
 }
 
 interface MadeTrace {

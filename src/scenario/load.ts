@@ -36,7 +36,13 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
 export function parseScenario(text: string, file: string, options: LoadOptions = {}): Scenario {
   const { input, fail, overrides } = validate(text, file, options.set ?? []);
   const issues: FieldIssue[] = [];
-  const problem = (path: (string | number)[], message: string) => issues.push({ path, message });
+  const reported = new Set<string>();
+  // (a spec shared by many directed links, a mesh's say, is reported once)
+  const problem = (path: (string | number)[], message: string) => {
+    const key = JSON.stringify([path, message]);
+    if (!reported.has(key)) issues.push({ path, message });
+    reported.add(key);
+  };
   const nodes = input.nodes.map((n) => (typeof n === 'string' ? n : n.name));
   const workers = input.nodes.filter((n) => typeof n === 'string' || n.worker).map((n) => (typeof n === 'string' ? n : n.name));
   const known = new Set<string>();

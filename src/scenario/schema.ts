@@ -86,12 +86,54 @@ export const bandwidthSpec = z.union([
   z.strictObject({ forward: rateSpec, reverse: rateSpec }).describe('per direction: forward is from the first to the second endpoint'),
 ]);
 
+/**
+ * A delay or loss that changes over time, in the forms a bandwidth takes:
+ * a trace file (`time_s,delay_ms` / `time_s,loss_percent`), or a seeded
+ * generator whose fields carry the quantity's unit, as the bandwidth
+ * generators' carry mbps.
+ */
+const varyingTraceFile = (column: string, what: string) => z.strictObject({
+  trace: z.string().min(1).describe(`CSV file "time_s,${column}", relative to the scenario file`),
+  loop: z.boolean().default(false).describe('replay the trace from the start when it ends'),
+  duration_s: periodS.optional().describe('loop period; default: last time_s plus the last step'),
+}).describe(`a ${what} trace file`);
+
+const lossValue = z.number().min(0).max(100);
+
+export const delaySpec = z.union([
+  delayMs.describe('a constant one-way delay in ms'),
+  varyingTraceFile('delay_ms', 'delay'),
+  z.discriminatedUnion('generator', [
+    z.strictObject({ generator: z.literal('steps'), ms: z.array(delayMs).min(1), period_s: periodS, loop: z.boolean().default(true) })
+      .describe('the listed delays in turn, each for period_s'),
+    z.strictObject({ generator: z.literal('redraw-uniform'), min_ms: delayMs, max_ms: delayMs, period_s: periodS })
+      .describe('redraw the delay uniformly in [min, max] every period'),
+    z.strictObject({ generator: z.literal('random-walk'), start_ms: delayMs, step_ms: delayMs, min_ms: delayMs, max_ms: delayMs, period_s: periodS })
+      .describe('every period, add a uniform step in [-step, step], clamped to [min, max]'),
+  ]),
+]).describe('one-way propagation delay: ms, {trace: file} or {generator: steps|redraw-uniform|random-walk}; emulated runs change it live, the simulator follows it')
+  .meta({ id: 'delay' }); // (in the JSON Schema's $defs once, not in every place a link takes it)
+
+export const lossSpec = z.union([
+  lossValue.describe('a constant loss in percent'),
+  varyingTraceFile('loss_percent', 'loss'),
+  z.discriminatedUnion('generator', [
+    z.strictObject({ generator: z.literal('steps'), percent: z.array(lossValue).min(1), period_s: periodS, loop: z.boolean().default(true) })
+      .describe('the listed losses in turn, each for period_s'),
+    z.strictObject({ generator: z.literal('redraw-uniform'), min_percent: lossValue, max_percent: lossValue, period_s: periodS })
+      .describe('redraw the loss uniformly in [min, max] every period'),
+    z.strictObject({ generator: z.literal('random-walk'), start_percent: lossValue, step_percent: lossValue, min_percent: lossValue, max_percent: lossValue, period_s: periodS })
+      .describe('every period, add a uniform step in [-step, step], clamped to [min, max]'),
+  ]),
+]).describe('random packet loss (emulated mode): percent, {trace: file} or {generator: steps|redraw-uniform|random-walk}')
+  .meta({ id: 'loss' });
+
 const linkProperties = {
   bandwidth: bandwidthSpec.optional(),
-  delay_ms: delayMs.optional().describe('one-way propagation delay'),
+  delay_ms: delaySpec.optional(),
   jitter_ms: delayMs.optional().describe('emulated mode: each packet\'s delay is uniform in delay_ms +- jitter_ms (not below 0); simulated mode uses delay_ms'),
   reorder: z.boolean().optional().describe('emulated mode: let jitter reorder packets (default: packets keep their order, as Mahimahi\'s delay shell)'),
-  loss_percent: z.number().min(0).max(100).optional().describe('random packet loss (emulated mode)'),
+  loss_percent: lossSpec.optional(),
   queue_packets: z.number().int().positive().optional().describe('queue limit in packets (emulated mode)'),
 };
 
@@ -104,10 +146,10 @@ export const meshSpec = z
   .strictObject({
     bandwidth_mbps: z.array(z.array(mbps)).optional().describe('N x N matrix, row = from, column = to, in Mbit/s; 0 = no link in that direction; the diagonal is ignored'),
     bandwidth: rateSpec.optional().describe('one rate spec for every directed link'),
-    delay_ms: z.union([delayMs, z.array(z.array(delayMs))]).optional(),
+    delay_ms: z.union([delaySpec, z.array(z.array(delayMs)).describe('N x N matrix of constant delays in ms')]).optional(),
     jitter_ms: delayMs.optional(),
     reorder: z.boolean().optional(),
-    loss_percent: z.number().min(0).max(100).optional(),
+    loss_percent: lossSpec.optional(),
     queue_packets: z.number().int().positive().optional(),
   })
   .describe('a full mesh over all nodes');
@@ -205,6 +247,8 @@ export const scenarioSpec = z
 export type ScenarioInput = z.infer<typeof scenarioSpec>;
 export type RateSpec = z.infer<typeof rateSpec>;
 export type BandwidthSpec = z.infer<typeof bandwidthSpec>;
+export type DelaySpec = z.infer<typeof delaySpec>;
+export type LossSpec = z.infer<typeof lossSpec>;
 export type TrainSpec = z.infer<typeof trainSpec>;
 
 export function scenarioJsonSchema(): object {

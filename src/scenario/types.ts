@@ -25,6 +25,15 @@ export interface Training {
   preset: string | null;
 }
 
+/** A link's delay or loss that changes over time: a piecewise-constant trace of its values (ms or percent). */
+export interface OverTime {
+  trace: Trace;
+  /** The largest value it takes. */
+  max: number;
+  /** Human-readable origin (file, generator). */
+  source: string;
+}
+
 export interface DirectedLinkSpec {
   /** Index of this directed link in `Scenario.links`. */
   id: number;
@@ -32,12 +41,20 @@ export interface DirectedLinkSpec {
   to: string;
   /** "from->to" */
   name: string;
+  /** One-way delay (at time 0, when it changes over time). */
   delayS: number;
+  /** The largest delay the link takes. */
+  maxDelayS: number;
+  /** The delay over time (values in ms), or null: delayS throughout. */
+  delayOverTime: OverTime | null;
   /** Each packet's delay is uniform in delayS +- jitterS (emulated mode). */
   jitterS: number;
   /** May jitter reorder packets (emulated mode). */
   reorder: boolean;
+  /** Random loss in percent (at time 0, when it changes over time). */
   lossPercent: number;
+  /** The loss over time (values in percent), or null: lossPercent throughout. */
+  lossOverTime: OverTime | null;
   queuePackets: number | null;
   trace: Trace;
   /** Human-readable origin of the rate (constant, file, generator). */

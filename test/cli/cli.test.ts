@@ -65,6 +65,37 @@ describe('geobed CLI', () => {
     for (const t of readCsv(join(out, 'transfers.csv'))) if (t.from !== t.to) expect(links.has(`${t.from}->${t.to}`), `${t.from}->${t.to}`).toBe(true);
   }, 120_000);
 
+  it('delay and loss over time: links.csv has the delay and loss in force per bin, and the simulator follows the delay', async () => {
+    const scenario = (delay: string) => [
+      'name: over-time', 'iterations: 6', 'nodes: [a, b]',
+      'links:', '  - between: [a, b]', '    bandwidth: 100', `    delay_ms: ${delay}`,
+      '    loss_percent: { generator: steps, percent: [0, 4], period_s: 1 }',
+      'workload: { gradient_mb: 1, compute_ms: 200 }', 'schedulers: [star]', 'results: { bin_s: 1 }',
+    ].join('\n');
+    writeFiles(dir.path, {
+      'varying.yaml': scenario('{ generator: steps, ms: [10, 30], period_s: 0.5 }'),
+      'constant.yaml': scenario('10'),
+    });
+    const varying = join(dir.path, 'varying'), constant = join(dir.path, 'constant');
+    const r = await geobed(['run', join(dir.path, 'varying.yaml'), '--out', varying]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/the simulator does not model packet loss: a->b generator steps/);
+    expect((await geobed(['run', join(dir.path, 'constant.yaml'), '--out', constant])).exitCode).toBe(0);
+    const rows = readCsv(join(varying, 'links.csv')).filter((row) => row.link === 'a->b');
+    expect(rows.length).toBeGreaterThan(2);
+    // each 1 s bin: half of it at 10 ms, half at 30 ms; the loss alternates bin by bin
+    for (const row of rows.filter((x) => x.bin_s === '1.000000')) expect(row.delay_ms).toBe('20.000');
+    expect(rows.slice(0, 3).map((x) => x.loss_percent)).toEqual(['0.000', '4.000', '0.000']);
+    expect(readCsv(join(constant, 'links.csv'))[0].delay_ms).toBe('10.000');
+    // messages that leave in a 30 ms half-second arrive 20 ms later than at 10 ms throughout
+    const transfers = (out: string) => readCsv(join(out, 'transfers.csv'));
+    const slower = transfers(varying).map((t, i) => Number(t.delivered_s) - Number(transfers(constant)[i].delivered_s));
+    expect(slower.some((d) => Math.abs(d - 0.02) < 1e-6)).toBe(true);
+    expect(slower.every((d) => d > -1e-9)).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(varying, 'manifest.json'), 'utf8'));
+    expect(manifest.links[0]).toMatchObject({ delay_ms: 'generator steps', loss_percent: 'generator steps' });
+  });
+
   it('the same seed writes byte-identical CSVs; another seed changes them', async () => {
     const runs = ['a', 'b', 'c'].map((n) => join(dir.path, n));
     await geobed(['run', QUICKSTART, '--out', runs[0]]);

@@ -36,7 +36,7 @@ describe.skipIf(!isRoot)('emulation agrees with simulation (root)', () => {
         const simulated = mean(iterationTimes(simulate(all, config)));
         const run = await emulate(all, config, { timeoutS: 120 });
         // a measurement: asserted only when the run's own fidelity check says the host kept up
-        const problems = fidelityProblems(run.fidelity, run.hostCpu, (id) => all.links[id].name);
+        const problems = fidelityProblems(run.fidelity, run.health, (id) => all.links[id].name);
         if (problems.length) {
           process.stderr.write(`agreement (${config.label}, ${all.name}): not asserted, this host was too busy: ${problems.join('; ')}\n`);
           ctx.skip(`host too busy: ${problems.join('; ')}`);

@@ -64,25 +64,28 @@ describe.skipIf(!isRoot)('the emulated hosts\' TCP (root)', () => {
     expect((await execa('ip', ['-n', n.namespaceOf('a'), 'route', 'show'])).stdout).toMatch(/congctl bbr/);
   });
 
-  it('500 Mbit/s with 50 ms each way: TCP carries at least 95% of the link with the path\'s buffers (the host\'s 4 MB cap it)', async (ctx) => {
+  // The bandwidth-delay product of 500 Mbit/s x 50 ms each way (6.25 MB) at half the packet rate: a 2-core
+  // host emulates 250 Mbit/s with CPU to spare, while 500 Mbit/s of one flow (emulator, sender and receiver)
+  // saturates it, which the fidelity rule rightly refuses to judge (measured at 500 x 50 in CI: 478.4 Mbit/s, 95.7%)
+  it('250 Mbit/s with 100 ms each way: TCP carries at least 95% of the link with the path\'s buffers (the host\'s 4 MB cap it)', async (ctx) => {
     const host = new HostCpuMonitor();
     host.start();
-    const tuned = await build('native', '    bandwidth: 500\n    delay_ms: 50');
-    const withPathBuffers = await goodputMbps(tuned, 10, 4, 5302);
+    const tuned = await build('native', '    bandwidth: 250\n    delay_ms: 100');
+    expect(await sysctl(tuned, 'a', 'net.ipv4.tcp_wmem')).toBe(`4096 16384 ${24 * 1024 * 1024}`); // the same product, the same buffers
+    const withPathBuffers = await goodputMbps(tuned, 12, 5, 5302);
     await tuned.teardown();
     net = null;
-    const small = await build('native', '    bandwidth: 500\n    delay_ms: 50', ['network.tcp.buffers=host']);
-    const withHostBuffers = await goodputMbps(small, 6, 3, 5303);
+    const small = await build('native', '    bandwidth: 250\n    delay_ms: 100', ['network.tcp.buffers=host']);
+    const withHostBuffers = await goodputMbps(small, 8, 4, 5303);
     const cpu = host.stop();
-    process.stderr.write(`high-BDP path: ${withPathBuffers.mbps.toFixed(1)} Mbit/s with the path's buffers, ${withHostBuffers.mbps.toFixed(1)} with the host's (500 Mbit/s link)\n`);
-    // (the run's own fidelity rule: a 500 Mbit/s flow keeps linkem, sender and receiver busy, so brief saturation is expected)
+    process.stderr.write(`high-BDP path: ${withPathBuffers.mbps.toFixed(1)} Mbit/s with the path's buffers, ${withHostBuffers.mbps.toFixed(1)} with the host's (250 Mbit/s link, 100 ms each way)\n`);
     if (hostSaturated(cpu)) {
       const why = `the CPUs were under 10% idle in ${(100 * cpu.saturatedShare).toFixed(0)}% of the test`;
       process.stderr.write(`high-BDP path: not asserted, this host was too busy (${why})\n`);
       ctx.skip(`host too busy: ${why}`);
     }
-    expect(withPathBuffers.mbps).toBeGreaterThanOrEqual(0.95 * 500);
-    // 4 MB in flight over a 100 ms round trip: at most 4 MiB / 0.1 s = 335 Mbit/s, less what Linux keeps back
-    expect(withHostBuffers.mbps).toBeLessThan(0.8 * 500);
+    expect(withPathBuffers.mbps).toBeGreaterThanOrEqual(0.95 * 250);
+    // 4 MB in flight over a 200 ms round trip: at most 4 MiB / 0.2 s = 168 Mbit/s, less what Linux keeps back
+    expect(withHostBuffers.mbps).toBeLessThan(0.8 * 250);
   }, 60_000);
 });

@@ -56,15 +56,15 @@ describe.skipIf(!isRoot)('emulated runs (root)', () => {
       expectPlainSums(scenario, run);
       // the trace player changed rates in place while the run went on, at the traces' times:
       // late only by as much as the runner's event loop was held up (the host's share, measured in the run)
-      expect(run.rateChanges.length).toBeGreaterThan(0);
+      expect(run.linkChanges.length).toBeGreaterThan(0);
       const end = run.iterations.at(-1)!.end;
       for (const link of scenario.links) {
         const due: number[] = [];
         for (let t = link.trace.nextChangeAfter(0); t < end - 0.5; t = link.trace.nextChangeAfter(t)) due.push(t);
-        const applied = run.rateChanges.filter((c) => c.link === link.name).map((c) => c.scheduledS);
+        const applied = run.linkChanges.filter((c) => c.link === link.name).map((c) => c.scheduledS);
         expect(applied.slice(0, due.length), link.name).toEqual(due);
       }
-      for (const c of run.rateChanges) {
+      for (const c of run.linkChanges) {
         expect(c.appliedS).toBeGreaterThan(c.scheduledS - 0.002); // (Node's timers count whole ms: one may fire a fraction early)
         expect(c.appliedS - c.scheduledS).toBeLessThan(run.loopDelayMaxMs / 1000 + 0.03);
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gsoSegments, htbRate, linkShapingCommands, rateChangeCommand } from '../../src/net/kernel/shaping.js';
+import { gsoSegments, htbRate, linkShapingCommands, netemChangeCommands, rateChangeCommand } from '../../src/net/kernel/shaping.js';
 import { queueLimit } from '../../src/net/emu/links.js';
 
 const rateOnly = { mbps: 50, delayS: 0, lossPercent: 0, queuePackets: null };
@@ -31,6 +31,19 @@ describe('link shaping commands', () => {
     const lines = linkShapingCommands('n1', shape, pairs, 'fifo');
     expect(lines[2]).toBe('qdisc add dev n1 parent 1:1 handle 10: netem limit 8258 delay 50.000ms loss 0.5%');
     expect(queueLimit({ ...shape, queuePackets: 300 })).toBe(300);
+  });
+
+  it('a delay or loss that varies: netem leaves from the start (even at 0), each changed in place', () => {
+    const shape = { mbps: 10, delayS: 0, maxDelayS: 0.2, lossPercent: 0, queuePackets: null, varies: true };
+    // the queue covers the largest delay: 100 Mbit/s x 200 ms = 1652 frames, twice that
+    expect(queueLimit({ ...shape, mbps: 100 })).toBe(3304);
+    const fair = linkShapingCommands('n1', shape, pairs, 'fair');
+    expect(fair.filter((l) => / netem limit 1000$/.test(l))).toHaveLength(4);
+    const leaves = fair.filter((l) => l.includes(' netem ')).map((l) => l.match(/parent (\S+) handle (\S+)/)!.slice(1));
+    const changes = netemChangeCommands('n1', { ...shape, delayS: 0.04, lossPercent: 2 }, pairs, 'fair');
+    expect(changes.map((l) => l.match(/parent (\S+) handle (\S+)/)!.slice(1))).toEqual(leaves); // every leaf, none missed
+    expect(changes[0]).toBe('qdisc change dev n1 parent 1:2 handle 2: netem limit 1000 delay 40.000ms loss 2%');
+    expect(netemChangeCommands('n1', shape, pairs, 'fifo')).toEqual(['qdisc change dev n1 parent 1:1 handle 10: netem limit 1000']);
   });
 
   it('jitter goes to netem as its delay variation', () => {

@@ -8,13 +8,16 @@ import type { Delivery } from '../../src/net/types.js';
 import { UserError } from '../../src/util/errors.js';
 import { binIndex, LinkBins } from '../../src/util/bins.js';
 
-interface LinkDef { from: string; to: string; mbps: number | Trace; delayMs?: number }
+/** A link's delay: constant ms, or a trace of ms over time. */
+interface LinkDef { from: string; to: string; mbps: number | Trace; delayMs?: number | Trace }
 
 /** A network of the given directed links; returns a function that runs sends and collects deliveries. */
 function network(nodes: string[], links: LinkDef[]) {
-  const topology = Topology.fromSpecs(nodes, links.map((l) => ({ from: l.from, to: l.to, delayS: (l.delayMs ?? 0) / 1000 })));
+  const delayAt0 = (l: LinkDef) => (typeof l.delayMs === 'object' ? l.delayMs.rateAt(0) : l.delayMs ?? 0);
+  const topology = Topology.fromSpecs(nodes, links.map((l) => ({ from: l.from, to: l.to, delayS: delayAt0(l) / 1000 })));
   const traces = links.map((l) => (typeof l.mbps === 'number' ? PiecewiseTrace.constant(l.mbps) : l.mbps));
-  const sim = new Simulator(topology, traces, 0.5, 'none'); // the ideal fluid: hand-computable
+  const delays = links.map((l) => (typeof l.delayMs === 'object' ? l.delayMs : null));
+  const sim = new Simulator(topology, traces, 0.5, 'none', delays); // the ideal fluid: hand-computable
   const delivered: Delivery[] = [];
   for (const n of nodes) sim.network.transportFor(n).onMessage((d) => delivered.push(d));
   const send = (from: string, to: string, megabytes: number, body: unknown = null) =>
@@ -49,6 +52,32 @@ describe('flow-level simulator, hand-computed cases', () => {
     // both at 5 MB/s; short ends at 1 s; long has 5 MB left at 10 MB/s -> 1.5 s
     expect(at(ds, 'short')).toBeCloseTo(1.0, 9);
     expect(at(ds, 'long')).toBeCloseTo(1.5, 9);
+  });
+
+  it('a delay that changes over time: each hop\'s delay as it is when the message enters it', () => {
+    // a -> b -> c at 80 Mbit/s = 10 MB/s; a->b 100 ms throughout, b->c 10 ms until 0.6 s, 200 ms after
+    const net = network(['a', 'b', 'c'], [
+      { from: 'a', to: 'b', mbps: 80, delayMs: 100 },
+      { from: 'b', to: 'c', mbps: 80, delayMs: new PiecewiseTrace([0, 0.6], [10, 200]) },
+    ]);
+    net.send('a', 'c', 4, 'first'); // last byte leaves at 0.4 s, enters b->c at 0.5 s: 10 ms -> 0.51 s
+    net.send('a', 'c', 2, 'second'); // leaves at 0.6 s, enters b->c at 0.7 s: 200 ms -> 0.9 s
+    const ds = net.run(2);
+    expect(at(ds, 'first')).toBeCloseTo(0.51, 9);
+    expect(at(ds, 'second')).toBeCloseTo(0.9, 9);
+  });
+
+  it('when a delay falls, a message never overtakes the one ahead of it', () => {
+    // 80 Mbit/s = 10 MB/s; 200 ms until 0.5 s, then 10 ms
+    const net = network(['a', 'b'], [{ from: 'a', to: 'b', mbps: 80, delayMs: new PiecewiseTrace([0, 0.5], [200, 10]) }]);
+    net.send('a', 'b', 4.5, 'first'); // leaves at 0.45 s with 200 ms: 0.65 s
+    net.send('a', 'b', 1, 'second'); // leaves at 0.55 s with 10 ms: 0.56 s, but not before the first: 0.65 s
+    net.send('a', 'b', 3, 'third'); // leaves at 0.85 s with 10 ms: 0.86 s
+    const ds = net.run(3);
+    expect(ds.map((d) => d.body)).toEqual(['first', 'second', 'third']);
+    expect(at(ds, 'first')).toBeCloseTo(0.65, 9);
+    expect(at(ds, 'second')).toBeCloseTo(0.65, 9);
+    expect(at(ds, 'third')).toBeCloseTo(0.86, 9);
   });
 
   it('a capacity change mid-flow changes the rate from that instant', () => {

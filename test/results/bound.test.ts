@@ -9,7 +9,7 @@ import { DEFAULT_TCP } from '../../src/scenario/schema.js';
 function scenario(nodes: string[], pairs: [string, string, number | Trace][], megabytes: number): Scenario {
   const links = pairs.flatMap(([a, b, r]) => [[a, b], [b, a]].map(([from, to]) => ({ from, to, r })))
     .map((l, id) => ({
-      id, from: l.from, to: l.to, name: `${l.from}->${l.to}`, delayS: 0, jitterS: 0, reorder: false, lossPercent: 0, queuePackets: null, mahimahi: null,
+      id, from: l.from, to: l.to, name: `${l.from}->${l.to}`, delayS: 0, maxDelayS: 0, delayOverTime: null, jitterS: 0, reorder: false, lossPercent: 0, lossOverTime: null, queuePackets: null, mahimahi: null,
       trace: typeof l.r === 'number' ? PiecewiseTrace.constant(l.r) : l.r, rateSource: '',
     }));
   return {

@@ -96,6 +96,59 @@ describe('loading scenarios', () => {
     expect(msg).toMatch(/s\.yaml:7: links\[0\]\.bandwidth: expected number to be >=0/);
   });
 
+  it('reads delay and loss that change over time: steps, seeded generators and trace files', () => {
+    const s = load(scenarioText({
+      links: [
+        'links:',
+        '  - between: [a, b]',
+        '    bandwidth: 10',
+        '    delay_ms: { generator: steps, ms: [5, 40], period_s: 2 }',
+        '    loss_percent: { trace: loss.csv }',
+        '  - between: [b, c]',
+        '    bandwidth: 10',
+        '    delay_ms: { generator: random-walk, start_ms: 20, step_ms: 5, min_ms: 10, max_ms: 30, period_s: 1 }',
+        '    loss_percent: { generator: redraw-uniform, min_percent: 0, max_percent: 2, period_s: 1 }',
+      ].join('\n'),
+    }), { 'loss.csv': 'time_s,loss_percent\n0,0\n3,1.5\n' });
+    const [ab, , bc, cb] = s.links;
+    expect(ab.delayS).toBeCloseTo(0.005);
+    expect(ab.maxDelayS).toBeCloseTo(0.04);
+    expect([0, 1.9, 2, 3.9, 4].map((t) => ab.delayOverTime!.trace.rateAt(t))).toEqual([5, 5, 40, 40, 5]); // steps loop by default
+    expect([0, 2.9, 3, 100].map((t) => ab.lossOverTime!.trace.rateAt(t))).toEqual([0, 0, 1.5, 1.5]);
+    expect(ab.lossPercent).toBe(0);
+    expect(bc.delayS).toBeCloseTo(0.02);
+    expect(bc.maxDelayS).toBeCloseTo(0.03);
+    const walk = (l: typeof bc) => [0, 1, 2, 3, 4, 5].map((t) => l.delayOverTime!.trace.rateAt(t));
+    for (const ms of walk(bc)) expect(ms).toBeGreaterThanOrEqual(10), expect(ms).toBeLessThanOrEqual(30);
+    expect(walk(bc)).not.toEqual(walk(cb)); // each direction its own seeded realisation, as bandwidth
+    expect(walk(bc)).toEqual(walk(load(readFileSync(join(dir.path, 's.yaml'), 'utf8')).links[2])); // and the same for the same seed
+    expect(new Set(walk(bc)).size).toBeGreaterThan(1);
+    // the bandwidth's random stream is not the delay's: adding a varying delay leaves the rates as they were
+    const plain = load(scenarioText());
+    const withDelay = load(scenarioText({
+      links: 'links:\n  - between: [a, b]\n    bandwidth: 80\n  - between: [b, c]\n    bandwidth: { generator: redraw-uniform, min_mbps: 20, max_mbps: 155, period_s: 1 }\n' +
+        '    delay_ms: { generator: redraw-uniform, min_ms: 1, max_ms: 9, period_s: 1 }',
+    }));
+    expect([0.5, 1.5, 2.5].map((t) => withDelay.links[2].trace.rateAt(t))).toEqual([0.5, 1.5, 2.5].map((t) => plain.links[2].trace.rateAt(t)));
+  });
+
+  it('refuses a bad delay or loss over time, naming the field or the file and line', () => {
+    const link = (lines: string) => scenarioText({ links: `links:\n  - between: [a, b]\n    bandwidth: 10\n${lines}\n  - between: [b, c]\n    bandwidth: 10` });
+    expect(errorOf(() => load(link('    delay_ms: { generator: redraw-uniform, min_ms: 50, max_ms: 10, period_s: 1 }'))))
+      .toMatch(/s\.yaml:\d+: links\[0\]\.delay_ms\.min_ms: min_ms \(50\) must not exceed max_ms \(10\)/);
+    expect(errorOf(() => load(link('    loss_percent: { generator: random-walk, start_percent: 5, step_percent: 1, min_percent: 0, max_percent: 2, period_s: 1 }'))))
+      .toMatch(/links\[0\]\.loss_percent\.start_percent: start_percent \(5\) must lie in \[min_percent, max_percent\]/);
+    expect(errorOf(() => load(link('    loss_percent: { generator: steps, percent: [0, 120], period_s: 1 }')))).toMatch(/links\[0\]\.loss_percent\.percent\[1\]: .*100/);
+    expect(errorOf(() => load(link('    delay_ms: { generator: steps, mbps: [5], period_s: 1 }')))).toMatch(/links\[0\]\.delay_ms/);
+    const header = errorOf(() => load(link('    delay_ms: { trace: d.csv }'), { 'd.csv': 'time_s,mbps\n0,10\n' }));
+    expect(header).toMatch(/d\.csv:1: expected the header "time_s,delay_ms", got "time_s,mbps"/);
+    expect(header.split('\n')).toHaveLength(1); // both directions share the file: reported once
+    expect(errorOf(() => load(link('    delay_ms: { trace: d.csv }'), { 'd.csv': 'time_s,delay_ms\n0,10\n1,70000\n' }))).toMatch(/d\.csv:3: delay_ms must be at most 60000, got 70000/);
+    // a default's problem is the default's
+    const defaults = scenarioText({ links: 'link_defaults:\n  delay_ms: { generator: redraw-uniform, min_ms: 9, max_ms: 1, period_s: 1 }\nlinks:\n  - between: [a, b]\n    bandwidth: 10\n  - between: [b, c]\n    bandwidth: 10' });
+    expect(errorOf(() => load(defaults))).toMatch(/link_defaults\.delay_ms\.min_ms: min_ms \(9\)/);
+  });
+
   it('rejects a missing trace file, naming it', () => {
     const msg = errorOf(() => load(scenarioText({ links: 'links:\n  - between: [a, b]\n    bandwidth: { trace: gone.csv }\n  - between: [b, c]\n    bandwidth: 10' })));
     expect(msg).toMatch(/s\.yaml:7: links\[0\]\.bandwidth\.trace: .*gone\.csv: cannot read trace file \(ENOENT\)/);

@@ -27,7 +27,7 @@ function chain(nodes: string[], mbps: number | ((from: string, to: string) => nu
   for (let i = 0; i + 1 < nodes.length; i++) pairs.push([nodes[i], nodes[i + 1]], [nodes[i + 1], nodes[i]]);
   const rate = typeof mbps === 'number' ? () => mbps : mbps;
   const links = pairs.map(([from, to], id) => ({
-    id, from, to, name: `${from}->${to}`, delayS: 0, jitterS: 0, reorder: false, lossPercent: 0, queuePackets: null, mahimahi: null,
+    id, from, to, name: `${from}->${to}`, delayS: 0, maxDelayS: 0, delayOverTime: null, jitterS: 0, reorder: false, lossPercent: 0, lossOverTime: null, queuePackets: null, mahimahi: null,
     trace: PiecewiseTrace.constant(rate(from, to)), rateSource: '',
   }));
   const modelArrays = arrays.map((mb, k) => ({ name: `k${k}`, elements: (mb * 1e6) / 4 }));

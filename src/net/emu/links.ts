@@ -39,10 +39,14 @@ export function tcpSysctls(tcp: NamespaceTcp): string[] {
 export interface LinkShape {
   mbps: number;
   delayS: number;
+  /** The largest delay it will be given (a delay that changes over time), else delayS. */
+  maxDelayS?: number;
   /** Delay varies uniformly within delayS +- jitterS (netem reorders then). */
   jitterS?: number;
   lossPercent: number;
   queuePackets: number | null;
+  /** Its delay or loss will change while the network runs (setDelay, setLoss). */
+  varies?: boolean;
 }
 
 /**
@@ -51,7 +55,7 @@ export interface LinkShape {
  */
 export function queueLimit(shape: LinkShape): number {
   if (shape.queuePackets !== null) return shape.queuePackets;
-  const bdpPackets = Math.ceil((shape.mbps * 1e6 * shape.delayS) / 8 / FRAME_BYTES);
+  const bdpPackets = Math.ceil((shape.mbps * 1e6 * Math.max(shape.delayS, shape.maxDelayS ?? 0)) / 8 / FRAME_BYTES);
   return Math.max(DEFAULT_QUEUE_PACKETS, 2 * bdpPackets);
 }
 
@@ -80,6 +84,9 @@ export interface EmulatedLinks {
   namespaceOf(node: string): string;
   addressOf(node: string): string;
   setRate(linkId: number, mbps: number): void;
+  /** Change a directed link's one-way delay now: packets already in flight keep theirs, and packets keep their order. */
+  setDelay(linkId: number, delayS: number): void;
+  setLoss(linkId: number, percent: number): void;
   counters(): LinkCounters;
   /**
    * The run's epoch is `epochMs` (WallClock time, a little ahead): a backend
@@ -89,6 +96,8 @@ export interface EmulatedLinks {
   atEpoch(epochMs: number): void;
   /** Per-packet logs, where the backend writes them (else undefined). */
   startPacketLogs?(fileOf: (linkId: number) => string): void;
+  /** The process that moves the packets, when the backend runs one (the native link emulator); null when the kernel does. */
+  emulatorPid(): number | null;
   /** What the backend refused since it was built (a bad command, a dead helper). */
   errors(): string[];
   teardown(): Promise<void>;

@@ -16,7 +16,7 @@ import { ipv4, LINK_BASE, newRunTag, nodeAddress } from '../emu/addresses.js';
 import { onTeardown } from '../../util/teardown.js';
 import { claimTag } from '../emu/owners.js';
 import { CommandBatch } from '../emu/batch.js';
-import { gsoSegments, linkShapingCommands, rateChangeCommand, type Pair } from './shaping.js';
+import { gsoSegments, linkShapingCommands, netemChangeCommands, rateChangeCommand, type Pair } from './shaping.js';
 import { DEFAULT_NAMESPACE_TCP, tcpSysctls, type EmulatedLinks, type LinkCounters, type LinkShape, type NamespaceTcp, type Queueing, type RouteScope } from '../emu/links.js';
 import { TcCounters } from './counters.js';
 
@@ -34,6 +34,9 @@ export class KernelNetwork implements EmulatedLinks {
   private readonly batches = new Map<string, CommandBatch>();
   /** Segments per packet currently set on each directed link's sending veth. */
   private readonly segments: number[] = [];
+  /** Each directed link's shape as last set, and the (source, destination) pairs routed across it. */
+  private shapes: LinkShape[] = [];
+  private crossing: Pair[][] = [];
   private unregister: (() => void) | null = null;
   private releaseTag: (() => void) | null = null;
   private tearing: Promise<void> | null = null;
@@ -79,6 +82,7 @@ export class KernelNetwork implements EmulatedLinks {
   }
 
   private async create(shapes: LinkShape[], queueing: Queueing): Promise<void> {
+    this.shapes = shapes.map((shape) => ({ ...shape }));
     await this.createNamespaces();
     const peerAddress = await this.createLinks(shapes);
     await this.shapeLinks(shapes, queueing);
@@ -137,7 +141,7 @@ export class KernelNetwork implements EmulatedLinks {
   /** htb on the sending end of every directed link, one class per (source, destination) pair routed across it (see shaping.ts). */
   private async shapeLinks(shapes: LinkShape[], queueing: Queueing): Promise<void> {
     const { topology } = this;
-    const crossing: Pair[][] = topology.links.map(() => []);
+    const crossing: Pair[][] = (this.crossing = topology.links.map(() => []));
     for (let src = 0; src < topology.nodes.length; src++) {
       for (let dst = 0; dst < topology.nodes.length; dst++) {
         if (src === dst || topology.nextHopsTowards(dst)[src] < 0) continue;
@@ -183,6 +187,27 @@ export class KernelNetwork implements EmulatedLinks {
       this.segments[linkId] = segments;
       this.batch('ip', link.namespace).write(`link set dev ${link.device} gso_max_segs ${segments}`);
     }
+  }
+
+  /** The kernel moves the packets (in softirq time, which the host's CPU check sees). */
+  emulatorPid(): null {
+    return null;
+  }
+
+  /** Change a link's delay (netem leaves; the link was built with them when its delay varies). */
+  setDelay(linkId: number, delayS: number): void {
+    this.changeNetem(linkId, { delayS });
+  }
+
+  setLoss(linkId: number, percent: number): void {
+    this.changeNetem(linkId, { lossPercent: percent });
+  }
+
+  private changeNetem(linkId: number, change: Partial<LinkShape>): void {
+    const link = this.links[linkId];
+    const shape = (this.shapes[linkId] = { ...this.shapes[linkId], ...change });
+    const tc = this.batch('tc', link.namespace);
+    for (const line of netemChangeCommands(link.device, shape, this.crossing[linkId], this.queueing)) tc.write(line);
   }
 
   private batch(tool: 'tc' | 'ip', namespace: string): CommandBatch {

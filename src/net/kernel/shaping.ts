@@ -41,15 +41,39 @@ export function htbRate(mbps: number): string {
 /** A leaf class: guarantees almost nothing, borrows up to the whole link. */
 const BORROWER = 'rate 8kbit ceil 100gbit burst 3200 cburst 3200 quantum 1514';
 
+/** Does the link need netem leaves (delay, jitter or loss, now or later)? */
+export function needsNetem(shape: LinkShape): boolean {
+  return shape.delayS > 0 || shape.lossPercent > 0 || !!shape.jitterS || !!shape.varies;
+}
+
+function netemParameters(shape: LinkShape): string {
+  const jitter = shape.jitterS ? ` ${(shape.jitterS * 1000).toFixed(3)}ms` : '';
+  const delay = shape.delayS > 0 || jitter ? ` delay ${(shape.delayS * 1000).toFixed(3)}ms${jitter}` : '';
+  const loss = shape.lossPercent > 0 ? ` loss ${shape.lossPercent}%` : '';
+  return `netem limit ${queueLimit(shape)}${delay}${loss}`;
+}
+
 function leafQdisc(device: string, parent: string, handle: string, shape: LinkShape): string {
-  const limit = queueLimit(shape);
-  if (shape.delayS > 0 || shape.lossPercent > 0 || shape.jitterS) {
-    const jitter = shape.jitterS ? ` ${(shape.jitterS * 1000).toFixed(3)}ms` : '';
-    const delay = shape.delayS > 0 || jitter ? ` delay ${(shape.delayS * 1000).toFixed(3)}ms${jitter}` : '';
-    const loss = shape.lossPercent > 0 ? ` loss ${shape.lossPercent}%` : '';
-    return `qdisc add dev ${device} parent ${parent} handle ${handle} netem limit ${limit}${delay}${loss}`;
-  }
-  return `qdisc add dev ${device} parent ${parent} handle ${handle} pfifo limit ${limit}`;
+  if (needsNetem(shape)) return `qdisc add dev ${device} parent ${parent} handle ${handle} ${netemParameters(shape)}`;
+  return `qdisc add dev ${device} parent ${parent} handle ${handle} pfifo limit ${queueLimit(shape)}`;
+}
+
+/** The leaf queues of a link: (parent class, qdisc handle), in the order linkShapingCommands makes them. */
+function leaves(pairs: Pair[], queueing: Queueing): [string, string][] {
+  if (queueing === 'fifo') return [['1:1', '10:']];
+  return [['1:2', '2:'], ['1:3', '3:'], ...pairs.map((_, k): [string, string] => {
+    const minor = (0x10 + k).toString(16);
+    return [`1:${minor}`, `${minor}:`];
+  })];
+}
+
+/**
+ * The in-place change of a link's delay and loss: every leaf netem at once
+ * (a link that changes them was built with netem leaves, see `varies`).
+ * netem may reorder packets already queued when the delay falls.
+ */
+export function netemChangeCommands(device: string, shape: LinkShape, pairs: Pair[], queueing: Queueing): string[] {
+  return leaves(pairs, queueing).map(([parent, handle]) => `qdisc change dev ${device} parent ${parent} handle ${handle} ${netemParameters(shape)}`);
 }
 
 /** Commands (for `tc -batch`, without the leading "tc") that shape one link. */

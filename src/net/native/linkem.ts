@@ -33,6 +33,11 @@ export class LinkEmulator {
   private statsHandler: (c: LinkemCounters) => void = () => undefined;
   private exited: Promise<void>;
 
+  /** The emulator's process id (its CPU is part of a run's fidelity check). */
+  get pid(): number | null {
+    return this.proc.pid ?? null;
+  }
+
   static available(): boolean {
     return existsSync(LINKEM_BINARY);
   }

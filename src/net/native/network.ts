@@ -149,6 +149,19 @@ export class NativeNetwork implements EmulatedLinks {
     this.emulator?.send(`set ${linkId} rate ${Math.round(mbps * 1e6)}`);
   }
 
+  /** Change a directed link's delay now (the emulator keeps packets in order). */
+  setDelay(linkId: number, delayS: number): void {
+    this.emulator?.send(`set ${linkId} delay ${Math.round(delayS * 1e6)}`);
+  }
+
+  setLoss(linkId: number, percent: number): void {
+    this.emulator?.send(`set ${linkId} loss ${percent / 100}`);
+  }
+
+  emulatorPid(): number | null {
+    return this.emulator?.pid ?? null;
+  }
+
   /** Commands the emulator refused while running. */
   errors(): string[] {
     return this.emulator?.refused() ?? [];

@@ -29,7 +29,10 @@ interface Connection {
   from: number;
   to: number;
   route: number[];
-  delayS: number;
+  /** The route's delay, when no link on it changes its delay over time (else null). */
+  delayS: number | null;
+  /** When the last message delivered (messages keep their order when a delay falls). */
+  lastArrival: number;
   queue: Message[];
   /** Index of the head message in `queue` (messages before it are done). */
   head: number;
@@ -80,6 +83,8 @@ export class SimNetwork {
     private readonly binS = 1,
     /** How a message's payload becomes bytes on the links (see net/wire.ts). */
     private readonly framing: Framing = 'tcp',
+    /** Per link, its delay over time (values in ms), or null: the topology's constant delay. */
+    private readonly delayTraces: (Trace | null)[] = [],
   ) {
     const n = topology.links.length;
     this.capacity = new Float64Array(n);
@@ -239,7 +244,8 @@ export class SimNetwork {
     if (!conn) {
       const route = this.topology.route(from, to);
       conn = {
-        id: this.connList.length, from, to, route, delayS: this.topology.routeDelay(route), queue: [], head: 0,
+        id: this.connList.length, from, to, route, lastArrival: 0, queue: [], head: 0,
+        delayS: route.some((l) => this.delayTraces[l]) ? null : this.topology.routeDelay(route),
         active: false, listed: false, rate: 0, previousRate: 0, scheduled: false, remaining: 0, anchor: 0, sentAt: 0, finish: Infinity,
       };
       this.connections.set(key, conn);
@@ -268,7 +274,8 @@ export class SimNetwork {
     const message = conn.queue[conn.head];
     conn.queue[conn.head++] = undefined as unknown as Message;
     const sentAt = conn.sentAt;
-    this.events.at(now + conn.delayS, () => this.deliver(conn.from, conn.to, message, sentAt, now + conn.delayS));
+    const arrival = conn.delayS !== null ? now + conn.delayS : this.arrivalOverTime(conn, now);
+    this.events.at(arrival, () => this.deliver(conn.from, conn.to, message, sentAt, arrival));
     if (conn.head > 4096) {
       conn.queue.splice(0, conn.head);
       conn.head = 0;
@@ -285,6 +292,22 @@ export class SimNetwork {
       conn.finish = Infinity;
       this.dirty = true;
     }
+  }
+
+  /**
+   * When a message whose last byte leaves at `left` arrives over a route
+   * whose delays change: hop by hop, each hop's delay as it is when the
+   * message enters it, and never before the message ahead of it (a link
+   * keeps its packets in order when its delay falls, as the emulator does).
+   */
+  private arrivalOverTime(conn: Connection, left: number): number {
+    let t = left;
+    for (const l of conn.route) {
+      const trace = this.delayTraces[l];
+      t += trace ? trace.rateAt(t) / 1000 : this.topology.links[l].delayS;
+    }
+    conn.lastArrival = Math.max(conn.lastArrival, t);
+    return conn.lastArrival;
   }
 
   private deliver(from: number, to: number, message: Message, sentAt: number, deliveredAt: number): void {

@@ -17,8 +17,9 @@ export class Simulator {
   readonly events = new EventQueue();
   readonly network: SimNetwork;
 
-  constructor(topology: Topology, traces: Trace[], binS = 1, framing: Framing = 'tcp') {
-    this.network = new SimNetwork(topology, traces, this.events, binS, framing);
+  /** `delayTraces`: per link, its delay over time (values in ms), or null for the topology's constant delay. */
+  constructor(topology: Topology, traces: Trace[], binS = 1, framing: Framing = 'tcp', delayTraces: (Trace | null)[] = []) {
+    this.network = new SimNetwork(topology, traces, this.events, binS, framing, delayTraces);
   }
 
   now(): number {

@@ -1,0 +1,91 @@
+/**
+ * npm run bench:links — iperf3-style figures of one emulated link on each
+ * backend (root): two nodes, 100 Mbit/s each way; TCP goodput over 10 s,
+ * the round trip of UDP probes (every 10 ms) idle and under that load, and
+ * the loss 100,000 UDP datagrams meet on a link with 1% loss. Kernel links
+ * get the delay and loss only where the kernel has netem.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { join } from 'node:path';
+import { Topology } from '../src/net/topology.js';
+import { NativeNetwork } from '../src/net/native/network.js';
+import { KernelNetwork } from '../src/net/kernel/network.js';
+import type { EmulatedLinks, LinkShape } from '../src/net/emu/links.js';
+import { probeQdiscs } from '../src/net/emu/probe.js';
+import { PAYLOAD_PER_FRAME, FRAME_BYTES } from '../src/net/wire.js';
+import { PACKAGE_ROOT } from '../src/util/paths.js';
+import { formatTable } from '../src/cli/table.js';
+
+const BULK = join(PACKAGE_ROOT, 'dist', 'bench', 'tools', 'bulk.js');
+const MBPS = 100;
+const DELAY_MS = 20;
+const children: ResultPromise[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pair = () => Topology.fromSpecs(['a', 'b'], [{ from: 'a', to: 'b', delayS: 0 }, { from: 'b', to: 'a', delayS: 0 }]);
+
+function tool(net: EmulatedLinks, node: string, args: string[]): ResultPromise {
+  const child = execa('ip', ['netns', 'exec', net.namespaceOf(node), 'node', BULK, ...args], { reject: false });
+  children.push(child);
+  return child;
+}
+const listening = (child: ResultPromise) => new Promise((resolve) => child.stdout!.once('data', resolve));
+const lastJson = async (child: ResultPromise) => JSON.parse(String((await child).stdout).trim().split('\n').pop()!);
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+
+async function probes(net: EmulatedLinks, count: number, port: number): Promise<number[]> {
+  const echo = tool(net, 'b', ['udpecho', net.addressOf('b'), String(port), String(count / 100 + 5)]);
+  await listening(echo);
+  const { probes: p } = await lastJson(tool(net, 'a', ['udpprobe', net.addressOf('b'), String(port), String(count)]));
+  return (p as [number, number][]).map(([, rtt]) => rtt).filter((rtt) => rtt >= 0);
+}
+
+async function measure(name: string, build: (shape: LinkShape) => Promise<EmulatedLinks>, shape: LinkShape, lossShape: LinkShape | null): Promise<string[]> {
+  const net = await build(shape);
+  let row: string[];
+  try {
+    const idle = await probes(net, 200, 6201);
+    const recv = tool(net, 'b', ['recv', net.addressOf('b'), '5201', '10']);
+    await listening(recv);
+    tool(net, 'a', ['send', net.addressOf('b'), '5201', '10.3']);
+    await sleep(2000);
+    const loaded = await probes(net, 500, 6202); // seconds 2-7 of the transfer
+    const { samples } = await lastJson(recv);
+    const steady = (samples as number[]).slice(20, 98);
+    const goodput = (steady.reduce((s, x) => s + x, 0) * 8) / (steady.length * 0.1) / 1e6;
+    const payloadRate = (MBPS * PAYLOAD_PER_FRAME) / FRAME_BYTES;
+    row = [
+      name, `${shape.mbps} Mbit/s, ${(shape.delayS * 1000).toFixed(0)} ms each way`,
+      `${goodput.toFixed(1)} (${((100 * goodput) / payloadRate).toFixed(1)}% of ${payloadRate.toFixed(1)})`,
+      `${quantile(idle, 0).toFixed(2)} / ${quantile(idle, 0.5).toFixed(2)}`,
+      `${quantile(loaded, 0.5).toFixed(2)} / ${quantile(loaded, 0.95).toFixed(2)}`,
+    ];
+  } finally {
+    for (const c of children.splice(0)) c.kill('SIGKILL');
+    await net.teardown();
+  }
+  if (!lossShape) return [...row, 'n/a (no netem)'];
+  const lossy = await build(lossShape);
+  try {
+    const recv = tool(lossy, 'b', ['udprecv', lossy.addressOf('b'), '5301', '12']);
+    await listening(recv);
+    await tool(lossy, 'a', ['udpsend', lossy.addressOf('b'), '5301', '100000']);
+    const { received } = await lastJson(recv);
+    return [...row, `${(100 * (1 - received.length / 100_000)).toFixed(2)}% (of 100,000 at ${lossShape.lossPercent}%)`];
+  } finally {
+    for (const c of children.splice(0)) c.kill('SIGKILL');
+    await lossy.teardown();
+  }
+}
+
+if (process.getuid?.() !== 0) {
+  process.stderr.write('bench:links needs root (it creates network namespaces)\n');
+  process.exit(2);
+}
+const netem = (await probeQdiscs()).qdiscs.netem;
+const shape = (delayMs: number, lossPercent = 0): LinkShape => ({ mbps: MBPS, delayS: delayMs / 1000, lossPercent, queuePackets: null });
+const rows = [
+  await measure('kernel (htb)', (s) => KernelNetwork.build(pair(), [s, s]), shape(netem ? DELAY_MS : 0), netem ? shape(DELAY_MS, 1) : null),
+  await measure('native', (s) => NativeNetwork.build(pair(), [s, s]), shape(DELAY_MS), shape(DELAY_MS, 1)),
+];
+process.stdout.write(`\none emulated link, both ways alike; goodput of bulk TCP (payload, Mbit/s), UDP probe round trips (ms) idle and under that load (fair queueing: the probes are a flow of their own):\n\n${
+  formatTable(['backend', 'link', 'TCP goodput', 'RTT idle min / median', 'RTT loaded median / p95', 'UDP loss'], rows)}\n`);

@@ -1,0 +1,57 @@
+/**
+ * The fidelity check catches an overloaded host (root; CI runs as root): an
+ * emulated run beside a CPU hog this test starts (one busy process per CPU,
+ * bounded in time and killed by PID) is flagged, on stderr and in the
+ * manifest, with the figures; the run itself still completes.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { PACKAGE_ROOT } from '../../src/util/paths.js';
+import { useTempDir } from '../helpers.js';
+import { cleanUpAfterEach, isRoot, type Child } from './emu-helpers.js';
+
+const BIN = join(PACKAGE_ROOT, 'bin', 'geobed.js');
+const QUICKSTART = join(PACKAGE_ROOT, 'scenarios', 'quickstart.yaml');
+
+cleanUpAfterEach(async () => undefined); // (nothing of the run's left behind)
+const hogs: Child[] = [];
+afterEach(async () => {
+  // killed by PID, pass or fail, and gone before the next test
+  for (const hog of hogs) hog.kill('SIGKILL'); // (its own PID: node is the process spawned)
+  for (const hog of hogs.splice(0)) {
+    await hog;
+    expect((await execa('ps', ['-p', String(hog.pid)], { reject: false })).exitCode).toBe(1);
+  }
+});
+
+describe.skipIf(!isRoot)('fidelity under load (root)', () => {
+  const dir = useTempDir();
+
+  it('an emulated run beside a CPU hog is flagged as compromised, with the figures', async () => {
+    // one spinning process per CPU, at the run's priority; each ends by itself after 120 s at the latest
+    for (const _ of cpus()) hogs.push(execa('node', ['-e', 'const end = Date.now() + 120000; while (Date.now() < end);'], { reject: false }));
+    await new Promise((r) => setTimeout(r, 500));
+    const out = join(dir.path, 'hogged');
+    const r = await execa('node', [BIN, 'run', QUICKSTART, '--mode', 'emu', '--links', 'native', '--schedulers', 'star', '--iterations', '2', '--out', out], { reject: false, env: { FORCE_COLOR: '0' } });
+    for (const hog of hogs) hog.kill('SIGKILL'); // (its own PID: node is the process spawned)
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/geobed: warning: the emulation was compromised, this host could not keep up \(star: the CPUs were under 10% idle in \d+% of the run/);
+    expect(r.stdout).toMatch(/star: busy links carried .*; host CPUs \d+% idle on average, link emulator \d+% of a core, agents up to \d+% of a core, agents' timers late by up to [\d.]+ ms \(99th percentile\) -- COMPROMISED: /);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.fidelity.flagged).toBe(true);
+    expect(manifest.fidelity.problems.star.length).toBeGreaterThan(0);
+    // the figures behind the verdict, per scheduler: the host, the emulator, every agent
+    const star = manifest.runs.find((run: { scheduler: string }) => run.scheduler === 'star');
+    expect(star.host_cpu_saturated_share).toBeGreaterThan(0.2);
+    expect(star.link_emulator_core_mean).toBeGreaterThan(0);
+    expect(Object.keys(star.agents)).toEqual(['fra', 'lon', 'par', 'mad']);
+    for (const agent of Object.values(star.agents) as { core_mean: number; loop_lag_p99_ms: number }[]) {
+      expect(agent.core_mean).toBeGreaterThanOrEqual(0);
+      expect(agent.loop_lag_p99_ms).toBeGreaterThanOrEqual(0);
+    }
+    expect(star.fidelity_problems).toEqual(manifest.fidelity.problems.star);
+  }, 180_000);
+});
