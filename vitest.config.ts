@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 // competes for the two cores while they measure.
 export default defineConfig({
   test: {
+    // the default report, then how many measurement tests asserted their figures (test/reporters/measurements.ts)
+    reporters: ['default', './test/reporters/measurements.ts'],
     projects: [
       { test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/emu/**'], testTimeout: 30_000, sequence: { groupOrder: 0 } } },
       {

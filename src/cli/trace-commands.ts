@@ -63,13 +63,14 @@ export function traceCommands(y: Argv): Argv {
     )
     .command(
       'convert <file>',
-      'convert a Mahimahi trace (one 1504-byte delivery opportunity per line, in ms) to time_s,mbps',
+      'convert a Mahimahi trace (one 1504-byte delivery opportunity per line, in ms) to time_s,mbps (Ethernet frames, as every geobed rate)',
       (c) => c
         .positional('file', { type: 'string', demandOption: true })
         .option('bin-ms', { type: 'number', default: 100, describe: 'width of each rate bin' })
         .option('out', { type: 'string' }),
       guarded((a) => {
-        writeChunks(a.out, [formatTraceCsv(convertMahimahi(readText(a.file, 'Mahimahi trace'), a.file, a['bin-ms']))]);
+        const note = `# ${a.file}: each delivery opportunity's 1504 bytes of IP packets as Ethernet frames (x 1514/1500), as every geobed rate counts\n`;
+        writeChunks(a.out, [note + formatTraceCsv(convertMahimahi(readText(a.file, 'Mahimahi trace'), a.file, a['bin-ms']))]);
       }),
     )
     .command(

@@ -38,22 +38,19 @@ export function hostSaturated(host: HostCpu | null): boolean {
   return host !== null && host.saturatedShare > HOST_SATURATED_MAX;
 }
 
-/** One process's CPU over a run: the share of one core it used per 100 ms sample. */
+/** What one process (its main thread) got of the CPUs over a run, from 100 ms samples (run/host-load.ts). */
 export interface ProcessCpu {
   samples: number;
+  /** Mean share of one core it ran. */
   meanCore: number;
-  /** Share of samples in which it used at least PROCESS_BUSY_MIN of a core. */
+  /** Share of samples in which it ran at least PROCESS_BUSY_MIN of a core. */
   busyShare: number;
+  /** Mean share of the time it waited, runnable, for a CPU (a figure: see healthProblems). */
+  meanWait: number;
 }
 
 /** A sample at this share of a core or more is a process at its limit; more than HOST_SATURATED_MAX of them flags the run. */
 export const PROCESS_BUSY_MIN = 0.9;
-/**
- * An agent whose timers ran more than this late at the 99th percentile was
- * starved: its sends left late. (On an idle 2-core host the quickstart's
- * agents stay under 2 ms.)
- */
-export const AGENT_LAG_P99_MAX_MS = 20;
 
 /** What the host gave an emulated run, beyond its links. */
 export interface EmulationHealth {
@@ -69,28 +66,42 @@ export interface EmulationHealth {
 
 const percent = (x: number) => `${(100 * x).toFixed(0)}%`;
 
-/** Why the host's share of a run is not to be trusted, or []. */
+/** What is wrong with one process's share of the CPUs ("the link emulator", "agent fra"), if anything. */
+function processProblems(who: string, cpu: ProcessCpu | null): string[] {
+  if (!cpu) return [];
+  const problems: string[] = [];
+  if (cpu.busyShare > HOST_SATURATED_MAX) problems.push(`${who} ran a whole core in ${percent(cpu.busyShare)} of the run`);
+  return problems;
+}
+
+/**
+ * Why the host's share of a run is not to be trusted, or []. The agents'
+ * waits for a CPU and their timer lag are figures, not verdicts: measured
+ * on the full-rate quickstart on this 2-core host, idle, the agents waited
+ * for a CPU 13-40% of the time and their timers ran 9-139 ms late at the
+ * 99th percentile (their own work on 5 MB messages holds their loops too),
+ * and emulated times were 6-9% over simulated; beside two spinning
+ * processes the same, 2-4% over. Neither figure separates a run that
+ * keeps up from one that does not; a saturated host does (issue 14).
+ */
 export function healthProblems(health: EmulationHealth | null): string[] {
   if (!health) return [];
   const problems: string[] = [];
   if (hostSaturated(health.host)) problems.push(`the CPUs were under ${100 * HOST_IDLE_MIN}% idle in ${percent(health.host.saturatedShare)} of the run`);
-  const emulator = health.linkEmulator;
-  if (emulator && emulator.busyShare > HOST_SATURATED_MAX) problems.push(`the link emulator used a whole core in ${percent(emulator.busyShare)} of the run`);
-  if (!health.training) {
-    for (const a of health.agents) {
-      if (a.cpu && a.cpu.busyShare > HOST_SATURATED_MAX) problems.push(`agent ${a.node} used a whole core in ${percent(a.cpu.busyShare)} of the run`);
-      if (a.loopLagMs && a.loopLagMs.p99 > AGENT_LAG_P99_MAX_MS) problems.push(`agent ${a.node}'s timers ran ${a.loopLagMs.p99.toFixed(0)} ms late (99th percentile; worst ${a.loopLagMs.max.toFixed(0)} ms)`);
-    }
-  }
+  problems.push(...processProblems('the link emulator', health.linkEmulator));
+  // (real training fills the agents' cores by design: its compute time is real)
+  if (!health.training) for (const a of health.agents) problems.push(...processProblems(`agent ${a.node}`, a.cpu));
   return problems;
 }
 
-/** The health figures, in one clause: host CPUs, the emulator's and the agents' CPU, the agents' timer lag. */
+/** The health figures, in one clause: host CPUs, the emulator's and the agents' CPU and waits, the agents' timer lag. */
 export function healthFigures(health: EmulationHealth): string {
   const parts = [`host CPUs ${percent(health.host.meanIdle)} idle on average`];
-  if (health.linkEmulator) parts.push(`link emulator ${percent(health.linkEmulator.meanCore)} of a core`);
+  if (health.linkEmulator) parts.push(`link emulator ${percent(health.linkEmulator.meanCore)} of a core (waiting ${percent(health.linkEmulator.meanWait)})`);
   const cpus = health.agents.filter((a) => a.cpu);
-  if (cpus.length) parts.push(`agents up to ${percent(Math.max(...cpus.map((a) => a.cpu!.meanCore)))} of a core`);
+  if (cpus.length) {
+    parts.push(`agents up to ${percent(Math.max(...cpus.map((a) => a.cpu!.meanCore)))} of a core (waiting up to ${percent(Math.max(...cpus.map((a) => a.cpu!.meanWait)))})`);
+  }
   const lags = health.agents.filter((a) => a.loopLagMs);
   if (lags.length) parts.push(`agents' timers late by up to ${Math.max(...lags.map((a) => a.loopLagMs!.p99)).toFixed(1)} ms (99th percentile)`);
   return parts.join(', ');

@@ -64,36 +64,41 @@ export class HostCpuMonitor {
   }
 }
 
-/** Linux counts a process's CPU time in /proc/<pid>/stat in USER_HZ ticks, 100 per second on every architecture. */
-const TICKS_PER_S = 100;
-
-/** CPU seconds (user + system) of a process, from its /proc/<pid>/stat line. */
-export function processCpuSeconds(procPidStat: string): number {
-  // the command name (field 2) is in parentheses and may hold spaces: count fields after it
-  const fields = procPidStat.slice(procPidStat.lastIndexOf(')') + 2).trim().split(/\s+/);
-  const [utime, stime] = [Number(fields[11]), Number(fields[12])];
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error('/proc/<pid>/stat: no utime and stime fields');
-  return (utime + stime) / TICKS_PER_S;
+/**
+ * A process's main thread (the one that runs an agent's event loop, or the
+ * single-threaded link emulator): nanoseconds it ran on a CPU, and waited
+ * runnable for one, from /proc/<pid>/schedstat ("<run ns> <wait ns> <slices>").
+ * The wait is what a busy host takes from a process: time it asked for a CPU
+ * and did not get one.
+ */
+export function schedTimes(schedstat: string): { runNs: number; waitNs: number } {
+  const [runNs, waitNs] = schedstat.trim().split(/\s+/).map(Number);
+  if (!Number.isFinite(runNs) || !Number.isFinite(waitNs)) throw new Error('/proc/<pid>/schedstat: expected "<run ns> <wait ns> <slices>"');
+  return { runNs, waitNs };
 }
 
-/** The share of one core each sample used, summarised. */
-export function summariseCores(coreShares: number[]): ProcessCpu {
-  if (coreShares.length === 0) return { samples: 0, meanCore: 0, busyShare: 0 };
+/** Per 100 ms sample, the share of a core a process ran and the share of the time it waited for one, summarised. */
+export function summariseProcess(samples: { core: number; wait: number }[]): ProcessCpu {
+  const n = samples.length;
+  if (n === 0) return { samples: 0, meanCore: 0, busyShare: 0, meanWait: 0 };
   return {
-    samples: coreShares.length,
-    meanCore: coreShares.reduce((s, x) => s + x, 0) / coreShares.length,
-    busyShare: coreShares.filter((x) => x >= PROCESS_BUSY_MIN).length / coreShares.length,
+    samples: n,
+    meanCore: samples.reduce((s, x) => s + x.core, 0) / n,
+    busyShare: samples.filter((x) => x.core >= PROCESS_BUSY_MIN).length / n,
+    meanWait: samples.reduce((s, x) => s + x.wait, 0) / n,
   };
 }
 
 /**
- * How much of a core each of some processes (the link emulator, the agents)
- * used, every 100 ms: a single-threaded process at a whole core cannot go
- * faster, so it falls behind. A process that has exited keeps its samples.
+ * What each of some processes (the link emulator, the agents) got of the
+ * CPUs, every 100 ms: how much of a core its main thread ran (a
+ * single-threaded process at a whole core cannot go faster) and how long it
+ * waited for a CPU (a starved process sends, forwards and answers late). A
+ * process that has exited keeps its samples.
  */
 export class ProcessCpuMonitor {
-  private readonly shares = new Map<string, number[]>();
-  private readonly last = new Map<string, { cpuS: number; atMs: number }>();
+  private readonly samples = new Map<string, { core: number; wait: number }[]>();
+  private readonly last = new Map<string, { runNs: number; waitNs: number; atMs: number }>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly pids: () => Map<string, number>) {}
@@ -101,19 +106,20 @@ export class ProcessCpuMonitor {
   private sample(): void {
     const atMs = performance.now();
     for (const [name, pid] of this.pids()) {
-      let cpuS: number;
+      let now: { runNs: number; waitNs: number };
       try {
-        cpuS = processCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+        now = schedTimes(readFileSync(`/proc/${pid}/schedstat`, 'utf8'));
       } catch {
-        continue; // (gone, or no /proc: nothing measured)
+        continue; // (gone, or a kernel without schedstat: nothing measured)
       }
       const last = this.last.get(name);
       if (last && atMs > last.atMs) {
-        const shares = this.shares.get(name) ?? [];
-        shares.push((cpuS - last.cpuS) / ((atMs - last.atMs) / 1000));
-        this.shares.set(name, shares);
+        const wallNs = (atMs - last.atMs) * 1e6;
+        const list = this.samples.get(name) ?? [];
+        list.push({ core: (now.runNs - last.runNs) / wallNs, wait: (now.waitNs - last.waitNs) / wallNs });
+        this.samples.set(name, list);
       }
-      this.last.set(name, { cpuS, atMs });
+      this.last.set(name, { ...now, atMs });
     }
   }
 
@@ -123,10 +129,10 @@ export class ProcessCpuMonitor {
     this.timer.unref();
   }
 
-  /** Per process name, what it used (only processes sampled at least twice). */
+  /** Per process name, what it got (only processes sampled at least twice). */
   stop(): Map<string, ProcessCpu> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    return new Map([...this.shares].map(([name, shares]) => [name, summariseCores(shares)]));
+    return new Map([...this.samples].map(([name, list]) => [name, summariseProcess(list)]));
   }
 }

@@ -11,7 +11,7 @@ import { namespaceTcp } from './host-tcp.js';
 import { emulate } from './emulate.js';
 import { chooseLinkBackend, describeLinks, type LinkBackend } from './link-backends.js';
 import {
-  AGENT_LAG_P99_MAX_MS, FIDELITY_THRESHOLD, fidelityLine, fidelityProblems, HOST_IDLE_MIN, HOST_SATURATED_MAX, PROCESS_BUSY_MIN, type EmulationHealth, type LinkFidelity,
+  FIDELITY_THRESHOLD, fidelityLine, fidelityProblems, HOST_IDLE_MIN, HOST_SATURATED_MAX, PROCESS_BUSY_MIN, type EmulationHealth, type LinkFidelity,
 } from '../results/fidelity.js';
 import { RunWriter, type SchedulerRecords } from '../results/writer.js';
 import { releaseRunFolder, reserveRunFolder } from '../results/folder.js';
@@ -182,7 +182,7 @@ async function runSchedulers(
   const fidelityRecord = options.mode === 'emu'
     ? {
       fidelity: {
-        threshold: FIDELITY_THRESHOLD, host_idle_min: HOST_IDLE_MIN, host_saturated_max: HOST_SATURATED_MAX, process_busy_min: PROCESS_BUSY_MIN, agent_lag_p99_max_ms: AGENT_LAG_P99_MAX_MS,
+        threshold: FIDELITY_THRESHOLD, host_idle_min: HOST_IDLE_MIN, host_saturated_max: HOST_SATURATED_MAX, process_busy_min: PROCESS_BUSY_MIN,
         flagged: fidelity.some((f) => f.problems.length > 0), schedulers: fidelity.map((f) => f.line),
         problems: Object.fromEntries(fidelity.filter((f) => f.problems.length).map((f) => [f.scheduler, f.problems])),
       },
@@ -201,9 +201,12 @@ async function runSchedulers(
 function healthRecord(health: EmulationHealth, problems: string[]): Record<string, unknown> {
   return {
     host_cpu_idle_mean: round(health.host.meanIdle), host_cpu_saturated_share: round(health.host.saturatedShare),
-    ...(health.linkEmulator ? { link_emulator_core_mean: round(health.linkEmulator.meanCore), link_emulator_busy_share: round(health.linkEmulator.busyShare) } : {}),
+    ...(health.linkEmulator ? {
+      link_emulator_core_mean: round(health.linkEmulator.meanCore), link_emulator_busy_share: round(health.linkEmulator.busyShare),
+      link_emulator_wait_mean: round(health.linkEmulator.meanWait),
+    } : {}),
     agents: Object.fromEntries(health.agents.map((a) => [a.node, {
-      ...(a.cpu ? { core_mean: round(a.cpu.meanCore), busy_share: round(a.cpu.busyShare) } : {}),
+      ...(a.cpu ? { core_mean: round(a.cpu.meanCore), busy_share: round(a.cpu.busyShare), wait_mean: round(a.cpu.meanWait) } : {}),
       ...(a.loopLagMs ? { loop_lag_p99_ms: a.loopLagMs.p99, loop_lag_max_ms: a.loopLagMs.max } : {}),
     }])),
     fidelity_problems: problems,

@@ -39,7 +39,7 @@ describe.skipIf(!isRoot)('fidelity under load (root)', () => {
     for (const hog of hogs) hog.kill('SIGKILL'); // (its own PID: node is the process spawned)
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/geobed: warning: the emulation was compromised, this host could not keep up \(star: the CPUs were under 10% idle in \d+% of the run/);
-    expect(r.stdout).toMatch(/star: busy links carried .*; host CPUs \d+% idle on average, link emulator \d+% of a core, agents up to \d+% of a core, agents' timers late by up to [\d.]+ ms \(99th percentile\) -- COMPROMISED: /);
+    expect(r.stdout).toMatch(/star: busy links carried .*; host CPUs \d+% idle on average, link emulator \d+% of a core \(waiting \d+%\), agents up to \d+% of a core \(waiting up to \d+%\), agents' timers late by up to [\d.]+ ms \(99th percentile\) -- COMPROMISED: /);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(manifest.fidelity.flagged).toBe(true);
     expect(manifest.fidelity.problems.star.length).toBeGreaterThan(0);
@@ -48,8 +48,10 @@ describe.skipIf(!isRoot)('fidelity under load (root)', () => {
     expect(star.host_cpu_saturated_share).toBeGreaterThan(0.2);
     expect(star.link_emulator_core_mean).toBeGreaterThan(0);
     expect(Object.keys(star.agents)).toEqual(['fra', 'lon', 'par', 'mad']);
-    for (const agent of Object.values(star.agents) as { core_mean: number; loop_lag_p99_ms: number }[]) {
-      expect(agent.core_mean).toBeGreaterThanOrEqual(0);
+    expect(star.link_emulator_wait_mean).toBeGreaterThanOrEqual(0);
+    for (const agent of Object.values(star.agents) as { core_mean: number; wait_mean: number; loop_lag_p99_ms: number }[]) {
+      expect(agent.core_mean).toBeGreaterThan(0); // (every agent sends and receives)
+      expect(agent.wait_mean).toBeGreaterThanOrEqual(0);
       expect(agent.loop_lag_p99_ms).toBeGreaterThanOrEqual(0);
     }
     expect(star.fidelity_problems).toEqual(manifest.fidelity.problems.star);

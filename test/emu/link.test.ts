@@ -1,14 +1,15 @@
 /**
  * Kernel-shaped links (root; CI runs as root): rate, live rate changes, and
  * routes between non-neighbours. Every test tears its network down, pass
- * or fail, and checks nothing is left.
+ * or fail, and checks nothing is left. The rates are measurements: asserted
+ * when the host kept up (emu-helpers.ts: watchHost), else said and skipped.
  */
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { Topology } from '../../src/net/topology.js';
 import { KernelNetwork } from '../../src/net/kernel/network.js';
 import { run } from '../../src/net/emu/exec.js';
-import { BULK, cleanUpAfterEach, isRoot } from './emu-helpers.js';
+import { BULK, cleanUpAfterEach, isRoot, watchHost } from './emu-helpers.js';
 
 let net: KernelNetwork | null = null;
 const children = cleanUpAfterEach(async () => {
@@ -42,7 +43,8 @@ async function txBytes(namespace: string, device: string): Promise<number> {
 const mbps = (bytes: number, seconds: number) => (bytes * 8) / seconds / 1e6;
 
 describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
-  it('a link holds its configured rate within 5% over 3 s', async () => {
+  it('a link holds its configured rate within 5% over 3 s', async (ctx) => {
+    const host = watchHost();
     net = await KernelNetwork.build(line(['a', 'b']), [50, 50]);
     const n = net;
     let carried = 0;
@@ -53,6 +55,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
       await new Promise((r) => setTimeout(r, 3000));
       carried = mbps((await txBytes(n.namespaceOf('a'), 'n1')) - before, (performance.now() - t0) / 1000);
     });
+    host.keptUp(ctx, `kernel link at 50 Mbit/s (carried ${carried.toFixed(1)})`);
     expect(Math.abs(carried - 50) / 50).toBeLessThan(0.05);
     // what the application receives: the rate less TCP/IP/Ethernet headers (1448 of 1514 bytes)
     const steady = result.samples.slice(10, 40);
@@ -61,7 +64,8 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     expect(goodput).toBeLessThan(50 * 1.0);
   });
 
-  it('a rate change shows up in carried throughput within 200 ms', async () => {
+  it('a rate change shows up in carried throughput within 200 ms', async (ctx) => {
+    const host = watchHost();
     net = await KernelNetwork.build(line(['a', 'b']), [60, 60]);
     const n = net;
     let changedAt = 0;
@@ -71,6 +75,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
       n.setRate(0, 15); // a->b
     });
     expect(n.errors()).toEqual([]);
+    host.keptUp(ctx, 'kernel link rate change');
     const sampleEnd = (i: number) => result.start + (i + 1) * 100;
     const rate = (i: number) => mbps(result.samples[i], 0.1);
     const before = result.samples.map((_, i) => i).filter((i) => sampleEnd(i) <= changedAt && sampleEnd(i) > changedAt - 1000);
@@ -81,9 +86,12 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     for (const i of after) expect(rate(i)).toBeLessThan(15 * 1.15);
   });
 
-  it('nodes that are not neighbours reach each other over the underlay route', async () => {
+  it('nodes that are not neighbours reach each other over the underlay route', async (ctx) => {
+    const host = watchHost();
     net = await KernelNetwork.build(line(['a', 'b', 'c']), [100, 100, 30, 30]);
     const result = await bulk(net, 'a', 'c', 2.5);
+    expect(result.samples.reduce((s, x) => s + x, 0)).toBeGreaterThan(0); // a reaches c
+    host.keptUp(ctx, 'kernel underlay route rate');
     const steady = result.samples.slice(8, 24);
     const goodput = mbps(steady.reduce((s, x) => s + x, 0), steady.length * 0.1);
     // the path's bottleneck is b->c at 30 Mbit/s
@@ -91,10 +99,12 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     expect(goodput).toBeLessThan(30 * 1.0);
   });
 
-  it('opposite flows on one path each get the path\'s rate (their ACKs do not queue behind the other\'s data)', async () => {
+  it('opposite flows on one path each get the path\'s rate (their ACKs do not queue behind the other\'s data)', async (ctx) => {
+    const host = watchHost();
     net = await KernelNetwork.build(line(['a', 'b', 'c']), [100, 100, 40, 40]);
     const n = net;
     const [ac, ca] = await Promise.all([bulk(n, 'a', 'c', 4, undefined, 5001), bulk(n, 'c', 'a', 4, undefined, 5002)]);
+    host.keptUp(ctx, 'kernel opposite flows');
     for (const result of [ac, ca]) {
       const steady = result.samples.slice(10, 38);
       const goodput = mbps(steady.reduce((s, x) => s + x, 0), steady.length * 0.1);
@@ -102,22 +112,26 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     }
   });
 
-  it('a flow held back downstream leaves the rest of a shared link to the others (max-min)', async () => {
+  it('a flow held back downstream leaves the rest of a shared link to the others (max-min)', async (ctx) => {
+    const host = watchHost();
     // a->b carries a->b and a->c; a->c is limited to 20 by b->c, so max-min gives it 20 and a->b 80
     net = await KernelNetwork.build(line(['a', 'b', 'c']), [100, 100, 20, 20]);
     const n = net;
     const [ab, ac] = await Promise.all([bulk(n, 'a', 'b', 4, undefined, 5001), bulk(n, 'a', 'c', 4, undefined, 5002)]);
+    host.keptUp(ctx, 'kernel max-min, downstream bottleneck');
     const steady = (r: { samples: number[] }) => mbps(r.samples.slice(10, 38).reduce((s, x) => s + x, 0), 2.8);
     expect(steady(ac)).toBeGreaterThan(20 * 0.9);
     expect(steady(ab)).toBeGreaterThan(80 * 0.9);
     expect(steady(ab) + steady(ac)).toBeLessThan(100);
   });
 
-  it('a flow held back upstream still gets its full share of a link it shares later (max-min)', async () => {
+  it('a flow held back upstream still gets its full share of a link it shares later (max-min)', async (ctx) => {
+    const host = watchHost();
     // m->l 50, l->f 100; flows m->f and l->f share l->f: 50 each (m->f is capped at 50 anyway)
     net = await KernelNetwork.build(line(['m', 'l', 'f']), [50, 50, 100, 100]);
     const n = net;
     const [mf, lf] = await Promise.all([bulk(n, 'm', 'f', 4, undefined, 5001), bulk(n, 'l', 'f', 4, undefined, 5002)]);
+    host.keptUp(ctx, 'kernel max-min, upstream bottleneck');
     const steady = (r: { samples: number[] }) => mbps(r.samples.slice(10, 38).reduce((s, x) => s + x, 0), 2.8);
     expect(steady(mf)).toBeGreaterThan(50 * 0.9);
     expect(steady(lf)).toBeGreaterThan(50 * 0.9);

@@ -1,7 +1,10 @@
 /**
  * The native link emulator (root; CI runs as root): delay, rate, loss,
  * Mahimahi traces, live changes and queue limits on real TCP and UDP
- * between namespaces, and nothing left behind.
+ * between namespaces, and nothing left behind. What the emulator never does
+ * (deliver before the delay, exceed the rate, reorder unasked) is asserted
+ * always; how close rates and round trips come to the figures is a
+ * measurement, asserted when the host kept up (emu-helpers.ts: watchHost).
  */
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
@@ -11,10 +14,10 @@ import { Topology } from '../../src/net/topology.js';
 import { NativeNetwork, type NativeLinkShape } from '../../src/net/native/network.js';
 import { LinkEmulator, type LinkemCounters } from '../../src/net/native/linkem.js';
 import { useTempDir } from '../helpers.js';
-import { HostCpuMonitor } from '../../src/run/host-load.js';
 import { WallClock } from '../../src/net/emu/transport.js';
 import { FRAME_BYTES, PAYLOAD_PER_FRAME } from '../../src/net/wire.js';
-import { cleanUpAfterEach, isRoot, trafficTools } from './emu-helpers.js';
+import { DEFAULT_NAMESPACE_TCP } from '../../src/net/emu/links.js';
+import { assertFiguresOnlyIfHostKeptUp, cleanUpAfterEach, isRoot, trafficTools, watchHost } from './emu-helpers.js';
 
 let net: NativeNetwork | null = null;
 const children = cleanUpAfterEach(async () => {
@@ -31,6 +34,8 @@ function pair(): Topology {
 const { tool, json, pingMs, goodputMbps } = trafficTools(children);
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+/** The host's CPUs and the link emulator's, from now until keptUp. */
+const watch = () => watchHost({ emulatorPid: () => net?.emulatorPid() ?? null });
 
 describe.skipIf(!isRoot)('native link emulator (root)', () => {
   const dir = useTempDir();
@@ -39,7 +44,8 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     expect(LinkEmulator.available()).toBe(true);
   });
 
-  it('50 ms one-way delay: TCP round trips measure 100 ms +- 2 ms', async () => {
+  it('50 ms one-way delay: TCP round trips measure 100 ms +- 2 ms', async (ctx) => {
+    const host = watch();
     net = await NativeNetwork.build(pair(), [shape(100, 50), shape(100, 50)]);
     const n = net;
     await tool(n, 'b', ['echo', n.addressOf('b'), '6001', '30'], true);
@@ -50,25 +56,34 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     const ss = String((await execa('ip', ['netns', 'exec', n.namespaceOf('a'), 'ss', '-tin', 'dst', n.addressOf('b')])).stdout);
     const srtt = Number(/\brtt:([\d.]+)\//.exec(ss)![1]);
     const minRtt = Number(/\bminrtt:([\d.]+)/.exec(ss)![1]);
+    const rtts = (await json(ping)).rttMs.slice(2);
+    // never under the delay, however busy the host
+    expect(minRtt).toBeGreaterThan(99.5);
+    expect(Math.min(...rtts)).toBeGreaterThan(99.5);
+    host.keptUp(ctx, `native 100 ms round trip (srtt ${srtt}, minrtt ${minRtt}, median ping ${median(rtts).toFixed(2)} ms)`);
     expect(Math.abs(srtt - 100)).toBeLessThan(2);
     expect(Math.abs(minRtt - 100)).toBeLessThan(2);
     // and the application sees the same, give or take Node's own latency
-    const rtts = (await json(ping)).rttMs.slice(2);
-    expect(median(rtts)).toBeGreaterThan(99.5);
     expect(median(rtts)).toBeLessThan(105);
   });
 
-  it('a 20 Mbit/s link with 40 ms delay carries 98-100% of its TCP payload rate once the window has grown', async () => {
-    net = await NativeNetwork.build(pair(), [shape(20, 40), shape(20, 40)]);
+  it('a 20 Mbit/s link with 40 ms delay carries 98-100% of its TCP payload rate once the window has grown', async (ctx) => {
+    const host = watch();
+    // cubic, loss-based, keeps the link's queue from running empty, so the goodput is the link's; BBR's
+    // probing leaves it idle at times (18.05-18.67 of 19.13 Mbit/s measured with the hosts' default bbr)
+    net = await NativeNetwork.build(pair(), [shape(20, 40), shape(20, 40)], { tcp: { ...DEFAULT_NAMESPACE_TCP, congestion: 'cubic' } });
     const { mbps } = await goodputMbps(net, 8, 3);
     // the rate counts frames: 1448 bytes of payload in every 1514 (19.13 Mbit/s)
     const payloadMbps = (20 * PAYLOAD_PER_FRAME) / FRAME_BYTES;
-    expect(mbps).toBeGreaterThan(0.98 * payloadMbps);
     expect(mbps).toBeLessThan(payloadMbps * 1.005);
+    host.keptUp(ctx, `native 20 Mbit/s goodput (${mbps.toFixed(2)} Mbit/s)`);
+    expect(mbps).toBeGreaterThan(0.98 * payloadMbps);
   }, 30_000);
 
-  it('1% loss drops 1% +- 0.3% of 100k packets, in the same pattern for the same seed', async () => {
+  it('1% loss drops 1% +- 0.3% of 100k packets, in the same pattern for the same seed', async (ctx) => {
+    const host = watch();
     const patterns: number[][] = [];
+    const missed: { arrivals: number; unexplained: number }[] = [];
     for (const run of [1, 2]) {
       net = await NativeNetwork.build(pair(), [shape(1000, 0, 1), shape(1000, 0, 1)], { seed: 42 });
       const log = join(dir.path, `link0-${run}.log`);
@@ -85,24 +100,33 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
         if (/^[\d.]+ \+ /.test(line)) arrivals++;
         else if (/ d \d+ loss$/.test(line)) dropped.push(arrivals - 1);
       }
-      expect(arrivals).toBeGreaterThanOrEqual(99_000); // (a busy host may lose a few before the emulator sees them)
       expect(dropped.length / arrivals).toBeGreaterThan(0.007);
       expect(dropped.length / arrivals).toBeLessThan(0.013);
-      // end to end, the receiver missed about as many
-      expect(Math.abs(100_000 - received.length - dropped.length)).toBeLessThan(1000);
-      patterns.push(dropped.filter((i) => i < 99_000));
+      missed.push({ arrivals, unexplained: Math.abs(100_000 - received.length - dropped.length) });
+      patterns.push(dropped);
     }
-    expect(patterns[1]).toEqual(patterns[0]);
+    // the same arrivals meet the same fate: the drops among the arrivals both runs saw are the same
+    const both = Math.min(...missed.map((m) => m.arrivals));
+    expect(patterns[1].filter((i) => i < both)).toEqual(patterns[0].filter((i) => i < both));
+    // a busy host loses datagrams in the sockets, before the emulator or after it: a measurement
+    host.keptUp(ctx, `native 1% loss end to end (${JSON.stringify(missed)})`);
+    for (const m of missed) {
+      expect(m.arrivals).toBeGreaterThanOrEqual(99_000);
+      // end to end, the receiver missed about as many as the emulator dropped
+      expect(m.unexplained).toBeLessThan(1000);
+    }
   }, 60_000);
 
-  it('a Mahimahi trace of a constant 12 Mbit/s carries 11.5-12 Mbit/s', async () => {
+  it('a Mahimahi trace of a constant 12 Mbit/s carries 11.5-12 Mbit/s', async (ctx) => {
+    const host = watch();
     net = await NativeNetwork.build(pair(), [shape(100), shape(100)]);
     const trace = join(dir.path, '12mbps.trace');
     writeFileSync(trace, '1\n'); // one 1504-byte opportunity every millisecond
     await net.linkem.command(`set 0 trace ${trace}`);
     const { mbps } = await goodputMbps(net, 5, 2);
-    expect(mbps).toBeGreaterThan(11.5);
     expect(mbps).toBeLessThan(12);
+    host.keptUp(ctx, `native Mahimahi 12 Mbit/s goodput (${mbps.toFixed(2)} Mbit/s)`);
+    expect(mbps).toBeGreaterThan(11.5);
   }, 30_000);
 
   it('Mahimahi opportunities carry 1504 bytes each, shared by small packets', async (ctx) => {
@@ -135,11 +159,8 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     while (to > 0 && departures[to][0] > arrivals[arrivals.length - 1]) to--;
     // a measurement: it holds only while the sender keeps the queue full, which a busy host can stop
     const gap = from < 0 ? -1 : backlog.slice(from, to + 1).findIndex((b) => b <= 0);
-    if (from < 0 || to - from < 500 || gap >= 0) {
-      const why = from < 0 || to - from < 500 ? 'the sender never got 100 packets ahead of the link' : `the sender let the queue run empty at ${departures[from + gap][0]} ms`;
-      process.stderr.write(`Mahimahi opportunities: not asserted, this host was too busy (${why})\n`);
-      ctx.skip(`host too busy: ${why}`);
-    }
+    const why = from < 0 || to - from < 500 ? 'the sender never got 100 packets ahead of the link' : gap >= 0 ? `the sender let the queue run empty at ${departures[from + gap][0]} ms` : null;
+    assertFiguresOnlyIfHostKeptUp(ctx, 'Mahimahi opportunities', why ? [why] : []);
     const busy = departures.slice(from, to + 1);
     const ms = busy[busy.length - 1][0] - busy[0][0];
     const bytesPerMs = ((busy.length - 1) * 128) / ms;
@@ -181,8 +202,7 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
 
   it('jitter varies the delay within +- jitter, and reorders packets only when asked', async (ctx) => {
     // (the spread and the reordering are measurements: a saturated host adds its own delays and slows the sender)
-    const host = new HostCpuMonitor();
-    host.start();
+    const host = watch();
     // TCP round trips over 20 +- 10 ms each way: between 20 and 60 ms, and spread out
     net = await NativeNetwork.build(pair(), [{ ...shape(100, 20), jitterS: 0.01 }, { ...shape(100, 20), jitterS: 0.01 }]);
     const rtts = (await pingMs(net, 40)).slice(1);
@@ -203,12 +223,7 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     // never below the delay, never reordered when not allowed: whatever the host's load
     expect(Math.min(...rtts)).toBeGreaterThan(19.5);
     expect(inversions[0]).toBe(0);
-    const cpu = host.stop();
-    if (cpu.saturatedShare > 0) {
-      const why = `the CPUs were under 10% idle in ${(100 * cpu.saturatedShare).toFixed(0)}% of the test`;
-      process.stderr.write(`native jitter: spread and reordering not asserted, this host was too busy (${why})\n`);
-      ctx.skip(`host too busy: ${why}`);
-    }
+    host.keptUp(ctx, 'native jitter: spread and reordering');
     expect(Math.max(...rtts)).toBeLessThan(63);
     expect(Math.max(...rtts) - Math.min(...rtts)).toBeGreaterThan(15);
     for (const n of counts) expect(n).toBeGreaterThan(9900);
@@ -217,8 +232,7 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
 
   it('live rate and delay changes take effect within 10 ms', async (ctx) => {
     // (how close the round trips and the counters come to the figures is a measurement: asserted when the host kept up)
-    const host = new HostCpuMonitor();
-    host.start();
+    const host = watch();
     net = await NativeNetwork.build(pair(), [shape(50, 10), shape(50, 10)]);
     const n = net;
     // delay: the first ping sent 10 ms after the change already sees it. Pings measure
@@ -249,12 +263,7 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     const rate = (i: number) => ((samples[i].outBytes - samples[i - 1].outBytes) * 8) / (samples[i].atMs - samples[i - 1].atMs) / 1e3;
     const before = samples.map((_, i) => i).filter((i) => i > 0 && samples[i].atMs <= changedAt);
     const after = samples.map((_, i) => i).filter((i) => samples[i - 1]?.atMs >= changedAt + 10);
-    const cpu = host.stop();
-    if (cpu.saturatedShare > 0) {
-      const why = `the CPUs were under 10% idle in ${(100 * cpu.saturatedShare).toFixed(0)}% of the test`;
-      process.stderr.write(`native live changes: round trips and rates not asserted, this host was too busy (${why})\n`);
-      ctx.skip(`host too busy: ${why}`);
-    }
+    host.keptUp(ctx, 'native live changes: round trips and rates');
     expect(rtts[0] - base).toBeGreaterThan(19);
     expect(Math.abs(Math.min(...rtts) - base - 20)).toBeLessThan(1.5);
     // before: well above the new rate (TCP is still finding its window after the delay change, so not always at 50)
@@ -280,15 +289,18 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     expect(last.queuedPackets).toBeLessThanOrEqual(10);
   });
 
-  it('fair queueing: bulk TCP both ways gets the rate each way (ACKs do not wait behind data)', async () => {
+  it('fair queueing: bulk TCP both ways gets the rate each way (ACKs do not wait behind data)', async (ctx) => {
+    const host = watch();
     net = await NativeNetwork.build(pair(), [shape(50, 10), shape(50, 10)]);
     const n = net;
     const [ab, ba] = await Promise.all([goodputMbps(n, 6, 2, 5001, 'a', 'b'), goodputMbps(n, 6, 2, 5002, 'b', 'a')]);
+    host.keptUp(ctx, `native fair queueing (${ab.mbps.toFixed(1)} and ${ba.mbps.toFixed(1)} Mbit/s)`);
     expect(ab.mbps).toBeGreaterThan(50 * 0.9);
     expect(ba.mbps).toBeGreaterThan(50 * 0.9);
   }, 30_000);
 
-  it('refuses bad control lines with a reason and changes nothing', async () => {
+  it('refuses bad control lines with a reason and changes nothing', async (ctx) => {
+    const host = watch();
     net = await NativeNetwork.build(pair(), [shape(50, 5), shape(50, 5)]);
     for (const bad of ['set 0 rate fast', 'set 0 loss 2', 'set 9 rate 1', 'route 0 10.0.0.1 0', 'link 0 0 1', 'frobnicate', 'set 0 queue 5 parsecs', 'set 0 queueing random', 'set 0 reorder 2', 'zero now', 'node 0 gb-nope gbt 198.19.0.9']) {
       await expect(net.linkem.command(bad)).rejects.toThrow(/native link emulator: ".*": /);
@@ -298,6 +310,7 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     const rtts = await pingMs(net, 5);
     expect(rtts).toHaveLength(5);
     expect(Math.min(...rtts)).toBeGreaterThanOrEqual(9.9);
+    host.keptUp(ctx, `native round trip after refused lines (fastest ${Math.min(...rtts).toFixed(2)} ms)`);
     expect(Math.min(...rtts)).toBeLessThan(12);
   });
 });

@@ -11,9 +11,7 @@ import { scenarioTopology } from '../../src/run/simulate.js';
 import { TraceReplay, type LinkChange } from '../../src/run/trace-replay.js';
 import { WallClock } from '../../src/net/emu/transport.js';
 import type { EmulatedLinks } from '../../src/net/emu/links.js';
-import { HostCpuMonitor } from '../../src/run/host-load.js';
-import { hostSaturated } from '../../src/results/fidelity.js';
-import { cleanUpAfterEach, isRoot, trafficTools } from './emu-helpers.js';
+import { cleanUpAfterEach, isRoot, trafficTools, watchHost } from './emu-helpers.js';
 
 let net: EmulatedLinks | null = null;
 let replay: TraceReplay | null = null;
@@ -40,8 +38,7 @@ schedulers: [star]
 describe.skipIf(!isRoot)('delay and loss over time on the native link emulator (root)', () => {
   it('the round trip follows the delay steps and a 100% loss step drops every probe, from when each change was applied', async (ctx) => {
     const scenario = parseScenario(SCENARIO, 'over-time.yaml');
-    const host = new HostCpuMonitor();
-    host.start();
+    const host = watchHost({ emulatorPid: () => net?.emulatorPid() ?? null });
     net = await buildLinks('native', scenario, scenarioTopology(scenario));
     await tool(net, 'b', ['udpecho', net.addressOf('b'), '6101', '10'], true);
     const epochMs = WallClock.epochNow() + 200;
@@ -49,7 +46,6 @@ describe.skipIf(!isRoot)('delay and loss over time on the native link emulator (
     replay = new TraceReplay(scenario, net, new WallClock(epochMs), epochMs, (c) => changes.push(c));
     await new Promise((r) => setTimeout(r, Math.max(0, epochMs - WallClock.epochNow())));
     const { probes } = await json(await tool(net, 'a', ['udpprobe', net.addressOf('b'), '6101', '300']));
-    const cpu = host.stop();
 
     // each direction: the delay at 1 s, the loss on at 2 s and off at 2.5 s, each with all three values in force
     for (const link of ['a->b', 'b->a']) {
@@ -72,11 +68,7 @@ describe.skipIf(!isRoot)('delay and loss over time on the native link emulator (
     expect(late.every(([, rtt]) => rtt === -1 || rtt >= 80)).toBe(true);
     expect(early.every(([, rtt]) => rtt >= 0) && late.every(([, rtt]) => rtt >= 0) && after.every(([, rtt]) => rtt >= 0)).toBe(true);
     expect(lost.every(([, rtt]) => rtt === -1)).toBe(true);
-    if (hostSaturated(cpu)) {
-      const why = `the CPUs were under 10% idle in ${(100 * cpu.saturatedShare).toFixed(0)}% of the test`;
-      process.stderr.write(`delay over time: round-trip floors not asserted, this host was too busy (${why})\n`);
-      ctx.skip(`host too busy: ${why}`);
-    }
+    host.keptUp(ctx, 'delay over time: round-trip floors');
     const floor = (phase: [number, number][]) => Math.min(...phase.map(([, rtt]) => rtt));
     expect(floor(early)).toBeLessThan(10 + 3);
     expect(floor(late)).toBeLessThan(80 + 3);

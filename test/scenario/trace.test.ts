@@ -121,17 +121,17 @@ describe('generators', () => {
 });
 
 describe('Mahimahi traces', () => {
-  it('converts delivery opportunities to rates: one 1504-byte packet per ms is 12.032 Mbit/s', () => {
+  it('converts delivery opportunities to rates in frame bytes: one 1504-byte opportunity per ms is 12.032 Mbit/s of IP packets, 12.144 of frames', () => {
     const lines = Array.from({ length: 1000 }, (_, i) => String(i + 1)).join('\n');
     const table = convertMahimahi(lines, 'm', 100);
     expect(table.times).toHaveLength(10);
     expect(table.times[3]).toBeCloseTo(0.3, 9);
-    for (const r of table.mbps) expect(r).toBeCloseTo(12.032, 6);
+    for (const r of table.mbps) expect(r).toBeCloseTo((12.032 * 1514) / 1500, 9);
   });
 
   it('counts several opportunities in the same millisecond, empty bins as 0, and the last one at time 0 of the next loop', () => {
     const table = convertMahimahi('10\n10\n10\n250\n300\n', 'm', 100);
-    expect(table.mbps.map((r) => +r.toFixed(5))).toEqual([0.48128, 0, 0.12032]);
+    expect(table.mbps.map((r) => +((r * 1500) / 1514).toFixed(5))).toEqual([0.48128, 0, 0.12032]);
   });
 
   it('rejects malformed lines and decreasing timestamps', () => {

@@ -2,13 +2,23 @@
 import { UserError } from '../../util/errors.js';
 import { MAX_TRACE_ROWS } from '../../model/limits.js';
 import type { TraceTable } from './piecewise.js';
+import { ETHERNET_HEADER_BYTES, FRAME_BYTES } from '../../net/wire.js';
 
-/** Bytes per Mahimahi delivery opportunity (one MTU-sized packet). */
+/** Bytes of IP packets per Mahimahi delivery opportunity (one MTU-sized packet and a little), as Mahimahi and the native emulator count them. */
 export const MAHIMAHI_PACKET_BYTES = 1504;
+/**
+ * The same opportunity in Ethernet frame bytes, what a geobed rate counts
+ * on every backend (net/wire.ts): full-size packets, 1514 frame bytes per
+ * 1500 IP bytes. So a converted trace carries the payload the native
+ * emulator carries replaying the trace itself (1504 x 1448 / 1500 bytes of
+ * TCP payload per opportunity), in the simulator and on kernel links.
+ */
+export const MAHIMAHI_FRAME_BYTES = (MAHIMAHI_PACKET_BYTES * FRAME_BYTES) / (FRAME_BYTES - ETHERNET_HEADER_BYTES);
 
 /**
  * Convert a Mahimahi trace (one line per 1504-byte delivery opportunity, a
- * millisecond timestamp each, non-decreasing) to rates over bins of `binMs`.
+ * millisecond timestamp each, non-decreasing) to rates over bins of `binMs`,
+ * in frame bytes (MAHIMAHI_FRAME_BYTES per opportunity).
  * The trace's period is its last timestamp, as Mahimahi loops it (periodS).
  */
 export function convertMahimahi(text: string, file: string, binMs: number): TraceTable & { periodS: number } {
@@ -42,7 +52,7 @@ export function convertMahimahi(text: string, file: string, binMs: number): Trac
   for (let b = 0; b < bins; b++) {
     const width = Math.min(binMs, period - b * binMs) / 1000;
     times.push((b * binMs) / 1000);
-    mbps.push((counts[b] * MAHIMAHI_PACKET_BYTES * 8) / width / 1e6);
+    mbps.push((counts[b] * MAHIMAHI_FRAME_BYTES * 8) / width / 1e6);
   }
   return { times, mbps, periodS: period / 1000 };
 }
