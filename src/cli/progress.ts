@@ -30,7 +30,8 @@ export class ProgressBar {
     this.started = clock();
   }
 
-  update(label: string, done: number, total: number): void {
+  /** `unit`: what is counted; `note`: said after the count (a sweep's runs in flight and time left). */
+  update(label: string, done: number, total: number, unit = 'iterations', note = ''): void {
     const now = this.clock();
     if (now - this.started < SHOW_AFTER_MS) return;
     const elapsed = ((now - this.started) / 1000).toFixed(1);
@@ -42,14 +43,14 @@ export class ProgressBar {
       if (tenth <= last || !milestone) return;
       this.reported.set(label, tenth);
       this.lastLine = now;
-      this.lines.write(`geobed: ${label}: ${done}/${total} iterations (${Math.floor((100 * done) / total)}%), ${elapsed} s\n`);
+      this.lines.write(`geobed: ${label}: ${done}/${total} ${unit} (${Math.floor((100 * done) / total)}%), ${elapsed} s${note ? `, ${note}` : ''}\n`);
       return;
     }
     if (now - this.lastDraw < REDRAW_MS && done < total) return;
     this.lastDraw = now;
     const width = 30;
     const filled = Math.round((done / total) * width);
-    this.stream.write(`\r${label.padEnd(12)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} iterations  ${elapsed} s`);
+    this.stream.write(`\r\x1b[2K${label.padEnd(12)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${unit}  ${elapsed} s${note ? `  ${note}` : ''}`);
     this.drawn = true;
   }
 

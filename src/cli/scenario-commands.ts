@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { writeChunks } from '../util/files.js';
 import { loadScenario } from '../scenario/load.js';
 import { scenarioJsonSchema } from '../scenario/schema.js';
+import { sweepJsonSchema } from '../sweep/spec.js';
 import type { Scenario } from '../scenario/types.js';
 import { guarded } from './common.js';
 import { formatTable } from './table.js';
@@ -22,10 +23,10 @@ export function scenarioCommands(y: Argv): Argv {
     )    .command('trace', 'generate, convert and inspect bandwidth traces', traceCommands)
     .command(
       'schema',
-      'print the scenario JSON Schema (for editor completion)',
-      (c) => c.option('out', { type: 'string' }),
+      'print the scenario JSON Schema (for editor completion); --sweep: the sweep file\'s',
+      (c) => c.option('out', { type: 'string' }).option('sweep', { type: 'boolean', describe: 'the sweep file\'s schema instead' }),
       guarded((a) => {
-        writeChunks(a.out, [`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`]);
+        writeChunks(a.out, [`${JSON.stringify(a.sweep ? sweepJsonSchema() : scenarioJsonSchema(), null, 2)}\n`]);
       }),
     );
 }

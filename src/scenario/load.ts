@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { scenarioSpec, type ScenarioInput } from './schema.js';
 import { flattenIssues, formatPath, type FieldIssue } from './issues.js';
 import { ScenarioError } from './errors.js';
@@ -16,6 +15,7 @@ import { configureSchedulers, selectSchedulers } from './schedulers.js';
 import type { Scenario } from './types.js';
 import { readText } from '../util/files.js';
 import { applyOverrides, type Override } from './overrides.js';
+import { lineOf, parseYamlFile, plainData } from './yaml.js';
 
 export { ScenarioError };
 
@@ -84,30 +84,17 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
 
 /** Parse the YAML and check it against the schema; `fail` throws the problems, each with its line. */
 function validate(text: string, file: string, set: string[]): { input: ScenarioInput; fail: (issues: FieldIssue[]) => never; overrides: Override[] } {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    const lines = doc.errors.map((e) => {
-      const pos = e.linePos?.[0];
-      return `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: YAML syntax error: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`;
-    });
-    throw new ScenarioError(lines.join('\n'));
-  }
+  const yaml = parseYamlFile(text, file);
+  const { doc } = yaml;
   const overrides = applyOverrides(doc, set);
-  let raw: unknown;
-  try {
-    raw = doc.toJS({ maxAliasCount: 1000 });
-  } catch (e) {
-    // the yaml package refuses documents whose aliases would expand without bound ("billion laughs")
-    throw new ScenarioError(`${file}: YAML: ${(e as Error).message.replace(/\.$/, '')}; expand the aliases by hand`);
-  }
+  const raw = plainData(doc, file);
   const fail = (issues: FieldIssue[]): never => {
     const lines = issues.map((i) => {
       // a field an override wrote has no line in the file: name the override instead
       const from = [...overrides].reverse().find((o) => o.path.every((p, k) => p === i.path[k])
         || (i.path.every((p, k) => p === o.path[k]) && i.message.includes(`"${o.path[i.path.length]}"`)));
       const where = from ? ` (set by --set ${from.text})` : '';
-      return `${file}${from ? '' : lineOf(doc, lineCounter, i.path)}: ${formatPath(i.path)}: ${i.message}${where}`;
+      return `${file}${from ? '' : lineOf(yaml, i.path)}: ${formatPath(i.path)}: ${i.message}${where}`;
     });
     throw new ScenarioError([...new Set(lines)].join('\n'));
   };
@@ -117,13 +104,4 @@ function validate(text: string, file: string, set: string[]): { input: ScenarioI
   const parsed = scenarioSpec.safeParse(raw);
   if (!parsed.success) fail(flattenIssues(parsed.error.issues));
   return { input: parsed.data as ScenarioInput, fail, overrides };
-}
-
-/** ":line" of the deepest YAML node that exists along `path`, or "". */
-function lineOf(doc: Document, lineCounter: LineCounter, path: (string | number)[]): string {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
-    if (isNode(node) && node.range) return `:${lineCounter.linePos(node.range[0]).line}`;
-  }
-  return '';
 }

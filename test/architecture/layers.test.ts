@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 
 /** Lowest first: a layer may import those before it, never those after. */
-export const LAYERS = ['util', 'model', 'net', 'sync', 'scenario', 'train', 'results', 'run', 'cli'] as const;
+export const LAYERS = ['util', 'model', 'net', 'sync', 'scenario', 'train', 'results', 'run', 'report', 'sweep', 'cli'] as const;
 
 /** Folders of src/net that must not import one another (the shared emulation pieces live in net/emu). */
 const INDEPENDENT: Record<string, string[]> = {

@@ -13,8 +13,7 @@ import { emulate } from '../../src/run/emulate.js';
 import { listNamespaces } from '../../src/net/emu/exec.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 import { expectPlainSums } from '../plain-sums.js';
-import { healthProblems } from '../../src/results/fidelity.js';
-import { assertFiguresOnlyIfHostKeptUp } from './emu-helpers.js';
+import { assertFiguresOnlyIfHostKeptUp, hostProblems } from './emu-helpers.js';
 import { readCsv, useTempDir, writeFiles, scenarioText } from '../helpers.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -72,7 +71,7 @@ describe.skipIf(!isRoot)('emulated runs (root)', () => {
       // the links that were busy carried what their traces allowed: a measurement, asserted when the run's
       // own check says the host gave the run what it needed (CPUs, the agents' CPU and timers)
       expect(run.fidelity.filter((f) => f.busyS > 0).length).toBeGreaterThan(0);
-      assertFiguresOnlyIfHostKeptUp(ctx, `${config.label}: carried/allowed`, healthProblems(run.health));
+      assertFiguresOnlyIfHostKeptUp(ctx, `${config.label}: carried/allowed`, hostProblems(run.health));
       for (const f of run.fidelity.filter((f) => f.busyS > 0)) expect(f.ratio, scenario.links[f.link].name).toBeGreaterThan(0.9);
     });
   }
