@@ -14,6 +14,8 @@
  *   set <link id> trace <file>                       Mahimahi delivery opportunities (ms, one per line, looped):
  *                                                    each delivers up to 1504 bytes; packets may span several
  *   log <link id> <file>                             per-packet log of that link, Mahimahi's format
+ *   pcap <link id> <file>                            the packets that leave the link's wire, as a pcap file
+ *                                                    (raw IP, nanosecond wall-clock times, 128 bytes of each)
  *   zero [<CLOCK_MONOTONIC ns>]                      the run's epoch, now or at that time (it may be ahead):
  *                                                    log and counter times count from it, and every Mahimahi
  *                                                    trace restarts at it (its first opportunity at epoch + t0)
@@ -296,6 +298,18 @@ static const char *cmd_log(int argc, char **argv, uint64_t now, char *why) {
   return NULL;
 }
 
+static const char *cmd_pcap(int argc, char **argv, uint64_t now, char *why) {
+  (void)argc;
+  (void)now, (void)why;
+  int id;
+  if (!parse_index(argv[1], MAX_LINKS, &id) || !links[id].used) return "pcap: unknown link";
+  FILE *f = pcap_open(argv[2]);
+  if (!f) return "pcap: cannot write the file";
+  if (links[id].pcap) fclose(links[id].pcap);
+  links[id].pcap = f;
+  return NULL;
+}
+
 static const char *cmd_zero(int argc, char **argv, uint64_t now, char *why) {
   (void)why;
   uint64_t epoch = now;
@@ -344,7 +358,7 @@ static const struct {
   Handler run;
 } COMMANDS[] = {
   {"seed", 2, 0, cmd_seed}, {"node", 5, 0, cmd_node}, {"link", 4, 0, cmd_link}, {"route", 4, 0, cmd_route},
-  {"set", 4, 1, cmd_set}, {"log", 3, 0, cmd_log}, {"zero", 1, 1, cmd_zero}, {"stats", 2, 0, cmd_stats},
+  {"set", 4, 1, cmd_set}, {"log", 3, 0, cmd_log}, {"pcap", 3, 0, cmd_pcap}, {"zero", 1, 1, cmd_zero}, {"stats", 2, 0, cmd_stats},
   {"start", 1, 0, cmd_start},
 };
 

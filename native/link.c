@@ -191,6 +191,7 @@ static void finish_wire(Link *l) {
     p->due = shift < 0 && (uint64_t)-shift > d->delay_ns ? left : (uint64_t)((int64_t)p->due + (int64_t)shift);
   }
   if (l->log) fprintf(l->log, "%.3f - %u %.3f\n", ms_since_start(left), p->len, (double)(int64_t)(left - p->arrived) / 1e6);
+  if (l->pcap) pcap_write(l->pcap, p, left);
   if (d->reorder) {
     fifo_insert_by_due(&d->packets, p);
   } else {

@@ -97,6 +97,7 @@ typedef struct {
   uint64_t wire_done; /* ns: when its last bit leaves; NEVER when nothing is on the wire */
   DelayLine delay;
   FILE *log;
+  FILE *pcap;         /* the packets that left the link's wire, in libpcap's format (pcap.c) */
   Counters count;
 } Link;
 
@@ -115,6 +116,7 @@ extern int n_nodes_seen;
 extern uint64_t seed;
 extern uint64_t start_ns, stats_interval_ns, next_stats_ns;
 extern int started;
+extern int64_t realtime_minus_monotonic_ns; /* for pcap timestamps (wall clock) from CLOCK_MONOTONIC times */
 
 /* queue.c */
 void fifo_push(Fifo *f, Packet *p);
@@ -137,6 +139,10 @@ void link_set_rate(Link *l, uint64_t bps, uint64_t now);
 void arrive(int v, Packet *p, uint64_t now);
 uint64_t advance(uint64_t now);
 void print_stats(uint64_t now);
+
+/* pcap.c */
+FILE *pcap_open(const char *path);
+void pcap_write(FILE *f, const Packet *p, uint64_t at_ns);
 
 /* control.c */
 void command(char *line, uint64_t now);

@@ -1,4 +1,4 @@
-// Builds geobed's native link emulator (native/main.c, state.c, control.c, link.c,
+// Builds geobed's native link emulator (native/main.c, state.c, control.c, link.c, pcap.c,
 // queue.c; see native/linkem.h) with the system C
 // compiler into native/build/. Without a compiler it says so and carries on:
 // everything but the native link backend works without it (`geobed doctor`
@@ -13,9 +13,9 @@ const out = join(root, 'native', 'build');
 mkdirSync(out, { recursive: true });
 const cc = process.env.CC || 'cc';
 const builds = [
-  ['geobed-linkem', ['main.c', 'state.c', 'control.c', 'link.c', 'queue.c']],
+  ['geobed-linkem', ['main.c', 'state.c', 'control.c', 'link.c', 'queue.c', 'pcap.c']],
   ['packet-fuzz', ['packet-fuzz.c']],
-  ['link-replay', ['link-replay.c', 'state.c', 'link.c', 'queue.c']],
+  ['link-replay', ['link-replay.c', 'state.c', 'link.c', 'queue.c', 'pcap.c']],
 ];
 for (const [binary, sources] of builds) {
   const r = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(out, binary), ...sources.map((s) => join(root, 'native', s))], { stdio: 'inherit' });

@@ -1,7 +1,7 @@
 /**
  * The geobed command line: each group of commands in a module of its own
  * (run-commands, scenario-commands with trace-commands, host-commands,
- * decompose-command, sweep-command).
+ * decompose-command, sweep-command, report-commands).
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -11,15 +11,16 @@ import { scenarioCommands } from './scenario-commands.js';
 import { hostCommands } from './host-commands.js';
 import { decomposeCommand } from './decompose-command.js';
 import { sweepCommand } from './sweep-command.js';
+import { reportCommands } from './report-commands.js';
 
 export function main(argv: string[]): void {
   const command = ['geobed', ...argv];
   const y = yargs(argv).scriptName('geobed').strict();
-  sweepCommand(decomposeCommand(hostCommands(scenarioCommands(runCommands(y, command)))))
+  reportCommands(sweepCommand(decomposeCommand(hostCommands(scenarioCommands(runCommands(y, command))))))
     .demandCommand(1, 'name a command (try: geobed demo)')
     .fail((msg, err) => {
       if (err) throw err;
-      const known = ['run', 'validate', 'demo', 'trace', 'schema', 'doctor', 'clean', 'summarize', 'decompose', 'sweep'];
+      const known = ['run', 'validate', 'demo', 'trace', 'schema', 'doctor', 'clean', 'summarize', 'rerun', 'decompose', 'sweep', 'compare', 'plot', 'report'];
       const usage = known.includes(argv[0]) ? `geobed ${argv[0]} --help` : 'geobed --help';
       process.stderr.write(`geobed: ${msg}\nRun "${usage}" for usage.\n`);
       process.exit(2);

@@ -1,12 +1,13 @@
 /** `geobed run`, `demo` and `summarize`: run a scenario and print its comparison; rebuild a summary. */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { readText } from '../util/files.js';
 import { MAX_ITERATIONS } from '../model/limits.js';
 import { loadScenario } from '../scenario/load.js';
 import { SCHEDULER_NAMES } from '../sync/schedulers/index.js';
-import { runScenario } from '../run/run.js';
+import { runScenario, type RunRecipe } from '../run/run.js';
 import { UserError } from '../util/errors.js';
 import { PACKAGE_ROOT } from '../util/paths.js';
 import { ProgressBar } from './progress.js';
@@ -50,7 +51,19 @@ export function runCommands(y: Argv, command: string[]): Argv {
         });
         await runAndReport(scenario, command, {
           out: a.out, mode: a.mode, links: a.links, control: a.control, backend: a.backend, calibration: a.calibration, stallTimeout: a['stall-timeout'],
+          profile: a.profile,
         });
+      }),
+    )
+    .command(
+      'rerun <folder>',
+      'run a results folder\'s run again from its manifest (the same scenario, seed and settings); a simulated run comes out byte-identical',
+      (c) => c
+        .positional('folder', { type: 'string', demandOption: true, describe: 'a results folder' })
+        .option('out', { type: 'string', describe: 'the new results folder (default: a new one under results/)' }),
+      guarded(async (a) => {
+        const { scenario, flags } = rerunOf(String(a.folder));
+        await runAndReport(scenario, command, { ...flags, out: a.out });
       }),
     )    .command(
       'demo',
@@ -76,11 +89,15 @@ export function runCommands(y: Argv, command: string[]): Argv {
 
 interface RunFlags {
   out?: string;
+  /** --profile as given (for the manifest's rerun recipe). */
+  profile?: string;
   mode?: 'sim' | 'emu';
   links?: LinkBackend;
   control?: ControlChannel;
   backend?: BackendChoice;
   calibration?: string;
+  /** The compute time per step itself (rerun), instead of a calibration file. */
+  computeS?: number;
   stallTimeout?: number;
 }
 
@@ -95,10 +112,14 @@ async function runAndReport(scenario: Scenario, command: string[], flags: RunFla
   if (flags.stallTimeout !== undefined && !(flags.stallTimeout > 0)) throw new UserError(`--stall-timeout: expected seconds > 0, got ${flags.stallTimeout}`);
   if (flags.backend && !scenario.workload.training) throw new UserError('--backend applies to scenarios that train (workload.train)');
   if (flags.calibration !== undefined && !scenario.workload.training) throw new UserError('--calibration applies to scenarios that train (workload.train)');
-  const computeS = flags.calibration !== undefined ? readCalibration(flags.calibration) : undefined;
+  const computeS = flags.calibration !== undefined ? readCalibration(flags.calibration) : flags.computeS;
   const bar = new ProgressBar();
+  const recipe: RunRecipe = {
+    scenario_file: resolve(scenario.file), seed: scenario.seed, iterations: scenario.iterations, schedulers: scenario.schedulers.map((s) => s.label),
+    profile: flags.profile ?? null, set: scenario.overrides ?? [], mode, links: flags.links ?? null, control: flags.control ?? null,
+  };
   const outcome = await runScenario(scenario, {
-    mode, out: flags.out, command, links: flags.links, control: flags.control, backend: flags.backend, computeS, stallS: flags.stallTimeout,
+    mode, out: flags.out, command, recipe, links: flags.links, control: flags.control, backend: flags.backend, computeS, stallS: flags.stallTimeout,
     onProgress: (label, completed) => bar.update(label, completed, scenario.iterations),
     onNotice: (message) => {
       bar.finish();
@@ -126,6 +147,45 @@ async function runAndReport(scenario: Scenario, command: string[], flags: RunFla
     }
   }
   process.stdout.write(`\nresults: ${outcome.dir}\n`);
+}
+
+/**
+ * `geobed rerun`: the scenario and flags of an earlier run, from its
+ * manifest's recipe, refused if the scenario or a trace file it read has
+ * changed since (the run could not be reproduced). A training run reuses
+ * its compute time, as --calibration does.
+ */
+function rerunOf(folder: string): { scenario: Scenario; flags: RunFlags } {
+  const file = join(folder, 'manifest.json');
+  let manifest: { rerun?: RunRecipe; scenario?: { sha256?: string; input_files?: { path: string; sha256: string }[] }; training?: { compute_s?: number } };
+  try {
+    manifest = JSON.parse(readText(file, 'results folder\'s manifest')) as typeof manifest;
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`rerun: ${e.message}`);
+    throw new UserError(`rerun: ${file}: not JSON (${(e as Error).message})`);
+  }
+  const recipe = manifest.rerun;
+  if (!recipe) throw new UserError(`rerun: ${file} has no rerun recipe (written by an older geobed, or not by geobed run)`);
+  const text = readText(recipe.scenario_file, 'scenario file');
+  const sha256 = createHash('sha256').update(text).digest('hex');
+  if (sha256 !== manifest.scenario?.sha256) {
+    throw new UserError(`rerun: ${recipe.scenario_file} changed since the run (sha256 ${sha256.slice(0, 12)}..., the run's ${String(manifest.scenario?.sha256).slice(0, 12)}...); it would not reproduce it`);
+  }
+  const scenario = loadScenario(recipe.scenario_file, {
+    seed: recipe.seed, iterations: recipe.iterations, schedulers: recipe.schedulers, profile: recipe.profile ?? undefined, set: recipe.set,
+  });
+  const now = new Map((scenario.inputFiles ?? []).map((f) => [f.path, f.sha256]));
+  for (const f of manifest.scenario?.input_files ?? []) {
+    if (now.get(f.path) !== f.sha256) throw new UserError(`rerun: the trace file ${f.path} changed since the run (or is gone); it would not reproduce it`);
+  }
+  const computeS = manifest.training?.compute_s;
+  return {
+    scenario,
+    flags: {
+      mode: recipe.mode, links: (recipe.links ?? undefined) as LinkBackend | undefined, control: (recipe.control ?? undefined) as ControlChannel | undefined, profile: recipe.profile ?? undefined,
+      ...(scenario.workload.training && recipe.mode === 'sim' && typeof computeS === 'number' ? { computeS } : {}),
+    },
+  };
 }
 
 /**

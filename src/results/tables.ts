@@ -77,9 +77,10 @@ export const TRANSFERS: Table<{ scheduler: string; t: TransferRecord }> = {
     ['from', (r) => r.t.from],
     ['to', (r) => r.t.to],
     ['bytes', (r) => r.t.bytes],
-    ['enqueued_s', (r) => fixed(r.t.enqueuedAt)],
-    ['sent_s', (r) => fixed(r.t.sentAt)],
-    ['delivered_s', (r) => fixed(r.t.deliveredAt)],
+    // nanoseconds: enough digits to replay the run's messages (a simulated run's times are exact)
+    ['enqueued_s', (r) => fixed(r.t.enqueuedAt, 9)],
+    ['sent_s', (r) => fixed(r.t.sentAt, 9)],
+    ['delivered_s', (r) => fixed(r.t.deliveredAt, 9)],
     ['mbps', (r) => (r.t.deliveredAt > r.t.sentAt ? fixed((r.t.bytes * 8) / (r.t.deliveredAt - r.t.sentAt) / 1e6, 3) : '')],
   ],
 };

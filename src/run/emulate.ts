@@ -63,6 +63,8 @@ export interface EmulateOptions {
   stallS?: number;
   /** Native links: write each link's per-packet log (Mahimahi's format) here, as <from>-<to>.log. */
   packetLogDir?: string;
+  /** results.pcap: each link's packets to <captureDir>/<from>-<to>.pcap. */
+  captureDir?: string;
   /** Real training (workload.train): the run's data, prepared once; and the tfjs backend the workers use. */
   trainingData?: TrainingData;
   backend?: BackendChoice;
@@ -85,6 +87,11 @@ export async function emulate(scenario: Scenario, config: SchedulerConfig, optio
   let emulation: Emulation | null = null;
   try {
     options.signal?.throwIfAborted();
+    const captureDir = options.captureDir;
+    if (captureDir) {
+      mkdirSync(captureDir, { recursive: true });
+      await net.startCaptures((id) => join(captureDir, `${scenario.links[id].from}-${scenario.links[id].to}.pcap`));
+    }
     emulation = new Emulation(scenario, config, options, topology, net);
     await emulation.startAgents();
     emulation.go();

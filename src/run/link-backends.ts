@@ -64,6 +64,9 @@ export async function chooseLinkBackend(scenario: Scenario, requested?: LinkBack
       '(missing from this kernel); use geobed\'s native link emulator (--links native)',
     );
   }
+  if (backend === 'kernel' && scenario.results.pcap && !(await succeeds('tcpdump', ['--version']))) {
+    throw new UserError('results.pcap on kernel links captures with tcpdump, which is not installed (Debian: apt-get install tcpdump); or use --links native');
+  }
   return backend;
 }
 

@@ -20,7 +20,7 @@ import { UserError } from '../util/errors.js';
 import { handleStops, stopSignal, StopRequest } from '../util/teardown.js';
 import type { BackendChoice } from '../train/choices.js';
 import { evaluateSnapshots, prepareData, type TrainingData } from '../train/session.js';
-import { packageVersion } from '../util/paths.js';
+import { gitCommit, packageVersion } from '../util/paths.js';
 import { describeGroup, removeLeftovers } from '../net/emu/leftovers.js';
 import type { ControlChannel } from './agent-protocol.js';
 
@@ -44,6 +44,25 @@ export interface RunOptions {
   /** Things the user should know before the results (removed leftovers, what the simulator ignores). */
   onNotice?: (message: string) => void;
   command?: string[];
+  /** What `geobed rerun` needs to repeat the run (the CLI fills it in). */
+  recipe?: RunRecipe;
+}
+
+/** How a run was asked for: its scenario file and what the command line changed (manifest.json's rerun). */
+export interface RunRecipe {
+  /** Absolute path. */
+  scenario_file: string;
+  seed: number;
+  iterations: number;
+  /** Scheduler labels, in order. */
+  schedulers: string[];
+  /** --profile, if given. */
+  profile: string | null;
+  /** --set overrides, in order. */
+  set: string[];
+  mode: 'sim' | 'emu';
+  links: string | null;
+  control: string | null;
 }
 
 export interface RunOutcome {
@@ -82,6 +101,7 @@ export function simulationCaveats(scenario: Scenario): string[] {
     caveats.push(`the simulator does not model packet loss: ${names} run as if lossless; use --mode emu for loss`);
   }
   if (scenario.results.packet_log) caveats.push('results.packet_log applies to emulated runs on the native link emulator; a simulated run writes no packet logs');
+  if (scenario.results.pcap) caveats.push('results.pcap applies to emulated runs; a simulated run has no packets to capture');
   return caveats;
 }
 
@@ -220,8 +240,9 @@ async function runOne(
   const onProgress = (completed: number) => options.onProgress?.(config.label, completed);
   if (options.mode === 'emu') {
     const packetLogDir = scenario.results.packet_log ? join(records.dir, 'packets', config.label) : undefined;
+    const captureDir = scenario.results.pcap ? join(records.dir, 'pcap', config.label) : undefined;
     const run = await emulate(scenario, config, {
-      onProgress, links: links!, control: options.control, packetLogDir, trainingData: training?.data, backend: options.backend, sink: records, signal: stopSignal, stallS: options.stallS,
+      onProgress, links: links!, control: options.control, packetLogDir, captureDir, trainingData: training?.data, backend: options.backend, sink: records, signal: stopSignal, stallS: options.stallS,
     });
     return { run, fidelity: run.fidelity, loopDelayMaxMs: run.loopDelayMaxMs, health: run.health };
   }
@@ -269,6 +290,7 @@ function startManifest(
 ): Record<string, unknown> {
   return {
     geobed: packageVersion(),
+    ...(gitCommit() ? { git: gitCommit() } : {}),
     mode: options.mode,
     identity: runIdentity(scenario, options.mode),
     backends: {
@@ -281,6 +303,7 @@ function startManifest(
     ...(training ? { training: training.manifest } : {}),
     scenario: {
       name: scenario.name, file: scenario.file, sha256: scenario.hash, ...(scenario.overrides?.length ? { overrides: scenario.overrides } : {}),
+      input_files: scenario.inputFiles ?? [],
       seed: scenario.seed, iterations: scenario.iterations,
       nodes: scenario.nodes.length, workers: scenario.workers.length, directed_links: scenario.links.length,
     },
@@ -302,6 +325,7 @@ function startManifest(
     ...(options.mode === 'emu' ? { emulated_hosts: emulatedHostsTcp(scenario) } : {}),
     owner: { pid: process.pid },
     command: options.command ?? [],
+    ...(options.recipe ? { rerun: options.recipe } : {}),
     started_at: startedAt.toISOString(),
   };
 }

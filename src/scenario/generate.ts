@@ -57,6 +57,6 @@ export function generatedMesh(o: MeshOptions): Scenario {
     workload: { profile: profile.name, arrays: profile.arrays, bytesPerElement: 4, computeS: profile.computeS, totalBytes: totalElements(profile.arrays) * 4, training: null },
     schedulers: o.schedulers ?? [{ ...starSpec.parse({ name: 'star' }), label: 'star' }],
     network: { framing: 'tcp', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP },
-    results: { bin_s: 1, transfers: false, packet_log: false },
+    results: { bin_s: 1, transfers: false, packet_log: false, pcap: false },
   };
 }

@@ -4,6 +4,8 @@
  * no link), each directed link with its own trace: a constant, a trace
  * file, a Mahimahi trace or a seeded generator.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Trace } from '../model/trace.js';
 import { MAX_DIRECTED_LINKS, MAX_MBPS } from '../model/limits.js';
@@ -27,6 +29,18 @@ export interface LinkContext {
   problem: Problem;
   checkNode: (path: (string | number)[], name: string) => void;
   links: DirectedLinkSpec[];
+  /** Trace files read, path -> sha256 (for the manifest: a run can be checked against its inputs). */
+  inputFiles: Map<string, string>;
+}
+
+/** Note a trace file the scenario reads (its content's sha256; an unreadable file is the reader's problem to report). */
+function noteFile(ctx: LinkContext, path: string): void {
+  if (ctx.inputFiles.has(path)) return;
+  try {
+    ctx.inputFiles.set(path, createHash('sha256').update(readFileSync(path)).digest('hex'));
+  } catch {
+    // (reported where it is read)
+  }
 }
 
 interface LinkProps { delay_ms?: DelaySpec; jitter_ms?: number; reorder?: boolean; loss_percent?: LossSpec; queue_packets?: number }
@@ -145,6 +159,7 @@ function overTime(spec: DelaySpec | LossSpec | undefined, column: TraceColumn, l
   if (spec === undefined || typeof spec === 'number') return null;
   if ('trace' in spec) {
     const tracePath = resolve(ctx.baseDir, spec.trace);
+    noteFile(ctx, tracePath);
     try {
       const table = readTraceCsv(tracePath, column);
       return { trace: traceFromTable(table, spec.loop, spec.duration_s), max: Math.max(...table.mbps), source: `trace ${spec.trace}${spec.loop ? ' (looped)' : ''}` };
@@ -188,6 +203,7 @@ function makeTrace(spec: RateSpec, label: string, path: (string | number)[], ctx
   if (typeof spec === 'number') return { trace: PiecewiseTrace.constant(spec), source: `${spec} Mbit/s` };
   if ('mahimahi' in spec) {
     const tracePath = resolve(ctx.baseDir, spec.mahimahi);
+    noteFile(ctx, tracePath);
     try {
       const table = convertMahimahi(readText(tracePath, 'Mahimahi trace'), tracePath, spec.bin_ms);
       return { trace: traceFromTable(table, true, table.periodS), source: `mahimahi ${spec.mahimahi}`, mahimahi: tracePath, maxMbps: table.mbps.reduce((a, b) => Math.max(a, b), 0) };
@@ -199,6 +215,7 @@ function makeTrace(spec: RateSpec, label: string, path: (string | number)[], ctx
   }
   if ('trace' in spec) {
     const tracePath = resolve(ctx.baseDir, spec.trace);
+    noteFile(ctx, tracePath);
     let table: TraceTable;
     try {
       table = readTraceCsv(tracePath);

@@ -57,7 +57,8 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
 
   const baseDir = dirname(resolve(file));
   const seed = options.seed ?? input.seed;
-  const links = expandLinks(input, { baseDir, seed, nodes, known, problem, checkNode, links: [] });
+  const inputFiles = new Map<string, string>();
+  const links = expandLinks(input, { baseDir, seed, nodes, known, problem, checkNode, links: [], inputFiles });
   const workload = makeWorkload(input, options.profile, baseDir, problem);
   const selected = selectSchedulers(input.schedulers, options.schedulers);
   const schedulers = configureSchedulers(selected, (s) => input.schedulers.indexOf(s), { nodes, workers, seed }, checkNode, problem);
@@ -70,6 +71,7 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
     file,
     hash: createHash('sha256').update(text).digest('hex'),
     ...(overrides.length ? { overrides: overrides.map((o) => o.text) } : {}),
+    inputFiles: [...inputFiles].sort(([a], [b]) => a.localeCompare(b)).map(([path, sha256]) => ({ path, sha256 })),
     seed,
     iterations: options.iterations ?? input.iterations,
     nodes,

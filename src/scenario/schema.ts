@@ -239,8 +239,10 @@ export const scenarioSpec = z
         transfers: z.boolean().default(true).describe('write transfers.csv (one row per message)'),
         packet_log: z.boolean().default(false)
           .describe('emulated mode on the native link emulator: write every link\'s per-packet log, in Mahimahi\'s format, to packets/<scheduler>/<from>-<to>.log'),
+        pcap: z.boolean().default(false)
+          .describe('emulated mode: capture the packets each directed link sent to pcap/<scheduler>/<from>-<to>.pcap (tcpdump on kernel links, the native link emulator itself on native links; 128 bytes of each packet)'),
       })
-      .default({ bin_s: 1, transfers: true, packet_log: false }),
+      .default({ bin_s: 1, transfers: true, packet_log: false, pcap: false }),
   })
   .describe('a geobed scenario');
 

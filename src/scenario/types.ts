@@ -84,6 +84,8 @@ export interface Scenario {
   hash: string;
   /** `--set path=value` overrides applied to the file, as given. */
   overrides?: string[];
+  /** The trace files it read (bandwidth, Mahimahi, delay and loss traces), with the sha256 of each. */
+  inputFiles?: { path: string; sha256: string }[];
   seed: number;
   iterations: number;
   nodes: string[];
@@ -96,5 +98,5 @@ export interface Scenario {
     framing: 'tcp' | 'none'; queueing: 'fair' | 'fifo'; underlay: 'ip' | 'relay';
     tcp: { congestion: string; buffers: 'auto' | 'host' | number; slow_start_after_idle: boolean };
   };
-  results: { bin_s: number; transfers: boolean; packet_log: boolean };
+  results: { bin_s: number; transfers: boolean; packet_log: boolean; pcap: boolean };
 }

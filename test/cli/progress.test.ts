@@ -15,9 +15,24 @@ describe('progress bar', () => {
     expect(stream.writes).toHaveLength(0);
     now = 2500;
     bar.update('star', 5, 10);
-    expect(stream.writes[0]).toMatch(/^\rstar\s+\[#{15}\.{15}\] 5\/10 iterations/);
+    // (the line is cleared first: a shorter line, a sweep's note say, leaves nothing of the last)
+    expect(stream.writes[0]).toMatch(/^\r\x1b\[2Kstar\s+\[#{15}\.{15}\] 5\/10 iterations/);
     bar.finish();
     expect(stream.writes[1]).toBe('\r\x1b[2K');
+  });
+
+  it('counts what it is told, with a note after (a sweep: runs, and those in flight and the time left)', () => {
+    let now = 0;
+    const stream = fakeStream(true);
+    const lines = fakeStream(false);
+    const bar = new ProgressBar(stream, () => now);
+    const piped = new ProgressBar(fakeStream(false), () => now, lines);
+    now = 2500;
+    bar.update('sweep', 3, 12, 'runs', '2 running, about 40 s left');
+    expect(stream.writes[0]).toMatch(/ 3\/12 runs  2\.5 s  2 running, about 40 s left$/);
+    now = 3000;
+    piped.update('sweep', 0, 12, 'runs', '2 running');
+    expect(lines.writes[0]).toBe('geobed: sweep: 0/12 runs (0%), 3.0 s, 2 running\n');
   });
 
   it('when stdout is not a terminal: no bar; on stderr a line as a scheduler starts and ends, and at its tenths every 5 s (after 2 s)', () => {

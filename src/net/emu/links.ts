@@ -96,6 +96,8 @@ export interface EmulatedLinks {
   atEpoch(epochMs: number): void;
   /** Per-packet logs, where the backend writes them (else undefined). */
   startPacketLogs?(fileOf: (linkId: number) => string): void;
+  /** Capture the packets each directed link sends, to a pcap file each, from when this resolves until teardown. */
+  startCaptures(fileOf: (linkId: number) => string): Promise<void>;
   /** The process that moves the packets, when the backend runs one (the native link emulator); null when the kernel does. */
   emulatorPid(): number | null;
   /** What the backend refused since it was built (a bad command, a dead helper). */

@@ -9,7 +9,7 @@
  * /30 198.18.0.0 + 4k (.1 on the lower-indexed node, .2 on the other); node
  * i answers on 198.19.(i >> 8).(i & 255)/32 on its loopback.
  */
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import type { Topology } from '../topology.js';
 import { batch, run, OWN_GROUP } from '../emu/exec.js';
 import { ipv4, LINK_BASE, newRunTag, nodeAddress } from '../emu/addresses.js';
@@ -38,6 +38,8 @@ export class KernelNetwork implements EmulatedLinks {
   private shapes: LinkShape[] = [];
   private crossing: Pair[][] = [];
   private unregister: (() => void) | null = null;
+  /** tcpdump processes (results.pcap). */
+  private readonly captures: ResultPromise[] = [];
   private releaseTag: (() => void) | null = null;
   private tearing: Promise<void> | null = null;
 
@@ -232,8 +234,35 @@ export class KernelNetwork implements EmulatedLinks {
     return this.tearing;
   }
 
+  /**
+   * tcpdump on each directed link's sending veth, outgoing packets only
+   * (a tap on egress sees them as they leave the qdisc), 128 bytes of each;
+   * resolves once every one listens. Stopped (SIGINT: the file is finished)
+   * at teardown.
+   */
+  async startCaptures(fileOf: (linkId: number) => string): Promise<void> {
+    await Promise.all(this.links.map(async (link) => {
+      const dump = execa('ip', ['netns', 'exec', link.namespace, 'tcpdump', '-i', link.device, '-Q', 'out', '-s', '128', '-n', '-w', fileOf(link.id)], { reject: false, ...OWN_GROUP });
+      this.captures.push(dump);
+      await new Promise<void>((resolve, reject) => {
+        let said = '';
+        dump.stderr!.on('data', (d: Buffer) => {
+          said += String(d);
+          if (/listening on/.test(said)) resolve();
+        });
+        void dump.then((r) => reject(new Error(`tcpdump on ${link.namespace} ${link.device} exited: ${String(r.stderr || r.shortMessage).trim()}`)));
+      });
+    }));
+  }
+
   private async removeAll(): Promise<void> {
     this.unregister?.();
+    for (const dump of this.captures) dump.kill('SIGINT');
+    for (const dump of this.captures) {
+      const killer = setTimeout(() => dump.kill('SIGKILL'), 2000);
+      await dump;
+      clearTimeout(killer);
+    }
     for (const batch of this.batches.values()) await batch.close().catch(() => undefined);
     for (const ns of this.namespaces) await execa('ip', ['netns', 'del', ns], { reject: false, ...OWN_GROUP });
     this.releaseTag?.();

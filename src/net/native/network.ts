@@ -125,6 +125,11 @@ export class NativeNetwork implements EmulatedLinks {
     for (const link of this.topology.links) this.emulator?.send(`log ${link.id} ${fileOf(link.id)}`);
   }
 
+  /** The emulator writes each link's departures as pcap itself (native/pcap.c); the files are complete when it exits at teardown. */
+  async startCaptures(fileOf: (linkId: number) => string): Promise<void> {
+    for (const link of this.topology.links) await this.linkem.command(`pcap ${link.id} ${fileOf(link.id)}`);
+  }
+
   /**
    * The emulator's counters, printed every interval, in Ethernet frame bytes as
    * the kernel backend's and the simulator's: it counts IP packets, so add each

@@ -1,0 +1,71 @@
+/**
+ * What the report commands read: results folders (one run) and sweep
+ * folders (sweep.json and runs/<point>/), each run with its manifest and
+ * the grid parameters it ran with ({} for a plain run).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { UserError } from '../util/errors.js';
+
+export interface RunFolderInfo {
+  dir: string;
+  manifest: Record<string, unknown> & { status?: string; identity?: { scenario: string; mode: string; profile: string; seed: number } };
+  /** Grid parameter path -> value, for a sweep's run. */
+  params: Record<string, string>;
+}
+
+export interface Folders {
+  runs: RunFolderInfo[];
+  /** The grid parameters' paths, in order (over every sweep given). */
+  parameters: string[];
+}
+
+function readJson(path: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new UserError(`${path}: cannot read it (${(e as Error).message})`);
+  }
+}
+
+/**
+ * The runs in the given folders: a results folder is one run; a sweep
+ * folder, each of its runs that finished (the others are counted in
+ * `skipped`).
+ */
+export function readFolders(paths: string[]): Folders & { skipped: number } {
+  const runs: RunFolderInfo[] = [];
+  const parameters: string[] = [];
+  let skipped = 0;
+  for (const given of paths) {
+    const dir = resolve(given);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${given}: no such folder`);
+    if (existsSync(join(dir, 'sweep.json'))) {
+      const plan = readJson(join(dir, 'sweep.json')) as { points?: { id: string; params: Record<string, string> }[]; sweep?: { parameters?: { path: string }[] } };
+      if (!Array.isArray(plan.points)) throw new UserError(`${join(dir, 'sweep.json')}: not a sweep plan (no points)`);
+      for (const p of plan.sweep?.parameters ?? []) if (!parameters.includes(p.path)) parameters.push(p.path);
+      for (const point of plan.points) {
+        const run = join(dir, 'runs', point.id);
+        const manifest = existsSync(join(run, 'manifest.json')) ? readJson(join(run, 'manifest.json')) : null;
+        if (manifest?.status !== 'complete') {
+          skipped++;
+          continue;
+        }
+        runs.push({ dir: run, manifest, params: point.params });
+      }
+    } else if (existsSync(join(dir, 'manifest.json'))) {
+      runs.push({ dir, manifest: readJson(join(dir, 'manifest.json')), params: {} });
+    } else {
+      throw new UserError(`${given}: not a results folder (no manifest.json) nor a sweep folder (no sweep.json)`);
+    }
+  }
+  return { runs, parameters, skipped };
+}
+
+/** A small CSV of a run (summary.csv, accuracy.csv, ...) as records; [] when the run has none. */
+export function readCsvFile(dir: string, file: string): Record<string, string>[] {
+  const path = join(dir, file);
+  if (!existsSync(path)) return [];
+  return parse(readFileSync(path), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+}
