@@ -19,7 +19,7 @@
  *   zero [<CLOCK_MONOTONIC ns>]                      the run's epoch, now or at that time (it may be ahead):
  *                                                    log and counter times count from it, and every Mahimahi
  *                                                    trace restarts at it (its first opportunity at epoch + t0)
- *   stats <interval ms>                              print counters every interval (0: never)
+ *   stats <interval ms>                              print counters now and every interval (0: never)
  *   start                                            begin forwarding
  * Counters: "stats <ms since start> <link> <in bytes> <in packets> <out bytes> <out packets>
  * <queue drops> <loss drops> <queued bytes> <queued packets>".
@@ -334,6 +334,8 @@ static const char *cmd_stats(int argc, char **argv, uint64_t now, char *why) {
   if (!parse_u64(argv[1], &ms)) return "stats: expected an interval in ms";
   stats_interval_ns = ms * 1000000ull;
   next_stats_ns = ms && started ? now + stats_interval_ns : NEVER;
+  /* a reading now: the reader's baseline (bytes sent before its first reading would go uncounted) */
+  if (ms && started) print_stats(now);
   return NULL;
 }
 

@@ -242,7 +242,9 @@ export class KernelNetwork implements EmulatedLinks {
    */
   async startCaptures(fileOf: (linkId: number) => string): Promise<void> {
     await Promise.all(this.links.map(async (link) => {
-      const dump = execa('ip', ['netns', 'exec', link.namespace, 'tcpdump', '-i', link.device, '-Q', 'out', '-s', '128', '-n', '-w', fileOf(link.id)], { reject: false, ...OWN_GROUP });
+      // --immediate-mode: packets reach tcpdump as they come, not in blocks every second (the last second's block
+      // would be lost when it is stopped: 6.4% of one link's bytes in a 10 s run)
+      const dump = execa('ip', ['netns', 'exec', link.namespace, 'tcpdump', '-i', link.device, '-Q', 'out', '-s', '128', '-n', '--immediate-mode', '-w', fileOf(link.id)], { reject: false, ...OWN_GROUP });
       this.captures.push(dump);
       await new Promise<void>((resolve, reject) => {
         let said = '';
