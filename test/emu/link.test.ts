@@ -10,6 +10,7 @@ import { Topology } from '../../src/net/topology.js';
 import { KernelNetwork } from '../../src/net/kernel/network.js';
 import { run } from '../../src/net/emu/exec.js';
 import { DEFAULT_NAMESPACE_TCP } from '../../src/net/emu/links.js';
+import { FRAME_BYTES, PAYLOAD_PER_FRAME } from '../../src/net/wire.js';
 import { BULK, cleanUpAfterEach, isRoot, watchHost } from './emu-helpers.js';
 
 let net: KernelNetwork | null = null;
@@ -19,10 +20,13 @@ const children = cleanUpAfterEach(async () => {
 });
 
 /**
- * These tests measure the links, so their senders are cubic: loss-based, it
- * keeps a link's queue from running empty. BBR, the emulated hosts' default
- * since network.tcp, leaves zero-delay links idle between its probes (two
- * opposite flows at 40 Mbit/s: 35.0 and 35.7 Mbit/s of 38.3 measured).
+ * Two opposite flows on one path: BBR, the emulated hosts' default, leaves
+ * the links idle between its probes there (34.99-35.7 Mbit/s of 38.3
+ * measured), so that test's senders are cubic, which keeps the queues from
+ * running empty (35.3-38 measured). A single BBR flow keeps its link busy;
+ * a cubic one may stall in a retransmission timeout after its slow start
+ * overflows the queue (carried 8% short over 3 s in CI): the other tests
+ * keep BBR.
  */
 const CUBIC = { tcp: { ...DEFAULT_NAMESPACE_TCP, congestion: 'cubic' } };
 
@@ -54,7 +58,7 @@ const mbps = (bytes: number, seconds: number) => (bytes * 8) / seconds / 1e6;
 describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
   it('a link holds its configured rate within 5% over 3 s', async (ctx) => {
     const host = watchHost();
-    net = await KernelNetwork.build(line(['a', 'b']), [50, 50], CUBIC);
+    net = await KernelNetwork.build(line(['a', 'b']), [50, 50]);
     const n = net;
     let carried = 0;
     const result = await bulk(n, 'a', 'b', 4.5, async () => {
@@ -75,7 +79,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
 
   it('a rate change shows up in carried throughput within 200 ms', async (ctx) => {
     const host = watchHost();
-    net = await KernelNetwork.build(line(['a', 'b']), [60, 60], CUBIC);
+    net = await KernelNetwork.build(line(['a', 'b']), [60, 60]);
     const n = net;
     let changedAt = 0;
     const result = await bulk(n, 'a', 'b', 4, async () => {
@@ -91,13 +95,17 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     const after = result.samples.map((_, i) => i).filter((i) => sampleEnd(i) - 100 >= changedAt + 200 && sampleEnd(i) < result.start + 3900);
     expect(before.length).toBeGreaterThan(5);
     expect(after.length).toBeGreaterThan(5);
-    for (const i of before) expect(rate(i)).toBeGreaterThan(60 * 0.85);
+    // before: the link full (the median 100 ms sample at 90% of its payload rate), and every sample well
+    // above the new rate (BBR's probing dips a sample now and then: 48.9 of 57.4 seen)
+    const sorted = before.map(rate).sort((x, y) => x - y);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeGreaterThan((0.9 * 60 * PAYLOAD_PER_FRAME) / FRAME_BYTES);
+    for (const i of before) expect(rate(i)).toBeGreaterThan(2 * 15);
     for (const i of after) expect(rate(i)).toBeLessThan(15 * 1.15);
   });
 
   it('nodes that are not neighbours reach each other over the underlay route', async (ctx) => {
     const host = watchHost();
-    net = await KernelNetwork.build(line(['a', 'b', 'c']), [100, 100, 30, 30], CUBIC);
+    net = await KernelNetwork.build(line(['a', 'b', 'c']), [100, 100, 30, 30]);
     const result = await bulk(net, 'a', 'c', 2.5);
     expect(result.samples.reduce((s, x) => s + x, 0)).toBeGreaterThan(0); // a reaches c
     host.keptUp(ctx, 'kernel underlay route rate');
@@ -117,14 +125,16 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     for (const result of [ac, ca]) {
       const steady = result.samples.slice(10, 38);
       const goodput = mbps(steady.reduce((s, x) => s + x, 0), steady.length * 0.1);
-      expect(goodput).toBeGreaterThan(40 * 0.9);
+      // 90% of what the link carries as TCP payload (1448 of each 1514-byte frame; the other direction's ACKs
+      // take a little more): ACKs waiting behind the other direction's data would leave 17-50%
+      expect(goodput).toBeGreaterThan((0.9 * 40 * PAYLOAD_PER_FRAME) / FRAME_BYTES);
     }
   });
 
   it('a flow held back downstream leaves the rest of a shared link to the others (max-min)', async (ctx) => {
     const host = watchHost();
     // a->b carries a->b and a->c; a->c is limited to 20 by b->c, so max-min gives it 20 and a->b 80
-    net = await KernelNetwork.build(line(['a', 'b', 'c']), [100, 100, 20, 20], CUBIC);
+    net = await KernelNetwork.build(line(['a', 'b', 'c']), [100, 100, 20, 20]);
     const n = net;
     const [ab, ac] = await Promise.all([bulk(n, 'a', 'b', 4, undefined, 5001), bulk(n, 'a', 'c', 4, undefined, 5002)]);
     host.keptUp(ctx, 'kernel max-min, downstream bottleneck');
@@ -137,7 +147,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
   it('a flow held back upstream still gets its full share of a link it shares later (max-min)', async (ctx) => {
     const host = watchHost();
     // m->l 50, l->f 100; flows m->f and l->f share l->f: 50 each (m->f is capped at 50 anyway)
-    net = await KernelNetwork.build(line(['m', 'l', 'f']), [50, 50, 100, 100], CUBIC);
+    net = await KernelNetwork.build(line(['m', 'l', 'f']), [50, 50, 100, 100]);
     const n = net;
     const [mf, lf] = await Promise.all([bulk(n, 'm', 'f', 4, undefined, 5001), bulk(n, 'l', 'f', 4, undefined, 5002)]);
     host.keptUp(ctx, 'kernel max-min, upstream bottleneck');
@@ -148,7 +158,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
 
   it('a queue limit drops what does not fit', async () => {
     const shape = { mbps: 20, delayS: 0, lossPercent: 0, queuePackets: 3 };
-    net = await KernelNetwork.build(line(['a', 'b']), [shape, shape], { ...CUBIC, queueing: 'fifo' });
+    net = await KernelNetwork.build(line(['a', 'b']), [shape, shape], { queueing: 'fifo' });
     const qdiscs = await run('tc', ['-n', net.namespaceOf('a'), '-s', 'qdisc', 'show', 'dev', 'n1']);
     expect(qdiscs).toMatch(/qdisc pfifo 10: parent 1:1 limit 3p/);
     const n = net;
