@@ -3,6 +3,8 @@
  * routes between non-neighbours. Every test tears its network down, pass
  * or fail, and checks nothing is left. The rates are measurements: asserted
  * when the host kept up (emu-helpers.ts: watchHost), else said and skipped.
+ * Goodput is TCP payload and a link's rate counts Ethernet frames (one byte
+ * accounting, src/net/wire.ts), so goodput bounds are in payload terms.
  */
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
@@ -54,6 +56,8 @@ async function txBytes(namespace: string, device: string): Promise<number> {
 }
 
 const mbps = (bytes: number, seconds: number) => (bytes * 8) / seconds / 1e6;
+/** 90% of what a link of `rate` Mbit/s carries as TCP payload (1448 bytes in each 1514-byte frame it counts): the bound for goodput. */
+const nearly = (rate: number) => (0.9 * rate * PAYLOAD_PER_FRAME) / FRAME_BYTES;
 
 describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
   it('a link holds its configured rate within 5% over 3 s', async (ctx) => {
@@ -98,7 +102,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     // before: the link full (the median 100 ms sample at 90% of its payload rate), and every sample well
     // above the new rate (BBR's probing dips a sample now and then: 48.9 of 57.4 seen)
     const sorted = before.map(rate).sort((x, y) => x - y);
-    expect(sorted[Math.floor(sorted.length / 2)]).toBeGreaterThan((0.9 * 60 * PAYLOAD_PER_FRAME) / FRAME_BYTES);
+    expect(sorted[Math.floor(sorted.length / 2)]).toBeGreaterThan(nearly(60));
     for (const i of before) expect(rate(i)).toBeGreaterThan(2 * 15);
     for (const i of after) expect(rate(i)).toBeLessThan(15 * 1.15);
   });
@@ -112,7 +116,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     const steady = result.samples.slice(8, 24);
     const goodput = mbps(steady.reduce((s, x) => s + x, 0), steady.length * 0.1);
     // the path's bottleneck is b->c at 30 Mbit/s
-    expect(goodput).toBeGreaterThan(30 * 0.9);
+    expect(goodput).toBeGreaterThan(nearly(30));
     expect(goodput).toBeLessThan(30 * 1.0);
   });
 
@@ -127,7 +131,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
       const goodput = mbps(steady.reduce((s, x) => s + x, 0), steady.length * 0.1);
       // 90% of what the link carries as TCP payload (1448 of each 1514-byte frame; the other direction's ACKs
       // take a little more): ACKs waiting behind the other direction's data would leave 17-50%
-      expect(goodput).toBeGreaterThan((0.9 * 40 * PAYLOAD_PER_FRAME) / FRAME_BYTES);
+      expect(goodput).toBeGreaterThan(nearly(40));
     }
   });
 
@@ -139,8 +143,8 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     const [ab, ac] = await Promise.all([bulk(n, 'a', 'b', 4, undefined, 5001), bulk(n, 'a', 'c', 4, undefined, 5002)]);
     host.keptUp(ctx, 'kernel max-min, downstream bottleneck');
     const steady = (r: { samples: number[] }) => mbps(r.samples.slice(10, 38).reduce((s, x) => s + x, 0), 2.8);
-    expect(steady(ac)).toBeGreaterThan(20 * 0.9);
-    expect(steady(ab)).toBeGreaterThan(80 * 0.9);
+    expect(steady(ac)).toBeGreaterThan(nearly(20));
+    expect(steady(ab)).toBeGreaterThan(nearly(80));
     expect(steady(ab) + steady(ac)).toBeLessThan(100);
   });
 
@@ -152,8 +156,8 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     const [mf, lf] = await Promise.all([bulk(n, 'm', 'f', 4, undefined, 5001), bulk(n, 'l', 'f', 4, undefined, 5002)]);
     host.keptUp(ctx, 'kernel max-min, upstream bottleneck');
     const steady = (r: { samples: number[] }) => mbps(r.samples.slice(10, 38).reduce((s, x) => s + x, 0), 2.8);
-    expect(steady(mf)).toBeGreaterThan(50 * 0.9);
-    expect(steady(lf)).toBeGreaterThan(50 * 0.9);
+    expect(steady(mf)).toBeGreaterThan(nearly(50));
+    expect(steady(lf)).toBeGreaterThan(nearly(50));
   });
 
   it('a queue limit drops what does not fit', async () => {
