@@ -294,6 +294,7 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     net = await NativeNetwork.build(pair(), [shape(50, 10), shape(50, 10)]);
     const n = net;
     const [ab, ba] = await Promise.all([goodputMbps(n, 6, 2, 5001, 'a', 'b'), goodputMbps(n, 6, 2, 5002, 'b', 'a')]);
+    console.log(`native fair queueing: ${ab.mbps.toFixed(1)} and ${ba.mbps.toFixed(1)} Mbit/s of payload both ways`);
     host.keptUp(ctx, `native fair queueing (${ab.mbps.toFixed(1)} and ${ba.mbps.toFixed(1)} Mbit/s)`);
     // 90% of the link's TCP payload rate (its rate counts frames: 1448 payload bytes in each 1514)
     expect(ab.mbps).toBeGreaterThan((0.9 * 50 * PAYLOAD_PER_FRAME) / FRAME_BYTES);
