@@ -15,6 +15,7 @@ import { probeQdiscs } from '../src/net/emu/probe.js';
 import { PAYLOAD_PER_FRAME, FRAME_BYTES } from '../src/net/wire.js';
 import { PACKAGE_ROOT } from '../src/util/paths.js';
 import { formatTable } from '../src/cli/table.js';
+import { goodputMbps } from './tools/goodput.js';
 
 const BULK = join(PACKAGE_ROOT, 'dist', 'bench', 'tools', 'bulk.js');
 const MBPS = 100;
@@ -49,9 +50,7 @@ async function measure(name: string, build: (shape: LinkShape) => Promise<Emulat
     tool(net, 'a', ['send', net.addressOf('b'), '5201', '10.3']);
     await sleep(2000);
     const loaded = await probes(net, 500, 6202); // seconds 2-7 of the transfer
-    const { samples } = await lastJson(recv);
-    const steady = (samples as number[]).slice(20, 98);
-    const goodput = (steady.reduce((s, x) => s + x, 0) * 8) / (steady.length * 0.1) / 1e6;
+    const goodput = goodputMbps(await lastJson(recv), 20, 98);
     const payloadRate = (MBPS * PAYLOAD_PER_FRAME) / FRAME_BYTES;
     row = [
       name, `${shape.mbps} Mbit/s, ${(shape.delayS * 1000).toFixed(0)} ms each way`,
@@ -101,9 +100,7 @@ async function highBdp(): Promise<string> {
     const recv = tool(net, 'b', ['recv', net.addressOf('b'), '5401', '25']);
     await listening(recv);
     tool(net, 'a', ['send', net.addressOf('b'), '5401', '25.3']);
-    const { samples } = await lastJson(recv);
-    const steady = (samples as number[]).slice(50, 248);
-    const goodput = (steady.reduce((s, x) => s + x, 0) * 8) / (steady.length * 0.1) / 1e6;
+    const goodput = goodputMbps(await lastJson(recv), 50, 248);
     const payloadRate = (200 * PAYLOAD_PER_FRAME) / FRAME_BYTES;
     return `high-BDP path (native, 200 Mbit/s, 75 ms each way, 15 MiB buffers, bbr): ${goodput.toFixed(1)} Mbit/s of TCP goodput over 20 s, ${((100 * goodput) / payloadRate).toFixed(1)}% of the link's payload rate (${payloadRate.toFixed(1)}); goal 95%: ${goodput >= 0.95 * payloadRate ? 'met' : 'NOT met'}\n`;
   } finally {

@@ -1,6 +1,7 @@
 /**
  * Traffic for measuring emulated links (tests, benchmarks):
- *   node bulk.js recv <address> <port> <seconds>   prints {"start": epoch ms, "samples": [bytes per 100 ms ...]} once done
+ *   node bulk.js recv <address> <port> <seconds>   prints {"start": epoch ms, "samples": [bytes per ~100 ms ...],
+ *                                                  "at": [ms from start at each sample's end ...]} once done
  *   node bulk.js send <address> <port> <seconds>   sends as fast as TCP allows, then exits
  *   node bulk.js echo <address> <port> <seconds>   a TCP server echoing what it gets
  *   node bulk.js ping <address> <port> <count>     one byte there and back over TCP, every 20 ms; prints {"rttMs": [...]}
@@ -27,12 +28,16 @@ setTimeout(() => process.exit(3), (seconds + 10) * 1000).unref();
 
 if (mode === 'recv') {
   const samples: number[] = [];
+  // when each sample ended: timers fire late, never early, so a sample spans 100 ms or a little more
+  const at: number[] = [];
   let current = 0;
   let start = 0;
   const server = createServer((socket) => {
     start = Date.now();
+    const t0 = performance.now();
     const tick = setInterval(() => {
       samples.push(current);
+      at.push(performance.now() - t0);
       current = 0;
     }, 100);
     socket.on('data', (d) => {
@@ -40,7 +45,7 @@ if (mode === 'recv') {
     });
     setTimeout(() => {
       clearInterval(tick);
-      process.stdout.write(`${JSON.stringify({ start, samples })}\n`);
+      process.stdout.write(`${JSON.stringify({ start, samples, at })}\n`);
       socket.destroy();
       server.close();
     }, seconds * 1000);

@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { join } from 'node:path';
 import { listNamespaces } from '../../src/net/emu/exec.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
+import { goodputMbps as goodput, type RecvResult } from '../../bench/tools/goodput.js';
 import type { EmulatedLinks } from '../../src/net/emu/links.js';
 import { HostCpuMonitor, ProcessCpuMonitor } from '../../src/run/host-load.js';
 import { healthProblems, HOST_IDLE_MIN, type EmulationHealth } from '../../src/results/fidelity.js';
@@ -55,9 +56,8 @@ export function trafficTools(children: Child[]) {
   async function goodputMbps(n: EmulatedLinks, seconds: number, skipS: number, port = 5001, from = 'a', to = 'b'): Promise<{ mbps: number; samples: number[] }> {
     const recv = await tool(n, to, ['recv', n.addressOf(to), String(port), String(seconds)], true);
     await tool(n, from, ['send', n.addressOf(to), String(port), String(seconds + 0.3)]);
-    const { samples } = await json(recv);
-    const steady = samples.slice(skipS * 10, seconds * 10 - 2);
-    return { mbps: (steady.reduce((s: number, x: number) => s + x, 0) * 8) / (steady.length * 0.1) / 1e6, samples };
+    const result = (await json(recv)) as RecvResult;
+    return { mbps: goodput(result, skipS * 10, seconds * 10 - 2), samples: result.samples };
   }
 
   return { tool, json, pingMs, goodputMbps };
@@ -108,7 +108,7 @@ export function hostProblems(health: EmulationHealth): string[] {
  * link emulator's process when there is one.
  */
 export function watchHost(options: { emulatorPid?: () => number | null } = {}) {
-  const host = new HostCpuMonitor();
+  let host = new HostCpuMonitor();
   host.start();
   const emulator = options.emulatorPid
     ? new ProcessCpuMonitor(() => {
@@ -118,6 +118,16 @@ export function watchHost(options: { emulatorPid?: () => number | null } = {}) {
     : null;
   emulator?.start();
   return {
+    /**
+     * The measured window starts now: the host's CPUs are judged from here on
+     * (a test's own start-up, building namespaces and starting its traffic
+     * tools, saturates two cores for a moment and is not what it measures).
+     */
+    measuring(): void {
+      host.stop();
+      host = new HostCpuMonitor();
+      host.start();
+    },
     /** Ends the watch: skips the rest of the test (its figures) unless the host kept up. */
     keptUp(ctx: TestContext, what: string): void {
       const cpu = host.stop();

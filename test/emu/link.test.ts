@@ -14,6 +14,7 @@ import { run } from '../../src/net/emu/exec.js';
 import { DEFAULT_NAMESPACE_TCP } from '../../src/net/emu/links.js';
 import { FRAME_BYTES, PAYLOAD_PER_FRAME } from '../../src/net/wire.js';
 import { BULK, cleanUpAfterEach, isRoot, watchHost } from './emu-helpers.js';
+import { goodputMbps, sampleMbps, type RecvResult } from '../../bench/tools/goodput.js';
 
 let net: KernelNetwork | null = null;
 const children = cleanUpAfterEach(async () => {
@@ -47,13 +48,19 @@ async function bulk(n: KernelNetwork, from: string, to: string, seconds: number,
   await during?.();
   const out = await recv;
   await send;
-  return JSON.parse(String(out.stdout).trim().split('\n').pop()!) as { start: number; samples: number[] };
+  return JSON.parse(String(out.stdout).trim().split('\n').pop()!) as RecvResult;
 }
 
 async function txBytes(namespace: string, device: string): Promise<number> {
   const links = JSON.parse(await run('ip', ['-n', namespace, '-s', '-j', 'link', 'show', 'dev', device]));
   return links[0].stats64.tx.bytes as number;
 }
+
+/** The host is judged over the samples the test measures (from 1 s after the sender started on). */
+const steadyFrom = (host: ReturnType<typeof watchHost>) => async () => {
+  await new Promise((r) => setTimeout(r, 1000));
+  host.measuring();
+};
 
 const mbps = (bytes: number, seconds: number) => (bytes * 8) / seconds / 1e6;
 /** 90% of what a link of `rate` Mbit/s carries as TCP payload (1448 bytes in each 1514-byte frame it counts): the bound for goodput. */
@@ -75,8 +82,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     host.keptUp(ctx, `kernel link at 50 Mbit/s (carried ${carried.toFixed(1)})`);
     expect(Math.abs(carried - 50) / 50).toBeLessThan(0.05);
     // what the application receives: the rate less TCP/IP/Ethernet headers (1448 of 1514 bytes)
-    const steady = result.samples.slice(10, 40);
-    const goodput = mbps(steady.reduce((s, x) => s + x, 0), steady.length * 0.1);
+    const goodput = goodputMbps(result, 10, 40);
     expect(goodput).toBeGreaterThan(50 * 0.93);
     expect(goodput).toBeLessThan(50 * 1.0);
   });
@@ -93,10 +99,10 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     });
     expect(n.errors()).toEqual([]);
     host.keptUp(ctx, 'kernel link rate change');
-    const sampleEnd = (i: number) => result.start + (i + 1) * 100;
-    const rate = (i: number) => mbps(result.samples[i], 0.1);
+    const sampleEnd = (i: number) => result.start + result.at[i];
+    const rate = (i: number) => sampleMbps(result, i);
     const before = result.samples.map((_, i) => i).filter((i) => sampleEnd(i) <= changedAt && sampleEnd(i) > changedAt - 1000);
-    const after = result.samples.map((_, i) => i).filter((i) => sampleEnd(i) - 100 >= changedAt + 200 && sampleEnd(i) < result.start + 3900);
+    const after = result.samples.map((_, i) => i).filter((i) => i > 0 && sampleEnd(i - 1) >= changedAt + 200 && sampleEnd(i) < result.start + 3900);
     expect(before.length).toBeGreaterThan(5);
     expect(after.length).toBeGreaterThan(5);
     // before: the link full (the median 100 ms sample at 90% of its payload rate), and every sample well
@@ -113,8 +119,7 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     const result = await bulk(net, 'a', 'c', 2.5);
     expect(result.samples.reduce((s, x) => s + x, 0)).toBeGreaterThan(0); // a reaches c
     host.keptUp(ctx, 'kernel underlay route rate');
-    const steady = result.samples.slice(8, 24);
-    const goodput = mbps(steady.reduce((s, x) => s + x, 0), steady.length * 0.1);
+    const goodput = goodputMbps(result, 8, 24);
     // the path's bottleneck is b->c at 30 Mbit/s
     expect(goodput).toBeGreaterThan(nearly(30));
     expect(goodput).toBeLessThan(30 * 1.0);
@@ -124,11 +129,10 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     const host = watchHost();
     net = await KernelNetwork.build(line(['a', 'b', 'c']), [100, 100, 40, 40], CUBIC);
     const n = net;
-    const [ac, ca] = await Promise.all([bulk(n, 'a', 'c', 4, undefined, 5001), bulk(n, 'c', 'a', 4, undefined, 5002)]);
+    const [ac, ca] = await Promise.all([bulk(n, 'a', 'c', 4, steadyFrom(host), 5001), bulk(n, 'c', 'a', 4, undefined, 5002)]);
     host.keptUp(ctx, 'kernel opposite flows');
     for (const result of [ac, ca]) {
-      const steady = result.samples.slice(10, 38);
-      const goodput = mbps(steady.reduce((s, x) => s + x, 0), steady.length * 0.1);
+      const goodput = goodputMbps(result, 10, 38);
       // 90% of what the link carries as TCP payload (1448 of each 1514-byte frame; the other direction's ACKs
       // take a little more): ACKs waiting behind the other direction's data would leave 17-50%
       expect(goodput).toBeGreaterThan(nearly(40));
@@ -140,9 +144,9 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     // a->b carries a->b and a->c; a->c is limited to 20 by b->c, so max-min gives it 20 and a->b 80
     net = await KernelNetwork.build(line(['a', 'b', 'c']), [100, 100, 20, 20]);
     const n = net;
-    const [ab, ac] = await Promise.all([bulk(n, 'a', 'b', 4, undefined, 5001), bulk(n, 'a', 'c', 4, undefined, 5002)]);
+    const [ab, ac] = await Promise.all([bulk(n, 'a', 'b', 4, steadyFrom(host), 5001), bulk(n, 'a', 'c', 4, undefined, 5002)]);
     host.keptUp(ctx, 'kernel max-min, downstream bottleneck');
-    const steady = (r: { samples: number[] }) => mbps(r.samples.slice(10, 38).reduce((s, x) => s + x, 0), 2.8);
+    const steady = (r: RecvResult) => goodputMbps(r, 10, 38);
     expect(steady(ac)).toBeGreaterThan(nearly(20));
     expect(steady(ab)).toBeGreaterThan(nearly(80));
     expect(steady(ab) + steady(ac)).toBeLessThan(100);
@@ -153,9 +157,9 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     // m->l 50, l->f 100; flows m->f and l->f share l->f: 50 each (m->f is capped at 50 anyway)
     net = await KernelNetwork.build(line(['m', 'l', 'f']), [50, 50, 100, 100]);
     const n = net;
-    const [mf, lf] = await Promise.all([bulk(n, 'm', 'f', 4, undefined, 5001), bulk(n, 'l', 'f', 4, undefined, 5002)]);
+    const [mf, lf] = await Promise.all([bulk(n, 'm', 'f', 4, steadyFrom(host), 5001), bulk(n, 'l', 'f', 4, undefined, 5002)]);
     host.keptUp(ctx, 'kernel max-min, upstream bottleneck');
-    const steady = (r: { samples: number[] }) => mbps(r.samples.slice(10, 38).reduce((s, x) => s + x, 0), 2.8);
+    const steady = (r: RecvResult) => goodputMbps(r, 10, 38);
     expect(steady(mf)).toBeGreaterThan(nearly(50));
     expect(steady(lf)).toBeGreaterThan(nearly(50));
   });
