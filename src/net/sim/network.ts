@@ -7,6 +7,15 @@
  * capacity changes. A message is delivered one route delay after its last
  * byte left. Message boundaries on a busy connection change no rates, so
  * back-to-back messages cost no recomputation.
+ *
+ * A recomputation covers only what a change can affect: the connected
+ * component, in the graph of sending connections and the links they cross,
+ * of the links whose flows or capacity changed since the last one (the idea
+ * of SimGrid's selective update: System::update_modified_cnst_set in
+ * src/kernel/lmm/System.cpp). Rates in other components cannot change, and progressive
+ * filling restricted to a component does the same arithmetic in the same
+ * order as over all flows (links tie on the lower id, flows keep their
+ * order), so the rates are bit for bit those of a full recomputation.
  */
 import { binIndex, LinkBins } from '../../util/bins.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
@@ -39,6 +48,10 @@ interface Connection {
   active: boolean;
   /** In the `active` list (it stays there until the next settle after going idle). */
   listed: boolean;
+  /** When it was put in the `active` list: the list is in this order. */
+  seq: number;
+  /** Marked while a settle gathers the component it belongs to. */
+  inComponent: boolean;
   rate: number; // bytes/s
   /** The rate before the current settle. */
   previousRate: number;
@@ -61,10 +74,19 @@ export class SimNetwork {
   private readonly connections = new Map<number, Connection>();
   private readonly connList: Connection[] = [];
   private readonly active: Connection[] = [];
+  private activations = 0;
+  /** A connection in `active` went idle since the last settle (the list needs compacting). */
+  private wentIdle = false;
+  /** Per link, the sending connections that cross it. */
+  private readonly onLink: Connection[][];
+  /** Links whose flows or capacity changed since the last settle. */
+  private touched: number[] = [];
+  private readonly linkMark: Uint8Array;
+  private readonly busyMark: Uint8Array;
   /** Head-message completion times by connection id; an entry is live while it equals the connection's `finish`. */
   private readonly finishes = new KeyedHeap();
   private dirty = false;
-  /** Links with a positive aggregate rate since the last settle. */
+  /** Links that may have a positive aggregate rate (each once, busyMark): the ones at 0 are dropped as accounting meets them. */
   private busyLinks: number[] = [];
   private readonly handlers: ((d: Delivery) => void)[];
   // link accounting
@@ -73,6 +95,8 @@ export class SimNetwork {
   private readonly carried: LinkBins;
   /** Number of rate recomputations, for benchmarks. */
   recomputations = 0;
+  /** Connections given a rate, summed over the recomputations (each covers the affected component only), for benchmarks. */
+  flowsRated = 0;
   /** Simulated time of the last delivery (progress marker). */
   lastDeliveryAt = 0;
 
@@ -90,6 +114,9 @@ export class SimNetwork {
     this.capacity = new Float64Array(n);
     this.linkRate = new Float64Array(n);
     this.carried = new LinkBins(n, binS);
+    this.onLink = Array.from({ length: n }, () => []);
+    this.linkMark = new Uint8Array(n);
+    this.busyMark = new Uint8Array(n);
     this.handlers = topology.nodes.map(() => () => undefined);
     for (let l = 0; l < n; l++) {
       this.capacity[l] = mbpsToBytesPerSec(traces[l].rateAt(0));
@@ -122,8 +149,13 @@ export class SimNetwork {
       conn.active = true;
       conn.rate = 0;
       this.startHead(conn, now);
-      if (!conn.listed) this.active.push(conn);
+      if (!conn.listed) {
+        conn.seq = this.activations++;
+        this.active.push(conn);
+      }
       conn.listed = true;
+      for (const l of conn.route) this.onLink[l].push(conn);
+      this.touchRoute(conn);
       this.dirty = true;
     }
   }
@@ -169,25 +201,34 @@ export class SimNetwork {
     this.dirty = false;
     this.account(now);
     this.recomputations++;
-    // Drop connections that went idle.
-    let w = 0;
-    for (const conn of this.active) {
-      if (!conn.active) {
-        conn.listed = false;
-        continue;
+    if (this.wentIdle) {
+      // Drop connections that went idle.
+      this.wentIdle = false;
+      let w = 0;
+      for (const conn of this.active) {
+        if (!conn.active) {
+          conn.listed = false;
+          continue;
+        }
+        this.active[w++] = conn;
       }
-      this.active[w++] = conn;
-      conn.previousRate = conn.rate;
+      this.active.length = w;
     }
-    this.active.length = w;
-    maxMinRates(this.active, this.capacity);
-    for (const l of this.busyLinks) this.linkRate[l] = 0;
-    const busy: number[] = [];
-    for (const conn of this.active) {
+    const { flows, links } = this.affectedComponent();
+    this.flowsRated += flows.length;
+    for (const conn of flows) conn.previousRate = conn.rate;
+    maxMinRates(flows, this.capacity);
+    // Every flow on these links is in `flows`, summed in the order a full recomputation sums them.
+    for (const l of links) this.linkRate[l] = 0;
+    for (const conn of flows) {
+      conn.inComponent = false;
       if (conn.rate > 0) {
         for (const l of conn.route) {
-          if (this.linkRate[l] === 0) busy.push(l);
           this.linkRate[l] += conn.rate;
+          if (this.busyMark[l] === 0) {
+            this.busyMark[l] = 1;
+            this.busyLinks.push(l);
+          }
         }
       }
       // A connection whose rate did not change keeps its progress anchor and
@@ -198,7 +239,74 @@ export class SimNetwork {
       conn.anchor = now;
       this.scheduleFinish(conn);
     }
-    this.busyLinks = busy;
+    for (const l of links) this.linkMark[l] = 0;
+  }
+
+  /**
+   * The sending connections and links reachable from the touched links
+   * (through connections crossing a link, and the links on their routes):
+   * the connections in `active` order, the links marked in linkMark.
+   */
+  private affectedComponent(): { flows: Connection[]; links: number[] } {
+    const links = this.touched;
+    this.touched = [];
+    const flows: Connection[] = [];
+    for (let i = 0; i < links.length; i++) {
+      const on = this.onLink[links[i]];
+      for (let k = 0; k < on.length; k++) {
+        const conn = on[k];
+        if (conn.inComponent) continue;
+        conn.inComponent = true;
+        flows.push(conn);
+        for (const m of conn.route) {
+          if (this.linkMark[m] === 0) {
+            this.linkMark[m] = 1;
+            links.push(m);
+          }
+        }
+      }
+    }
+    if (flows.length * 4 > this.active.length) {
+      // most of them: take them in list order rather than sort
+      let w = 0;
+      for (const conn of this.active) if (conn.inComponent) flows[w++] = conn;
+    } else {
+      flows.sort((x, y) => x.seq - y.seq);
+    }
+    return { flows, links };
+  }
+
+  /** Mark a connection's links as changed (its flow started or stopped). */
+  private touchRoute(conn: Connection): void {
+    for (const l of conn.route) this.touch(l);
+  }
+
+  private touch(l: number): void {
+    if (this.linkMark[l] === 0) {
+      this.linkMark[l] = 1;
+      this.touched.push(l);
+    }
+  }
+
+  /**
+   * Check the incremental rates against a full recomputation over every
+   * sending connection (tests call it after each instant): the connections
+   * and links whose rate differs in any bit, described; empty when none.
+   */
+  differencesFromFullRecomputation(): string[] {
+    const sending = this.active.filter((c) => c.active);
+    const full = sending.map((c) => ({ route: c.route, rate: 0 }));
+    maxMinRates(full, this.capacity);
+    const linkRate = new Float64Array(this.capacity.length);
+    for (const f of full) if (f.rate > 0) for (const l of f.route) linkRate[l] += f.rate;
+    const out: string[] = [];
+    sending.forEach((c, i) => {
+      if (!Object.is(c.rate, full[i].rate)) out.push(`${this.topology.nodes[c.from]}->${this.topology.nodes[c.to]}: ${c.rate} B/s, a full recomputation gives ${full[i].rate}`);
+    });
+    for (let l = 0; l < linkRate.length; l++) {
+      if (!Object.is(this.linkRate[l], linkRate[l])) out.push(`${this.linkName(l)} carries ${this.linkRate[l]} B/s, a full recomputation gives ${linkRate[l]}`);
+    }
+    return out;
   }
 
   /** Flows with no positive rate (waiting on a link at 0), for stall reports. */
@@ -209,6 +317,13 @@ export class SimNetwork {
       for (const l of conn.route) if (this.capacity[l] === 0) names.add(this.linkName(l));
     }
     return [...names];
+  }
+
+  /** Connections sending now. */
+  sendingConnections(): number {
+    let n = 0;
+    for (const c of this.active) if (c.active) n++;
+    return n;
   }
 
   hasActiveFlows(): boolean {
@@ -246,7 +361,7 @@ export class SimNetwork {
       conn = {
         id: this.connList.length, from, to, route, lastArrival: 0, queue: [], head: 0,
         delayS: route.some((l) => this.delayTraces[l]) ? null : this.topology.routeDelay(route),
-        active: false, listed: false, rate: 0, previousRate: 0, scheduled: false, remaining: 0, anchor: 0, sentAt: 0, finish: Infinity,
+        active: false, listed: false, seq: 0, inComponent: false, rate: 0, previousRate: 0, scheduled: false, remaining: 0, anchor: 0, sentAt: 0, finish: Infinity,
       };
       this.connections.set(key, conn);
       this.connList.push(conn);
@@ -290,6 +405,14 @@ export class SimNetwork {
       conn.active = false;
       conn.scheduled = false;
       conn.finish = Infinity;
+      for (const l of conn.route) {
+        const on = this.onLink[l];
+        const k = on.indexOf(conn);
+        on[k] = on[on.length - 1];
+        on.pop();
+      }
+      this.touchRoute(conn);
+      this.wentIdle = true;
       this.dirty = true;
     }
   }
@@ -329,7 +452,10 @@ export class SimNetwork {
         // accounting with the old capacities first.
         this.account(next);
         this.capacity[link] = rate;
-        if (this.linkRate[link] > 0 || this.active.some((c) => c.active && c.route.includes(link))) this.dirty = true;
+        if (this.onLink[link].length > 0 || this.linkRate[link] > 0) {
+          this.touch(link);
+          this.dirty = true;
+        }
       }
       this.scheduleCapacityChange(link, next);
     });
@@ -340,9 +466,14 @@ export class SimNetwork {
     const from = this.lastAccounted;
     if (now <= from) return;
     this.lastAccounted = now;
+    let w = 0;
     for (const l of this.busyLinks) {
       const rate = this.linkRate[l];
-      if (rate <= 0) continue;
+      if (rate <= 0) {
+        this.busyMark[l] = 0; // idle now: out of the list until a flow gives it a rate again
+        continue;
+      }
+      this.busyLinks[w++] = l;
       // Bins are counted by index, so a bin's end computed in floating point
       // (43 * 0.1 = 4.3000000000000007, floor(4.3 / 0.1) = 42) never stalls the walk.
       let t = from;
@@ -352,6 +483,7 @@ export class SimNetwork {
         t = until;
       }
     }
+    this.busyLinks.length = w;
   }
 
   private addCarried(link: number, bin: number, bytes: number): void {
