@@ -247,22 +247,27 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     await new Promise((r) => setTimeout(r, 10));
     const rtts = (await json(await tool(n, 'a', ['ping', n.addressOf('b'), '6002', '8']))).rttMs;
     expect(Math.min(...rtts)).toBeGreaterThan(39.5); // 30 + 10 ms: in force for the first ping already
-    // rate: counters every 10 ms show the new rate from the next interval on
-    const samples: LinkemCounters[] = [];
-    n.linkem.onStats((c) => c.link === 0 && samples.push(c));
+    // rate: counters every 10 ms show the new rate from the next reading on. Which readings came
+    // before the change and which after is the emulator's own order (its answer to the command
+    // comes between them), not when Node got them: on a busy host those lines can arrive late.
+    const samples: (LinkemCounters & { answered: number })[] = [];
+    n.linkem.onStats((c) => c.link === 0 && samples.push({ ...c, answered: n.linkem.answered }));
     const recv = await tool(n, 'b', ['recv', n.addressOf('b'), '5003', '4'], true);
     await tool(n, 'a', ['send', n.addressOf('b'), '5003', '4.3']);
     await new Promise((r) => setTimeout(r, 2000));
     await n.linkem.command('stats 10');
     await new Promise((r) => setTimeout(r, 200));
-    const changedAt = samples[samples.length - 1].atMs;
+    const answeredBefore = n.linkem.answered;
     await n.linkem.command('set 0 rate 10000000');
     await new Promise((r) => setTimeout(r, 300));
     await n.linkem.command('stats 0');
     await recv.child;
     const rate = (i: number) => ((samples[i].outBytes - samples[i - 1].outBytes) * 8) / (samples[i].atMs - samples[i - 1].atMs) / 1e3;
-    const before = samples.map((_, i) => i).filter((i) => i > 0 && samples[i].atMs <= changedAt);
-    const after = samples.map((_, i) => i).filter((i) => samples[i - 1]?.atMs >= changedAt + 10);
+    // the change took effect between the last reading before its answer and the first after it
+    const firstAfter = samples.findIndex((s) => s.answered > answeredBefore);
+    const before = samples.map((_, i) => i).filter((i) => i > 0 && i < firstAfter);
+    const after = samples.map((_, i) => i).filter((i) => i > firstAfter);
+    expect(firstAfter).toBeGreaterThan(0);
     host.keptUp(ctx, 'native live changes: round trips and rates');
     expect(rtts[0] - base).toBeGreaterThan(19);
     expect(Math.abs(Math.min(...rtts) - base - 20)).toBeLessThan(1.5);
@@ -302,6 +307,13 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     expect(ab.mbps).toBeGreaterThan((0.9 * 50 * PAYLOAD_PER_FRAME) / FRAME_BYTES);
     expect(ba.mbps).toBeGreaterThan((0.9 * 50 * PAYLOAD_PER_FRAME) / FRAME_BYTES);
   }, 30_000);
+
+  it('the emulator runs at real-time priority, so the processes it carries cannot delay its packets', async () => {
+    net = await NativeNetwork.build(pair(), [shape(50, 5), shape(50, 5)]);
+    // /proc/<pid>/stat: field 40 is the real-time priority, 41 the policy (1: SCHED_FIFO)
+    const fields = readFileSync(`/proc/${net.linkem.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    expect({ priority: Number(fields[37]), policy: Number(fields[38]) }).toEqual({ priority: 10, policy: 1 });
+  });
 
   it('refuses bad control lines with a reason and changes nothing', async (ctx) => {
     const host = watch();

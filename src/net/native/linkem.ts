@@ -32,6 +32,16 @@ export class LinkEmulator {
   private readonly failures: string[] = [];
   private statsHandler: (c: LinkemCounters) => void = () => undefined;
   private exited: Promise<void>;
+  private answers = 0;
+
+  /**
+   * How many commands the emulator has answered so far. Read from a stats handler, it places a
+   * reading before or after a command: lines come in the order the emulator wrote them, so a
+   * reading that arrives after a command's answer was taken after that command took effect.
+   */
+  get answered(): number {
+    return this.answers;
+  }
 
   /** The emulator's process id (its CPU is part of a run's fidelity check). */
   get pid(): number | null {
@@ -64,6 +74,7 @@ export class LinkEmulator {
     }
     const w = this.waiting.shift();
     if (!w) return;
+    this.answers++;
     if (line === 'ok') w.resolve();
     else {
       const why = line.replace(/^error /, '');
