@@ -57,7 +57,7 @@ def write_platform(case, folder):
                 f.write(f"{number(t)} {number(bps)}\n")
                 fastest = max(fastest, bps)
         first = link["bandwidth"][0][1]
-        lines.append(f'  <link id="l{i}" bandwidth="{number(first)}Bps" latency="0s" bandwidth_file="{profile}"/>')
+        lines.append(f'  <link id="l{i}" bandwidth="{number(first)}Bps" latency="0s" bandwidth_file="{os.path.basename(profile)}"/>')
     pairs = sorted({(m["from"], m["to"]): m["route"] for m in case["messages"]}.items())
     for (src, dst), route in pairs:
         lines.append(f'  <link id="p{src}_{dst}" bandwidth="{number(fastest * 1e6)}Bps" latency="{PRIVATE_LATENCY_S}s"/>')
