@@ -5,7 +5,7 @@
  */
 import { Topology } from '../net/topology.js';
 import { Simulator } from '../net/sim/simulator.js';
-import type { LinkUsage } from '../net/sim/network.js';
+import type { LinkUsage, WireRecord } from '../net/sim/network.js';
 import type { NodeTransport } from '../net/types.js';
 import { Coordinator } from '../sync/coordinator.js';
 import { NodeAgent, type ChunkMessage } from '../sync/agent.js';
@@ -64,6 +64,8 @@ export interface SimulateOptions {
   trainingData?: TrainingData;
   /** Stream the records here as they happen (the results writer), instead of keeping them. */
   sink?: RunSink;
+  /** Append every message's time on the wire here (an external check of the sharing: SimGrid). */
+  wireLog?: WireRecord[];
 }
 
 /** Where a run streams its records: iterations and transfers (RecordSink), and complete link bins. */
@@ -124,6 +126,7 @@ class Simulation {
       topology, scenario.links.map((l) => l.trace), scenario.results.bin_s, scenario.network.framing,
       scenario.links.map((l) => l.delayOverTime?.trace ?? null),
     ));
+    if (options.wireLog) sim.network.wireLog = options.wireLog;
     const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null));
     const policy = options.policy ?? makePolicy(config, scenario);
     let channel: InProcessChannel | null = null;

@@ -66,6 +66,20 @@ interface Connection {
 /** Bytes carried per time bin, per directed link. */
 export type LinkUsage = LinkBins;
 
+/** One message's time on the wire: its flow, for an external check of the sharing (SimGrid's replay). */
+export interface WireRecord {
+  from: number;
+  to: number;
+  /** The directed links it crossed. */
+  route: number[];
+  /** Bytes on the links (payload plus framing). */
+  wireBytes: number;
+  /** When its first byte left (the connection's earlier messages had gone). */
+  start: number;
+  /** When its last byte left (delivery is one route delay later). */
+  end: number;
+}
+
 /** Messages smaller than this many bytes are complete (float round-off). */
 const EPSILON_BYTES = 1e-6;
 
@@ -99,6 +113,8 @@ export class SimNetwork {
   flowsRated = 0;
   /** Simulated time of the last delivery (progress marker). */
   lastDeliveryAt = 0;
+  /** When set, every message's time on the wire is appended to it. */
+  wireLog: WireRecord[] | null = null;
 
   constructor(
     readonly topology: Topology,
@@ -389,6 +405,7 @@ export class SimNetwork {
     const message = conn.queue[conn.head];
     conn.queue[conn.head++] = undefined as unknown as Message;
     const sentAt = conn.sentAt;
+    this.wireLog?.push({ from: conn.from, to: conn.to, route: conn.route, wireBytes: wireBytes(message.bytes, this.framing), start: sentAt, end: now });
     const arrival = conn.delayS !== null ? now + conn.delayS : this.arrivalOverTime(conn, now);
     this.events.at(arrival, () => this.deliver(conn.from, conn.to, message, sentAt, arrival));
     if (conn.head > 4096) {
