@@ -9,6 +9,7 @@ import { UserError } from '../../src/util/errors.js';
 import { binIndex, LinkBins } from '../../src/util/bins.js';
 import { convertMahimahi } from '../../src/scenario/traces/mahimahi.js';
 import { Rng } from '../../src/util/rng.js';
+import { randomMesh } from './random-mesh.js';
 
 /** A link's delay: constant ms, or a trace of ms over time. */
 interface LinkDef { from: string; to: string; mbps: number | Trace; delayMs?: number | Trace }
@@ -260,26 +261,7 @@ describe('incremental max-min: each recomputation covers only the affected compo
     for (let seed = 1; seed <= 12; seed++) {
       const rng = new Rng(seed, 'incremental-test');
       const n = 6 + rng.int(10);
-      const nodes = Array.from({ length: n }, (_, i) => `n${i}`);
-      const specs: { from: string; to: string; delayS: number }[] = [];
-      const seen = new Set<string>();
-      const add = (a: number, b: number) => {
-        if (a === b || seen.has(`${a},${b}`)) return;
-        seen.add(`${a},${b}`).add(`${b},${a}`);
-        specs.push({ from: nodes[a], to: nodes[b], delayS: rng.int(20) / 1000 }, { from: nodes[b], to: nodes[a], delayS: rng.int(20) / 1000 });
-      };
-      for (let i = 1; i < n; i++) add(i, rng.int(i));
-      for (let k = 0; k < n / 2; k++) add(rng.int(n), rng.int(n));
-      const traces = specs.map(() => {
-        const times = [0];
-        const rates = [rng.uniform(10, 100)];
-        for (let c = 0; c < 6; c++) {
-          times.push(times[times.length - 1] + rng.uniform(0.05, 2));
-          rates.push(rng.uniform(0, 1) < 0.1 ? 0 : rng.uniform(5, 150));
-        }
-        rates[rates.length - 1] = Math.max(rates[rates.length - 1], 20); // no link stays at 0
-        return new PiecewiseTrace(times, rates);
-      });
+      const { nodes, specs, traces } = randomMesh(rng, n, { delayMs: 20, changes: 6, maxGapS: 2, zeroShare: 0.1 });
       const sim = new Simulator(Topology.fromSpecs(nodes, specs), traces, 0.5, seed % 2 ? 'tcp' : 'none');
       let delivered = 0;
       for (const node of nodes) sim.network.transportFor(node).onMessage(() => delivered++);

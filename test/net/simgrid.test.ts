@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { Topology } from '../../src/net/topology.js';
 import { Simulator } from '../../src/net/sim/simulator.js';
 import type { WireRecord } from '../../src/net/sim/network.js';
-import { PiecewiseTrace } from '../../src/scenario/traces/piecewise.js';
 import { Rng } from '../../src/util/rng.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { generatedMesh } from '../../src/scenario/generate.js';
@@ -24,6 +23,7 @@ import { schedulerSpec } from '../../src/sync/schedulers/index.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 import type { Trace } from '../../src/model/trace.js';
 import type { Scenario } from '../../src/scenario/types.js';
+import { randomMesh } from './random-mesh.js';
 import { largestRelativeDifference, replayInSimgrid, simgridVersion } from '../../bench/tools/simgrid.js';
 
 const version = simgridVersion();
@@ -41,28 +41,10 @@ function crossedChanges(records: WireRecord[], traces: Trace[]): number {
   return records.filter((r) => r.route.some((l) => traces[l].nextChangeAfter(r.start) < r.end)).length;
 }
 
-function randomMesh(seed: number): { nodes: string[]; traces: Trace[]; records: WireRecord[]; framing: 'tcp' | 'none'; horizon: number } {
+function randomMeshRun(seed: number): { nodes: string[]; traces: Trace[]; records: WireRecord[]; framing: 'tcp' | 'none'; horizon: number } {
   const rng = new Rng(seed, 'simgrid-oracle');
   const n = 5 + rng.int(8);
-  const nodes = Array.from({ length: n }, (_, i) => `n${i}`);
-  const specs: { from: string; to: string; delayS: number }[] = [];
-  const seen = new Set<string>();
-  const add = (a: number, b: number) => {
-    if (a === b || seen.has(`${a},${b}`)) return;
-    seen.add(`${a},${b}`).add(`${b},${a}`);
-    specs.push({ from: nodes[a], to: nodes[b], delayS: rng.int(30) / 1000 }, { from: nodes[b], to: nodes[a], delayS: rng.int(30) / 1000 });
-  };
-  for (let i = 1; i < n; i++) add(i, rng.int(i));
-  for (let k = 0; k < n / 2; k++) add(rng.int(n), rng.int(n));
-  const traces = specs.map(() => {
-    const times = [0];
-    const rates = [rng.uniform(10, 100)];
-    for (let c = 0; c < 8; c++) {
-      times.push(times[times.length - 1] + rng.uniform(0.05, 1));
-      rates.push(rng.uniform(5, 150));
-    }
-    return new PiecewiseTrace(times, rates);
-  });
+  const { nodes, specs, traces } = randomMesh(rng, n, { delayMs: 30, changes: 8, maxGapS: 1, zeroShare: 0 });
   const framing = seed % 2 ? 'tcp' : 'none';
   const sim = new Simulator(Topology.fromSpecs(nodes, specs), traces, 0.5, framing);
   const records: WireRecord[] = [];
@@ -95,7 +77,7 @@ describe.skipIf(!version)(`geobed's simulator against SimGrid ${version ?? ''} (
     let changed = 0;
     let worst = 0;
     for (let seed = 1; seed <= 16; seed++) {
-      const mesh = randomMesh(seed);
+      const mesh = randomMeshRun(seed);
       const { ends } = replayInSimgrid(mesh.nodes.length, mesh.traces, mesh.records, mesh.horizon, mesh.framing === 'tcp' ? TCP_SCALE : 1);
       const { relative, message } = largestRelativeDifference(mesh.records, ends);
       expect({ seed, message, relative: relative < 1e-9 ? 'under 1e-9' : relative }).toEqual({ seed, message, relative: 'under 1e-9' });
