@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """
 Replay geobed's messages through SimGrid's pure max-min network model (the
-oracle of test/net/simgrid.test.ts and `npm run bench:simgrid`).
+oracle of test/net/simgrid.test.ts).
 
 Input (argv[1], JSON, written by bench/tools/simgrid.ts): the directed links
 (bandwidth over time, in bytes/s), and the messages (source, destination,
@@ -20,9 +20,12 @@ the sharing. Two quirks of CM02 are worked around:
     latency the bound becomes min(bound, 0 / (2 latency)) = 0, which the
     solver reads as "no bound" (comm_action_set_variable): every route gets
     a private first link of 1e-12 s latency (never shared, never a
-    bottleneck), and every flow the same 1e-12 s penalty, so equal shares;
+    bottleneck), and every flow the same 1e-12 s penalty, so equal shares
+    (3 MB over 1 MB/s that becomes 4 MB/s at 0.5 s: 3.0 s without that
+    link, 1.125 s with it, as max-min says);
   - only one bandwidth profile can be set from Python, so the platform is
-    written as XML with a bandwidth_file per link.
+    written as XML with a bandwidth_file per link (named relative to the
+    platform file: SimGrid 3.32 does not find absolute paths there).
 """
 import json
 import os
