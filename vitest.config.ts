@@ -13,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: 'emu', include: ['test/emu/**/*.test.ts'], exclude: ['test/emu/fixtures/**'],
-          fileParallelism: false, testTimeout: 30_000, hookTimeout: 30_000, sequence: { groupOrder: 1 },
+          fileParallelism: false, globalSetup: ['test/emu/global-setup.ts'], testTimeout: 30_000, hookTimeout: 30_000, sequence: { groupOrder: 1 },
         },
       },
     ],
