@@ -290,7 +290,7 @@ class Emulation {
       linkUsage: sampler.carried,
       endTime: end,
       workers: new Map([...state.outcomes].filter(([n]) => scenario.workers.includes(n)).map(([n, o]) => [n, { checked: o.checked, mismatches: o.mismatches, finals: o.finals }])),
-      stats: { recomputations: 0, messages: state.messages },
+      stats: { recomputations: 0, flowsRated: 0, messages: state.messages },
       linkChanges: this.replay!.changes,
       fidelity: sampler.fidelity(),
       links: backend,

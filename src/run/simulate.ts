@@ -31,7 +31,8 @@ export interface SchedulerRun {
   endTime: number;
   /** Workers by name, for checking aggregated values in values mode. */
   workers: Map<string, WorkerOutcome>;
-  stats: { recomputations: number; messages: number };
+  /** Rate recomputations, the connections they rated in all (each covers the affected component only), and messages. */
+  stats: { recomputations: number; flowsRated: number; messages: number };
   /** Real training: accuracy at each evaluation, and each worker's resident memory. */
   training: TrainingOutcome | null;
 }
@@ -203,7 +204,7 @@ class Simulation {
       linkUsage,
       endTime,
       workers: this.workers,
-      stats: { recomputations: sim.network.recomputations, messages: this.messages },
+      stats: { recomputations: sim.network.recomputations, flowsRated: sim.network.flowsRated, messages: this.messages },
       training: trainingOutcome,
     };
   }

@@ -87,6 +87,20 @@ describe('NetStorm', () => {
     expect(third.linkCost![topology.linkBetween(0, 2)!]).toBeCloseTo(1 / 20, 12);
   });
 
+  it('awareness: a plan is made from the estimates of the check that found the change, not from measurements after it', () => {
+    const policy = netstormPolicy(netstormOptions({ roots: 1 }), 1);
+    policy.currentPlan(context());
+    const ad = topology.linkBetween(0, 3)!;
+    policy.observe!({ from: 'a', to: 'd', mbps: 1, at: 1, iteration: 0 });
+    policy.replan!(context());
+    policy.observe!({ from: 'a', to: 'd', mbps: 50, at: 2, iteration: 0 }); // after the check: for the next one
+    const plan = policy.currentPlan(context());
+    expect(plan.linkCost![ad]).toBe(1);
+    expect(policy.currentPlan(context())).toBe(plan); // asked again, before another check: the same plan
+    policy.replan!(context());
+    expect(policy.currentPlan(context()).linkCost![ad]).toBe(1 / 50);
+  });
+
   it('fixed topology: the first plan\'s roots and trees stay; measurements only re-deal the chunks', () => {
     const policy = netstormPolicy(netstormOptions({ roots: 2, fixed_topology: true }), 1);
     const first = policy.currentPlan(context());

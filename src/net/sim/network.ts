@@ -512,14 +512,13 @@ export class SimNetwork {
  * Max-min fair rates by progressive filling: repeatedly take the link whose
  * remaining capacity per unfrozen flow is smallest, and freeze its flows at
  * that share. O(F·h·log L) with a lazy heap of link shares; typed arrays
- * indexed by link id keep it allocation-light, as it runs at every change.
+ * indexed by link id keep it allocation-free, as it runs at every change.
  */
 export function maxMinRates(flows: { route: number[]; rate: number }[], capacity: Float64Array): void {
   const scratch = scratchFor(capacity.length);
-  const { remaining, unfrozen, start, fill } = scratch;
+  const { remaining, unfrozen, start, fill, used, heapKey, heapLink } = scratch;
   // The links the flows cross (unfrozen[] is all zeros between calls).
-  const used = scratch.used;
-  used.length = 0;
+  let usedCount = 0;
   let entries = 0;
   for (let f = 0; f < flows.length; f++) {
     const flow = flows[f];
@@ -527,13 +526,14 @@ export function maxMinRates(flows: { route: number[]; rate: number }[], capacity
     const route = flow.route;
     for (let h = 0; h < route.length; h++) {
       const l = route[h];
-      if (unfrozen[l]++ === 0) used.push(l);
+      if (unfrozen[l]++ === 0) used[usedCount++] = l;
     }
     entries += route.length;
   }
   // Flows on each used link, as one array: link l's flows sit at [start[l], start[l] + count) (counting sort).
   let offset = 0;
-  for (const l of used) {
+  for (let u = 0; u < usedCount; u++) {
+    const l = used[u];
     start[l] = offset;
     fill[l] = offset;
     offset += unfrozen[l];
@@ -544,40 +544,69 @@ export function maxMinRates(flows: { route: number[]; rate: number }[], capacity
     const route = flows[f].route;
     for (let h = 0; h < route.length; h++) onLink[fill[route[h]]++] = f;
   }
-  // A link's share only grows as flows elsewhere freeze (they take at most
-  // the current minimum), so heap keys are lower bounds: an entry whose
-  // link's share has grown since is pushed back with the current share.
-  const heap = scratch.heap;
-  heap.clear();
-  for (const l of used) {
+  // A heap of (share, link), ties to the lower link, one entry per link. A
+  // link's share only grows as flows elsewhere freeze (they take at most the
+  // current minimum), so keys are lower bounds: an entry whose link's share
+  // has grown since is given the current share and sifted down.
+  let size = usedCount;
+  for (let u = 0; u < usedCount; u++) {
+    const l = used[u];
     remaining[l] = capacity[l];
-    heap.push(remaining[l] / unfrozen[l], l);
+    heapKey[u] = remaining[l] / unfrozen[l];
+    heapLink[u] = l;
   }
-  while (heap.size > 0) {
-    const key = heap.topKey();
-    const link = heap.topId();
-    heap.pop();
-    if (unfrozen[link] === 0) continue;
-    const share = Math.max(0, remaining[link]) / unfrozen[link];
-    if (share > key) {
-      heap.push(share, link);
-      continue;
-    }
-    const end = fill[link];
-    for (let k = start[link]; k < end; k++) {
-      const flow = flows[onLink[k]];
-      if (flow.rate >= 0) continue;
-      flow.rate = share;
-      const route = flow.route;
-      for (let h = 0; h < route.length; h++) {
-        const m = route[h];
-        remaining[m] -= share;
-        unfrozen[m]--;
+  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(heapKey, heapLink, size, i);
+  while (size > 0) {
+    const key = heapKey[0];
+    const link = heapLink[0];
+    if (unfrozen[link] !== 0) {
+      const share = Math.max(0, remaining[link]) / unfrozen[link];
+      if (share > key) {
+        heapKey[0] = share;
+        siftDown(heapKey, heapLink, size, 0);
+        continue;
+      }
+      const end = fill[link];
+      for (let k = start[link]; k < end; k++) {
+        const flow = flows[onLink[k]];
+        if (flow.rate >= 0) continue;
+        flow.rate = share;
+        const route = flow.route;
+        for (let h = 0; h < route.length; h++) {
+          const m = route[h];
+          remaining[m] -= share;
+          unfrozen[m]--;
+        }
       }
     }
+    // done with this link: remove its entry
+    size--;
+    if (size > 0) {
+      heapKey[0] = heapKey[size];
+      heapLink[0] = heapLink[size];
+      siftDown(heapKey, heapLink, size, 0);
+    }
   }
-  for (const flow of flows) if (flow.rate < 0) flow.rate = 0;
-  for (const l of used) unfrozen[l] = 0;
+  for (let f = 0; f < flows.length; f++) if (flows[f].rate < 0) flows[f].rate = 0;
+  for (let u = 0; u < usedCount; u++) unfrozen[used[u]] = 0;
+}
+
+/** Move the entry at i down to its place in the (share, link) heap of `size` entries. */
+function siftDown(keys: Float64Array, links: Int32Array, size: number, i: number): void {
+  const key = keys[i];
+  const link = links[i];
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= size) break;
+    const r = c + 1;
+    if (r < size && (keys[r] < keys[c] || (keys[r] === keys[c] && links[r] < links[c]))) c = r;
+    if (keys[c] > key || (keys[c] === key && links[c] > link)) break;
+    keys[i] = keys[c];
+    links[i] = links[c];
+    i = c;
+  }
+  keys[i] = key;
+  links[i] = link;
 }
 
 interface Scratch {
@@ -586,8 +615,9 @@ interface Scratch {
   start: Int32Array;
   fill: Int32Array;
   onLink: Int32Array;
-  used: number[];
-  heap: KeyedHeap;
+  used: Int32Array;
+  heapKey: Float64Array;
+  heapLink: Int32Array;
 }
 
 const scratches = new Map<number, Scratch>();
@@ -597,8 +627,8 @@ function scratchFor(links: number): Scratch {
   let scratch = scratches.get(links);
   if (!scratch) {
     scratch = {
-      remaining: new Float64Array(links), unfrozen: new Int32Array(links), start: new Int32Array(links),
-      fill: new Int32Array(links), onLink: new Int32Array(1024), used: [], heap: new KeyedHeap(),
+      remaining: new Float64Array(links), unfrozen: new Int32Array(links), start: new Int32Array(links), fill: new Int32Array(links),
+      onLink: new Int32Array(1024), used: new Int32Array(links), heapKey: new Float64Array(links), heapLink: new Int32Array(links),
     };
     scratches.set(links, scratch);
   }

@@ -275,6 +275,8 @@ export function netstormPolicy(options: NetstormOptions, seed: number): Policy {
   let changed = false;
   let version = 0;
   let plan: Plan | null = null;
+  /** The estimates of the latest check that found a change, and its plan's version: the plan to make when one is next asked for. */
+  let due: { estimates: Float64Array; version: number } | null = null;
   let fixedTrees: RootTree[] | null = null;
 
   const initialEstimates = (topology: Topology): Float64Array => {
@@ -296,8 +298,7 @@ export function netstormPolicy(options: NetstormOptions, seed: number): Policy {
     return { treeOf: (i) => toRootTree(ctx.topology, best[i]), weights: best.map((c) => 1 / c.score) };
   };
 
-  const makePlan = (ctx: PolicyContext): Plan => {
-    const est = estimates!;
+  const makePlan = (ctx: PolicyContext, est: Float64Array, planVersion: number): Plan => {
     const { treeOf, weights } = chooseTrees(ctx, est);
     const pieces = chunkArrays(ctx.arrays, options.chunk_elements, ctx.bytesPerElement);
     let chunks = options.deal === 'quota-round-robin' ? dealQuotaRoundRobin(pieces, weights) : dealChunks(pieces, weights);
@@ -310,7 +311,7 @@ export function netstormPolicy(options: NetstormOptions, seed: number): Policy {
       return treeFromParents(tree.root, tree.parent);
     });
     return {
-      version: ++version,
+      version: planVersion,
       trees,
       chunks,
       linkCost: Array.from(est, (mbps) => 1 / Math.max(mbps, 1e-9)),
@@ -334,7 +335,10 @@ export function netstormPolicy(options: NetstormOptions, seed: number): Policy {
       if (!plan) {
         topology = ctx.topology;
         estimates = initialEstimates(ctx.topology);
-        plan = makePlan(ctx);
+        plan = makePlan(ctx, estimates, ++version);
+      } else if (due) {
+        plan = makePlan(ctx, due.estimates, due.version);
+        due = null;
       }
       return plan;
     },
@@ -345,10 +349,14 @@ export function netstormPolicy(options: NetstormOptions, seed: number): Policy {
       estimates[link] = m.mbps;
       changed = true;
     },
-    replan(ctx) {
+    replan() {
       if (!changed || !plan) return;
       changed = false;
-      plan = makePlan(ctx);
+      // A plan takes effect at the next iteration boundary, and several
+      // checks can pass before it: keep the estimates this check saw and
+      // make the plan from them when it is asked for (the same plan, made
+      // once instead of at every check).
+      due = { estimates: Float64Array.from(estimates!), version: ++version };
     },
   };
 }
