@@ -5,13 +5,13 @@
  */
 import { Topology } from '../net/topology.js';
 import { Simulator } from '../net/sim/simulator.js';
-import type { LinkUsage, WireRecord } from '../net/sim/network.js';
+import type { WireRecord } from '../net/sim/network.js';
 import type { NodeTransport } from '../net/types.js';
 import { Coordinator } from '../sync/coordinator.js';
 import { NodeAgent, type ChunkMessage } from '../sync/agent.js';
 import { InProcessChannel } from '../sync/control.js';
 import { RunRecorder, type IterationRecord, type RecordSink, type TransferLog } from '../sync/record.js';
-import type { LinkBins } from '../util/bins.js';
+import { binIndex, type LinkBins } from '../util/bins.js';
 import { makePolicy } from '../sync/schedulers/index.js';
 import type { Policy } from '../sync/policy.js';
 import { SyntheticWorker } from '../train/synthetic.js';
@@ -26,13 +26,12 @@ export interface SchedulerRun {
   scheduler: string;
   iterations: IterationRecord[];
   transfers: TransferLog;
-  linkUsage: LinkUsage;
   /** Virtual time at which the last iteration ended. */
   endTime: number;
   /** Workers by name, for checking aggregated values in values mode. */
   workers: Map<string, WorkerOutcome>;
-  /** Rate recomputations, the connections they rated in all (each covers the affected component only), and messages. */
-  stats: { recomputations: number; flowsRated: number; messages: number };
+  /** Rate recomputations, the connections they rated in all (each covers the affected component only), messages, and events run (timers, deliveries, capacity changes). */
+  stats: { recomputations: number; flowsRated: number; messages: number; events: number };
   /** Real training: accuracy at each evaluation, and each worker's resident memory. */
   training: TrainingOutcome | null;
 }
@@ -76,6 +75,9 @@ export interface RunSink extends RecordSink {
   /** The run ended at `endTime`: every remaining bin up to it. */
   lastLinkBins(bins: LinkBins, endTime: number): void;
 }
+
+/** Link bins a long iteration may hold before they go to the results (memory: this many x links x 8 bytes). */
+const FLUSH_BINS = 256;
 
 export function scenarioTopology(scenario: Scenario): Topology {
   return Topology.fromSpecs(scenario.nodes, scenario.links);
@@ -171,13 +173,18 @@ class Simulation {
     return sim.run(
       () => recorder.completed === scenario.iterations,
       (now) => {
-        if (recorder.completed === this.reported) return;
-        this.reported = recorder.completed;
-        options.onProgress?.(recorder.completed, now);
-        // the link bins finished so far go to the results with the iterations
-        if (options.sink && sim.network.accountedUntil > this.flushedAt) {
-          this.flushedAt = sim.network.accountedUntil;
-          options.sink.linkBins(sim.network.bins, this.flushedAt);
+        const progressed = recorder.completed !== this.reported;
+        if (progressed) {
+          this.reported = recorder.completed;
+          options.onProgress?.(recorder.completed, now);
+        }
+        // The link bins finished so far go to the results with the iterations,
+        // and every FLUSH_BINS bins within a long one, so memory holds few bins.
+        if (now > this.flushedAt && (progressed || binIndex(now, scenario.results.bin_s) >= binIndex(this.flushedAt, scenario.results.bin_s) + FLUSH_BINS)) {
+          this.flushedAt = now;
+          const bins = sim.network.linkUsage(now);
+          if (options.sink) options.sink.linkBins(bins, now);
+          else bins.take(binIndex(now, bins.binS), () => undefined);
         }
       },
       pauseAtMs,
@@ -194,17 +201,15 @@ class Simulation {
     }
     const iterations = recorder.iterations();
     const endTime = iterations[iterations.length - 1].end;
-    const linkUsage = sim.network.linkUsage(endTime);
-    this.options.sink?.lastLinkBins(linkUsage, endTime);
+    this.options.sink?.lastLinkBins(sim.network.linkUsage(endTime), endTime);
     return {
       label: this.config.label,
       scheduler: this.config.name,
       iterations,
       transfers: recorder.transfers,
-      linkUsage,
       endTime,
       workers: this.workers,
-      stats: { recomputations: sim.network.recomputations, flowsRated: sim.network.flowsRated, messages: this.messages },
+      stats: { recomputations: sim.network.recomputations, flowsRated: sim.network.flowsRated, messages: this.messages, events: sim.events.executed },
       training: trainingOutcome,
     };
   }

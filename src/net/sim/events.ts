@@ -14,6 +14,8 @@ interface SimEvent {
 export class EventQueue implements Clock {
   private time = 0;
   private seq = 0;
+  /** Events run so far (benchmarks). */
+  executed = 0;
   private readonly heap = new Heap<SimEvent>((a, b) => a.time < b.time || (a.time === b.time && a.seq < b.seq));
 
   now(): number {
@@ -44,6 +46,7 @@ export class EventQueue implements Clock {
     let ran = false;
     while (this.heap.size > 0 && this.heap.peek()!.time <= this.time) {
       this.heap.pop()!.fn();
+      this.executed++;
       ran = true;
     }
     return ran;

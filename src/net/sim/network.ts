@@ -87,10 +87,19 @@ export class SimNetwork {
   private readonly capacity: Float64Array; // bytes/s per directed link
   private readonly connections = new Map<number, Connection>();
   private readonly connList: Connection[] = [];
+  /**
+   * Sending connections in the order they started sending (a connection that
+   * was idle at a settle starts again at the end). An entry is current while
+   * its seq (activeSeq, alongside) is its connection's seq and the
+   * connection is listed; the others are stale, and the list is compacted
+   * when they are half of it (so a settle does not walk every connection).
+   */
   private readonly active: Connection[] = [];
+  private readonly activeSeq: number[] = [];
+  private stale = 0;
   private activations = 0;
-  /** A connection in `active` went idle since the last settle (the list needs compacting). */
-  private wentIdle = false;
+  /** Connections that went idle since the last settle. */
+  private idled: Connection[] = [];
   /** Per link, the sending connections that cross it. */
   private readonly onLink: Connection[][];
   /** Links whose flows or capacity changed since the last settle. */
@@ -105,6 +114,9 @@ export class SimNetwork {
   private readonly handlers: ((d: Delivery) => void)[];
   // link accounting
   private readonly linkRate: Float64Array;
+  /** Per link, the time up to which its bytes are in `carried` (a link is brought up to date when its rate changes). */
+  private readonly linkAccountedAt: Float64Array;
+  /** The time up to which every link's bytes are in `carried`. */
   private lastAccounted = 0;
   private readonly carried: LinkBins;
   /** Number of rate recomputations, for benchmarks. */
@@ -129,6 +141,7 @@ export class SimNetwork {
     const n = topology.links.length;
     this.capacity = new Float64Array(n);
     this.linkRate = new Float64Array(n);
+    this.linkAccountedAt = new Float64Array(n);
     this.carried = new LinkBins(n, binS);
     this.onLink = Array.from({ length: n }, () => []);
     this.linkMark = new Uint8Array(n);
@@ -168,6 +181,7 @@ export class SimNetwork {
       if (!conn.listed) {
         conn.seq = this.activations++;
         this.active.push(conn);
+        this.activeSeq.push(conn.seq);
       }
       conn.listed = true;
       for (const l of conn.route) this.onLink[l].push(conn);
@@ -215,27 +229,25 @@ export class SimNetwork {
   settle(now: number): void {
     if (!this.dirty) return;
     this.dirty = false;
-    this.account(now);
     this.recomputations++;
-    if (this.wentIdle) {
-      // Drop connections that went idle.
-      this.wentIdle = false;
-      let w = 0;
-      for (const conn of this.active) {
-        if (!conn.active) {
-          conn.listed = false;
-          continue;
-        }
-        this.active[w++] = conn;
-      }
-      this.active.length = w;
+    // Connections idle at this settle leave the list (their entries go stale).
+    for (const conn of this.idled) {
+      if (conn.active || !conn.listed) continue;
+      conn.listed = false;
+      this.stale++;
     }
+    this.idled.length = 0;
+    if (this.stale * 2 > this.active.length) this.compact();
     const { flows, links } = this.affectedComponent();
     this.flowsRated += flows.length;
     for (const conn of flows) conn.previousRate = conn.rate;
     maxMinRates(flows, this.capacity);
-    // Every flow on these links is in `flows`, summed in the order a full recomputation sums them.
-    for (const l of links) this.linkRate[l] = 0;
+    // Every flow on these links is in `flows`, summed in the order a full
+    // recomputation sums them; their bytes so far are counted at the old rates first.
+    for (const l of links) {
+      this.accountLink(l, now);
+      this.linkRate[l] = 0;
+    }
     for (const conn of flows) {
       conn.inComponent = false;
       if (conn.rate > 0) {
@@ -285,11 +297,36 @@ export class SimNetwork {
     if (flows.length * 4 > this.active.length) {
       // most of them: take them in list order rather than sort
       let w = 0;
-      for (const conn of this.active) if (conn.inComponent) flows[w++] = conn;
+      const active = this.active;
+      const seqs = this.activeSeq;
+      for (let i = 0; i < active.length; i++) {
+        const conn = active[i];
+        if (conn.inComponent && seqs[i] === conn.seq) flows[w++] = conn;
+      }
     } else {
       flows.sort((x, y) => x.seq - y.seq);
     }
     return { flows, links };
+  }
+
+  /** Drop the stale entries of the active list. */
+  private compact(): void {
+    const { active, activeSeq } = this;
+    let w = 0;
+    for (let i = 0; i < active.length; i++) {
+      const conn = active[i];
+      if (!conn.listed || activeSeq[i] !== conn.seq) continue;
+      active[w] = conn;
+      activeSeq[w++] = activeSeq[i];
+    }
+    active.length = w;
+    activeSeq.length = w;
+    this.stale = 0;
+  }
+
+  /** The sending connections, in list order. */
+  private sending(): Connection[] {
+    return this.active.filter((c, i) => c.active && c.listed && this.activeSeq[i] === c.seq);
   }
 
   /** Mark a connection's links as changed (its flow started or stopped). */
@@ -310,7 +347,7 @@ export class SimNetwork {
    * and links whose rate differs in any bit, described; empty when none.
    */
   differencesFromFullRecomputation(): string[] {
-    const sending = this.active.filter((c) => c.active);
+    const sending = this.sending();
     const full = sending.map((c) => ({ route: c.route, rate: 0 }));
     maxMinRates(full, this.capacity);
     const linkRate = new Float64Array(this.capacity.length);
@@ -328,7 +365,7 @@ export class SimNetwork {
   /** Flows with no positive rate (waiting on a link at 0), for stall reports. */
   stalledLinks(): string[] {
     const names = new Set<string>();
-    for (const conn of this.active) {
+    for (const conn of this.sending()) {
       if (conn.rate > 0) continue;
       for (const l of conn.route) if (this.capacity[l] === 0) names.add(this.linkName(l));
     }
@@ -337,29 +374,17 @@ export class SimNetwork {
 
   /** Connections sending now. */
   sendingConnections(): number {
-    let n = 0;
-    for (const c of this.active) if (c.active) n++;
-    return n;
+    return this.sending().length;
   }
 
   hasActiveFlows(): boolean {
     return this.active.some((c) => c.active);
   }
 
-  /** Close the link accounting at `now` and return bytes carried per bin. */
+  /** Count every link's bytes up to `now` and return bytes carried per bin (bins before now's are complete). */
   linkUsage(now: number): LinkUsage {
     this.account(now);
     return this.carried;
-  }
-
-  /** Bytes carried per bin, accounted up to accountedUntil (bins before its bin are complete). */
-  get bins(): LinkBins {
-    return this.carried;
-  }
-
-  /** The time up to which link bytes are in `bins`. */
-  get accountedUntil(): number {
-    return this.lastAccounted;
   }
 
   linkName(l: number): string {
@@ -429,7 +454,7 @@ export class SimNetwork {
         on.pop();
       }
       this.touchRoute(conn);
-      this.wentIdle = true;
+      this.idled.push(conn);
       this.dirty = true;
     }
   }
@@ -465,9 +490,7 @@ export class SimNetwork {
     this.events.at(next, () => {
       const rate = mbpsToBytesPerSec(this.traces[link].rateAt(next));
       if (rate !== this.capacity[link]) {
-        // Rates of the flows on this link are about to change: settle the
-        // accounting with the old capacities first.
-        this.account(next);
+        // (the flows' rates change at the settle that follows, which counts their bytes so far)
         this.capacity[link] = rate;
         if (this.onLink[link].length > 0 || this.linkRate[link] > 0) {
           this.touch(link);
@@ -478,34 +501,39 @@ export class SimNetwork {
     });
   }
 
-  /** Add each link's bytes since the last accounting into its time bins. */
+  /** Add every link's bytes since it was last counted into its time bins, up to `now`. */
   private account(now: number): void {
-    const from = this.lastAccounted;
-    if (now <= from) return;
+    if (now <= this.lastAccounted) return;
     this.lastAccounted = now;
     let w = 0;
     for (const l of this.busyLinks) {
-      const rate = this.linkRate[l];
-      if (rate <= 0) {
+      this.accountLink(l, now);
+      if (this.linkRate[l] <= 0) {
         this.busyMark[l] = 0; // idle now: out of the list until a flow gives it a rate again
         continue;
       }
       this.busyLinks[w++] = l;
-      // Bins are counted by index, so a bin's end computed in floating point
-      // (43 * 0.1 = 4.3000000000000007, floor(4.3 / 0.1) = 42) never stalls the walk.
-      let t = from;
-      for (let bin = binIndex(from, this.binS); t < now; bin++) {
-        const until = Math.min(now, (bin + 1) * this.binS);
-        if (until > t) this.addCarried(l, bin, rate * (until - t));
-        t = until;
-      }
     }
     this.busyLinks.length = w;
   }
 
-  private addCarried(link: number, bin: number, bytes: number): void {
-    this.carried.add(link, bin, bytes);
+  /** Add link l's bytes at its current rate since it was last counted into its time bins. */
+  private accountLink(l: number, now: number): void {
+    const from = this.linkAccountedAt[l];
+    if (now <= from) return;
+    this.linkAccountedAt[l] = now;
+    const rate = this.linkRate[l];
+    if (rate <= 0) return;
+    // Bins are counted by index, so a bin's end computed in floating point
+    // (43 * 0.1 = 4.3000000000000007, floor(4.3 / 0.1) = 42) never stalls the walk.
+    let t = from;
+    for (let bin = binIndex(from, this.binS); t < now; bin++) {
+      const until = Math.min(now, (bin + 1) * this.binS);
+      if (until > t) this.carried.add(l, bin, rate * (until - t));
+      t = until;
+    }
   }
+
 }
 
 /**
