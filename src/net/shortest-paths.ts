@@ -18,6 +18,10 @@ export interface ShortestPathOptions {
   tie?: ArrayLike<number>;
   /** Links not to use. */
   skip?: (link: TopologyLink) => boolean;
+  /** A link not to use, by id (the fast path's form of `skip`). */
+  skipLink?: number;
+  /** Nodes not to enter (1 = avoid), the fast path's form of `skip`. */
+  skipNodes?: Uint8Array;
   /** Stop once this node is settled (its path is final; others may not be). */
   stopAt?: number;
   /** A heap to reuse (hot loops; made withTies if `tie` is given); cleared first. */
@@ -40,6 +44,8 @@ const plainHeap = new KeyedHeap();
 const tiedHeap = new KeyedHeap(true);
 
 export function shortestPathTree(topology: Topology, root: number, options: ShortestPathOptions): ShortestPathTree {
+  if (!options.tie && !options.skip && !options.heap) return plainTree(topology, root, options);
+  if (options.skipLink !== undefined || options.skipNodes) throw new Error('shortestPathTree: skipLink and skipNodes go without tie, skip and heap');
   const n = topology.nodes.length;
   const { towards, cost: linkCost, tie: linkTie, skip, stopAt } = options;
   const cost = new Float64Array(n).fill(Infinity);
@@ -74,4 +80,113 @@ export function shortestPathTree(topology: Topology, root: number, options: Shor
     }
   }
   return { cost, tie, via, hops };
+}
+
+/** Each node's links in one direction as flat arrays (CSR): node v's are at [start[v], start[v + 1]), in outLinks/inLinks order. */
+interface Adjacency { start: Int32Array; other: Int32Array; link: Int32Array }
+const adjacencies = new WeakMap<Topology, { towards: Adjacency; from: Adjacency }>();
+
+function adjacency(topology: Topology, towards: boolean): Adjacency {
+  let both = adjacencies.get(topology);
+  if (!both) {
+    const build = (into: boolean): Adjacency => {
+      const n = topology.nodes.length;
+      const start = new Int32Array(n + 1);
+      const other = new Int32Array(topology.links.length);
+      const link = new Int32Array(topology.links.length);
+      let k = 0;
+      for (let v = 0; v < n; v++) {
+        start[v] = k;
+        for (const l of into ? topology.inLinks(v) : topology.outLinks(v)) {
+          other[k] = into ? l.from : l.to;
+          link[k++] = l.id;
+        }
+      }
+      start[n] = k;
+      return { start, other, link };
+    };
+    both = { towards: build(true), from: build(false) };
+    adjacencies.set(topology, both);
+  }
+  return towards ? both.towards : both.from;
+}
+
+let heapKeys = new Float64Array(256);
+let heapNodes = new Int32Array(256);
+
+/**
+ * The same tree as the general routine for the common case (a cost, no tie,
+ * links and nodes to avoid given as data), on flat arrays and an inline
+ * heap: NetStorm's planning runs two of these per candidate root, its
+ * auxiliary paths one per path. Nodes are settled in the same (cost, node)
+ * order and relax their links in the same order, so the result is the same
+ * to the bit.
+ */
+function plainTree(topology: Topology, root: number, options: ShortestPathOptions): ShortestPathTree {
+  const { towards, cost: linkCost, stopAt } = options;
+  const skipLink = options.skipLink ?? -1;
+  const skipNodes = options.skipNodes ?? null;
+  const n = topology.nodes.length;
+  const { start, other, link } = adjacency(topology, towards);
+  const cost = new Float64Array(n).fill(Infinity);
+  const via = new Int32Array(n).fill(-1);
+  const hops = new Int32Array(n).fill(-1);
+  if (heapKeys.length < link.length + 1) {
+    heapKeys = new Float64Array(2 * (link.length + 1));
+    heapNodes = new Int32Array(2 * (link.length + 1));
+  }
+  const keys = heapKeys;
+  const ids = heapNodes;
+  cost[root] = 0;
+  hops[root] = 0;
+  keys[0] = 0;
+  ids[0] = root;
+  let size = 1;
+  while (size > 0) {
+    const c = keys[0];
+    const v = ids[0];
+    // pop: the last entry sifts down from the top
+    size--;
+    if (size > 0) {
+      const key = keys[size];
+      const id = ids[size];
+      let i = 0;
+      for (;;) {
+        let m = 2 * i + 1;
+        if (m >= size) break;
+        const r = m + 1;
+        if (r < size && (keys[r] < keys[m] || (keys[r] === keys[m] && ids[r] < ids[m]))) m = r;
+        if (keys[m] > key || (keys[m] === key && ids[m] > id)) break;
+        keys[i] = keys[m];
+        ids[i] = ids[m];
+        i = m;
+      }
+      keys[i] = key;
+      ids[i] = id;
+    }
+    if (c !== cost[v]) continue; // a stale entry
+    if (v === stopAt) break;
+    for (let k = start[v]; k < start[v + 1]; k++) {
+      const u = other[k];
+      if (link[k] === skipLink || (skipNodes !== null && skipNodes[u] === 1)) continue;
+      const cu = c + linkCost[link[k]];
+      if (cu < cost[u]) {
+        cost[u] = cu;
+        via[u] = link[k];
+        hops[u] = hops[v] + 1;
+        // push: sift up
+        let i = size++;
+        while (i > 0) {
+          const parent = (i - 1) >> 1;
+          if (keys[parent] < cu || (keys[parent] === cu && ids[parent] < u)) break;
+          keys[i] = keys[parent];
+          ids[i] = ids[parent];
+          i = parent;
+        }
+        keys[i] = cu;
+        ids[i] = u;
+      }
+    }
+  }
+  return { cost, tie: null, via, hops };
 }

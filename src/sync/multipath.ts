@@ -21,23 +21,22 @@ export function auxiliaryPaths(plan: Plan, topology: Topology, from: string, to:
   if (cached) return cached;
   const src = topology.nodeIndex(from);
   const dst = topology.nodeIndex(to);
-  const banned = new Set<number>();
+  const banned = new Uint8Array(topology.nodes.length);
   const paths: string[][] = [];
   while (paths.length < config.maxPaths - 1) {
     const path = cheapestPath(topology, plan.linkCost, src, dst, banned);
     if (!path) break;
     paths.push(path.map((n) => topology.nodes[n]));
-    for (const n of path.slice(0, -1)) banned.add(n);
+    for (const n of path.slice(0, -1)) banned[n] = 1;
   }
   perPlan.set(key, paths);
   return paths;
 }
 
-/** The cheapest path from src to dst without the direct link and the banned nodes; the path's nodes after src, or null. */
-function cheapestPath(topology: Topology, cost: number[], src: number, dst: number, banned: Set<number>): number[] | null {
+/** The cheapest path from src to dst without the direct link and the banned nodes (never dst); the path's nodes after src, or null. */
+function cheapestPath(topology: Topology, cost: number[], src: number, dst: number, banned: Uint8Array): number[] | null {
   const tree = shortestPathTree(topology, src, {
-    towards: false, cost, stopAt: dst,
-    skip: (link) => (link.from === src && link.to === dst) || (link.to !== dst && banned.has(link.to)),
+    towards: false, cost, stopAt: dst, skipLink: topology.linkBetween(src, dst) ?? -1, skipNodes: banned,
   });
   if (tree.cost[dst] === Infinity) return null;
   const path: number[] = [];

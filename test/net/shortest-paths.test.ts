@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Topology } from '../../src/net/topology.js';
 import { shortestPathTree } from '../../src/net/shortest-paths.js';
+import { KeyedHeap } from '../../src/util/keyed-heap.js';
+import { generatedMesh } from '../../src/scenario/generate.js';
+import { scenarioTopology } from '../../src/run/simulate.js';
+import { Rng } from '../../src/util/rng.js';
 
 // a diamond a-b-d, a-c-d (both ways) plus a direct a-d
 const topology = Topology.fromSpecs(['a', 'b', 'c', 'd'], [
@@ -34,5 +38,27 @@ describe('the shortest-path routine', () => {
   it('unreachable nodes: infinite cost, no link', () => {
     const tree = shortestPathTree(topology, 0, { towards: false, cost: ones, skip: () => true });
     expect([tree.cost[3], tree.via[3], tree.hops[3]]).toEqual([Infinity, -1, -1]);
+  });
+
+  it('the fast path (flat arrays, links and nodes to avoid as data) gives the general routine\'s trees to the bit', () => {
+    const rng = new Rng(3, 'shortest-paths');
+    for (const nodes of [12, 60, 200]) {
+      const mesh = scenarioTopology(generatedMesh({ nodes, seed: nodes }));
+      // few distinct costs, so equal-cost paths are common and the tie rules matter
+      const cost = Float64Array.from(mesh.links, () => 1 / (1 + rng.int(4)));
+      for (let k = 0; k < 20; k++) {
+        const root = rng.int(nodes);
+        const towards = k % 2 === 0;
+        const general = shortestPathTree(mesh, root, { towards, cost, heap: new KeyedHeap() }); // a heap of its own: the general routine
+        expect(shortestPathTree(mesh, root, { towards, cost })).toEqual(general);
+        // multipath's query: from root to a target, without the direct link and some nodes, stopping at the target
+        const target = (root + 1 + rng.int(nodes - 1)) % nodes;
+        const banned = Uint8Array.from({ length: nodes }, (_, v) => (v !== root && v !== target && rng.int(5) === 0 ? 1 : 0));
+        const direct = mesh.linkBetween(root, target) ?? -1;
+        const skip = (l: { id: number; to: number }) => l.id === direct || banned[l.to] === 1;
+        expect(shortestPathTree(mesh, root, { towards: false, cost, stopAt: target, skipLink: direct, skipNodes: banned }))
+          .toEqual(shortestPathTree(mesh, root, { towards: false, cost, stopAt: target, skip }));
+      }
+    }
   });
 });
