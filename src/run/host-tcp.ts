@@ -14,6 +14,7 @@ import type { Topology } from '../net/topology.js';
 import type { NamespaceTcp } from '../net/emu/links.js';
 import { traceStats } from '../scenario/traces/stats.js';
 import { UserError } from '../util/errors.js';
+import { INITIAL_WINDOW_BYTES, type TcpSharing } from '../net/sim/tcp-sharing.js';
 
 const MIB = 1024 * 1024;
 const MIN_BUFFER = 4 * MIB;
@@ -60,4 +61,34 @@ export function checkCongestion(name: string): void {
   if (!available.includes(name)) {
     throw new UserError(`network.tcp.congestion: this kernel has no "${name}" (it has ${available.join(', ')}); load it (modprobe tcp_${name}) or choose one of those`);
   }
+}
+
+/**
+ * Linux's default socket-buffer limits (tcp_rmem and tcp_wmem max): what the
+ * simulator takes for `buffers: host`, so a simulated run does not depend on
+ * the machine it runs on.
+ */
+const LINUX_RMEM_MAX = 6 * MIB;
+const LINUX_WMEM_MAX = 4 * MIB;
+
+/**
+ * Share weight RTT^-a per congestion control, calibrated against emulated
+ * runs (docs/simulator.md, `npm run bench:tcp-model`); any other congestion
+ * control takes the loss-based textbook value, 1.
+ */
+export const RTT_EXPONENT: Record<string, number> = { reno: 1, cubic: 1, bbr: 1 };
+
+/** The simulator's TCP-aware sharing model for this scenario (network.sharing: tcp), or null for pure max-min. */
+export function simulatedTcp(scenario: Scenario, topology: Topology): TcpSharing | null {
+  if (scenario.network.sharing !== 'tcp') return null;
+  const { bufferBytes } = namespaceTcp(scenario, topology);
+  const rmem = bufferBytes ?? LINUX_RMEM_MAX;
+  const wmem = bufferBytes ?? LINUX_WMEM_MAX;
+  return {
+    rttExponent: RTT_EXPONENT[scenario.network.tcp.congestion] ?? 1,
+    // the receive window is half the receive buffer (tcp_adv_win_scale = 1); the send buffer holds what is in flight
+    windowBytes: Math.min(wmem, rmem / 2),
+    initialWindowBytes: INITIAL_WINDOW_BYTES,
+    slowStartAfterIdle: scenario.network.tcp.slow_start_after_idle,
+  };
 }

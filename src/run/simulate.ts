@@ -5,6 +5,7 @@
  */
 import { Topology } from '../net/topology.js';
 import { Simulator } from '../net/sim/simulator.js';
+import { simulatedTcp } from './host-tcp.js';
 import type { WireRecord } from '../net/sim/network.js';
 import type { NodeTransport } from '../net/types.js';
 import { Coordinator } from '../sync/coordinator.js';
@@ -127,7 +128,7 @@ class Simulation {
     const topology = scenarioTopology(scenario);
     const sim = (this.sim = new Simulator(
       topology, scenario.links.map((l) => l.trace), scenario.results.bin_s, scenario.network.framing,
-      scenario.links.map((l) => l.delayOverTime?.trace ?? null),
+      scenario.links.map((l) => l.delayOverTime?.trace ?? null), simulatedTcp(scenario, topology),
     ));
     if (options.wireLog) sim.network.wireLog = options.wireLog;
     const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null));

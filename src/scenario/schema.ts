@@ -230,8 +230,10 @@ export const scenarioSpec = z
         underlay: z.enum(['ip', 'relay']).default('ip')
           .describe('ip = messages between non-neighbours follow IP routes (cut-through); relay = the agents forward them hop by hop, each holding the whole message (store-and-forward), as the NetStorm fork\'s ps-lite van does on Klonet'),
         tcp: tcpSpec.default(DEFAULT_TCP),
+        sharing: z.enum(['max-min', 'tcp']).default('max-min')
+          .describe('simulated mode: max-min = links shared max-min fairly among the connections crossing them (exact fluid model); tcp = shares weighted by round-trip time as TCP\'s are, each connection bounded by its window (network.tcp.buffers) and ramping up by slow start (docs/simulator.md)'),
       })
-      .default({ framing: 'tcp', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP })
+      .default({ framing: 'tcp', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP, sharing: 'max-min' })
       .describe('how links carry traffic'),
     results: z
       .strictObject({

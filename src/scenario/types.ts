@@ -97,6 +97,7 @@ export interface Scenario {
   network: {
     framing: 'tcp' | 'none'; queueing: 'fair' | 'fifo'; underlay: 'ip' | 'relay';
     tcp: { congestion: string; buffers: 'auto' | 'host' | number; slow_start_after_idle: boolean };
+    sharing: 'max-min' | 'tcp';
   };
   results: { bin_s: number; transfers: boolean; packet_log: boolean; pcap: boolean };
 }

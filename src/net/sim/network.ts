@@ -25,6 +25,7 @@ import type { Topology } from '../topology.js';
 import type { Delivery, NodeTransport } from '../types.js';
 import { wireBytes, type Framing } from '../wire.js';
 import type { EventQueue } from './events.js';
+import { tcpConnectionShape, weightedMaxMinRates, windowAfterIdle, type TcpSharing } from './tcp-sharing.js';
 
 interface Message {
   bytes: number;
@@ -61,6 +62,19 @@ interface Connection {
   anchor: number;
   sentAt: number;
   finish: number;
+  /** network.sharing: tcp (tcp-sharing.ts): the route's RTT, share weight, window bound (wire bytes/s). */
+  rtt: number;
+  weight: number;
+  windowCap: number;
+  /** Its bound now (wire bytes/s): the window's, lower while slow start ramps. */
+  cap: number;
+  /** Its congestion window (payload bytes), and whether slow start still doubles it. */
+  cwnd: number;
+  ramping: boolean;
+  /** Bumped to cancel a scheduled slow-start step. */
+  rampToken: number;
+  /** When it last went idle (-1: it never sent). */
+  idleSince: number;
 }
 
 /** Bytes carried per time bin, per directed link. */
@@ -79,6 +93,9 @@ export interface WireRecord {
   /** When its last byte left (delivery is one route delay later). */
   end: number;
 }
+
+/** Payload bytes per wire byte. */
+const PAYLOAD_PER_WIRE_BYTE: Record<Framing, number> = { tcp: 1 / wireBytes(1, 'tcp'), none: 1 };
 
 /** Messages smaller than this many bytes are complete (float round-off). */
 const EPSILON_BYTES = 1e-6;
@@ -137,6 +154,8 @@ export class SimNetwork {
     private readonly framing: Framing = 'tcp',
     /** Per link, its delay over time (values in ms), or null: the topology's constant delay. */
     private readonly delayTraces: (Trace | null)[] = [],
+    /** network.sharing: tcp, else null (pure max-min). */
+    private readonly tcp: TcpSharing | null = null,
   ) {
     const n = topology.links.length;
     this.capacity = new Float64Array(n);
@@ -177,6 +196,7 @@ export class SimNetwork {
     if (!conn.active) {
       conn.active = true;
       conn.rate = 0;
+      if (this.tcp) this.startWindow(conn, now);
       this.startHead(conn, now);
       if (!conn.listed) {
         conn.seq = this.activations++;
@@ -241,7 +261,8 @@ export class SimNetwork {
     const { flows, links } = this.affectedComponent();
     this.flowsRated += flows.length;
     for (const conn of flows) conn.previousRate = conn.rate;
-    maxMinRates(flows, this.capacity);
+    if (this.tcp) weightedMaxMinRates(flows, this.capacity);
+    else maxMinRates(flows, this.capacity);
     // Every flow on these links is in `flows`, summed in the order a full
     // recomputation sums them; their bytes so far are counted at the old rates first.
     for (const l of links) {
@@ -399,15 +420,53 @@ export class SimNetwork {
     let conn = this.connections.get(key);
     if (!conn) {
       const route = this.topology.route(from, to);
+      const shape = this.tcp
+        ? tcpConnectionShape(this.tcp, this.topology.routeDelay(route) + this.topology.routeDelay(this.topology.route(to, from)), (b) => wireBytes(b, this.framing))
+        : { rtt: 0, weight: 1, windowCap: Infinity };
       conn = {
         id: this.connList.length, from, to, route, lastArrival: 0, queue: [], head: 0,
         delayS: route.some((l) => this.delayTraces[l]) ? null : this.topology.routeDelay(route),
         active: false, listed: false, seq: 0, inComponent: false, rate: 0, previousRate: 0, scheduled: false, remaining: 0, anchor: 0, sentAt: 0, finish: Infinity,
+        ...shape, cap: shape.windowCap, cwnd: 0, ramping: false, rampToken: 0, idleSince: -1,
       };
       this.connections.set(key, conn);
       this.connList.push(conn);
     }
     return conn;
+  }
+
+  /**
+   * network.sharing: tcp — a connection starts sending: a new one from the
+   * initial window, one back from idle from what is left of its window; slow
+   * start doubles it every RTT while it is what limits the rate.
+   */
+  private startWindow(conn: Connection, now: number): void {
+    const tcp = this.tcp!;
+    conn.cwnd = conn.idleSince < 0 ? tcp.initialWindowBytes : windowAfterIdle(tcp, conn.cwnd, now - conn.idleSince, conn.rtt);
+    conn.rampToken++;
+    conn.ramping = conn.cwnd < tcp.windowBytes;
+    conn.cap = conn.ramping ? Math.min(conn.windowCap, wireBytes(conn.cwnd, this.framing) / conn.rtt) : conn.windowCap;
+    if (conn.ramping) this.scheduleRampStep(conn, now + conn.rtt);
+  }
+
+  private scheduleRampStep(conn: Connection, at: number): void {
+    const token = conn.rampToken;
+    this.events.at(at, () => {
+      if (conn.rampToken !== token || !conn.active || !conn.ramping) return;
+      if (conn.rate < conn.cap * (1 - 1e-9)) {
+        // the window no longer limits it: its rate is the path's share
+        conn.ramping = false;
+        conn.cap = conn.windowCap; // (not binding: no rate changes)
+        conn.cwnd = Math.max(conn.cwnd, Math.min(this.tcp!.windowBytes, conn.rate * conn.rtt * PAYLOAD_PER_WIRE_BYTE[this.framing]));
+        return;
+      }
+      conn.cwnd = Math.min(this.tcp!.windowBytes, 2 * conn.cwnd);
+      conn.ramping = conn.cwnd < this.tcp!.windowBytes;
+      conn.cap = Math.min(conn.windowCap, wireBytes(conn.cwnd, this.framing) / conn.rtt);
+      this.touchRoute(conn);
+      this.dirty = true;
+      if (conn.ramping) this.scheduleRampStep(conn, at + conn.rtt);
+    });
   }
 
   private startHead(conn: Connection, now: number): void {
@@ -444,6 +503,13 @@ export class SimNetwork {
     } else {
       conn.queue.length = 0;
       conn.head = 0;
+      if (this.tcp) {
+        // the window it had in use (payload bytes), for a restart after idle
+        if (!conn.ramping && conn.rate > 0) conn.cwnd = Math.max(conn.cwnd, Math.min(this.tcp.windowBytes, (conn.rate * conn.rtt * PAYLOAD_PER_WIRE_BYTE[this.framing])));
+        conn.ramping = false;
+        conn.rampToken++;
+        conn.idleSince = now;
+      }
       conn.active = false;
       conn.scheduled = false;
       conn.finish = Infinity;

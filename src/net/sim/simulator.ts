@@ -8,6 +8,7 @@ import { SimNetwork } from './network.js';
 import type { Topology } from '../topology.js';
 import type { Framing } from '../wire.js';
 import type { Trace } from '../../model/trace.js';
+import type { TcpSharing } from './tcp-sharing.js';
 import { UserError } from '../../util/errors.js';
 
 /** Simulated seconds without any delivery, while every flow is stuck at 0 Mbit/s, before a run is declared stalled. */
@@ -17,9 +18,13 @@ export class Simulator {
   readonly events = new EventQueue();
   readonly network: SimNetwork;
 
-  /** `delayTraces`: per link, its delay over time (values in ms), or null for the topology's constant delay. */
-  constructor(topology: Topology, traces: Trace[], binS = 1, framing: Framing = 'tcp', delayTraces: (Trace | null)[] = []) {
-    this.network = new SimNetwork(topology, traces, this.events, binS, framing, delayTraces);
+  /**
+   * `delayTraces`: per link, its delay over time (values in ms), or null for
+   * the topology's constant delay; `tcp`: the TCP-aware sharing model, or
+   * null for pure max-min.
+   */
+  constructor(topology: Topology, traces: Trace[], binS = 1, framing: Framing = 'tcp', delayTraces: (Trace | null)[] = [], tcp: TcpSharing | null = null) {
+    this.network = new SimNetwork(topology, traces, this.events, binS, framing, delayTraces, tcp);
   }
 
   now(): number {
