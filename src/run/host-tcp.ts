@@ -72,11 +72,20 @@ const LINUX_RMEM_MAX = 6 * MIB;
 const LINUX_WMEM_MAX = 4 * MIB;
 
 /**
- * Share weight RTT^-a per congestion control, calibrated against emulated
- * runs (docs/simulator.md, `npm run bench:tcp-model`); any other congestion
- * control takes the loss-based textbook value, 1.
+ * The TCP model's constants per congestion control (share weight RTT^-a,
+ * bandwidth factor f), calibrated against emulated runs with
+ * `npm run bench:tcp-model` (docs/simulator.md). CUBIC grows its window
+ * with time, not per RTT, and is RTT-fair by design; BBR paces at its
+ * estimate of the path's rate: both share as a = 0 here, and BBR leaves
+ * about 4% of a link unused (its pacing cycles below the rate it
+ * measured, f = 0.96). Any other
+ * congestion control takes loss-based TCP's textbook a = 1.
  */
-export const RTT_EXPONENT: Record<string, number> = { reno: 1, cubic: 1, bbr: 1 };
+export const TCP_CALIBRATION: Record<string, { rttExponent: number; bandwidthFactor: number }> = {
+  cubic: { rttExponent: 0, bandwidthFactor: 1 },
+  bbr: { rttExponent: 0, bandwidthFactor: 0.96 },
+};
+const UNCALIBRATED = { rttExponent: 1, bandwidthFactor: 1 };
 
 /** The simulator's TCP-aware sharing model for this scenario (network.sharing: tcp), or null for pure max-min. */
 export function simulatedTcp(scenario: Scenario, topology: Topology): TcpSharing | null {
@@ -85,7 +94,7 @@ export function simulatedTcp(scenario: Scenario, topology: Topology): TcpSharing
   const rmem = bufferBytes ?? LINUX_RMEM_MAX;
   const wmem = bufferBytes ?? LINUX_WMEM_MAX;
   return {
-    rttExponent: RTT_EXPONENT[scenario.network.tcp.congestion] ?? 1,
+    ...(TCP_CALIBRATION[scenario.network.tcp.congestion] ?? UNCALIBRATED),
     // the receive window is half the receive buffer (tcp_adv_win_scale = 1); the send buffer holds what is in flight
     windowBytes: Math.min(wmem, rmem / 2),
     initialWindowBytes: INITIAL_WINDOW_BYTES,

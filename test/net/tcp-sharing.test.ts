@@ -31,7 +31,7 @@ function dumbbell(tcp: TcpSharing | null): { sim: Simulator; deliveries: Deliver
 }
 
 const noWindow = (extra: Partial<TcpSharing> = {}): TcpSharing => ({
-  rttExponent: 1, windowBytes: Infinity, initialWindowBytes: Infinity, slowStartAfterIdle: false, ...extra,
+  rttExponent: 1, bandwidthFactor: 1, windowBytes: Infinity, initialWindowBytes: Infinity, slowStartAfterIdle: false, ...extra,
 });
 
 function deliveredAt(deliveries: Delivery[], from: string): number[] {

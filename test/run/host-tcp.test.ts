@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/scenario/load.js';
 import { scenarioTopology } from '../../src/run/simulate.js';
-import { namespaceTcp } from '../../src/run/host-tcp.js';
+import { namespaceTcp, simulatedTcp } from '../../src/run/host-tcp.js';
+import { iterationTimes } from '../../src/results/summary.js';
+import { simulate } from '../../src/run/simulate.js';
 import { tcpSysctls } from '../../src/net/emu/links.js';
 import { scenarioText } from '../helpers.js';
 
@@ -49,5 +51,32 @@ describe('the emulated hosts\' TCP (network.tcp)', () => {
   it('refuses a name Linux would not take, and buffers beyond 2 GB', () => {
     expect(() => tcpOf({}, ['network.tcp.congestion=Cubic!'])).toThrow(/network\.tcp\.congestion: a congestion control name as Linux spells it/);
     expect(() => tcpOf({}, ['network.tcp.buffers=4096'])).toThrow(/network\.tcp\.buffers: at most 2047 MB/);
+  });
+
+  it('network.sharing: tcp gives the simulator the hosts\' windows and the congestion control\'s calibrated constants', () => {
+    const sim = (set: string[]) => {
+      const s = parseScenario(scenarioText({}), 's.yaml', { set });
+      return simulatedTcp(s, scenarioTopology(s));
+    };
+    expect(sim([])).toBeNull(); // max-min by default
+    // the receive window is half the receive buffer
+    expect(sim(['network.sharing=tcp', 'network.tcp={ buffers: 16, congestion: cubic }'])).toEqual({
+      rttExponent: 0, bandwidthFactor: 1, windowBytes: 8 * MIB, initialWindowBytes: 14480, slowStartAfterIdle: false,
+    });
+    // host: Linux's defaults (6 MB receive, 4 MB send), whatever this machine has
+    expect(sim(['network.sharing=tcp', 'network.tcp={ buffers: host, congestion: reno, slow_start_after_idle: true }'])).toMatchObject({
+      rttExponent: 1, windowBytes: 3 * MIB, slowStartAfterIdle: true,
+    });
+  });
+
+  it('a simulated run with sharing: tcp is its own model (slower than max-min with slow start after idle) and deterministic', () => {
+    const links = 'links:\n  - between: [a, b]\n    bandwidth: 100\n    delay_ms: 40\n  - between: [b, c]\n    bandwidth: 50\n    delay_ms: 10';
+    const scenario = (set: string[]) => parseScenario(scenarioText({ links }), 's.yaml', { set: ['workload.compute_ms=500', ...set] });
+    const maxMin = scenario([]);
+    const tcp = scenario(['network.sharing=tcp', 'network.tcp={ congestion: cubic, slow_start_after_idle: true }']);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const times = (s: typeof tcp) => iterationTimes(simulate(s, s.schedulers[0]));
+    expect(mean(times(tcp))).toBeGreaterThan(mean(times(maxMin)) * 1.01);
+    expect(times(tcp)).toEqual(times(tcp));
   });
 });

@@ -261,7 +261,7 @@ export class SimNetwork {
     const { flows, links } = this.affectedComponent();
     this.flowsRated += flows.length;
     for (const conn of flows) conn.previousRate = conn.rate;
-    if (this.tcp) weightedMaxMinRates(flows, this.capacity);
+    if (this.tcp) weightedMaxMinRates(flows, this.capacity, this.tcp.bandwidthFactor);
     else maxMinRates(flows, this.capacity);
     // Every flow on these links is in `flows`, summed in the order a full
     // recomputation sums them; their bytes so far are counted at the old rates first.

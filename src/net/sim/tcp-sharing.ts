@@ -3,6 +3,8 @@
  * pure max-min is too ideal: three things real TCP does that max-min does
  * not.
  *
+ * 0. TCP does not fill a link: each link's rate counts x bandwidthFactor
+ *    (SimGrid's LV08 calibration has 0.97).
  * 1. RTT unfairness. Connections sharing a bottleneck get shares in
  *    proportion to a weight RTT^-a (a = rttExponent): a = 1 is the classic
  *    result for Reno/CUBIC-style loss-based TCP (throughput ~ 1/RTT), and
@@ -30,6 +32,8 @@
 export interface TcpSharing {
   /** Share weight RTT^-rttExponent. */
   rttExponent: number;
+  /** The share of a link's rate TCP turns into goodput (LV08's bandwidth factor, 0.97 there). */
+  bandwidthFactor: number;
   /** Payload bytes a connection may have in flight (Infinity: no limit). */
   windowBytes: number;
   /** Initial window, payload bytes (10 segments of 1448). */
@@ -60,7 +64,7 @@ export interface WeightedFlow {
  * O(rounds x (links + flows)); ties go to links before flows, then to the
  * lower link id or the earlier flow, so the result is deterministic.
  */
-export function weightedMaxMinRates(flows: WeightedFlow[], capacity: Float64Array): void {
+export function weightedMaxMinRates(flows: WeightedFlow[], capacity: Float64Array, bandwidthFactor = 1): void {
   const links: number[] = [];
   const remaining = new Map<number, number>();
   const weightOn = new Map<number, number>();
@@ -70,7 +74,7 @@ export function weightedMaxMinRates(flows: WeightedFlow[], capacity: Float64Arra
     for (const l of flow.route) {
       if (!flowsOn.has(l)) {
         links.push(l);
-        remaining.set(l, capacity[l]);
+        remaining.set(l, capacity[l] * bandwidthFactor);
         weightOn.set(l, 0);
         flowsOn.set(l, []);
       }
