@@ -113,10 +113,11 @@ function adjacency(topology: Topology, towards: boolean): Adjacency {
 
 let heapKeys = new Float64Array(256);
 let heapNodes = new Int32Array(256);
+let heapPos = new Int32Array(256);
 
 /**
  * The same tree as the general routine for the common case (a cost, no tie,
- * links and nodes to avoid given as data), on flat arrays and an inline
+ * links and nodes to avoid given as data), on flat arrays and an indexed
  * heap: NetStorm's planning runs two of these per candidate root, its
  * auxiliary paths one per path. Nodes are settled in the same (cost, node)
  * order and relax their links in the same order, so the result is the same
@@ -131,20 +132,40 @@ function plainTree(topology: Topology, root: number, options: ShortestPathOption
   const cost = new Float64Array(n).fill(Infinity);
   const via = new Int32Array(n).fill(-1);
   const hops = new Int32Array(n).fill(-1);
-  if (heapKeys.length < link.length + 1) {
-    heapKeys = new Float64Array(2 * (link.length + 1));
-    heapNodes = new Int32Array(2 * (link.length + 1));
+  if (heapKeys.length < n) {
+    heapKeys = new Float64Array(2 * n);
+    heapNodes = new Int32Array(2 * n);
+    heapPos = new Int32Array(2 * n);
   }
+  // An indexed heap of (cost, node), one entry per reached node (pos: its
+  // index, -1 once settled or never reached); an improved cost moves its
+  // entry up. Nodes leave in (cost, node) order, as from the lazy heap.
   const keys = heapKeys;
   const ids = heapNodes;
+  const pos = heapPos;
+  pos.fill(-1, 0, n);
+  const place = (i: number, key: number, id: number): void => {
+    // sift up from i
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (keys[parent] < key || (keys[parent] === key && ids[parent] < id)) break;
+      keys[i] = keys[parent];
+      ids[i] = ids[parent];
+      pos[ids[i]] = i;
+      i = parent;
+    }
+    keys[i] = key;
+    ids[i] = id;
+    pos[id] = i;
+  };
   cost[root] = 0;
   hops[root] = 0;
-  keys[0] = 0;
-  ids[0] = root;
-  let size = 1;
+  let size = 0;
+  place(size++, 0, root);
   while (size > 0) {
     const c = keys[0];
     const v = ids[0];
+    pos[v] = -1;
     // pop: the last entry sifts down from the top
     size--;
     if (size > 0) {
@@ -159,12 +180,13 @@ function plainTree(topology: Topology, root: number, options: ShortestPathOption
         if (keys[m] > key || (keys[m] === key && ids[m] > id)) break;
         keys[i] = keys[m];
         ids[i] = ids[m];
+        pos[ids[i]] = i;
         i = m;
       }
       keys[i] = key;
       ids[i] = id;
+      pos[id] = i;
     }
-    if (c !== cost[v]) continue; // a stale entry
     if (v === stopAt) break;
     for (let k = start[v]; k < start[v + 1]; k++) {
       const u = other[k];
@@ -174,17 +196,7 @@ function plainTree(topology: Topology, root: number, options: ShortestPathOption
         cost[u] = cu;
         via[u] = link[k];
         hops[u] = hops[v] + 1;
-        // push: sift up
-        let i = size++;
-        while (i > 0) {
-          const parent = (i - 1) >> 1;
-          if (keys[parent] < cu || (keys[parent] === cu && ids[parent] < u)) break;
-          keys[i] = keys[parent];
-          ids[i] = ids[parent];
-          i = parent;
-        }
-        keys[i] = cu;
-        ids[i] = u;
+        place(pos[u] >= 0 ? pos[u] : size++, cu, u);
       }
     }
   }

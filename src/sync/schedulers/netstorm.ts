@@ -143,7 +143,7 @@ export function rootToLeafScore(topology: Topology, estimates: ArrayLike<number>
     if (!isWorker[w] || w === root) continue;
     for (let at = w; tree.via[at] >= 0; at = topology.links[tree.via[at]].from) {
       const link = tree.via[at];
-      if (seen[link]) continue;
+      if (seen[link]) break; // the rest of the way to the root was walked from an earlier worker
       seen[link] = 1;
       const depth = tree.hops[at];
       slowest[depth] = Math.min(slowest[depth] ?? Infinity, estimates[link]);
