@@ -88,8 +88,8 @@ export interface RootTree {
 /** One candidate root's in-tree, in typed arrays (the planning hot path). */
 interface Candidate {
   root: number;
-  /** Link each node takes towards the root; -1 at the root and for nodes left out. */
-  parentLink: Int32Array;
+  /** Link each node takes towards the root; -1 at the root and for nodes left out (made when first asked for). */
+  readonly parentLink: Int32Array;
   score: number;
 }
 
@@ -103,8 +103,8 @@ export function shortestInTree(topology: Topology, cost: ArrayLike<number>, root
   return { parentLink: tree.via, depth: tree.hops };
 }
 
-/** The candidate tree rooted at `root`: pruned to nodes with a worker below them, and scored. */
-function candidate(topology: Topology, estimates: ArrayLike<number>, cost: ArrayLike<number>, root: number, isWorker: Uint8Array): Candidate {
+/** The in-tree towards `root`, pruned to nodes with a worker below them, and its score on its own links (leaf-to-root). */
+function prunedInTree(topology: Topology, estimates: ArrayLike<number>, cost: ArrayLike<number>, root: number, isWorker: Uint8Array): { parentLink: Int32Array; score: number } {
   const { parentLink, depth } = shortestInTree(topology, cost, root);
   const n = topology.nodes.length;
   // Keep a node only if a worker's path to the root passes through it.
@@ -127,7 +127,7 @@ function candidate(topology: Topology, estimates: ArrayLike<number>, cost: Array
   }
   let score = 0;
   for (let d = 1; d <= maxDepth; d++) if (slowest[d] < Infinity) score += 1 / Math.max(slowest[d], 1e-9);
-  return { root, parentLink, score };
+  return { parentLink, score };
 }
 
 /**
@@ -169,9 +169,17 @@ export function candidateTrees(
   const cost = Array.from(estimates, (mbps) => 1 / Math.max(mbps, 1e-9));
   const isWorker = Uint8Array.from(topology.nodes, (n) => (workers.has(n) ? 1 : 0));
   return roots.map((r) => {
-    const c = candidate(topology, estimates, cost, topology.nodeIndex(r), isWorker);
-    if (scoreLinks === 'root-to-leaf') c.score = rootToLeafScore(topology, estimates, cost, c.root, isWorker);
-    return c;
+    const root = topology.nodeIndex(r);
+    if (scoreLinks === 'leaf-to-root') return { root, ...prunedInTree(topology, estimates, cost, root, isWorker) };
+    // scored on the links from the root out: the in-tree is made only for the roots a plan uses
+    let tree: Int32Array | null = null;
+    return {
+      root,
+      score: rootToLeafScore(topology, estimates, cost, root, isWorker),
+      get parentLink() {
+        return (tree ??= prunedInTree(topology, estimates, cost, root, isWorker).parentLink);
+      },
+    };
   });
 }
 
