@@ -3,7 +3,7 @@
  * a FIFO of messages of which only the head is on the wire, as in a TCP
  * stream. The head message is a fluid flow along the underlay route; directed
  * link capacities are shared max-min fairly among the connections that are
- * sending, recomputed whenever a connection starts or stops sending or a
+ * sending (or as TCP shares them: network.sharing: tcp, tcp-sharing.ts), recomputed whenever a connection starts or stops sending or a
  * capacity changes. A message is delivered one route delay after its last
  * byte left. Message boundaries on a busy connection change no rates, so
  * back-to-back messages cost no recomputation.
@@ -457,7 +457,7 @@ export class SimNetwork {
         // the window no longer limits it: its rate is the path's share
         conn.ramping = false;
         conn.cap = conn.windowCap; // (not binding: no rate changes)
-        conn.cwnd = Math.max(conn.cwnd, Math.min(this.tcp!.windowBytes, conn.rate * conn.rtt * PAYLOAD_PER_WIRE_BYTE[this.framing]));
+        this.keepWindowInUse(conn);
         return;
       }
       conn.cwnd = Math.min(this.tcp!.windowBytes, 2 * conn.cwnd);
@@ -467,6 +467,11 @@ export class SimNetwork {
       this.dirty = true;
       if (conn.ramping) this.scheduleRampStep(conn, at + conn.rtt);
     });
+  }
+
+  /** A connection past slow start has (at least) the window its rate keeps in flight: rate x RTT, in payload bytes. */
+  private keepWindowInUse(conn: Connection): void {
+    conn.cwnd = Math.max(conn.cwnd, Math.min(this.tcp!.windowBytes, conn.rate * conn.rtt * PAYLOAD_PER_WIRE_BYTE[this.framing]));
   }
 
   private startHead(conn: Connection, now: number): void {
@@ -504,8 +509,8 @@ export class SimNetwork {
       conn.queue.length = 0;
       conn.head = 0;
       if (this.tcp) {
-        // the window it had in use (payload bytes), for a restart after idle
-        if (!conn.ramping && conn.rate > 0) conn.cwnd = Math.max(conn.cwnd, Math.min(this.tcp.windowBytes, (conn.rate * conn.rtt * PAYLOAD_PER_WIRE_BYTE[this.framing])));
+        // the window it had in use, for a restart after idle
+        if (!conn.ramping) this.keepWindowInUse(conn);
         conn.ramping = false;
         conn.rampToken++;
         conn.idleSince = now;
@@ -599,7 +604,6 @@ export class SimNetwork {
       t = until;
     }
   }
-
 }
 
 /**
