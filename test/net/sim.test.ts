@@ -233,6 +233,65 @@ describe('max-min fair rates', () => {
     maxMinRates(flows, Float64Array.from([0, 6]));
     expect(flows.map((f) => f.rate)).toEqual([0, 6]);
   });
+
+  it('equal bit for bit to plain progressive filling over every link, also where links cannot be bottlenecks and are left out of its heap', () => {
+    // The reference scans every link for the smallest (share, link id) and
+    // freezes that link's unfrozen flows in flow order: the same arithmetic
+    // with no heap and no link left out.
+    const reference = (routes: number[][], capacity: Float64Array): number[] => {
+      const rate = routes.map(() => -1);
+      const remaining = Float64Array.from(capacity);
+      const unfrozen = new Int32Array(capacity.length);
+      for (const r of routes) for (const l of r) unfrozen[l]++;
+      for (;;) {
+        let best = -1;
+        let bestShare = Infinity;
+        for (let l = 0; l < capacity.length; l++) {
+          if (unfrozen[l] === 0) continue;
+          const share = Math.max(0, remaining[l]) / unfrozen[l];
+          if (share < bestShare) [best, bestShare] = [l, share];
+        }
+        if (best < 0) return rate;
+        routes.forEach((r, f) => {
+          if (rate[f] >= 0 || !r.includes(best)) return;
+          rate[f] = bestShare;
+          for (const m of r) {
+            remaining[m] -= bestShare;
+            unfrozen[m]--;
+          }
+        });
+      }
+    };
+    const rng = new Rng(7, 'max-min');
+    let leftOut = 0;
+    let binding = 0;
+    for (let trial = 0; trial < 400; trial++) {
+      const links = 4 + rng.int(30);
+      // capacities from a few values (ties), some far above any demand (never bottlenecks), some at 0
+      const capacity = Float64Array.from({ length: links }, () => [0, 3, 4, 6, 10, 12, 1e3][rng.int(7)] * (rng.int(4) === 0 ? rng.uniform(0.5, 2) : 1));
+      const routes = Array.from({ length: 1 + rng.int(40) }, () => {
+        const hops = new Set<number>();
+        for (let h = 1 + rng.int(6); h > 0; h--) hops.add(rng.int(links));
+        return [...hops];
+      });
+      const demand = new Float64Array(links);
+      for (const r of routes) {
+        const bound = Math.min(...r.map((l) => capacity[l]));
+        for (const l of r) demand[l] += bound;
+      }
+      routes.flat().forEach((l) => {
+        if (capacity[l] > demand[l] * (1 + 1e-6)) leftOut++;
+        else if (capacity[l] > demand[l] * 0.5) binding++;
+      });
+      const flows = routes.map((route) => ({ route, rate: 0 }));
+      maxMinRates(flows, capacity);
+      const want = reference(routes, capacity);
+      flows.forEach((f, i) => expect(Object.is(f.rate, want[i]), `trial ${trial} flow ${i}: ${f.rate}, plain filling gives ${want[i]}`).toBe(true));
+    }
+    // the cases cover links left out and links close to (but not over) the margin
+    expect(leftOut).toBeGreaterThan(1000);
+    expect(binding).toBeGreaterThan(1000);
+  });
 });
 
 describe('TCP framing in the simulator', () => {
