@@ -56,6 +56,10 @@ interface Connection {
   rate: number; // bytes/s
   /** The rate before the current settle. */
   previousRate: number;
+  /** The link whose share froze its rate in the last filling (-1: none yet). */
+  frozenBy: number;
+  /** It started sending since the last settle. */
+  fresh: boolean;
   /** The head message's completion time is in the heap, computed with the current rate. */
   scheduled: boolean;
   remaining: number; // wire bytes of the head message left at `anchor`
@@ -121,6 +125,8 @@ export class SimNetwork {
   private readonly onLink: Connection[][];
   /** Links whose flows or capacity changed since the last settle. */
   private touched: number[] = [];
+  /** The lowest rate of a connection that stopped sending since the last settle. */
+  private departedMin = Infinity;
   private readonly linkMark: Uint8Array;
   private readonly busyMark: Uint8Array;
   /** Head-message completion times by connection id; an entry is live while it equals the connection's `finish`. */
@@ -131,6 +137,9 @@ export class SimNetwork {
   private readonly handlers: ((d: Delivery) => void)[];
   // link accounting
   private readonly linkRate: Float64Array;
+  /** Per link, the capacity a refilling starts from (what the connections that keep their rates leave). */
+  private readonly startCapacity: Float64Array;
+  private readonly orderScratch: Connection[] = [];
   /** Per link, the time up to which its bytes are in `carried` (a link is brought up to date when its rate changes). */
   private readonly linkAccountedAt: Float64Array;
   /** The time up to which every link's bytes are in `carried`. */
@@ -160,6 +169,7 @@ export class SimNetwork {
     const n = topology.links.length;
     this.capacity = new Float64Array(n);
     this.linkRate = new Float64Array(n);
+    this.startCapacity = new Float64Array(n);
     this.linkAccountedAt = new Float64Array(n);
     this.carried = new LinkBins(n, binS);
     this.onLink = Array.from({ length: n }, () => []);
@@ -195,6 +205,7 @@ export class SimNetwork {
     conn.queue.push({ bytes, body, enqueuedAt: now });
     if (!conn.active) {
       conn.active = true;
+      conn.fresh = true;
       conn.rate = 0;
       if (this.tcp) this.startWindow(conn, now);
       this.startHead(conn, now);
@@ -258,28 +269,25 @@ export class SimNetwork {
     }
     this.idled.length = 0;
     if (this.stale * 2 > this.active.length) this.compact();
-    const { flows, links } = this.affectedComponent();
+    const { flows, links } = this.tcp ? this.affectedComponent() : this.refilled();
     this.flowsRated += flows.length;
     for (const conn of flows) conn.previousRate = conn.rate;
     if (this.tcp) weightedMaxMinRates(flows, this.capacity, this.tcp.bandwidthFactor);
-    else maxMinRates(flows, this.capacity);
-    // Every flow on these links is in `flows`, summed in the order a full
-    // recomputation sums them; their bytes so far are counted at the old rates first.
+    else maxMinRates(flows, this.capacity, this.startCapacity);
+    // A link's rate is its flows' rates summed in the order a full
+    // recomputation sums them; its bytes so far are counted at the old rate first.
     for (const l of links) {
       this.accountLink(l, now);
-      this.linkRate[l] = 0;
+      const rate = this.linkSum(l);
+      this.linkRate[l] = rate;
+      if (rate > 0 && this.busyMark[l] === 0) {
+        this.busyMark[l] = 1;
+        this.busyLinks.push(l);
+      }
     }
     for (const conn of flows) {
       conn.inComponent = false;
-      if (conn.rate > 0) {
-        for (const l of conn.route) {
-          this.linkRate[l] += conn.rate;
-          if (this.busyMark[l] === 0) {
-            this.busyMark[l] = 1;
-            this.busyLinks.push(l);
-          }
-        }
-      }
+      conn.fresh = false;
       // A connection whose rate did not change keeps its progress anchor and
       // its completion time (already in the heap); the others are brought up
       // to now and rescheduled. Outdated heap entries are skipped when popped.
@@ -289,6 +297,116 @@ export class SimNetwork {
       this.scheduleFinish(conn);
     }
     for (const l of links) this.linkMark[l] = 0;
+  }
+
+  /**
+   * What the changes since the last settle can affect under max-min, and
+   * from what level. Progressive filling freezes connections in rising
+   * order of rate; until the first level at which a changed link would act
+   * differently (divergence), it does exactly what the last filling did: the
+   * same links freeze the same connections with the same arithmetic. So the
+   * connections that froze below that level keep their rates, bit for bit;
+   * the others connected to a changed link through connections at or above
+   * it (and the new ones) are filled again, from the capacities the ones
+   * below left, subtracted in the order filling froze them (startCapacity).
+   * The links returned are marked in linkMark: the changed ones and those the
+   * refilled connections cross.
+   */
+  private refilled(): { flows: Connection[]; links: number[] } {
+    const links = this.touched;
+    this.touched = [];
+    let level = this.departedMin; // a connection that left changed the filling from its own level on
+    this.departedMin = Infinity;
+    for (const l of links) level = Math.min(level, this.divergence(l));
+    const cut = level * (1 - 1e-9); // a margin for safety: a lower cut only refills more
+    const flows: Connection[] = [];
+    for (let i = 0; i < links.length; i++) {
+      const on = this.onLink[links[i]];
+      for (let k = 0; k < on.length; k++) {
+        const conn = on[k];
+        if (conn.inComponent || (!conn.fresh && conn.rate < cut)) continue;
+        conn.inComponent = true;
+        flows.push(conn);
+        for (const m of conn.route) {
+          if (this.linkMark[m] === 0) {
+            this.linkMark[m] = 1;
+            links.push(m);
+          }
+        }
+      }
+    }
+    const kept = this.orderScratch;
+    for (const l of links) {
+      const n = this.freezeOrder(l, false);
+      let left = this.capacity[l];
+      for (let i = 0; i < n; i++) left -= kept[i].rate;
+      this.startCapacity[l] = left;
+    }
+    return { flows: this.inListOrder(flows), links };
+  }
+
+  /**
+   * The lowest level from which filling with link l as it is now may differ
+   * from the last filling (Infinity: never): where l's share, as its
+   * connections freeze at their last rates, would make it the bottleneck, or
+   * where it last froze one itself.
+   */
+  private divergence(l: number): number {
+    const old = this.orderScratch;
+    const n = this.freezeOrder(l, true);
+    let left = this.capacity[l];
+    let unfrozen = this.onLink[l].length;
+    for (let i = 0; i < n; i++) {
+      const c = old[i];
+      const share = Math.max(0, left) / unfrozen;
+      if (share <= c.rate || c.frozenBy === l) return Math.min(share, c.rate);
+      left -= c.rate;
+      unfrozen--;
+    }
+    return unfrozen > 0 ? Math.max(0, left) / unfrozen : Infinity;
+  }
+
+  /**
+   * Into orderScratch[0, n), returning n: link l's connections that the last
+   * filling rated (all: the ones not fresh; else the ones not being
+   * refilled), in the order it froze them: by rate, then the id of the link
+   * that froze them (links tie on the lower id), then list order.
+   */
+  private freezeOrder(l: number, all: boolean): number {
+    const out = this.orderScratch;
+    let n = 0;
+    for (const c of this.onLink[l]) if (all ? !c.fresh : !c.inComponent) out[n++] = c;
+    sortPrefix(out, n, frozenAfter);
+    return n;
+  }
+
+  /** Link l's rate: its connections' positive rates summed in list order, as a full recomputation sums them. */
+  private linkSum(l: number): number {
+    const on = this.onLink[l];
+    if (on.length === 1) return on[0].rate > 0 ? on[0].rate : 0;
+    const ordered = this.orderScratch;
+    for (let i = 0; i < on.length; i++) ordered[i] = on[i];
+    sortPrefix(ordered, on.length, listedAfter);
+    let sum = 0;
+    for (let i = 0; i < on.length; i++) if (ordered[i].rate > 0) sum += ordered[i].rate;
+    return sum;
+  }
+
+  /** Connections in list order (marked inComponent). */
+  private inListOrder(flows: Connection[]): Connection[] {
+    if (flows.length * 4 > this.active.length) {
+      // most of them: take them in list order rather than sort
+      let w = 0;
+      const active = this.active;
+      const seqs = this.activeSeq;
+      for (let i = 0; i < active.length; i++) {
+        const conn = active[i];
+        if (conn.inComponent && seqs[i] === conn.seq) flows[w++] = conn;
+      }
+    } else {
+      flows.sort((x, y) => x.seq - y.seq);
+    }
+    return flows;
   }
 
   /**
@@ -315,19 +433,7 @@ export class SimNetwork {
         }
       }
     }
-    if (flows.length * 4 > this.active.length) {
-      // most of them: take them in list order rather than sort
-      let w = 0;
-      const active = this.active;
-      const seqs = this.activeSeq;
-      for (let i = 0; i < active.length; i++) {
-        const conn = active[i];
-        if (conn.inComponent && seqs[i] === conn.seq) flows[w++] = conn;
-      }
-    } else {
-      flows.sort((x, y) => x.seq - y.seq);
-    }
-    return { flows, links };
+    return { flows: this.inListOrder(flows), links };
   }
 
   /** Drop the stale entries of the active list. */
@@ -426,7 +532,7 @@ export class SimNetwork {
       conn = {
         id: this.connList.length, from, to, route, lastArrival: 0, queue: [], head: 0,
         delayS: route.some((l) => this.delayTraces[l]) ? null : this.topology.routeDelay(route),
-        active: false, listed: false, seq: 0, inComponent: false, rate: 0, previousRate: 0, scheduled: false, remaining: 0, anchor: 0, sentAt: 0, finish: Infinity,
+        active: false, listed: false, seq: 0, inComponent: false, rate: 0, previousRate: 0, frozenBy: -1, fresh: false, scheduled: false, remaining: 0, anchor: 0, sentAt: 0, finish: Infinity,
         ...shape, cap: shape.windowCap, cwnd: 0, ramping: false, rampToken: 0, idleSince: -1,
       };
       this.connections.set(key, conn);
@@ -515,7 +621,9 @@ export class SimNetwork {
         conn.rampToken++;
         conn.idleSince = now;
       }
+      this.departedMin = Math.min(this.departedMin, conn.rate);
       conn.active = false;
+      conn.fresh = false;
       conn.scheduled = false;
       conn.finish = Infinity;
       for (const l of conn.route) {
@@ -606,13 +714,48 @@ export class SimNetwork {
   }
 }
 
+/** Whether a comes after b in the list of sending connections. */
+function listedAfter(a: Connection, b: Connection): boolean {
+  return a.seq > b.seq;
+}
+
+/** Sort xs[0, n) by `after` (a strict order): insertion sort for the short lists most links have, else the built-in sort. */
+function sortPrefix(xs: Connection[], n: number, after: (a: Connection, b: Connection) => boolean): void {
+  if (n > 16) {
+    const head = xs.slice(0, n).sort((a, b) => (after(a, b) ? 1 : after(b, a) ? -1 : 0));
+    for (let i = 0; i < n; i++) xs[i] = head[i];
+    return;
+  }
+  for (let j = 1; j < n; j++) {
+    const x = xs[j];
+    let i = j;
+    while (i > 0 && after(xs[i - 1], x)) {
+      xs[i] = xs[i - 1];
+      i--;
+    }
+    xs[i] = x;
+  }
+}
+
+/** Whether progressive filling froze a after b: by rate, then the freezing link's id, then list order. */
+function frozenAfter(a: Connection, b: Connection): boolean {
+  if (a.rate !== b.rate) return a.rate > b.rate;
+  if (a.frozenBy !== b.frozenBy) return a.frozenBy > b.frozenBy;
+  return a.seq > b.seq;
+}
+
 /**
  * Max-min fair rates by progressive filling: repeatedly take the link whose
  * remaining capacity per unfrozen flow is smallest, and freeze its flows at
  * that share. O(F·h·log L) with a lazy heap of link shares; typed arrays
  * indexed by link id keep it allocation-free, as it runs at every change.
  */
-export function maxMinRates(flows: { route: number[]; rate: number }[], capacity: Float64Array): void {
+export function maxMinRates(
+  flows: { route: number[]; rate: number; frozenBy?: number }[],
+  capacity: Float64Array,
+  /** Per link, the capacity to share (default: `capacity`); routes' bounds are still their smallest `capacity`. */
+  startCapacity: Float64Array = capacity,
+): void {
   const scratch = scratchFor(capacity.length);
   const { remaining, unfrozen, start, fill, used, heapKey, heapLink, demand } = scratch;
   // The links the flows cross (unfrozen[] is all zeros between calls).
@@ -663,8 +806,8 @@ export function maxMinRates(flows: { route: number[]; rate: number }[], capacity
   let size = 0;
   for (let u = 0; u < usedCount; u++) {
     const l = used[u];
-    remaining[l] = capacity[l];
-    if (capacity[l] > demand[l] * (1 + SLACK_MARGIN)) continue;
+    remaining[l] = startCapacity[l];
+    if (remaining[l] > demand[l] * (1 + SLACK_MARGIN)) continue;
     heapKey[size] = remaining[l] / unfrozen[l];
     heapLink[size++] = l;
   }
@@ -688,6 +831,7 @@ export function maxMinRates(flows: { route: number[]; rate: number }[], capacity
         const flow = flows[onLink[k]];
         if (flow.rate >= 0) continue;
         flow.rate = share;
+        flow.frozenBy = link;
         unfrozenFlows--;
         const route = flow.route;
         for (let h = 0; h < route.length; h++) {
@@ -705,7 +849,11 @@ export function maxMinRates(flows: { route: number[]; rate: number }[], capacity
       siftDown(heapKey, heapLink, size, 0);
     }
   }
-  for (let f = 0; f < flows.length; f++) if (flows[f].rate < 0) flows[f].rate = 0;
+  for (let f = 0; f < flows.length; f++) {
+    if (flows[f].rate >= 0) continue;
+    flows[f].rate = 0;
+    flows[f].frozenBy = -1;
+  }
   for (let u = 0; u < usedCount; u++) unfrozen[used[u]] = 0;
 }
 
