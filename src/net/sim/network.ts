@@ -269,14 +269,20 @@ export class SimNetwork {
     }
     this.idled.length = 0;
     if (this.stale * 2 > this.active.length) this.compact();
+    const changed = this.touched.length; // the first links of the component's
     const { flows, links } = this.tcp ? this.affectedComponent() : this.refilled();
     this.flowsRated += flows.length;
     for (const conn of flows) conn.previousRate = conn.rate;
     if (this.tcp) weightedMaxMinRates(flows, this.capacity, this.tcp.bandwidthFactor);
     else maxMinRates(flows, this.capacity, this.startCapacity);
-    // A link's rate is its flows' rates summed in the order a full
-    // recomputation sums them; its bytes so far are counted at the old rate first.
+    // A link whose connections or capacity changed, or one of whose
+    // connections has a new rate, has a new rate: its connections' rates
+    // summed in the order a full recomputation sums them (the others' sums
+    // are the same). Its bytes so far are counted at the old rate first.
+    for (let i = 0; i < changed; i++) this.linkMark[links[i]] = 2;
+    for (const conn of flows) if (conn.rate !== conn.previousRate) for (const l of conn.route) this.linkMark[l] = 2;
     for (const l of links) {
+      if (this.linkMark[l] !== 2) continue;
       this.accountLink(l, now);
       const rate = this.linkSum(l);
       this.linkRate[l] = rate;
