@@ -8,14 +8,17 @@
  * byte left. Message boundaries on a busy connection change no rates, so
  * back-to-back messages cost no recomputation.
  *
- * A recomputation covers only what a change can affect: the connected
+ * A recomputation covers only what a change can affect (the idea of
+ * SimGrid's selective update, System::update_modified_cnst_set in
+ * src/kernel/lmm/System.cpp, taken further). Under max-min: progressive
+ * filling freezes flows in rising order of rate, and until the first level
+ * at which a changed link would act differently it repeats the last filling
+ * exactly, so only the flows at or above that level that connect to a
+ * changed link are refilled (`refilled`). Under tcp sharing: the connected
  * component, in the graph of sending connections and the links they cross,
- * of the links whose flows or capacity changed since the last one (the idea
- * of SimGrid's selective update: System::update_modified_cnst_set in
- * src/kernel/lmm/System.cpp). Rates in other components cannot change, and progressive
- * filling restricted to a component does the same arithmetic in the same
- * order as over all flows (links tie on the lower id, flows keep their
- * order), so the rates are bit for bit those of a full recomputation.
+ * of the links whose flows or capacity changed. Either way the arithmetic is
+ * that of a full recomputation in the same order (links tie on the lower
+ * id, flows keep their order), so the rates are bit for bit the same.
  */
 import { binIndex, LinkBins } from '../../util/bins.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
@@ -56,8 +59,9 @@ interface Connection {
   rate: number; // bytes/s
   /** The rate before the current settle. */
   previousRate: number;
-  /** The link whose share froze its rate in the last filling (-1: none yet). */
+  /** The link whose share froze its rate in the last filling (-1: none yet), and when (maxMinRates' count of freezes). */
   frozenBy: number;
+  frozenAt: number;
   /** It started sending since the last settle. */
   fresh: boolean;
   /** The head message's completion time is in the heap, computed with the current rate. */
@@ -538,7 +542,7 @@ export class SimNetwork {
       conn = {
         id: this.connList.length, from, to, route, lastArrival: 0, queue: [], head: 0,
         delayS: route.some((l) => this.delayTraces[l]) ? null : this.topology.routeDelay(route),
-        active: false, listed: false, seq: 0, inComponent: false, rate: 0, previousRate: 0, frozenBy: -1, fresh: false, scheduled: false, remaining: 0, anchor: 0, sentAt: 0, finish: Infinity,
+        active: false, listed: false, seq: 0, inComponent: false, rate: 0, previousRate: 0, frozenBy: -1, frozenAt: 0, fresh: false, scheduled: false, remaining: 0, anchor: 0, sentAt: 0, finish: Infinity,
         ...shape, cap: shape.windowCap, cwnd: 0, ramping: false, rampToken: 0, idleSince: -1,
       };
       this.connections.set(key, conn);
@@ -743,11 +747,9 @@ function sortPrefix(xs: Connection[], n: number, after: (a: Connection, b: Conne
   }
 }
 
-/** Whether progressive filling froze a after b: by rate, then the freezing link's id, then list order. */
+/** Whether progressive filling froze a after b. */
 function frozenAfter(a: Connection, b: Connection): boolean {
-  if (a.rate !== b.rate) return a.rate > b.rate;
-  if (a.frozenBy !== b.frozenBy) return a.frozenBy > b.frozenBy;
-  return a.seq > b.seq;
+  return a.frozenAt > b.frozenAt;
 }
 
 /**
@@ -757,13 +759,13 @@ function frozenAfter(a: Connection, b: Connection): boolean {
  * indexed by link id keep it allocation-free, as it runs at every change.
  */
 export function maxMinRates(
-  flows: { route: number[]; rate: number; frozenBy?: number }[],
+  flows: { route: number[]; rate: number; frozenBy?: number; frozenAt?: number }[],
   capacity: Float64Array,
   /** Per link, the capacity to share (default: `capacity`); routes' bounds are still their smallest `capacity`. */
   startCapacity: Float64Array = capacity,
 ): void {
   const scratch = scratchFor(capacity.length);
-  const { remaining, unfrozen, start, fill, used, heapKey, heapLink, demand } = scratch;
+  const { remaining, unfrozen, start, fill, used, heapKey, heapLink, demand, pos } = scratch;
   // The links the flows cross (unfrozen[] is all zeros between calls).
   let usedCount = 0;
   let entries = 0;
@@ -798,10 +800,14 @@ export function maxMinRates(
     }
     for (let h = 0; h < route.length; h++) demand[route[h]] += bound;
   }
-  // A heap of (share, link), ties to the lower link, one entry per link. A
-  // link's share only grows as flows elsewhere freeze (they take at most the
-  // current minimum), so keys are lower bounds: an entry whose link's share
-  // has grown since is given the current share and sifted down.
+  // A heap of (share, link), ties to the lower link, one entry per link
+  // (pos: where). A link's share only grows as flows elsewhere freeze (they
+  // take at most the current minimum), so keys are lower bounds: an entry
+  // whose link's share has grown since is given the current share and
+  // sifted down. In floating point a share can come out a rounding below
+  // its key; such a key is lowered at once, so the link taken is always the
+  // one whose current share is smallest (ties: lower id), whatever the
+  // heap's history — the order a refill from any point repeats exactly.
   //
   // A link whose capacity exceeds what its flows could ever send (each at
   // most its route's smallest capacity), with a margin far above float
@@ -813,11 +819,13 @@ export function maxMinRates(
   for (let u = 0; u < usedCount; u++) {
     const l = used[u];
     remaining[l] = startCapacity[l];
+    pos[l] = -1;
     if (remaining[l] > demand[l] * (1 + SLACK_MARGIN)) continue;
     heapKey[size] = remaining[l] / unfrozen[l];
-    heapLink[size++] = l;
+    heapLink[size] = l;
+    pos[l] = size++;
   }
-  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(heapKey, heapLink, size, i);
+  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(heapKey, heapLink, pos, size, i);
   // Once every flow is frozen the rest of the heap holds only links with no
   // unfrozen flow, whose removal changes nothing: stop there (most links of a
   // mesh component are never a bottleneck and would be popped last).
@@ -825,46 +833,57 @@ export function maxMinRates(
   while (size > 0 && unfrozenFlows > 0) {
     const key = heapKey[0];
     const link = heapLink[0];
-    if (unfrozen[link] !== 0) {
-      const share = Math.max(0, remaining[link]) / unfrozen[link];
-      if (share > key) {
-        heapKey[0] = share;
-        siftDown(heapKey, heapLink, size, 0);
-        continue;
-      }
-      const end = fill[link];
-      for (let k = start[link]; k < end; k++) {
-        const flow = flows[onLink[k]];
-        if (flow.rate >= 0) continue;
-        flow.rate = share;
-        flow.frozenBy = link;
-        unfrozenFlows--;
-        const route = flow.route;
-        for (let h = 0; h < route.length; h++) {
-          const m = route[h];
-          remaining[m] -= share;
-          unfrozen[m]--;
-        }
-      }
+    const share = unfrozen[link] === 0 ? 0 : Math.max(0, remaining[link]) / unfrozen[link];
+    if (share > key) {
+      heapKey[0] = share;
+      siftDown(heapKey, heapLink, pos, size, 0);
+      continue;
     }
-    // done with this link: remove its entry
+    // take it out of the heap, then freeze its flows (which may lower other links' keys)
+    pos[link] = -1;
     size--;
     if (size > 0) {
       heapKey[0] = heapKey[size];
       heapLink[0] = heapLink[size];
-      siftDown(heapKey, heapLink, size, 0);
+      pos[heapLink[0]] = 0;
+      siftDown(heapKey, heapLink, pos, size, 0);
+    }
+    if (unfrozen[link] === 0) continue;
+    const end = fill[link];
+    for (let k = start[link]; k < end; k++) {
+      const flow = flows[onLink[k]];
+      if (flow.rate >= 0) continue;
+      flow.rate = share;
+      flow.frozenBy = link;
+      flow.frozenAt = ++freezes;
+      unfrozenFlows--;
+      const route = flow.route;
+      for (let h = 0; h < route.length; h++) {
+        const m = route[h];
+        remaining[m] -= share;
+        const left = --unfrozen[m];
+        const p = pos[m];
+        if (p >= 0 && left > 0) {
+          const mShare = Math.max(0, remaining[m]) / left;
+          if (mShare < heapKey[p]) {
+            heapKey[p] = mShare;
+            siftUp(heapKey, heapLink, pos, p);
+          }
+        }
+      }
     }
   }
   for (let f = 0; f < flows.length; f++) {
     if (flows[f].rate >= 0) continue;
     flows[f].rate = 0;
     flows[f].frozenBy = -1;
+    flows[f].frozenAt = ++freezes;
   }
   for (let u = 0; u < usedCount; u++) unfrozen[used[u]] = 0;
 }
 
 /** Move the entry at i down to its place in the (share, link) heap of `size` entries. */
-function siftDown(keys: Float64Array, links: Int32Array, size: number, i: number): void {
+function siftDown(keys: Float64Array, links: Int32Array, pos: Int32Array, size: number, i: number): void {
   const key = keys[i];
   const link = links[i];
   for (;;) {
@@ -875,11 +894,33 @@ function siftDown(keys: Float64Array, links: Int32Array, size: number, i: number
     if (keys[c] > key || (keys[c] === key && links[c] > link)) break;
     keys[i] = keys[c];
     links[i] = links[c];
+    pos[links[i]] = i;
     i = c;
   }
   keys[i] = key;
   links[i] = link;
+  pos[link] = i;
 }
+
+/** Move the entry at i up to its place (its key was lowered). */
+function siftUp(keys: Float64Array, links: Int32Array, pos: Int32Array, i: number): void {
+  const key = keys[i];
+  const link = links[i];
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (keys[p] < key || (keys[p] === key && links[p] < link)) break;
+    keys[i] = keys[p];
+    links[i] = links[p];
+    pos[links[i]] = i;
+    i = p;
+  }
+  keys[i] = key;
+  links[i] = link;
+  pos[link] = i;
+}
+
+/** Flows frozen so far, by every filling: a flow's number says when (tie-breaks the order on a link). */
+let freezes = 0;
 
 /** Relative margin by which a link's capacity must exceed its flows' demand to be left out of the heap. */
 const SLACK_MARGIN = 1e-6;
@@ -895,6 +936,8 @@ interface Scratch {
   used: Int32Array;
   heapKey: Float64Array;
   heapLink: Int32Array;
+  /** Per link, its index in the heap (-1: not in it). */
+  pos: Int32Array;
 }
 
 const scratches = new Map<number, Scratch>();
@@ -905,7 +948,7 @@ function scratchFor(links: number): Scratch {
   if (!scratch) {
     scratch = {
       remaining: new Float64Array(links), demand: new Float64Array(links), unfrozen: new Int32Array(links), start: new Int32Array(links), fill: new Int32Array(links),
-      onLink: new Int32Array(1024), used: new Int32Array(links), heapKey: new Float64Array(links), heapLink: new Int32Array(links),
+      onLink: new Int32Array(1024), used: new Int32Array(links), heapKey: new Float64Array(links), heapLink: new Int32Array(links), pos: new Int32Array(links),
     };
     scratches.set(links, scratch);
   }
