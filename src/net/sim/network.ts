@@ -330,11 +330,18 @@ export class SimNetwork {
     for (const l of links) level = Math.min(level, this.divergence(l));
     const cut = level * (1 - 1e-9); // a margin for safety: a lower cut only refills more
     const flows: Connection[] = [];
+    const kept = this.orderScratch;
     for (let i = 0; i < links.length; i++) {
-      const on = this.onLink[links[i]];
+      const l = links[i];
+      const on = this.onLink[l];
+      let n = 0;
       for (let k = 0; k < on.length; k++) {
         const conn = on[k];
-        if (conn.inComponent || (!conn.fresh && conn.rate < cut)) continue;
+        if (!conn.fresh && conn.rate < cut) {
+          kept[n++] = conn;
+          continue;
+        }
+        if (conn.inComponent) continue;
         conn.inComponent = true;
         flows.push(conn);
         for (const m of conn.route) {
@@ -344,12 +351,9 @@ export class SimNetwork {
           }
         }
       }
-    }
-    const kept = this.orderScratch;
-    for (const l of links) {
-      const n = this.freezeOrder(l, false);
+      sortPrefix(kept, n, frozenAfter);
       let left = this.capacity[l];
-      for (let i = 0; i < n; i++) left -= kept[i].rate;
+      for (let j = 0; j < n; j++) left -= kept[j].rate;
       this.startCapacity[l] = left;
     }
     return { flows: this.inListOrder(flows), links };
@@ -363,7 +367,7 @@ export class SimNetwork {
    */
   private divergence(l: number): number {
     const old = this.orderScratch;
-    const n = this.freezeOrder(l, true);
+    const n = this.freezeOrder(l);
     let left = this.capacity[l];
     let unfrozen = this.onLink[l].length;
     for (let i = 0; i < n; i++) {
@@ -376,16 +380,11 @@ export class SimNetwork {
     return unfrozen > 0 ? Math.max(0, left) / unfrozen : Infinity;
   }
 
-  /**
-   * Into orderScratch[0, n), returning n: link l's connections that the last
-   * filling rated (all: the ones not fresh; else the ones not being
-   * refilled), in the order it froze them: by rate, then the id of the link
-   * that froze them (links tie on the lower id), then list order.
-   */
-  private freezeOrder(l: number, all: boolean): number {
+  /** Into orderScratch[0, n), returning n: link l's connections that the last filling rated (not fresh), in the order it froze them. */
+  private freezeOrder(l: number): number {
     const out = this.orderScratch;
     let n = 0;
-    for (const c of this.onLink[l]) if (all ? !c.fresh : !c.inComponent) out[n++] = c;
+    for (const c of this.onLink[l]) if (!c.fresh) out[n++] = c;
     sortPrefix(out, n, frozenAfter);
     return n;
   }
