@@ -273,7 +273,7 @@ export class SimNetwork {
     }
     this.idled.length = 0;
     if (this.stale * 2 > this.active.length) this.compact();
-    const changed = this.touched.length; // the first links of the component's
+    const changed = this.touched.length; // these links come first in `links`
     const { flows, links } = this.tcp ? this.affectedComponent() : this.refilled();
     this.flowsRated += flows.length;
     for (const conn of flows) conn.previousRate = conn.rate;
