@@ -8,6 +8,7 @@
  * it), so every result is deterministic.
  */
 import { KeyedHeap } from '../util/keyed-heap.js';
+import { siftDown, siftUp } from '../util/indexed-heap.js';
 import type { Topology, TopologyLink } from './topology.js';
 
 export interface ShortestPathOptions {
@@ -145,18 +146,9 @@ function plainTree(topology: Topology, root: number, options: ShortestPathOption
   const pos = heapPos;
   pos.fill(-1, 0, n);
   const place = (i: number, key: number, id: number): void => {
-    // sift up from i
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (keys[parent] < key || (keys[parent] === key && ids[parent] < id)) break;
-      keys[i] = keys[parent];
-      ids[i] = ids[parent];
-      pos[ids[i]] = i;
-      i = parent;
-    }
     keys[i] = key;
     ids[i] = id;
-    pos[id] = i;
+    siftUp(keys, ids, pos, i);
   };
   cost[root] = 0;
   hops[root] = 0;
@@ -169,23 +161,9 @@ function plainTree(topology: Topology, root: number, options: ShortestPathOption
     // pop: the last entry sifts down from the top
     size--;
     if (size > 0) {
-      const key = keys[size];
-      const id = ids[size];
-      let i = 0;
-      for (;;) {
-        let m = 2 * i + 1;
-        if (m >= size) break;
-        const r = m + 1;
-        if (r < size && (keys[r] < keys[m] || (keys[r] === keys[m] && ids[r] < ids[m]))) m = r;
-        if (keys[m] > key || (keys[m] === key && ids[m] > id)) break;
-        keys[i] = keys[m];
-        ids[i] = ids[m];
-        pos[ids[i]] = i;
-        i = m;
-      }
-      keys[i] = key;
-      ids[i] = id;
-      pos[id] = i;
+      keys[0] = keys[size];
+      ids[0] = ids[size];
+      siftDown(keys, ids, pos, size, 0);
     }
     if (v === stopAt) break;
     for (let k = start[v]; k < start[v + 1]; k++) {

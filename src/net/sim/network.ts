@@ -22,6 +22,7 @@
  */
 import { binIndex, LinkBins } from '../../util/bins.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
+import { siftDown, siftUp } from '../../util/indexed-heap.js';
 import { mbpsToBytesPerSec } from '../../util/format.js';
 import type { Trace } from '../../model/trace.js';
 import type { Topology } from '../topology.js';
@@ -844,7 +845,6 @@ export function maxMinRates(
     if (size > 0) {
       heapKey[0] = heapKey[size];
       heapLink[0] = heapLink[size];
-      pos[heapLink[0]] = 0;
       siftDown(heapKey, heapLink, pos, size, 0);
     }
     if (unfrozen[link] === 0) continue;
@@ -879,43 +879,6 @@ export function maxMinRates(
     flows[f].frozenAt = ++freezes;
   }
   for (let u = 0; u < usedCount; u++) unfrozen[used[u]] = 0;
-}
-
-/** Move the entry at i down to its place in the (share, link) heap of `size` entries. */
-function siftDown(keys: Float64Array, links: Int32Array, pos: Int32Array, size: number, i: number): void {
-  const key = keys[i];
-  const link = links[i];
-  for (;;) {
-    let c = 2 * i + 1;
-    if (c >= size) break;
-    const r = c + 1;
-    if (r < size && (keys[r] < keys[c] || (keys[r] === keys[c] && links[r] < links[c]))) c = r;
-    if (keys[c] > key || (keys[c] === key && links[c] > link)) break;
-    keys[i] = keys[c];
-    links[i] = links[c];
-    pos[links[i]] = i;
-    i = c;
-  }
-  keys[i] = key;
-  links[i] = link;
-  pos[link] = i;
-}
-
-/** Move the entry at i up to its place (its key was lowered). */
-function siftUp(keys: Float64Array, links: Int32Array, pos: Int32Array, i: number): void {
-  const key = keys[i];
-  const link = links[i];
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    if (keys[p] < key || (keys[p] === key && links[p] < link)) break;
-    keys[i] = keys[p];
-    links[i] = links[p];
-    pos[links[i]] = i;
-    i = p;
-  }
-  keys[i] = key;
-  links[i] = link;
-  pos[link] = i;
 }
 
 /** Flows frozen so far, by every filling: a flow's number says when (tie-breaks the order on a link). */
