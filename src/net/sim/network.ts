@@ -275,7 +275,7 @@ export class SimNetwork {
     this.idled.length = 0;
     if (this.stale * 2 > this.active.length) this.compact();
     const changed = this.touched.length; // these links come first in `links`
-    const { flows, links } = this.tcp ? this.affectedComponent() : this.refilled();
+    const { flows, links } = this.tcp ? this.reachable(-Infinity) : this.refilled();
     this.flowsRated += flows.length;
     for (const conn of flows) conn.previousRate = conn.rate;
     if (this.tcp) weightedMaxMinRates(flows, this.capacity, this.tcp.bandwidthFactor);
@@ -320,16 +320,25 @@ export class SimNetwork {
    * the others connected to a changed link through connections at or above
    * it (and the new ones) are filled again, from the capacities the ones
    * below left, subtracted in the order filling froze them (startCapacity).
-   * The links returned are marked in linkMark: the changed ones and those the
-   * refilled connections cross.
    */
   private refilled(): { flows: Connection[]; links: number[] } {
-    const links = this.touched;
-    this.touched = [];
     let level = this.departedMin; // a connection that left changed the filling from its own level on
     this.departedMin = Infinity;
-    for (const l of links) level = Math.min(level, this.divergence(l));
-    const cut = level * (1 - 1e-9); // a margin for safety: a lower cut only refills more
+    for (const l of this.touched) level = Math.min(level, this.divergence(l));
+    return this.reachable(level * (1 - 1e-9)); // a margin for safety: a lower cut only refills more
+  }
+
+  /**
+   * The sending connections reachable from the touched links through
+   * connections that are new or rated at or above `cut` (-Infinity: all,
+   * the connected component) and the links on their routes; the
+   * connections in list order, the links marked in linkMark (the touched
+   * ones first). Sets each link's startCapacity: its capacity less the
+   * rates of its other connections, in the order filling froze them.
+   */
+  private reachable(cut: number): { flows: Connection[]; links: number[] } {
+    const links = this.touched;
+    this.touched = [];
     const flows: Connection[] = [];
     const kept = this.orderScratch;
     for (let i = 0; i < links.length; i++) {
@@ -417,33 +426,6 @@ export class SimNetwork {
       flows.sort((x, y) => x.seq - y.seq);
     }
     return flows;
-  }
-
-  /**
-   * The sending connections and links reachable from the touched links
-   * (through connections crossing a link, and the links on their routes):
-   * the connections in `active` order, the links marked in linkMark.
-   */
-  private affectedComponent(): { flows: Connection[]; links: number[] } {
-    const links = this.touched;
-    this.touched = [];
-    const flows: Connection[] = [];
-    for (let i = 0; i < links.length; i++) {
-      const on = this.onLink[links[i]];
-      for (let k = 0; k < on.length; k++) {
-        const conn = on[k];
-        if (conn.inComponent) continue;
-        conn.inComponent = true;
-        flows.push(conn);
-        for (const m of conn.route) {
-          if (this.linkMark[m] === 0) {
-            this.linkMark[m] = 1;
-            links.push(m);
-          }
-        }
-      }
-    }
-    return { flows: this.inListOrder(flows), links };
   }
 
   /** Drop the stale entries of the active list. */
