@@ -307,41 +307,49 @@ describe('TCP framing in the simulator', () => {
   });
 });
 
-describe('incremental max-min: each recomputation covers only the affected component', () => {
+describe('incremental max-min: a recomputation refills only what a change can affect', () => {
   /**
-   * Random meshes, random messages at random times and random capacity
-   * changes (some to 0): after every instant, the rates the incremental
-   * recomputation left on every sending connection and every link are,
-   * bit for bit, those of a full recomputation over all of them.
+   * Sends `count` messages between random nodes at random instants (a
+   * handful of 0.25 s steps, so several start together), sizes from
+   * `size`, runs them all and checks after every instant that the rates
+   * left on every sending connection and every link are, bit for bit, those
+   * of a full recomputation over all of them. Returns the instants and the
+   * recomputations that rated fewer connections than were sending.
    */
-  it('gives the same rates as a full recomputation at every step of random event sequences', () => {
+  function checkEveryInstant(rng: Rng, sim: Simulator, nodes: string[], count: number, steps: number, size: () => number): { instants: number; partial: number } {
+    const n = nodes.length;
+    let delivered = 0;
+    for (const node of nodes) sim.network.transportFor(node).onMessage(() => delivered++);
+    for (let m = 0; m < count; m++) {
+      const from = rng.int(n);
+      const to = (from + 1 + rng.int(n - 1)) % n;
+      const bytes = size();
+      sim.events.at(rng.int(steps) * 0.25, () => sim.network.transportFor(nodes[from]).send(nodes[to], bytes, null));
+    }
+    let instants = 0;
+    let partial = 0;
+    let lastRated = 0;
+    sim.run(() => delivered >= count, () => {
+      instants++;
+      expect(sim.network.differencesFromFullRecomputation()).toEqual([]);
+      const rated = sim.network.flowsRated - lastRated;
+      lastRated = sim.network.flowsRated;
+      if (rated > 0 && rated < sim.network.sendingConnections()) partial++;
+    });
+    expect(delivered).toBe(count);
+    return { instants, partial };
+  }
+
+  it('gives the same rates as a full recomputation at every step of random event sequences (random capacity changes, some to 0)', () => {
     let instants = 0;
     let partial = 0;
     for (let seed = 1; seed <= 12; seed++) {
       const rng = new Rng(seed, 'incremental-test');
-      const n = 6 + rng.int(10);
-      const { nodes, specs, traces } = randomMesh(rng, n, { delayMs: 20, changes: 6, maxGapS: 2, zeroShare: 0.1 });
+      const { nodes, specs, traces } = randomMesh(rng, 6 + rng.int(10), { delayMs: 20, changes: 6, maxGapS: 2, zeroShare: 0.1 });
       const sim = new Simulator(Topology.fromSpecs(nodes, specs), traces, 0.5, seed % 2 ? 'tcp' : 'none');
-      let delivered = 0;
-      for (const node of nodes) sim.network.transportFor(node).onMessage(() => delivered++);
-      let sent = 0;
-      for (let m = 0; m < 60; m++) {
-        const from = rng.int(n);
-        const to = (from + 1 + rng.int(n - 1)) % n;
-        const bytes = rng.uniform(1e4, 3e6);
-        // messages at a handful of instants, so several start together
-        sim.events.at(rng.int(8) * 0.25, () => sim.network.transportFor(nodes[from]).send(nodes[to], bytes, null));
-        sent++;
-      }
-      let lastRated = 0;
-      sim.run(() => delivered >= sent, () => {
-        instants++;
-        expect(sim.network.differencesFromFullRecomputation()).toEqual([]);
-        const rated = sim.network.flowsRated - lastRated;
-        lastRated = sim.network.flowsRated;
-        if (rated > 0 && rated < sim.network.sendingConnections()) partial++;
-      });
-      expect(delivered).toBe(sent);
+      const seen = checkEveryInstant(rng, sim, nodes, 60, 8, () => rng.uniform(1e4, 3e6));
+      instants += seen.instants;
+      partial += seen.partial;
     }
     expect(instants).toBeGreaterThan(500);
     // and some recomputations covered less than every sending connection: the incremental path ran
@@ -356,8 +364,7 @@ describe('incremental max-min: each recomputation covers only the affected compo
     let partial = 0;
     for (let seed = 1; seed <= 40; seed++) {
       const rng = new Rng(seed, 'ties');
-      const n = 5 + rng.int(20);
-      const { nodes, specs } = randomMesh(rng, n, { delayMs: 20, changes: 0, maxGapS: 2, zeroShare: 0 });
+      const { nodes, specs } = randomMesh(rng, 5 + rng.int(20), { delayMs: 20, changes: 0, maxGapS: 2, zeroShare: 0 });
       const traces = specs.map(() => {
         const times = [0];
         const rates = [[10, 20, 40][rng.int(3)]];
@@ -368,24 +375,9 @@ describe('incremental max-min: each recomputation covers only the affected compo
         return new PiecewiseTrace(times, rates);
       });
       const sim = new Simulator(Topology.fromSpecs(nodes, specs), traces, 0.5, seed % 2 ? 'tcp' : 'none');
-      let delivered = 0;
-      for (const node of nodes) sim.network.transportFor(node).onMessage(() => delivered++);
-      const sent = 150;
-      for (let m = 0; m < sent; m++) {
-        const from = rng.int(n);
-        const to = (from + 1 + rng.int(n - 1)) % n;
-        const bytes = [1e5, 1e6, 2e6][rng.int(3)];
-        sim.events.at(rng.int(12) * 0.25, () => sim.network.transportFor(nodes[from]).send(nodes[to], bytes, null));
-      }
-      let lastRated = 0;
-      sim.run(() => delivered >= sent, () => {
-        instants++;
-        expect(sim.network.differencesFromFullRecomputation()).toEqual([]);
-        const rated = sim.network.flowsRated - lastRated;
-        lastRated = sim.network.flowsRated;
-        if (rated > 0 && rated < sim.network.sendingConnections()) partial++;
-      });
-      expect(delivered).toBe(sent);
+      const seen = checkEveryInstant(rng, sim, nodes, 150, 12, () => [1e5, 1e6, 2e6][rng.int(3)]);
+      instants += seen.instants;
+      partial += seen.partial;
     }
     expect(instants).toBeGreaterThan(10000);
     expect(partial).toBeGreaterThan(1000);
