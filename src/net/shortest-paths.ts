@@ -8,7 +8,7 @@
  * it), so every result is deterministic.
  */
 import { KeyedHeap } from '../util/keyed-heap.js';
-import { siftDown, siftUp } from '../util/indexed-heap.js';
+import { popTop, siftUp } from '../util/indexed-heap.js';
 import type { Topology, TopologyLink } from './topology.js';
 
 export interface ShortestPathOptions {
@@ -157,14 +157,7 @@ function plainTree(topology: Topology, root: number, options: ShortestPathOption
   while (size > 0) {
     const c = keys[0];
     const v = ids[0];
-    pos[v] = -1;
-    // pop: the last entry sifts down from the top
-    size--;
-    if (size > 0) {
-      keys[0] = keys[size];
-      ids[0] = ids[size];
-      siftDown(keys, ids, pos, size, 0);
-    }
+    size = popTop(keys, ids, pos, size);
     if (v === stopAt) break;
     for (let k = start[v]; k < start[v + 1]; k++) {
       const u = other[k];

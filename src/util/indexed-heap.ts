@@ -2,9 +2,8 @@
  * An indexed binary min-heap of (key, id) entries kept in the caller's
  * typed arrays, for hot loops that own their arrays (max-min filling,
  * shortest-path trees): ties go to the lower id, and pos[id] is the entry's
- * index, so an entry whose key changed can be moved. An entry whose key
- * fell moves up; one whose key rose, or the last entry put at the top to
- * pop the first, moves down.
+ * index (-1 once out), so an entry whose key changed can be moved: one
+ * whose key fell moves up, one whose key rose moves down.
  */
 
 /** Move the entry at i up to its place. */
@@ -42,4 +41,16 @@ export function siftDown(keys: Float64Array, ids: Int32Array, pos: Int32Array, s
   keys[i] = key;
   ids[i] = id;
   pos[id] = i;
+}
+
+/** Take the top entry out of a heap of `size` entries (its pos becomes -1); returns the new size. */
+export function popTop(keys: Float64Array, ids: Int32Array, pos: Int32Array, size: number): number {
+  pos[ids[0]] = -1;
+  size--;
+  if (size > 0) {
+    keys[0] = keys[size];
+    ids[0] = ids[size];
+    siftDown(keys, ids, pos, size, 0);
+  }
+  return size;
 }

@@ -22,7 +22,7 @@
  */
 import { binIndex, LinkBins } from '../../util/bins.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
-import { siftDown, siftUp } from '../../util/indexed-heap.js';
+import { popTop, siftDown, siftUp } from '../../util/indexed-heap.js';
 import { mbpsToBytesPerSec } from '../../util/format.js';
 import type { Trace } from '../../model/trace.js';
 import type { Topology } from '../topology.js';
@@ -144,6 +144,7 @@ export class SimNetwork {
   private readonly linkRate: Float64Array;
   /** Per link, the capacity a refilling starts from (what the connections that keep their rates leave). */
   private readonly startCapacity: Float64Array;
+  /** Scratch for one link's connections in some order (divergence, reachable, linkSum; each is done with it before the next). */
   private readonly orderScratch: Connection[] = [];
   /** Per link, the time up to which its bytes are in `carried` (a link is brought up to date when its rate changes). */
   private readonly linkAccountedAt: Float64Array;
@@ -822,13 +823,7 @@ export function maxMinRates(
       continue;
     }
     // take it out of the heap, then freeze its flows (which may lower other links' keys)
-    pos[link] = -1;
-    size--;
-    if (size > 0) {
-      heapKey[0] = heapKey[size];
-      heapLink[0] = heapLink[size];
-      siftDown(heapKey, heapLink, pos, size, 0);
-    }
+    size = popTop(heapKey, heapLink, pos, size);
     if (unfrozen[link] === 0) continue;
     const end = fill[link];
     for (let k = start[link]; k < end; k++) {
