@@ -261,9 +261,9 @@ static const char *set_queueing(Link *l, int argc, char **argv, uint64_t now, ch
 static const char *set_trace(Link *l, int argc, char **argv, uint64_t now, char *why) {
   if (argc != 4) return SET_USAGE;
   if (!load_trace(l, argv[3], why)) return why;
-  if (started && l->wire_done == WAITING_FOR_RATE) l->wire_done = NEVER;
   if (started) {
     l->trace.period_start_ns = now;
+    link_resume_on_trace(l, now);
     start_head(l, now);
   }
   return NULL;

@@ -4,7 +4,7 @@
  * order at exact times (the real emulator's order depends on when the
  * kernel wakes it). Node 0 sends over link 0 to node 1; the link's
  * per-packet log (Mahimahi's format, ms) goes to stdout. Commands:
- *   rate <bits/s>            the link's rate
+ *   rate <bits/s> [<ns>]     the link's rate, from that time on (default 0)
  *   delay <us>               its propagation delay
  *   arrive <ns> <bytes>      a packet for node 1 reaches the link at that time
  *   advance <ns>             the emulator wakes at that time and moves what is due
@@ -32,7 +32,7 @@ int main(void) {
     int n = sscanf(line, "%15s %llu %llu", what, &a, &b);
     if (n < 2) continue;
     if (!strcmp(what, "rate")) {
-      link_set_rate(&links[0], a, 0);
+      link_set_rate(&links[0], a, n == 3 ? b : 0);
     } else if (!strcmp(what, "delay")) {
       links[0].delay.delay_ns = a * 1000ull;
     } else if (!strcmp(what, "arrive") && n == 3 && b >= 20 && b <= MTU) {

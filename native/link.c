@@ -114,21 +114,34 @@ void start_head(Link *l, uint64_t now) {
   } else {
     uint64_t t = wire_time_ns(l, p->len + ETHERNET_HEADER_BYTES);
     l->wire_done = t == NEVER ? WAITING_FOR_RATE : at + t;
+    l->wire_bits_left = (double)(p->len + ETHERNET_HEADER_BYTES) * 8.0;
   }
 }
 
-/* A new rate, at once: the head on the wire finishes its remaining bits at it; a trace no longer applies. */
+/*
+ * A new rate, at once: the packet on the wire sends its remaining bits at
+ * it. At 0 the packet stays on the wire, its bits left kept, until a rate
+ * above 0 (or a trace) comes back; the queue behind it waits. A trace no
+ * longer applies.
+ */
 void link_set_rate(Link *l, uint64_t bps, uint64_t now) {
-  if (l->wire_done < WAITING_FOR_RATE && l->rate_bps > 0 && !l->trace.times) {
-    double bits_left = (double)(l->wire_done > now ? l->wire_done - now : 0) * (double)l->rate_bps / 1e9;
-    l->wire_done = bps ? now + (uint64_t)(bits_left * 1e9 / (double)bps) : WAITING_FOR_RATE;
-  } else if (l->wire_done == WAITING_FOR_RATE) {
-    l->wire_done = NEVER;
+  if (l->on_wire && !l->trace.times) {
+    if (l->wire_done != WAITING_FOR_RATE) /* sending at the old rate (above 0): what is left of it */
+      l->wire_bits_left = (double)(l->wire_done > now ? l->wire_done - now : 0) * (double)l->rate_bps / 1e9;
+    l->wire_done = bps ? now + (uint64_t)(l->wire_bits_left * 1e9 / (double)bps) : WAITING_FOR_RATE;
   }
   l->rate_bps = bps;
   free(l->trace.times);
   l->trace.times = NULL;
   start_head(l, now);
+}
+
+/* A trace replaces a rate of 0: the packet held on the wire sends what it has left at the trace's opportunities. */
+void link_resume_on_trace(Link *l, uint64_t now) {
+  if (!l->on_wire || l->wire_done != WAITING_FOR_RATE) return;
+  double frame_bits = (double)(l->on_wire->len + ETHERNET_HEADER_BYTES) * 8.0;
+  uint32_t bytes_left = (uint32_t)(l->on_wire->len * (l->wire_bits_left / frame_bits) + 0.999);
+  l->wire_done = opportunity_done(&l->trace, bytes_left ? bytes_left : 1, now);
 }
 
 static void drop(Link *l, Packet *p, uint64_t now, const char *why) {

@@ -26,7 +26,7 @@
 /* A rate counts Ethernet frames, as htb on a veth and the simulator do: each IP packet and a 14-byte header. */
 #define ETHERNET_HEADER_BYTES 14
 #define NEVER UINT64_MAX
-/* wire_done while the head waits for a rate above 0 */
+/* wire_done while the packet on the wire waits for a rate above 0 (its bits left: wire_bits_left) */
 #define WAITING_FOR_RATE (NEVER - 1)
 #define QUANTUM 1514
 #define SMALL_FLOW UINT64_MAX /* packets under 128 bytes (ACKs): a flow of their own */
@@ -95,6 +95,7 @@ typedef struct {
   Opportunities trace;
   Packet *on_wire;    /* the packet being sent, done at wire_done */
   uint64_t wire_done; /* ns: when its last bit leaves; NEVER when nothing is on the wire */
+  double wire_bits_left; /* while wire_done is WAITING_FOR_RATE: what the packet on the wire still has to send */
   DelayLine delay;
   FILE *log;
   FILE *pcap;         /* the packets that left the link's wire, in libpcap's format (pcap.c) */
@@ -136,6 +137,7 @@ uint64_t queued_bytes(const Link *l);
 uint64_t queued_packets(const Link *l);
 void start_head(Link *l, uint64_t now);
 void link_set_rate(Link *l, uint64_t bps, uint64_t now);
+void link_resume_on_trace(Link *l, uint64_t now);
 void arrive(int v, Packet *p, uint64_t now);
 uint64_t advance(uint64_t now);
 void print_stats(uint64_t now);

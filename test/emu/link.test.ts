@@ -113,6 +113,36 @@ describe.skipIf(!isRoot)('kernel-shaped links (root)', () => {
     for (const i of after) expect(rate(i)).toBeLessThan(15 * 1.15);
   });
 
+  // Issue 25: 0 was htb's 1 kbit/s floor; the frames it let through left the class seconds in debt, and after a
+  // 1 s outage the link stayed near-dead for tens of seconds. Now an outage shuts a gate (shaping.ts).
+  it('a rate of 0 stops the link, and the rate back restores the full rate at once', async (ctx) => {
+    const host = watchHost();
+    net = await KernelNetwork.build(line(['a', 'b']), [50, 50]);
+    const n = net;
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let openedAt = 0, sentWhileShut = -1;
+    const result = await bulk(n, 'a', 'b', 5, async () => {
+      await sleep(1500);
+      n.setRate(0, 0); // a->b
+      await sleep(300); // (tc has applied it; up to one frame leaves as the gate shuts)
+      const before = await txBytes(n.namespaceOf('a'), 'n1');
+      await sleep(1000);
+      sentWhileShut = (await txBytes(n.namespaceOf('a'), 'n1')) - before;
+      openedAt = Date.now();
+      n.setRate(0, 50);
+    });
+    expect(n.errors()).toEqual([]);
+    host.keptUp(ctx, 'kernel link outage');
+    expect(sentWhileShut).toBe(0);
+    const sampleEnd = (i: number) => result.start + result.at[i];
+    const after = result.samples.map((_, i) => i).filter((i) => i > 0 && sampleEnd(i - 1) >= openedAt + 200 && sampleEnd(i) < openedAt + 2000);
+    expect(after.length).toBeGreaterThan(10);
+    // every 100 ms sample from 200 ms after the rate came back carries the link's rate (BBR's probing dips one now and then)
+    const rates = after.map((i) => sampleMbps(result, i)).sort((x, y) => x - y);
+    expect(rates[Math.floor(rates.length / 2)]).toBeGreaterThan(nearly(50));
+    expect(rates[0]).toBeGreaterThan(0.5 * 50);
+  });
+
   it('nodes that are not neighbours reach each other over the underlay route', async (ctx) => {
     const host = watchHost();
     net = await KernelNetwork.build(line(['a', 'b', 'c']), [100, 100, 30, 30]);

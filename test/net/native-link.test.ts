@@ -51,4 +51,29 @@ describe('the native link emulator\'s link, in virtual time', () => {
     const { departures } = await replay(['rate 8000000', 'arrive 0 986', `arrive ${ms(0.5)} 986`, `advance ${ms(10)}`]);
     expect(departures).toEqual([[1, 1], [2, 1.5]]);
   });
+
+  // Issue 25: a rate of 0 held the packet on the wire for ever ("never" finish time) once the rate came back.
+  it('a rate of 0 stops the link mid-packet; when the rate returns, the packet sends its remaining bits and the queue follows', async () => {
+    // 8 Mbit/s: a 1000-byte frame takes 1 ms. Stopped at 0.5 ms (half sent), back at 3 ms: it leaves at 3.5 ms,
+    // the second (arrived at 0.2 ms) one wire time later
+    const { departures } = await replay([
+      'rate 8000000', 'arrive 0 986', `arrive ${ms(0.2)} 986`, `rate 0 ${ms(0.5)}`, `advance ${ms(2)}`, `rate 8000000 ${ms(3)}`, `advance ${ms(10)}`,
+    ]);
+    expect(departures).toEqual([[3.5, 3.5], [4.5, 4.3]]);
+  });
+
+  it('a packet that arrives while the rate is 0 waits whole, and leaves one wire time after the rate returns, at the new rate', async () => {
+    // back at 16 Mbit/s: 0.5 ms a frame
+    const { departures } = await replay(['rate 0', 'arrive 0 986', `advance ${ms(2)}`, `rate 16000000 ${ms(2)}`, `advance ${ms(10)}`]);
+    expect(departures).toEqual([[2.5, 2.5]]);
+  });
+
+  it('a rate that changes to 0 and back several times sends each packet\'s bits once', async () => {
+    // 1 ms at 8 Mbit/s in two halves around a 1 ms stop, then 0.25 ms of the rest at 8 and 0.25 ms at 4 Mbit/s... (a 1000-byte frame = 8000 bits)
+    const { departures } = await replay([
+      'rate 8000000', 'arrive 0 986', `rate 0 ${ms(0.25)}`, `rate 8000000 ${ms(1.25)}`, `rate 0 ${ms(1.5)}`, `rate 4000000 ${ms(2)}`, `advance ${ms(10)}`,
+    ]);
+    // 2000 bits by 0.25 ms, 2000 more by 1.5 ms, the last 4000 at 4 Mbit/s from 2 ms: 1 ms
+    expect(departures).toEqual([[3, 3]]);
+  });
 });

@@ -134,6 +134,39 @@ describe('flow-level simulator, hand-computed cases', () => {
     expect(() => net.run(1)).toThrow(/a->b/);
   });
 
+  // Issue 25: real TCP stalls both ways when one direction of its path is down (its ACKs cannot come back);
+  // the emulator showed it, and the simulator now does too (SimGrid's cross traffic, at its limit).
+  it('a flow waits while a link on its route back is at 0 Mbit/s (its ACKs), and resumes where it stopped', () => {
+    const back = new PiecewiseTrace([0, 1, 2], [80, 0, 80]);
+    const net = network(['a', 'b'], [{ from: 'a', to: 'b', mbps: 80 }, { from: 'b', to: 'a', mbps: back }]);
+    net.send('a', 'b', 20, 'm');
+    const [d] = net.run(1);
+    // 10 MB/s: 10 MB by 1 s, none while b->a is down, the other 10 MB from 2 s
+    expect(d.deliveredAt).toBeCloseTo(3, 9);
+    expect(d.sentAt).toBe(0);
+  });
+
+  it('while a flow waits on its route back, the flows it shared links with take its share', () => {
+    const back = new PiecewiseTrace([0, 1, 2], [800, 0, 800]);
+    const net = network(['a', 'b', 'c'], [
+      { from: 'a', to: 'b', mbps: 800 }, { from: 'b', to: 'a', mbps: back },
+      { from: 'b', to: 'c', mbps: 80 }, { from: 'c', to: 'b', mbps: 80 },
+    ]);
+    net.send('a', 'c', 10, 'held'); // its ACKs come back over c->b->a
+    net.send('b', 'c', 15, 'free');
+    const ds = net.run(2);
+    // 5 MB/s each until 1 s; then 'free' alone at 10 MB/s sends its other 10 MB by 2 s; then 'held' alone: 5 MB by 2.5 s
+    expect(at(ds, 'free')).toBeCloseTo(2, 9);
+    expect(at(ds, 'held')).toBeCloseTo(2.5, 9);
+    expect(net.sim.network.differencesFromFullRecomputation()).toEqual([]);
+  });
+
+  it('a flow held by a link on its route back that never recovers is reported as a stall, naming that link', () => {
+    const net = network(['a', 'b'], [{ from: 'a', to: 'b', mbps: 80 }, { from: 'b', to: 'a', mbps: new PiecewiseTrace([0, 1], [80, 0]) }]);
+    net.send('a', 'b', 20, 'm');
+    expect(() => net.run(1)).toThrow(/stalled .*b->a/);
+  });
+
   it('messages on one connection go one at a time, in order (a TCP stream)', () => {
     const net = network(['a', 'b'], [{ from: 'a', to: 'b', mbps: 80, delayMs: 5 }]);
     net.send('a', 'b', 5, 'first');

@@ -1,7 +1,8 @@
 /**
- * The kernel backend's link counters: the root htb qdisc of each link's
- * sending veth, read with one long-lived `tc -s -batch` per namespace
- * (a `qdisc show` every interval). htb counts Ethernet frames.
+ * The kernel backend's link counters: the root qdisc of each link's
+ * sending veth (the outage gate, which every packet on the wire passed
+ * last), read with one long-lived `tc -s -batch` per namespace (a `qdisc
+ * show` every interval). tc counts Ethernet frames.
  */
 import { execa, type ResultPromise } from 'execa';
 import { OWN_GROUP } from '../emu/exec.js';
@@ -30,7 +31,7 @@ export class TcCounters implements LinkCounters {
           const head = /^qdisc (\S+) (\S+) dev (\S+) (\S+)/.exec(line);
           if (head) {
             const id = byDevice.get(head[3]);
-            current = head[1] === 'htb' && head[4] === 'root' && id !== undefined ? { id } : null;
+            current = head[4] === 'root' && id !== undefined ? { id } : null;
             continue;
           }
           if (!current) continue;

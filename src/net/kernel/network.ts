@@ -8,6 +8,9 @@
  * towards neighbour w is n<index of w>. Addresses: undirected link k is the
  * /30 198.18.0.0 + 4k (.1 on the lower-indexed node, .2 on the other); node
  * i answers on 198.19.(i >> 8).(i & 255)/32 on its loopback.
+ *
+ * A rate of 0 shuts the link's outage gate; the next rate above 0 reopens
+ * it and nudges the link (shaping.ts says why both are needed).
  */
 import { execa, type ResultPromise } from 'execa';
 import type { Topology } from '../topology.js';
@@ -16,7 +19,8 @@ import { ipv4, LINK_BASE, newRunTag, nodeAddress } from '../emu/addresses.js';
 import { onTeardown } from '../../util/teardown.js';
 import { claimTag } from '../emu/owners.js';
 import { CommandBatch } from '../emu/batch.js';
-import { gsoSegments, linkShapingCommands, netemChangeCommands, rateChangeCommand, type Pair } from './shaping.js';
+import { gateCommand, gsoSegments, linkShapingCommands, netemChangeCommands, rateChangeCommand, type Pair } from './shaping.js';
+import { Kicker } from './kick.js';
 import { DEFAULT_NAMESPACE_TCP, tcpSysctls, type EmulatedLinks, type LinkCounters, type LinkShape, type NamespaceTcp, type Queueing, type RouteScope } from '../emu/links.js';
 import { TcCounters } from './counters.js';
 
@@ -32,6 +36,10 @@ export class KernelNetwork implements EmulatedLinks {
   readonly namespaces: string[];
   readonly links: KernelLink[];
   private readonly batches = new Map<string, CommandBatch>();
+  private readonly kickers = new Map<string, Kicker>();
+  /** Each directed link's far-end (link) address, and whether its outage gate is shut. */
+  private readonly peers: string[] = [];
+  private readonly shut: boolean[] = [];
   /** Segments per packet currently set on each directed link's sending veth. */
   private readonly segments: number[] = [];
   /** Each directed link's shape as last set, and the (source, destination) pairs routed across it. */
@@ -86,15 +94,17 @@ export class KernelNetwork implements EmulatedLinks {
   private async create(shapes: LinkShape[], queueing: Queueing): Promise<void> {
     this.shapes = shapes.map((shape) => ({ ...shape }));
     await this.createNamespaces();
-    const peerAddress = await this.createLinks(shapes);
+    await this.createLinks(shapes);
     await this.shapeLinks(shapes, queueing);
+    shapes.forEach((shape, id) => (this.shut[id] = !(shape.mbps > 0)));
     // The live-change batches, started now: spawning one at the first change
     // would hold that change (and those due with it) up by ~10 ms.
     for (const ns of new Set(this.links.map((l) => l.namespace))) {
       this.batch('tc', ns);
       this.batch('ip', ns);
+      this.kickers.set(ns, new Kicker(ns));
     }
-    await this.addRoutes(peerAddress);
+    await this.addRoutes();
   }
 
   private async createNamespaces(): Promise<void> {
@@ -110,11 +120,10 @@ export class KernelNetwork implements EmulatedLinks {
     }
   }
 
-  /** One veth pair per undirected link; returns each directed link's far-end address. */
-  private async createLinks(shapes: LinkShape[]): Promise<Map<number, string>> {
+  /** One veth pair per undirected link (each directed link's far-end address into `peers`). */
+  private async createLinks(shapes: LinkShape[]): Promise<void> {
     const { topology } = this;
     const pairs = new Map<string, number>();
-    const peerAddress = new Map<number, string>();
     for (const link of topology.links) {
       const a = Math.min(link.from, link.to), b = Math.max(link.from, link.to);
       const key = `${a},${b}`;
@@ -134,10 +143,9 @@ export class KernelNetwork implements EmulatedLinks {
       if (ba !== undefined) this.segments[ba] = segmentsBA;
       await run('ip', ['-n', nsA, 'link', 'set', `n${b}`, 'gso_max_segs', String(segmentsAB), 'up']);
       await run('ip', ['-n', nsB, 'link', 'set', `n${a}`, 'gso_max_segs', String(segmentsBA), 'up']);
-      if (ab !== undefined) peerAddress.set(ab, addrB);
-      if (ba !== undefined) peerAddress.set(ba, addrA);
+      if (ab !== undefined) this.peers[ab] = addrB;
+      if (ba !== undefined) this.peers[ba] = addrA;
     }
-    return peerAddress;
   }
 
   /** htb on the sending end of every directed link, one class per (source, destination) pair routed across it (see shaping.ts). */
@@ -152,13 +160,13 @@ export class KernelNetwork implements EmulatedLinks {
     }
     for (let v = 0; v < topology.nodes.length; v++) {
       const lines = this.links.filter((l) => topology.links[l.id].from === v)
-        .flatMap((l) => linkShapingCommands(l.device, shapes[l.id], crossing[l.id], queueing));
+        .flatMap((l) => linkShapingCommands(l.device, shapes[l.id], this.peers[l.id], crossing[l.id], queueing));
       if (lines.length) await batch('tc', this.namespaces[v], lines);
     }
   }
 
   /** Towards every other node, the simulator's next hop. */
-  private async addRoutes(peerAddress: Map<number, string>): Promise<void> {
+  private async addRoutes(): Promise<void> {
     const { topology } = this;
     for (let v = 0; v < topology.nodes.length; v++) {
       const lines: string[] = [];
@@ -168,7 +176,7 @@ export class KernelNetwork implements EmulatedLinks {
         if (first < 0) continue;
         const next = topology.links[first].to;
         // Source: this node's own address, which every other node has a route to.
-        lines.push(`route add ${nodeAddress(d)}/32 via ${peerAddress.get(first)} dev n${next} src ${nodeAddress(v)} congctl ${this.tcp.congestion}`);
+        lines.push(`route add ${nodeAddress(d)}/32 via ${this.peers[first]} dev n${next} src ${nodeAddress(v)} congctl ${this.tcp.congestion}`);
       }
       if (lines.length) await batch('ip', this.namespaces[v], lines);
     }
@@ -179,15 +187,30 @@ export class KernelNetwork implements EmulatedLinks {
 
   /**
    * Change a directed link's rate in place, and its packet size with it,
-   * through the namespace's long-lived tc and ip batches.
+   * through the namespace's long-lived tc and ip batches. At 0 the link's
+   * gate shuts (htb keeps its last rate); the first rate above 0 after it
+   * goes to htb, then the gate opens and, once tc has done both, the link is
+   * nudged.
    */
   setRate(linkId: number, mbps: number): void {
     const link = this.links[linkId];
-    this.batch('tc', link.namespace).write(rateChangeCommand(link.device, mbps));
+    const tc = this.batch('tc', link.namespace);
+    if (!(mbps > 0)) {
+      if (!this.shut[linkId]) tc.write(gateCommand(link.device, false));
+      this.shut[linkId] = true;
+      return;
+    }
+    tc.write(rateChangeCommand(link.device, mbps));
     const segments = gsoSegments(mbps);
     if (segments !== this.segments[linkId]) {
       this.segments[linkId] = segments;
       this.batch('ip', link.namespace).write(`link set dev ${link.device} gso_max_segs ${segments}`);
+    }
+    if (this.shut[linkId]) {
+      this.shut[linkId] = false;
+      tc.write(gateCommand(link.device, true));
+      const kicker = this.kickers.get(link.namespace);
+      void tc.applied().then(() => kicker?.kick(this.peers[linkId]));
     }
   }
 
@@ -266,6 +289,7 @@ export class KernelNetwork implements EmulatedLinks {
       clearTimeout(killer);
     }
     for (const batch of this.batches.values()) await batch.close().catch(() => undefined);
+    for (const kicker of this.kickers.values()) await kicker.close().catch(() => undefined);
     for (const ns of this.namespaces) await execa('ip', ['netns', 'del', ns], { reject: false, ...OWN_GROUP });
     this.releaseTag?.();
   }

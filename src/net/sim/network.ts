@@ -19,6 +19,15 @@
  * of the links whose flows or capacity changed. Either way the arithmetic is
  * that of a full recomputation in the same order (links tie on the lower
  * id, flows keep their order), so the rates are bit for bit the same.
+ *
+ * A connection also needs its return route, as TCP needs its ACKs: while a
+ * link on the route back from its receiver is at 0 Mbit/s it is paused
+ * (off its links, progress kept) and resumes when the route back is up.
+ * This is the one consequence of SimGrid's cross traffic (its default
+ * network/crosstraffic, which constrains a flow by its return route at
+ * weight 0.05) that is not small; the ACK bytes themselves are not
+ * modelled, as with SimGrid's cross traffic off. Without a link at 0 no
+ * rate changes.
  */
 import { binIndex, LinkBins } from '../../util/bins.js';
 import { KeyedHeap } from '../../util/keyed-heap.js';
@@ -84,6 +93,9 @@ interface Connection {
   rampToken: number;
   /** When it last went idle (-1: it never sent). */
   idleSince: number;
+  /** The route back from its receiver (made when a link is at 0), and whether a link on it at 0 Mbit/s holds it. */
+  reverse: number[] | null;
+  paused: boolean;
 }
 
 /** Bytes carried per time bin, per directed link. */
@@ -139,6 +151,9 @@ export class SimNetwork {
   private dirty = false;
   /** Links that may have a positive aggregate rate (each once, busyMark): the ones at 0 are dropped as accounting meets them. */
   private busyLinks: number[] = [];
+  /** How many links are at 0 Mbit/s now, and the connections a link at 0 on their return route holds. */
+  private zeroLinks = 0;
+  private readonly paused = new Set<Connection>();
   private readonly handlers: ((d: Delivery) => void)[];
   // link accounting
   private readonly linkRate: Float64Array;
@@ -184,6 +199,7 @@ export class SimNetwork {
     this.handlers = topology.nodes.map(() => () => undefined);
     for (let l = 0; l < n; l++) {
       this.capacity[l] = mbpsToBytesPerSec(traces[l].rateAt(0));
+      if (this.capacity[l] === 0) this.zeroLinks++;
       this.scheduleCapacityChange(l, 0);
     }
   }
@@ -211,19 +227,87 @@ export class SimNetwork {
     conn.queue.push({ bytes, body, enqueuedAt: now });
     if (!conn.active) {
       conn.active = true;
-      conn.fresh = true;
       conn.rate = 0;
-      if (this.tcp) this.startWindow(conn, now);
       this.startHead(conn, now);
-      if (!conn.listed) {
-        conn.seq = this.activations++;
-        this.active.push(conn);
-        this.activeSeq.push(conn.seq);
+      if (this.returnBlocked(conn)) {
+        conn.paused = true;
+        conn.finish = Infinity;
+        this.paused.add(conn);
+      } else {
+        this.startSending(conn, now);
       }
-      conn.listed = true;
-      for (const l of conn.route) this.onLink[l].push(conn);
-      this.touchRoute(conn);
-      this.dirty = true;
+    }
+  }
+
+  /** A connection with a message goes onto its links (a new one, or one back from a pause); it is rated at the next settle. */
+  private startSending(conn: Connection, now: number): void {
+    conn.fresh = true;
+    conn.rate = 0;
+    conn.anchor = now;
+    if (this.tcp) this.startWindow(conn, now);
+    if (!conn.listed) {
+      conn.seq = this.activations++;
+      this.active.push(conn);
+      this.activeSeq.push(conn.seq);
+    }
+    conn.listed = true;
+    for (const l of conn.route) this.onLink[l].push(conn);
+    this.touchRoute(conn);
+    this.dirty = true;
+  }
+
+  /** Off its links, as when it goes idle, with its message and progress kept. */
+  private stopSending(conn: Connection, now: number): void {
+    conn.remaining = Math.max(0, conn.remaining - conn.rate * (now - conn.anchor));
+    conn.anchor = now;
+    if (this.tcp) {
+      // the window it had in use, for a restart after idle
+      if (!conn.ramping) this.keepWindowInUse(conn);
+      conn.ramping = false;
+      conn.rampToken++;
+      conn.idleSince = now;
+    }
+    this.departedMin = Math.min(this.departedMin, conn.rate);
+    conn.fresh = false;
+    conn.scheduled = false;
+    conn.finish = Infinity;
+    for (const l of conn.route) {
+      const on = this.onLink[l];
+      const k = on.indexOf(conn);
+      on[k] = on[on.length - 1];
+      on.pop();
+    }
+    this.touchRoute(conn);
+    this.idled.push(conn);
+    this.dirty = true;
+  }
+
+  /** Does a link at 0 Mbit/s on its route back hold it? */
+  private returnBlocked(conn: Connection): boolean {
+    if (this.zeroLinks === 0) return false;
+    // (a topology with no route back, as some of the tests', has nothing to hold it)
+    conn.reverse ??= this.topology.nextHopsTowards(conn.from)[conn.to] < 0 ? [] : this.topology.route(conn.to, conn.from);
+    for (const l of conn.reverse) if (this.capacity[l] === 0) return true;
+    return false;
+  }
+
+  /** Link l went to 0 Mbit/s (or came back): pause the sending connections whose route back crosses it (resume those it no longer holds). */
+  private returnRoutesChanged(l: number, now: number): void {
+    if (this.capacity[l] === 0) {
+      for (const conn of this.connList) {
+        if (!conn.active || conn.paused || !this.returnBlocked(conn)) continue;
+        this.stopSending(conn, now);
+        conn.rate = 0;
+        conn.paused = true;
+        this.paused.add(conn);
+      }
+    } else {
+      for (const conn of [...this.paused].sort((a, b) => a.id - b.id)) {
+        if (this.returnBlocked(conn)) continue;
+        conn.paused = false;
+        this.paused.delete(conn);
+        this.startSending(conn, now);
+      }
     }
   }
 
@@ -269,7 +353,7 @@ export class SimNetwork {
     this.recomputations++;
     // Connections idle at this settle leave the list (their entries go stale).
     for (const conn of this.idled) {
-      if (conn.active || !conn.listed) continue;
+      if ((conn.active && !conn.paused) || !conn.listed) continue;
       conn.listed = false;
       this.stale++;
     }
@@ -446,7 +530,7 @@ export class SimNetwork {
 
   /** The sending connections, in list order. */
   private sending(): Connection[] {
-    return this.active.filter((c, i) => c.active && c.listed && this.activeSeq[i] === c.seq);
+    return this.active.filter((c, i) => c.active && !c.paused && c.listed && this.activeSeq[i] === c.seq);
   }
 
   /** Mark a connection's links as changed (its flow started or stopped). */
@@ -482,13 +566,14 @@ export class SimNetwork {
     return out;
   }
 
-  /** Flows with no positive rate (waiting on a link at 0), for stall reports. */
+  /** Flows with no positive rate (waiting on a link at 0, on their route or the route back), for stall reports. */
   stalledLinks(): string[] {
     const names = new Set<string>();
     for (const conn of this.sending()) {
       if (conn.rate > 0) continue;
       for (const l of conn.route) if (this.capacity[l] === 0) names.add(this.linkName(l));
     }
+    for (const conn of this.paused) for (const l of conn.reverse!) if (this.capacity[l] === 0) names.add(this.linkName(l));
     return [...names];
   }
 
@@ -498,7 +583,7 @@ export class SimNetwork {
   }
 
   hasActiveFlows(): boolean {
-    return this.active.some((c) => c.active);
+    return this.paused.size > 0 || this.active.some((c) => c.active);
   }
 
   /** Count every link's bytes up to `now` and return bytes carried per bin (bins before now's are complete). */
@@ -526,7 +611,7 @@ export class SimNetwork {
         id: this.connList.length, from, to, route, lastArrival: 0, queue: [], head: 0,
         delayS: route.some((l) => this.delayTraces[l]) ? null : this.topology.routeDelay(route),
         active: false, listed: false, seq: 0, inComponent: false, rate: 0, previousRate: 0, frozenBy: -1, frozenAt: 0, fresh: false, scheduled: false, remaining: 0, anchor: 0, sentAt: 0, finish: Infinity,
-        ...shape, cap: shape.windowCap, cwnd: 0, ramping: false, rampToken: 0, idleSince: -1,
+        ...shape, cap: shape.windowCap, cwnd: 0, ramping: false, rampToken: 0, idleSince: -1, reverse: null, paused: false,
       };
       this.connections.set(key, conn);
       this.connList.push(conn);
@@ -607,27 +692,8 @@ export class SimNetwork {
     } else {
       conn.queue.length = 0;
       conn.head = 0;
-      if (this.tcp) {
-        // the window it had in use, for a restart after idle
-        if (!conn.ramping) this.keepWindowInUse(conn);
-        conn.ramping = false;
-        conn.rampToken++;
-        conn.idleSince = now;
-      }
-      this.departedMin = Math.min(this.departedMin, conn.rate);
       conn.active = false;
-      conn.fresh = false;
-      conn.scheduled = false;
-      conn.finish = Infinity;
-      for (const l of conn.route) {
-        const on = this.onLink[l];
-        const k = on.indexOf(conn);
-        on[k] = on[on.length - 1];
-        on.pop();
-      }
-      this.touchRoute(conn);
-      this.idled.push(conn);
-      this.dirty = true;
+      this.stopSending(conn, now);
     }
   }
 
@@ -663,11 +729,15 @@ export class SimNetwork {
       const rate = mbpsToBytesPerSec(this.traces[link].rateAt(next));
       if (rate !== this.capacity[link]) {
         // (the flows' rates change at the settle that follows, which counts their bytes so far)
+        const outage = rate === 0 || this.capacity[link] === 0;
+        if (rate === 0) this.zeroLinks++;
+        else if (this.capacity[link] === 0) this.zeroLinks--;
         this.capacity[link] = rate;
         if (this.onLink[link].length > 0 || this.linkRate[link] > 0) {
           this.touch(link);
           this.dirty = true;
         }
+        if (outage) this.returnRoutesChanged(link, next);
       }
       this.scheduleCapacityChange(link, next);
     });
