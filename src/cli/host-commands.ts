@@ -28,6 +28,7 @@ export function hostCommands(y: Argv): Argv {
           ['qdisc htb', yes(report.qdiscs.htb)],
           ['qdisc tbf', yes(report.qdiscs.tbf)],
           ['qdisc netem', yes(report.qdiscs.netem)],
+          ['filter action mirred', yes(report.qdiscs.mirred)],
           ['TUN (/dev/net/tun)', yes(report.tun)],
           ['CPUs', String(report.cpus)],
           ['mode sim', report.modes.sim],

@@ -142,8 +142,11 @@ async function runAndReport(scenario: Scenario, command: string[], flags: RunFla
   }
   if (outcome.fidelity) {
     process.stdout.write(`\nfidelity (carried / allowed while links were busy, fidelity.csv; and the host CPUs):\n${outcome.fidelity.lines.map((l) => `  ${l}\n`).join('')}`);
-    if (outcome.fidelity.problems.length) {
+    if (outcome.fidelity.cause === 'host') {
       process.stderr.write(`geobed: warning: the emulation was compromised, this host could not keep up (${outcome.fidelity.problems.join('; ')}); treat the emulated times with care (manifest.json: fidelity)\n`);
+    } else if (outcome.fidelity.cause === 'links') {
+      process.stderr.write(`geobed: warning: links carried less than their traces allowed while this host had CPU to spare (${outcome.fidelity.problems.join('; ')}): ` +
+        'a problem of the link backend, not of the host; treat the emulated times with care (manifest.json: fidelity)\n');
     }
   }
   process.stdout.write(`\nresults: ${outcome.dir}\n`);

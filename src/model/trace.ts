@@ -7,6 +7,8 @@ export interface Trace {
   rateAt(t: number): number;
   /** The first time strictly after t at which the rate may change; Infinity if never. */
   nextChangeAfter(t: number): number;
+  /** When its rate last changes (its last rate holds from then on), or null when it changes for ever (looped or generated). */
+  lastChange(): number | null;
 }
 
 /** Megabits the trace allows over [t0, t1]: the integral of its rate. */

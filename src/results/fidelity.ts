@@ -13,6 +13,10 @@
  * - the link emulator's process and each agent's: a single-threaded process
  *   at a whole core cannot go faster;
  * - each agent's event loop: timers that fire late send late.
+ *
+ * A link that fell short while the host had CPU to spare is the link's
+ * problem (its backend did not deliver its rate), not the host's, and is
+ * reported as such, naming the link.
  */
 import type { LinkFidelity } from '../net/emu/sampler.js';
 
@@ -107,9 +111,22 @@ export function healthFigures(health: EmulationHealth): string {
   return parts.join(', ');
 }
 
-/** Why a run's timings are not to be trusted, or [] if the host kept up. */
+/** Why a run's timings are not to be trusted, or [] if the host kept up and every link carried what it was allowed. */
 export function fidelityProblems(links: LinkFidelity[], health: EmulationHealth | null, name: (link: number) => string): string[] {
   return [...flaggedLinks(links).map((f) => `${name(f.link)} carried ${(100 * f.ratio).toFixed(1)}% of its allowance`), ...healthProblems(health)];
+}
+
+/**
+ * Who is to blame for the problems: the host (its CPUs, or a process at a
+ * whole core, were short), the links (one fell short while the host had
+ * CPU to spare: a link backend problem), or nobody.
+ */
+export function fidelityCause(links: LinkFidelity[], health: EmulationHealth | null): 'host' | 'links' | null {
+  const flagged = flaggedLinks(links).length > 0;
+  // (without the host's figures a short link cannot be told from a busy host)
+  if (!health || health.host.samples === 0) return flagged ? 'host' : null;
+  if (healthProblems(health).length) return 'host';
+  return flagged ? 'links' : null;
 }
 
 /** Links busy long enough whose carried share fell under the threshold. */
@@ -119,13 +136,13 @@ export function flaggedLinks(fidelity: LinkFidelity[]): LinkFidelity[] {
 
 /** One line per scheduler for the terminal: the busy links' overall share and the worst link, then the host's figures and what was wrong. */
 export function fidelityLine(scheduler: string, links: LinkFidelity[], health: EmulationHealth | null, name: (link: number) => string): string {
-  if (!health || health.host.samples === 0) return linksLine(scheduler, links, name);
+  if (!health || health.host.samples === 0) return linksLine(scheduler, links, name, true);
   const problems = healthProblems(health);
-  return `${linksLine(scheduler, links, name)}; ${healthFigures(health)}` +
+  return `${linksLine(scheduler, links, name, problems.length > 0)}; ${healthFigures(health)}` +
     (problems.length ? ` -- COMPROMISED: ${problems.join('; ')}: the host could not keep up` : '');
 }
 
-function linksLine(scheduler: string, links: LinkFidelity[], name: (link: number) => string): string {
+function linksLine(scheduler: string, links: LinkFidelity[], name: (link: number) => string, hostShort: boolean): string {
   const busy = links.filter((f) => f.busyS > 0);
   if (busy.length === 0) return `${scheduler}: no link was busy`;
   const carried = busy.reduce((s, f) => s + f.carriedMbps * f.busyS, 0);
@@ -135,5 +152,8 @@ function linksLine(scheduler: string, links: LinkFidelity[], name: (link: number
   const flagged = flaggedLinks(links);
   return `${scheduler}: busy links carried ${(100 * carried / allowed).toFixed(1)}% of what their traces allowed` +
     (worst ? ` (lowest: ${name(worst.link)} ${(100 * worst.ratio).toFixed(1)}% over ${worst.busyS.toFixed(1)} s)` : '') +
-    (flagged.length ? ` -- BELOW ${100 * FIDELITY_THRESHOLD}% on ${flagged.map((f) => name(f.link)).join(', ')}: the host could not keep up` : '');
+    (flagged.length
+      ? ` -- BELOW ${100 * FIDELITY_THRESHOLD}% on ${flagged.map((f) => name(f.link)).join(', ')}: ` +
+        (hostShort ? 'the host could not keep up' : 'a link problem (the host had CPU to spare): the link backend did not deliver the trace\'s rate')
+      : '');
 }

@@ -250,7 +250,7 @@ class Emulation {
     const beat = setInterval(() => {
       agents.broadcast({ type: 'ping', seq });
       seq++;
-      if (this.watchdog.stalled(sampler.backlogBytes())) {
+      if (this.watchdog.stalled()) {
         const diagnosis = diagnoseStall(scenario, {
           now: clock.now(), idleS: this.watchdog.idleS(), current: recorder.current().iteration, doneThrough: state.doneThrough, lastPong: state.lastPong,
           pids: agents.pids(), backlog: sampler.backlogBytes(),
@@ -406,8 +406,8 @@ class AgentsState {
         break;
       case 'pong':
         this.lastPong.set(node, this.clock.now());
-        if (m.receivedBytes > (this.received.get(node) ?? 0)) this.watchdog.bytes();
         this.received.set(node, m.receivedBytes);
+        this.watchdog.read([...this.received.values()].reduce((sum, b) => sum + b, 0));
         break;
       case 'error':
         this.failRun(new UserError(`agent ${node}: ${m.message}`, 1));

@@ -15,6 +15,7 @@ import { NativeNetwork } from '../net/native/network.js';
 import { LINKEM_BINARY, LinkEmulator } from '../net/native/linkem.js';
 import { UserError } from '../util/errors.js';
 import { checkCongestion, namespaceTcp } from './host-tcp.js';
+import { linksDownForEver } from './watchdog.js';
 
 /** What carries the emulated links: htb (+ netem) in the kernel, or geobed's native link emulator. */
 export const LINK_BACKENDS = ['kernel', 'native'] as const;
@@ -31,6 +32,14 @@ export type LinkBackend = (typeof LINK_BACKENDS)[number];
  */
 export async function chooseLinkBackend(scenario: Scenario, requested?: LinkBackend): Promise<LinkBackend> {
   if (process.getuid?.() !== 0) throw new UserError('--mode emu needs root (it creates network namespaces); try sudo, or --mode sim');
+  // a link at 0 for ever would hold the run until the stall timeout (the simulator stops as soon as a message waits on it)
+  const down = linksDownForEver(scenario);
+  if (down.length) {
+    throw new UserError(
+      `${scenario.file}: ${down.map((d) => `${d.link} is at 0 Mbit/s for ever from t=${d.fromS} s`).join(', ')}: an emulated run would wait on ` +
+      `${down.length > 1 ? 'them' : 'it'} until the stall timeout; give ${down.length > 1 ? 'each' : 'it'} a rate after the outage, or loop its trace`,
+    );
+  }
   const missing = [];
   for (const tool of requested === 'native' ? ['ip'] : ['ip', 'tc']) if (!(await succeeds(tool, ['-V']))) missing.push(tool);
   if (missing.length) throw new UserError(`--mode emu needs ${missing.join(' and ')} (Debian: apt-get install iproute2)`);
@@ -106,15 +115,20 @@ export async function probeHost(): Promise<HostReport> {
   const root = process.getuid?.() === 0;
   const iproute2 = await version('ip', '-V');
   const tc = (await version('tc', '-V')) !== null;
-  const probed = root && iproute2 && tc ? await probeQdiscs() : { namespaces: false, qdiscs: { htb: false, tbf: false, netem: false } };
+  const probed = root && iproute2 && tc ? await probeQdiscs() : { namespaces: false, qdiscs: { htb: false, tbf: false, netem: false, mirred: false } };
   const tun = tunUsable();
   const missing: string[] = [];
   if (!root) missing.push('root');
   if (!iproute2) missing.push('ip (iproute2)');
   if (!tc) missing.push('tc (iproute2)');
   if (root && iproute2 && !probed.namespaces) missing.push('network namespaces');
-  if (root && iproute2 && tc && probed.namespaces && !probed.qdiscs.htb) missing.push('the htb qdisc');
-  const emuRateOnly = missing.length ? `no: needs ${missing.join(', ')}` : 'yes (htb)';
+  if (root && iproute2 && tc && probed.namespaces) {
+    // kernel links: htb for the rate, tbf for outages, the mirred action to restart a link after one
+    for (const [what, has] of [['the htb qdisc', probed.qdiscs.htb], ['the tbf qdisc', probed.qdiscs.tbf], ['the mirred filter action (act_mirred)', probed.qdiscs.mirred]] as const) {
+      if (!has) missing.push(what);
+    }
+  }
+  const emuRateOnly = missing.length ? `no: needs ${missing.join(', ')}` : 'yes (htb, tbf)';
   const native = LinkEmulator.available() && tun;
   const emuDelayLoss = missing.length
     ? `no: needs ${missing.join(', ')}`

@@ -11,7 +11,7 @@ import { namespaceTcp } from './host-tcp.js';
 import { emulate } from './emulate.js';
 import { chooseLinkBackend, describeLinks, type LinkBackend } from './link-backends.js';
 import {
-  FIDELITY_THRESHOLD, fidelityLine, fidelityProblems, HOST_IDLE_MIN, HOST_SATURATED_MAX, PROCESS_BUSY_MIN, type EmulationHealth, type LinkFidelity,
+  FIDELITY_THRESHOLD, fidelityCause, fidelityLine, fidelityProblems, HOST_IDLE_MIN, HOST_SATURATED_MAX, PROCESS_BUSY_MIN, type EmulationHealth, type LinkFidelity,
 } from '../results/fidelity.js';
 import { RunWriter, type SchedulerRecords } from '../results/writer.js';
 import { releaseRunFolder, reserveRunFolder } from '../results/folder.js';
@@ -69,8 +69,13 @@ export interface RunOutcome {
   dir: string;
   summary: SummaryRow[];
   runs: SchedulerRun[];
-  /** Emulated runs: one fidelity line per scheduler, and what compromised the emulation ("scheduler: problem"; none: the host kept up). */
-  fidelity: { lines: string[]; problems: string[] } | null;
+  /**
+   * Emulated runs: one fidelity line per scheduler, what compromised the
+   * emulation ("scheduler: problem"; none: the host kept up and the links
+   * carried their traces), and whose fault: the host's, or (when the host had
+   * CPU to spare) the links'.
+   */
+  fidelity: { lines: string[]; problems: string[]; cause: 'host' | 'links' | null } | null;
   /** Real training: the tfjs backend that ran, and the compute time it used. */
   trainingBackend: string | null;
   computeS: number;
@@ -161,7 +166,7 @@ async function runSchedulers(
   scenario: Scenario, options: RunOptions, writer: RunWriter, links: LinkBackend | null, training: PreparedTraining | null,
 ): Promise<RunOutcome> {
   const runs: SchedulerRun[] = [];
-  const fidelity: { scheduler: string; line: string; problems: string[] }[] = [];
+  const fidelity: { scheduler: string; line: string; problems: string[]; cause: 'host' | 'links' | null }[] = [];
   const count = scenario.schedulers.length;
   for (const [index, config] of scenario.schedulers.entries()) {
     const records = writer.scheduler(config);
@@ -183,6 +188,7 @@ async function runSchedulers(
           scheduler: config.label,
           line: fidelityLine(config.label, emulated, health ?? null, (id) => scenario.links[id].name),
           problems: fidelityProblems(emulated, health ?? null, (id) => scenario.links[id].name),
+          cause: fidelityCause(emulated, health ?? null),
         });
       }
       runs.push(run);
@@ -205,13 +211,19 @@ async function runSchedulers(
         threshold: FIDELITY_THRESHOLD, host_idle_min: HOST_IDLE_MIN, host_saturated_max: HOST_SATURATED_MAX, process_busy_min: PROCESS_BUSY_MIN,
         flagged: fidelity.some((f) => f.problems.length > 0), schedulers: fidelity.map((f) => f.line),
         problems: Object.fromEntries(fidelity.filter((f) => f.problems.length).map((f) => [f.scheduler, f.problems])),
+        causes: Object.fromEntries(fidelity.filter((f) => f.cause).map((f) => [f.scheduler, f.cause])),
       },
     }
     : {};
   const summary = writer.finish('complete', fidelityRecord);
   return {
     dir: writer.dir, summary, runs,
-    fidelity: options.mode === 'emu' ? { lines: fidelity.map((f) => f.line), problems: fidelity.flatMap((f) => f.problems.map((p) => `${f.scheduler}: ${p}`)) } : null,
+    fidelity: options.mode === 'emu'
+      ? {
+        lines: fidelity.map((f) => f.line), problems: fidelity.flatMap((f) => f.problems.map((p) => `${f.scheduler}: ${p}`)),
+        cause: fidelity.some((f) => f.cause === 'host') ? 'host' : fidelity.some((f) => f.cause === 'links') ? 'links' : null,
+      }
+      : null,
     trainingBackend: training ? String(training.manifest.tfjs_backend) : null,
     computeS: scenario.workload.computeS,
   };

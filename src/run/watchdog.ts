@@ -1,14 +1,15 @@
 /**
  * The emulated run's stall watchdog, the wall-clock twin of the
  * simulator's stall check. The run is stalled when for `stallS` seconds no
- * message was delivered and no worker reported, and either
- * - no agent read a byte from its TCP connections (nothing moves: a
- *   stopped or hung agent, links that drop every packet), or
- * - packets wait only on links whose trace is at 0 Mbit/s (htb still lets
- *   1 kbit/s through such a link, so bytes trickle, but the run cannot end).
- * A slow link is no stall: it keeps delivering bytes of a long message and
- * holds packets itself. A link at 0 whose trace recovers later pushes the
- * deadline to that time: an outage is not a stall.
+ * message was delivered and no worker reported, and the agents together
+ * read less from their connections over those seconds than the slowest
+ * link now above 0 Mbit/s carries in one: bytes that reach the agents are
+ * the progress, not packets that trickle through (a link that lets a
+ * packet through every few seconds is no less stuck). A slow link is no
+ * stall: it keeps delivering bytes of a long message at its rate, stallS
+ * times that floor. A link at 0 whose trace recovers later pushes the
+ * deadline to that time: an outage is not a stall. (A link at 0 for ever
+ * is refused before the network is built: run/emulate.ts.)
  */
 import type { Trace } from '../model/trace.js';
 import type { Scenario } from '../scenario/types.js';
@@ -24,25 +25,26 @@ export const DEFAULT_STALL_S = 60;
 
 export class StallWatchdog {
   private lastMessage: number;
-  private lastBytes: number;
+  /** The agents' bytes read in all, at each reading (oldest first; those older than stallS before the newest dropped but one). */
+  private readonly reads: { at: number; bytes: number }[] = [];
 
   constructor(
     private readonly stallS: number,
     private readonly traces: Trace[],
     private readonly now: () => number,
   ) {
-    this.lastMessage = this.lastBytes = now();
+    this.lastMessage = now();
   }
 
   /** A message was delivered or a worker reported. */
   message(at = this.now()): void {
     this.lastMessage = Math.max(this.lastMessage, at);
-    this.lastBytes = Math.max(this.lastBytes, at);
   }
 
-  /** An agent read bytes from its connections. */
-  bytes(at = this.now()): void {
-    this.lastBytes = Math.max(this.lastBytes, at);
+  /** The agents have read `totalBytes` from their connections in all, as of now. */
+  read(totalBytes: number, at = this.now()): void {
+    this.reads.push({ at, bytes: totalBytes });
+    while (this.reads.length > 2 && this.reads[1].at <= at - this.stallS) this.reads.shift();
   }
 
   /** Seconds since the last delivered message or report. */
@@ -50,20 +52,49 @@ export class StallWatchdog {
     return this.now() - this.lastMessage;
   }
 
-  /** Is the run stalled now? `backlog`: bytes queued on each directed link at the last sample. */
-  stalled(backlog: number[]): boolean {
+  /** Bytes the agents read over the last stallS seconds (since the first reading, if that is later). */
+  private readOverWindow(now: number): number {
+    if (this.reads.length === 0) return 0;
+    const since = now - this.stallS;
+    const base = [...this.reads].reverse().find((r) => r.at <= since) ?? this.reads[0];
+    return this.reads[this.reads.length - 1].bytes - base.bytes;
+  }
+
+  /** The least the agents must read over stallS seconds to be making progress: one second of the slowest link above 0 now (bytes). */
+  progressFloorBytes(now = this.now()): number {
+    const rates = this.traces.map((t) => t.rateAt(now)).filter((r) => r > 0);
+    return rates.length ? (Math.min(...rates) * 1e6) / 8 : Infinity;
+  }
+
+  /** Is the run stalled now? */
+  stalled(): boolean {
     const now = this.now();
     if (now - this.lastMessage <= this.stallS) return false;
-    // a link at 0 that comes back later: wait for it (and stallS beyond)
-    for (const trace of this.traces) {
-      if (trace.rateAt(now) > 0) continue;
-      const next = trace.nextChangeAfter(now);
-      if (next < Infinity && now - Math.max(this.lastMessage, next) <= this.stallS) return false;
-    }
-    if (now - this.lastBytes > this.stallS) return true;
-    const queued = backlog.map((b, id) => ({ b, id })).filter(({ b }) => b > 0);
-    return queued.length > 0 && queued.every(({ id }) => this.traces[id].rateAt(now) <= 0);
+    // a link at 0 that comes back later, or came back lately: the timeout counts from its return
+    // (a return earlier than stallS ago no longer matters)
+    for (const trace of this.traces) if (now - lastReturn(trace, Math.max(this.lastMessage, now - this.stallS), now) <= this.stallS) return false;
+    return this.readOverWindow(now) < this.progressFloorBytes(now);
   }
+}
+
+/** When the trace last came back from 0 Mbit/s after `since` (its next return if it is at 0 now; -Infinity: not since then). */
+function lastReturn(trace: Trace, since: number, now: number): number {
+  if (trace.rateAt(now) <= 0) return trace.nextChangeAfter(now);
+  let last = -Infinity;
+  for (let t = since; ;) {
+    const next = trace.nextChangeAfter(t);
+    if (next > now) return last;
+    if (trace.rateAt(t) <= 0 && trace.rateAt(next) > 0) last = next;
+    t = next;
+  }
+}
+
+/** Links whose trace is at 0 Mbit/s from some time on for ever: each with when that starts. */
+export function linksDownForEver(scenario: Scenario): { link: string; fromS: number }[] {
+  return scenario.links.flatMap((link) => {
+    const last = link.trace.lastChange();
+    return last !== null && link.trace.rateAt(last) <= 0 ? [{ link: link.name, fromS: last }] : [];
+  });
 }
 
 /**

@@ -25,7 +25,10 @@ describe.skipIf(!isRoot)('doctor and clean (root)', () => {
     expect(report.root).toBe(true);
     expect(report.iproute2).toMatch(/iproute2/);
     expect(report.namespaces).toBe(true);
-    expect(report.qdiscs.htb).toBe(true); // every machine of this project has htb
+    expect(report.qdiscs.htb).toBe(true); // every machine of this project has htb, tbf and mirred (kernel links use all three)
+    expect(report.qdiscs.tbf).toBe(true);
+    expect(report.qdiscs.mirred).toBe(true);
+    expect(report.modes.emuRateOnly).toBe('yes (htb, tbf)');
     expect(typeof report.qdiscs.netem).toBe('boolean');
     expect(report.cpus).toBeGreaterThan(0);
     expect(report.modes.sim).toBe('yes');

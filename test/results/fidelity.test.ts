@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fidelityLine, fidelityProblems, flaggedLinks, hostSaturated, type EmulationHealth, type LinkFidelity } from '../../src/results/fidelity.js';
+import { fidelityCause, fidelityLine, fidelityProblems, flaggedLinks, hostSaturated, type EmulationHealth, type LinkFidelity } from '../../src/results/fidelity.js';
 import { cpuTimes, schedTimes, summariseIdle, summariseProcess } from '../../src/run/host-load.js';
 import { busyStretch } from '../../src/net/emu/sampler.js';
 import { PiecewiseTrace } from '../../src/scenario/traces/piecewise.js';
@@ -15,6 +15,22 @@ describe('fidelity report', () => {
     const line = fidelityLine('star', links, null, (id) => `L${id}`);
     // (99*5 + 40*3 + 10*0.05) / (100*5 + 50*3 + 50*0.05) = 615.5 / 652.5
     expect(line).toBe('star: busy links carried 94.3% of what their traces allowed (lowest: L1 80.0% over 3.0 s) -- BELOW 90% on L1: the host could not keep up');
+  });
+
+  // Issue 25: a link backend that fell short was blamed on the host, with the CPUs 27% idle
+  it('a link short of its allowance while the host had CPU to spare is a link problem, named as such', () => {
+    const links = [link(0, 5, 100, 99), link(1, 3, 50, 13)];
+    expect(fidelityCause(links, healthy())).toBe('links');
+    expect(fidelityLine('star', links, healthy(), (id) => `L${id}`)).toMatch(
+      /-- BELOW 90% on L1: a link problem \(the host had CPU to spare\): the link backend did not deliver the trace's rate; host CPUs 55% idle on average/);
+    expect(fidelityProblems(links, healthy(), (id) => `L${id}`)).toEqual(['L1 carried 26.0% of its allowance']);
+    // the host short of CPU: the host is to blame, whatever the links did
+    const busy = healthy({ host: summariseIdle([0.02, 0.05, 0.03]) });
+    expect(fidelityCause(links, busy)).toBe('host');
+    expect(fidelityLine('star', links, busy, (id) => `L${id}`)).toMatch(/BELOW 90% on L1: the host could not keep up/);
+    // without the host's figures a short link cannot be told from a busy host; nothing short, nobody to blame
+    expect(fidelityCause(links, null)).toBe('host');
+    expect(fidelityCause([link(0, 5, 100, 99)], healthy())).toBeNull();
   });
 
   it('says so when no link was busy', () => {

@@ -8,11 +8,12 @@ import { constants, openSync, closeSync } from 'node:fs';
 import { run, succeeds } from './exec.js';
 import { onTeardown } from '../../util/teardown.js';
 
-/** The qdiscs emulated links may use. */
+/** The qdiscs emulated links may use, and the filter action kernel links need (mirred: an outage's nudge, net/kernel/shaping.ts). */
 export interface Qdiscs {
   htb: boolean;
   tbf: boolean;
   netem: boolean;
+  mirred: boolean;
 }
 
 export async function version(file: string, flag: string): Promise<string | null> {
@@ -35,7 +36,7 @@ export function tunUsable(): boolean {
 /** Try each qdisc on a veth end in a fresh namespace; the namespace is always removed. */
 export async function probeQdiscs(): Promise<{ namespaces: boolean; qdiscs: Qdiscs }> {
   const ns = `gb-probe-${process.pid}`;
-  const none = { htb: false, tbf: false, netem: false };
+  const none = { htb: false, tbf: false, netem: false, mirred: false };
   const remove = async () => {
     await succeeds('ip', ['netns', 'del', ns]);
   };
@@ -50,12 +51,18 @@ export async function probeQdiscs(): Promise<{ namespaces: boolean; qdiscs: Qdis
       if (ok) await succeeds('tc', ['-n', ns, 'qdisc', 'del', 'dev', 'gbp0', 'root']);
       return ok;
     };
+    const mirred = async () => {
+      if (!(await succeeds('tc', ['-n', ns, 'qdisc', 'add', 'dev', 'gbp0', 'root', 'handle', '1:', 'htb']))) return false;
+      return succeeds('tc', ['-n', ns, 'filter', 'add', 'dev', 'gbp0', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dport', '9', '0xffff',
+        'action', 'mirred', 'egress', 'redirect', 'dev', 'lo']);
+    };
     return {
       namespaces: true,
       qdiscs: {
         htb: await tryQdisc(['handle', '1:', 'htb', 'default', '1']),
         tbf: await tryQdisc(['tbf', 'rate', '1mbit', 'burst', '32kbit', 'latency', '50ms']),
         netem: await tryQdisc(['netem', 'delay', '10ms']),
+        mirred: await mirred(),
       },
     };
   } finally {

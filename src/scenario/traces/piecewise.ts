@@ -86,6 +86,10 @@ export class PiecewiseTrace implements Trace {
     const i = this.indexAt(t);
     return i + 1 < this.times.length ? this.times[i + 1] : Infinity;
   }
+
+  lastChange(): number | null {
+    return this.source || this.loopPeriod ? null : this.times[this.times.length - 1];
+  }
 }
 
 export interface TraceTable {
