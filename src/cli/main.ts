@@ -6,6 +6,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { packageVersion } from '../util/paths.js';
+import { followParentUnderNpmExec } from '../util/teardown.js';
 import { runCommands } from './run-commands.js';
 import { scenarioCommands } from './scenario-commands.js';
 import { hostCommands } from './host-commands.js';
@@ -36,4 +37,5 @@ export function main(argv: string[]): void {
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
 });
+followParentUnderNpmExec();
 main(hideBin(process.argv));

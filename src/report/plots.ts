@@ -9,6 +9,7 @@
  * across every plot; axes say their units.
  */
 import type { ComparisonRow } from './compare.js';
+import { PLOT_FONT } from './render.js';
 
 /** One plot: its file name (without extension), title, vega-lite spec and data rows. */
 export interface Plot {
@@ -38,7 +39,7 @@ export function schedulerColours(labels: string[]): { domain: string[]; range: s
   return { domain, range: domain.map((l) => own(l) ?? spare[next++ % spare.length]) };
 }
 
-const FONT = 'DejaVu Sans';
+const FONT = PLOT_FONT;
 /** Readable in a two-column paper at its printed size. */
 const CONFIG = {
   font: FONT,

@@ -13,6 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import type { Plot } from './plots.js';
+import { PLOT_FONT } from './render.js';
 
 type Row = Record<string, string>;
 
@@ -120,7 +121,7 @@ export function trafficPlots(dir: string, transfers: Row[], links: Row[], colour
   if (transfers.length === 0) return [];
   const rows = trafficRows(transfers, links);
   writeTrafficCsv(dir, rows);
-  const config = { font: 'DejaVu Sans', axis: { labelFontSize: 12, titleFontSize: 13 }, legend: { labelFontSize: 12, titleFontSize: 13 }, title: { fontSize: 15 }, header: { labelFontSize: 12 }, background: 'white' };
+  const config = { font: PLOT_FONT, axis: { labelFontSize: 12, titleFontSize: 13 }, legend: { labelFontSize: 12, titleFontSize: 13 }, title: { fontSize: 15 }, header: { labelFontSize: 12 }, background: 'white' };
   const base = (title: string, data: Record<string, unknown>[]) => ({ $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title, config, data: { values: data } });
   const colour = { field: 'scheduler', type: 'nominal', title: 'scheduler', scale: colours };
   const pick = (measure: string) => rows.filter((r) => r.measure === measure).map((r) => ({ scheduler: r.scheduler, subject: r.subject, x: r.x, value: r.value }));

@@ -85,6 +85,28 @@ function hookSignals(): void {
   signalsHooked = true;
 }
 
+/**
+ * Under `npx geobed` (npm exec), a signal sent to npx ends npx and the
+ * shell it started geobed from, never geobed (npm 11 forwards it to the
+ * shell only), which would run on as an orphan holding its namespaces. So
+ * geobed started by npm exec stops as if by SIGTERM when its parent goes:
+ * `timeout`, `kill <npx's pid>` and a batch system's signal end the run
+ * cleanly either way. (`geobed` from `npm link`, or bin/geobed.js, gets
+ * the signals itself.)
+ */
+export function followParentUnderNpmExec(pollMs = 250): void {
+  if (process.env.npm_command !== 'exec') return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    process.stderr.write('\ngeobed: npx, which started it, has ended: stopping as if by SIGTERM\n');
+    hookSignals();
+    onSignal('SIGTERM');
+  }, pollMs);
+  timer.unref();
+}
+
 /** Register an undo step; returns a function that unregisters it. */
 export function onTeardown(undo: Undo): () => void {
   hookSignals();

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadScenario } from '../../src/scenario/load.js';
 import { SCHEDULER_NAMES } from '../../src/sync/schedulers/index.js';
 import { emulate } from '../../src/run/emulate.js';
@@ -98,6 +98,25 @@ describe.skipIf(!isRoot)('emulated runs (root)', () => {
     expect(r.stderr).toMatch(/^geobed: stopped by SIGINT; /m);
     expect(await leftovers()).toEqual({ namespaces: [], agents: '' });
   });
+
+  // Issue 25: signals to npx ended npx (exit 143) while geobed ran on, an orphan holding its namespaces
+  for (const [how, command, args] of [
+    ['geobed (as `npm link` puts it on the PATH)', 'node', [BIN]],
+    ['npx geobed (npx does not pass it on: geobed follows npx)', 'npx', ['--yes', 'geobed']],
+  ] as const) {
+    it(`SIGTERM to ${how} ends the run cleanly: nothing left, finished iterations kept`, async () => {
+      const out = join(scratch.path, `term-${command}`);
+      const child = execa(command, [...args, 'run', QUICKSTART, '--mode', 'emu', '--iterations', '100', '--schedulers', 'star', '--out', out], { cwd: PACKAGE_ROOT, reject: false });
+      // (npx's first start in a fresh clone builds the package: allow for it)
+      await waitFor(async () => existsSync(join(out, 'iterations.csv')) && readCsv(join(out, 'iterations.csv')).length >= 1, 90_000);
+      child.kill('SIGTERM');
+      await child;
+      await waitFor(async () => JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).status !== 'running', 30_000);
+      await waitFor(async () => (await execa('pgrep', ['-f', `--out ${out}`], { reject: false })).stdout.trim() === '', 30_000);
+      expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).status).toBe('interrupted');
+      expect(await leftovers()).toEqual({ namespaces: [], agents: '' });
+    }, 150_000);
+  }
 
   it('a dead agent fails the run with a clear message and nothing left behind', async () => {
     const out = join(scratch.path, 'dead');
