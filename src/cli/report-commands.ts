@@ -3,7 +3,7 @@
  * Markdown and LaTeX; `geobed plot`: a folder's plots; `geobed report`: its
  * self-contained HTML report.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { stringify } from 'csv-stringify/sync';
@@ -32,6 +32,7 @@ export function reportCommands(y: Argv): Argv {
       if (folders.runs.length === 0) throw new UserError(`compare: no finished run in ${paths.join(', ')}`);
       const rows = compareGroups(groupRuns(folders), a.baseline);
       const out = resolve(a.out ?? paths[0]);
+      mkdirSync(out, { recursive: true }); // (--out may name a folder to make, as decompose's does)
       const table = comparisonTable(folders.parameters);
       writeFileSync(join(out, table.file), stringify([table.columns.map(([name]) => name), ...rows.map((r) => table.columns.map(([, value]) => value(r)))]));
       writeFileSync(join(out, 'comparison.md'), markdown(rows));

@@ -99,7 +99,8 @@ export function compareGroups(groups: Group[], baseline?: string): ComparisonRow
         group, scheduler, seeds: samples.length,
         mean: { mean: m.mean, low: m.ciLow, high: m.ciHigh },
         baseline: base,
-        speedup: scheduler === base ? { ratio: 1, low: 1, high: 1 } : ratioOfMeans(baseMeans, means),
+        // (the baseline over itself is exactly 1; with one seed no scheduler has an interval, the baseline neither)
+        speedup: scheduler === base ? { ratio: 1, low: samples.length > 1 ? 1 : NaN, high: samples.length > 1 ? 1 : NaN } : ratioOfMeans(baseMeans, means),
         boundS, meanOverBound: m.mean / boundS,
         tta: { mean: t.mean, low: t.ciLow, high: t.ciHigh, reached: reached.length },
       });

@@ -83,6 +83,18 @@ describe('geobed compare', () => {
     expect((await geobed(['compare', join(dir.path, 'nothing')])).stderr).toMatch(/nothing: no such folder/);
   });
 
+  // Issue 25: --out naming a folder not made yet crashed with a stack trace (ENOENT); one seed printed an interval for the baseline
+  it('--out makes its folder; with one seed no scheduler has an interval, the baseline neither', async () => {
+    const run = fakeRun(dir.path, 1, { star: 10, fast: 5 });
+    const out = join(dir.path, 'new', 'folder');
+    const r = await geobed(['compare', run, '--out', out]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const rows = readCsv(join(out, 'comparison.csv'));
+    for (const row of rows) expect([row.ci95_low_s, row.speedup_ci95_low, row.speedup_ci95_high], row.scheduler).toEqual(['', '', '']);
+    expect(rows.find((x) => x.scheduler === 'star')!.speedup).toBe('1.0000');
+    expect(r.stdout).not.toMatch(/1\.00×–1\.00×/);
+  });
+
   it('escapes LaTeX\'s special characters in labels', () => {
     expect(latexEscape('net_storm & 50% #1')).toBe('net\\_storm \\& 50\\% \\#1');
   });
