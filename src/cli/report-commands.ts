@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../util/errors.js';
-import { readFolders } from '../report/folders.js';
+import { incompleteRun, readFolders } from '../report/folders.js';
 import { compareGroups, comparisonTable, describeGroup, groupRuns } from '../report/compare.js';
 import { byGroup, displayColumns, latex, markdown } from '../report/tabular.js';
 import { folderPlots, renderPlots } from '../report/plot-folder.js';
@@ -96,7 +96,7 @@ function reportInput(dir: string, baseline: string | undefined): Parameters<type
         ['sweep', plan.sweep.name], ['mode', plan.sweep.mode], ['scenarios', plan.sweep.scenarios.join(', ')], ['seeds', plan.sweep.seeds.join(', ')],
         ...plan.sweep.parameters.map((p): [string, string] => [p.path, p.values.join(', ')]), ['runs', `${folders.runs.length} of ${plan.points.length} finished`],
       ],
-      summary: null, comparison: compareGroups(groupRuns(folders), baseline), plots, warnings, manifest: { ...plan, points: `${plan.points.length} points (sweep.json)` },
+      summary: null, comparison: compareGroups(groupRuns(folders), baseline), plots, warnings, incomplete: [], manifest: { ...plan, points: `${plan.points.length} points (sweep.json)` },
     };
   }
   const manifest = folders.runs[0].manifest as Record<string, any>;
@@ -109,6 +109,6 @@ function reportInput(dir: string, baseline: string | undefined): Parameters<type
       ['model', `${manifest.workload?.profile}, ${(Number(manifest.workload?.gradient_bytes) / 1e6).toFixed(1)} MB`], ['status', String(manifest.status)],
       ['geobed', `${manifest.geobed}${manifest.git ? ` (${manifest.git.commit.slice(0, 12)}${manifest.git.dirty ? ', uncommitted changes' : ''})` : ''}`],
     ],
-    summary: { headers, rows }, comparison: null, plots, warnings, manifest,
+    summary: { headers, rows }, comparison: null, plots, warnings, incomplete: incompleteRun(manifest), manifest,
   };
 }

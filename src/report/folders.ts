@@ -69,3 +69,20 @@ export function readCsvFile(dir: string, file: string): Record<string, string>[]
   if (!existsSync(path)) return [];
   return parse(readFileSync(path), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
 }
+
+/**
+ * What a run that did not complete left out, for the report: how it ended
+ * (with the error it recorded) and each scheduler it did not finish, with
+ * how far it got. Empty for a complete run.
+ */
+export function incompleteRun(manifest: RunFolderInfo['manifest']): string[] {
+  if (manifest.status === 'complete') return [];
+  const m = manifest as { status?: string; error?: string; schedulers?: { label: string }[]; scenario?: { iterations?: number }; completed_iterations?: Record<string, number> };
+  const total = m.scenario?.iterations ?? NaN;
+  const lines = [`the run ended ${m.status ?? 'without a status'}${m.error ? `: ${m.error}` : ''}`];
+  const short = (m.schedulers ?? []).map((s) => ({ label: s.label, done: m.completed_iterations?.[s.label] })).filter((s) => !(s.done! >= total));
+  if (short.length) {
+    lines.push(`missing or incomplete: ${short.map((s) => `${s.label} (${s.done === undefined ? 'did not run' : `${s.done} of ${total} iterations`})`).join(', ')}`);
+  }
+  return lines;
+}

@@ -38,6 +38,8 @@ export interface ReportInput {
   plots: Plot[];
   /** Fidelity warnings of emulated runs ("where: problem"). */
   warnings: string[];
+  /** A run that did not complete: how it ended and what it left out (folders.ts: incompleteRun); empty otherwise. */
+  incomplete: string[];
   manifest: unknown;
 }
 
@@ -71,6 +73,7 @@ pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 12px; }
 </head>
 <body>
 <h1>${escapeHtml(input.title)}</h1>
+${input.incomplete.length ? `<h2>Incomplete run</h2>${input.incomplete.map((w) => `<div class="warning incomplete">${escapeHtml(w)}</div>`).join('\n')}` : ''}
 <h2>Scenario</h2>
 <dl>${input.facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>
 ${input.warnings.length ? `<h2>Fidelity warnings</h2>${input.warnings.map((w) => `<div class="warning">${escapeHtml(w)}</div>`).join('\n')}` : ''}

@@ -139,6 +139,8 @@ class Emulation {
   /** When an agent dies its peers soon fail too (broken connections): the dead agent is the error reported. */
   private agentDied: Error | null = null;
   private failing = false;
+  /** The link bins have gone to the sink up to the run's end (finish), or its failure (teardown). */
+  private linkBinsDone = false;
 
   constructor(
     private readonly scenario: Scenario,
@@ -282,6 +284,7 @@ class Emulation {
     const end = iterations[iterations.length - 1].end ?? endTime;
     await sampler.stop(); // (no sample after the last bins are handed over)
     options.sink?.lastLinkBins(sampler.carried, end);
+    this.linkBinsDone = true;
     return {
       label: this.config.label,
       scheduler: this.config.name,
@@ -326,6 +329,9 @@ class Emulation {
     this.replay?.stop();
     for (const t of this.timers) clearTimeout(t);
     await this.sampler?.stop();
+    // a run that failed or was stopped keeps what its links carried up to then, as its replay.csv rows are kept
+    if (this.sampler && !this.linkBinsDone) this.options.sink?.lastLinkBins(this.sampler.carried, this.clock.now());
+    this.linkBinsDone = true;
     await this.agents?.close();
     await this.management?.teardown();
     await this.net.teardown();

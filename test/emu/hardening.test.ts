@@ -171,7 +171,20 @@ describe.skipIf(!isRoot)('emulated runs under faults (root)', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/^geobed: quickstart: scheduler star \(1 of 1\): no progress for \d+ s \(at t=[\d.]+ s\): agents not answering: lon \(stopped, e\.g\. by SIGSTOP\)/m);
     expect(r.stderr).toMatch(/^geobed: kept the \d+ finished iteration\(s\) in stopped \(manifest status failed\)$/m);
-    expect(manifestOf(join(dir.path, 'stopped')).status).toBe('failed');
+    const out = join(dir.path, 'stopped');
+    expect(manifestOf(out).status).toBe('failed');
+    // Issue 25: links.csv keeps what the links carried up to the failure, as replay.csv keeps the changes applied up to it
+    // (before, it stopped at the last finished iteration)
+    const lastBin = Math.max(...readCsv(join(out, 'links.csv')).map((row) => Number(row.bin_start_s)));
+    const lastChange = Math.max(...readCsv(join(out, 'replay.csv')).map((row) => Number(row.applied_s)));
+    const lastEnd = Math.max(...readCsv(join(out, 'iterations.csv')).map((row) => Number(row.end_s)));
+    expect(lastChange).toBeGreaterThan(lastEnd + 3); // (the stall took at least --stall-timeout after the last iteration)
+    expect(lastBin).toBeGreaterThanOrEqual(Math.floor(lastChange));
+    // and the report of the failed run says how it ended and what it left out
+    expect((await geobed(['report', out], dir.path)).exitCode).toBe(0);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toMatch(/<h2>Incomplete run<\/h2><div class="warning incomplete">the run ended failed: no progress for \d+ s .*agents not answering: lon/);
+    expect(html).toMatch(/missing or incomplete: star \(\d+ of 100 iterations\)/);
   }, 120_000);
 
   it('the watchdog: links that drop every packet fail the run with exit 2, naming them', async () => {
