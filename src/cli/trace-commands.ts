@@ -5,7 +5,7 @@ import { MAX_TRACE_ROWS } from '../model/limits.js';
 import { generatorSpec } from '../scenario/schema.js';
 import { flattenIssues } from '../scenario/issues.js';
 import { convertMahimahi } from '../scenario/traces/mahimahi.js';
-import { expectedRows, generateTrace, GENERATORS } from '../scenario/traces/generators.js';
+import { expectedRows, generateTrace, generatorProblem, GENERATORS } from '../scenario/traces/generators.js';
 import { formatTraceCsv, readTraceCsv, traceCsvChunks } from '../scenario/traces/csv.js';
 import { sparkline, traceStats } from '../scenario/traces/stats.js';
 import { traceFromTable } from '../scenario/traces/piecewise.js';
@@ -48,9 +48,9 @@ export function traceCommands(y: Argv): Argv {
         }
         if (!(a.seconds > 0 && Number.isFinite(a.seconds))) throw new UserError(`--seconds: expected a number > 0, got ${a.seconds}`);
         if (!Number.isSafeInteger(a.seed) || a.seed < 0) throw new UserError(`--seed: expected a whole number >= 0, got ${a.seed}`);
-        if (parsed.data.generator === 'redraw-randint' && parsed.data.draw >= parsed.data.draws_per_period) {
-          throw new UserError(`trace gen redraw-randint: --draw (${parsed.data.draw}) must be below --draws-per-period (${parsed.data.draws_per_period})`);
-        }
+        // (the same check as a scenario's generator gets; its fields named as flags)
+        const wrong = generatorProblem(parsed.data, (field) => `--${field.replace(/_/g, '-')}`);
+        if (wrong) throw new UserError(`trace gen ${a.generator}: ${wrong.message}`);
         const rows = expectedRows(parsed.data, a.seconds);
         if (rows > MAX_TRACE_ROWS) {
           throw new UserError(

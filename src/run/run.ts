@@ -105,6 +105,11 @@ export function simulationCaveats(scenario: Scenario): string[] {
     const names = lossy.slice(0, 4).map((l) => `${l.name} ${l.lossOverTime ? l.lossOverTime.source : `${l.lossPercent}%`}`).join(', ') + (lossy.length > 4 ? `, and ${lossy.length - 4} more` : '');
     caveats.push(`the simulator does not model packet loss: ${names} run as if lossless; use --mode emu for loss`);
   }
+  const jittery = scenario.links.filter((l) => l.jitterS > 0);
+  if (jittery.length) {
+    const names = jittery.slice(0, 4).map((l) => `${l.name} +-${l.jitterS * 1000} ms`).join(', ') + (jittery.length > 4 ? `, and ${jittery.length - 4} more` : '');
+    caveats.push(`the simulator does not model jitter: ${names} run with their delay_ms, jitter's mean; use --mode emu for jitter`);
+  }
   if (scenario.results.packet_log) caveats.push('results.packet_log applies to emulated runs on the native link emulator; a simulated run writes no packet logs');
   if (scenario.results.pcap) caveats.push('results.pcap applies to emulated runs; a simulated run has no packets to capture');
   return caveats;

@@ -10,11 +10,11 @@ import { resolve } from 'node:path';
 import type { Trace } from '../model/trace.js';
 import { MAX_DIRECTED_LINKS, MAX_MBPS } from '../model/limits.js';
 import { UserError } from '../util/errors.js';
-import { readText } from '../util/files.js';
+import { readText, regularFileSize } from '../util/files.js';
 import type { BandwidthSpec, DelaySpec, LossSpec, RateSpec, ScenarioInput } from './schema.js';
 import type { DirectedLinkSpec, OverTime } from './types.js';
 import { convertMahimahi } from './traces/mahimahi.js';
-import { generateTrace } from './traces/generators.js';
+import { generateTrace, generatorProblem } from './traces/generators.js';
 import { DELAY_COLUMN, LOSS_COLUMN, readTraceCsv, type TraceColumn } from './traces/csv.js';
 import { traceFromTable, PiecewiseTrace, type TraceTable } from './traces/piecewise.js';
 
@@ -37,6 +37,7 @@ export interface LinkContext {
 function noteFile(ctx: LinkContext, path: string): void {
   if (ctx.inputFiles.has(path)) return;
   try {
+    regularFileSize(path, 'trace file'); // (a FIFO would wait for a writer for ever)
     ctx.inputFiles.set(path, createHash('sha256').update(readFileSync(path)).digest('hex'));
   } catch {
     // (reported where it is read)
@@ -133,6 +134,14 @@ function addDirected(ctx: LinkContext, from: string, to: string, spec: RateSpec 
     return;
   }
   const constant = (v: DelaySpec | LossSpec | undefined) => (typeof v === 'number' ? v : 0);
+  // Jitter beyond the delay would be cut at 0 on one side only, so the mean delay would grow past delay_ms
+  // (an emulated run took 8x the simulated time); the simulator runs delay_ms, jitter's mean.
+  const leastDelay = delay ? delay.min : constant(props.delay_ms);
+  if ((props.jitter_ms ?? 0) > leastDelay) {
+    ctx.problem(propsPath('jitter_ms'), `jitter_ms (${props.jitter_ms}) must not exceed ${delay ? 'the smallest delay_ms the link has' : 'delay_ms'} (${leastDelay}): ` +
+      'a packet\'s delay is uniform in delay_ms +- jitter_ms, and below 0 it would be cut, raising the mean delay above delay_ms');
+    return;
+  }
   ctx.links.push({
     id: ctx.links.length, from, to, name,
     delayS: (delay ? delay.trace.rateAt(0) : constant(props.delay_ms)) / 1000,
@@ -148,7 +157,7 @@ function addDirected(ctx: LinkContext, from: string, to: string, spec: RateSpec 
 }
 
 /** Where a link's delay_ms or loss_percent was given (for its problems). */
-type PropsPath = (field: 'delay_ms' | 'loss_percent') => (string | number)[];
+type PropsPath = (field: 'delay_ms' | 'jitter_ms' | 'loss_percent') => (string | number)[];
 
 /**
  * A delay or loss that changes over time, as a trace of its values (ms or
@@ -162,7 +171,7 @@ function overTime(spec: DelaySpec | LossSpec | undefined, column: TraceColumn, l
     noteFile(ctx, tracePath);
     try {
       const table = readTraceCsv(tracePath, column);
-      return { trace: traceFromTable(table, spec.loop, spec.duration_s), max: Math.max(...table.mbps), source: `trace ${spec.trace}${spec.loop ? ' (looped)' : ''}` };
+      return { trace: traceFromTable(table, spec.loop, spec.duration_s), max: Math.max(...table.mbps), min: Math.min(...table.mbps), source: `trace ${spec.trace}${spec.loop ? ' (looped)' : ''}` };
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       ctx.problem([...path, 'trace'], e.message);
@@ -175,21 +184,21 @@ function overTime(spec: DelaySpec | LossSpec | undefined, column: TraceColumn, l
   const source = `generator ${spec.generator}`;
   if (g.generator === 'steps') {
     const values = g[unit] as number[];
-    return { trace: generateTrace({ generator: 'steps', mbps: values, period_s: g.period_s, loop: g.loop as boolean }, ctx.seed, label), max: Math.max(...values), source };
+    return { trace: generateTrace({ generator: 'steps', mbps: values, period_s: g.period_s, loop: g.loop as boolean }, ctx.seed, label), max: Math.max(...values), min: Math.min(...values), source };
   }
   if (field('min') > field('max')) {
     ctx.problem([...path, `min_${unit}`], `min_${unit} (${field('min')}) must not exceed max_${unit} (${field('max')})`);
     return undefined;
   }
   if (g.generator === 'redraw-uniform') {
-    return { trace: generateTrace({ generator: 'redraw-uniform', min_mbps: field('min'), max_mbps: field('max'), period_s: g.period_s }, ctx.seed, label), max: field('max'), source };
+    return { trace: generateTrace({ generator: 'redraw-uniform', min_mbps: field('min'), max_mbps: field('max'), period_s: g.period_s }, ctx.seed, label), max: field('max'), min: field('min'), source };
   }
   if (field('start') < field('min') || field('start') > field('max')) {
     ctx.problem([...path, `start_${unit}`], `start_${unit} (${field('start')}) must lie in [min_${unit}, max_${unit}]`);
     return undefined;
   }
   const walk = { generator: 'random-walk' as const, start_mbps: field('start'), step_mbps: field('step'), min_mbps: field('min'), max_mbps: field('max'), period_s: g.period_s };
-  return { trace: generateTrace(walk, ctx.seed, label), max: field('max'), source };
+  return { trace: generateTrace(walk, ctx.seed, label), max: field('max'), min: field('min'), source };
 }
 
 interface MadeTrace {
@@ -229,16 +238,9 @@ function makeTrace(spec: RateSpec, label: string, path: (string | number)[], ctx
       maxMbps: scaled.mbps.reduce((a, b) => Math.max(a, b), 0),
     };
   }
-  if ('min_mbps' in spec && 'max_mbps' in spec && spec.min_mbps > spec.max_mbps) {
-    ctx.problem([...path, 'min_mbps'], `min_mbps (${spec.min_mbps}) must not exceed max_mbps (${spec.max_mbps})`);
-    return null;
-  }
-  if (spec.generator === 'redraw-randint' && spec.draw >= spec.draws_per_period) {
-    ctx.problem([...path, 'draw'], `draw (${spec.draw}) must be below draws_per_period (${spec.draws_per_period})`);
-    return null;
-  }
-  if (spec.generator === 'random-walk' && (spec.start_mbps < spec.min_mbps || spec.start_mbps > spec.max_mbps)) {
-    ctx.problem([...path, 'start_mbps'], `start_mbps (${spec.start_mbps}) must lie in [min_mbps, max_mbps]`);
+  const wrong = generatorProblem(spec);
+  if (wrong) {
+    ctx.problem([...path, wrong.field], wrong.message);
     return null;
   }
   return { trace: generateTrace(spec, ctx.seed, label), source: `generator ${spec.generator}` };

@@ -28,8 +28,9 @@ export interface Training {
 /** A link's delay or loss that changes over time: a piecewise-constant trace of its values (ms or percent). */
 export interface OverTime {
   trace: Trace;
-  /** The largest value it takes. */
+  /** The largest and the smallest value it takes. */
   max: number;
+  min: number;
   /** Human-readable origin (file, generator). */
   source: string;
 }

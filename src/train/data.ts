@@ -14,6 +14,7 @@ import { UserError } from '../util/errors.js';
 import { readBytes, readText } from '../util/files.js';
 import { CLASSES, IMAGE_SIDE } from '../model/model-arrays.js';
 import type { DatasetSpec } from '../model/dataset.js';
+import { quoted } from '../util/format.js';
 
 export const PIXELS = IMAGE_SIDE * IMAGE_SIDE;
 
@@ -87,7 +88,7 @@ export function loadCsv(file: string): Dataset {
     const values = cells.map(Number);
     const bad = values.findIndex((v) => !Number.isFinite(v) || v < 0);
     if (bad >= 0) throw new UserError(`${file}:${i + 1}: value ${bad + 1} ("${cells[bad]}") is not a non-negative number`);
-    if (!Number.isInteger(values[0]) || values[0] >= CLASSES) throw new UserError(`${file}:${i + 1}: the label must be a class 0-${CLASSES - 1}, got "${cells[0]}"`);
+    if (!Number.isInteger(values[0]) || values[0] >= CLASSES) throw new UserError(`${file}:${i + 1}: the label must be a class 0-${CLASSES - 1}, got ${quoted(cells[0])}`);
     rows.push(values);
   });
   if (rows.length === 0) throw new UserError(`${file}: no rows`);

@@ -9,17 +9,26 @@ function cannotRead(path: string, what: string, e: unknown): UserError {
   return new UserError(`${path}: cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
 }
 
-/** The file's text; `what` names it in errors ("scenario file", "trace file"). */
-export function readText(path: string, what: string): string {
-  let size: number;
+/**
+ * The size of a file that can be read as a whole, or a UserError: a folder,
+ * a FIFO, a device or a socket is refused (reading a FIFO would wait for a
+ * writer for ever).
+ */
+export function regularFileSize(path: string, what: string): number {
+  let stat;
   try {
-    const stat = statSync(path);
-    if (stat.isDirectory()) throw new UserError(`${path}: cannot read ${what} (it is a folder)`);
-    size = stat.size;
+    stat = statSync(path);
   } catch (e) {
-    if (e instanceof UserError) throw e;
     throw cannotRead(path, what, e);
   }
+  if (stat.isDirectory()) throw new UserError(`${path}: cannot read ${what} (it is a folder)`);
+  if (!stat.isFile()) throw new UserError(`${path}: cannot read ${what} (not a regular file: a FIFO, a device or a socket)`);
+  return stat.size;
+}
+
+/** The file's text; `what` names it in errors ("scenario file", "trace file"). */
+export function readText(path: string, what: string): string {
+  const size = regularFileSize(path, what);
   if (size > MAX_TEXT_BYTES) throw new UserError(`${path}: ${what} too large (${(size / 1e6).toFixed(0)} MB; geobed reads at most ${MAX_TEXT_BYTES / 1024 / 1024} MiB)`);
   try {
     return readFileSync(path, 'utf8');
@@ -30,6 +39,7 @@ export function readText(path: string, what: string): string {
 
 /** The file's bytes. */
 export function readBytes(path: string, what: string): Buffer {
+  regularFileSize(path, what);
   try {
     return readFileSync(path);
   } catch (e) {

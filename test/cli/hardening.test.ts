@@ -208,6 +208,19 @@ describe('the small things', () => {
     expect(manifestOf(join(dir.path, 'out')).warnings).toEqual([expect.stringMatching(/does not model packet loss/)]);
   });
 
+  // Issue 25: jitter larger than the delay made an emulated run 8x the simulated one, and the simulator said nothing of jitter
+  it('jitter larger than the delay is refused, naming the field; a simulated run of a jittery link warns that jitter is not modelled', async () => {
+    writeFiles(dir.path, { 'wide.yaml': scenarioText({ links: 'links:\n  - between: [a, b]\n    bandwidth: 80\n    delay_ms: 2\n    jitter_ms: 16\n  - between: [b, c]\n    bandwidth: 10' }) });
+    const wide = await geobed(['run', 'wide.yaml', '--out', 'wide'], dir.path);
+    expect(wide.exitCode).toBe(2);
+    expect(wide.stderr).toMatch(/^geobed: wide\.yaml:\d+: links\[0\]\.jitter_ms: jitter_ms \(16\) must not exceed delay_ms \(2\)/m);
+    expect(existsSync(join(dir.path, 'wide'))).toBe(false);
+    writeFiles(dir.path, { 'jit.yaml': scenarioText({ links: 'links:\n  - between: [a, b]\n    bandwidth: 80\n    delay_ms: 20\n    jitter_ms: 5\n  - between: [b, c]\n    bandwidth: 10' }) });
+    const r = await geobed(['run', 'jit.yaml', '--out', 'out'], dir.path);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^geobed: warning: the simulator does not model jitter: a->b \+-5 ms, b->a \+-5 ms run with their delay_ms, jitter's mean; use --mode emu for jitter$/m);
+  });
+
   it('a simulated training run repeats byte for byte with --calibration from the first', async () => {
     const first = join(dir.path, 'first'), again = join(dir.path, 'again');
     const a = await geobed(['run', TRAIN, '--iterations', '4', '--schedulers', 'star,ring', '--out', first]);

@@ -29,6 +29,8 @@ interface Case {
   message: RegExp;
   /** The case needs root (and is run as root only). */
   root?: boolean;
+  /** FIFOs (named pipes) to make in the working folder. */
+  fifos?: string[];
 }
 
 const CASES: Case[] = [
@@ -100,6 +102,12 @@ const CASES: Case[] = [
     files: { 's.yaml': `name: wide\nnodes: [${Array.from({ length: 2046 }, (_, i) => `n${i}`).join(', ')}]\nlinks:\n${Array.from({ length: 2045 }, (_, i) => `  - { between: [n${i}, n${i + 1}], bandwidth: 10 }`).join('\n')}\nworkload: { gradient_mb: 1, compute_ms: 1 }\nschedulers: [star]\n` },
     args: ['run', 's.yaml', '--mode', 'emu', '--control', 'tcp'], exit: 2, message: /--control tcp: a management network addresses at most 2045 nodes; .*s\.yaml has 2046 \(use --control ipc\)/, root: true,
   },
+  // Issue 25: inputs that were accepted, hung, or echoed raw bytes
+  { what: 'a trace file that is a FIFO (it hung validate for ever)', files: { 's.yaml': s({ links: twoLinks('    bandwidth: { trace: t.csv }') }) }, fifos: ['t.csv'], args: ['validate', 's.yaml'], exit: 2, message: /links\[0\]\.bandwidth\.trace: .*t\.csv: cannot read trace file \(not a regular file: a FIFO, a device or a socket\)/ },
+  { what: 'a scenario file that is a FIFO', fifos: ['s.yaml'], args: ['run', 's.yaml'], exit: 2, message: /s\.yaml: cannot read scenario file \(not a regular file/ },
+  { what: 'a binary trace file: its bytes escaped and cut in the message', files: { 's.yaml': s({ links: twoLinks('    bandwidth: { trace: t.csv }') }), 't.csv': `\x7fELF\x02\x01\x01\x00\x1b[31m${'\x00\x07'.repeat(200)}` }, args: ['validate', 's.yaml'], exit: 2, message: /expected the header "time_s,mbps", got "\\x7fELF\\x02\\x01\\x01\\x00\\x1b\[31m(\\x00\\x07)+[^"]*" \(and \d+ more characters\)/ },
+  { what: 'trace gen with min above max (the scenario refused it; the command did not)', args: ['trace', 'gen', 'redraw-uniform', '--min-mbps', '80', '--max-mbps', '20', '--period-s', '1'], exit: 2, message: /^geobed: trace gen redraw-uniform: --min-mbps \(80\) must not exceed --max-mbps \(20\)$/m },
+  { what: 'jitter above the delay', files: { 's.yaml': s({ links: twoLinks('    bandwidth: 50\n    delay_ms: 2\n    jitter_ms: 16') }) }, args: ['run', 's.yaml'], exit: 2, message: /links\[0\]\.jitter_ms: jitter_ms \(16\) must not exceed delay_ms \(2\)/ },
 ];
 
 async function hostState(): Promise<{ namespaces: string[]; links: string[]; helpers: string }> {
@@ -127,6 +135,7 @@ describe('refusals: every bad input is refused with one clear line and nothing c
         mkdirSync(join(cwd, name, '..'), { recursive: true });
         writeFileSync(join(cwd, name), text);
       }
+      for (const name of c.fifos ?? []) await execa('mkfifo', [join(cwd, name)]);
       const readOnly = c.args.includes('ro/run');
       if (readOnly) chmodSync(join(cwd, 'ro'), 0o555);
       const before = readdirSync(cwd, { recursive: true }).map(String).sort();
@@ -135,8 +144,10 @@ describe('refusals: every bad input is refused with one clear line and nothing c
       const [file, args] = readOnly && isRoot
         ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...c.args]]
         : [process.execPath, [BIN, ...c.args]];
-      const r = await execa(file, args, { cwd, reject: false, env: { FORCE_COLOR: '0' } });
+      // (a refusal is prompt: one that waits, as on a FIFO, fails here)
+      const r = await execa(file, args, { cwd, reject: false, env: { FORCE_COLOR: '0' }, timeout: 20_000 });
       expect(r.exitCode, r.stderr).toBe(c.exit);
+      expect(r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/); // no raw control bytes from a user's file
       expect(r.stderr).toMatch(c.message);
       expect(r.stderr).toMatch(/^geobed: /);
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace

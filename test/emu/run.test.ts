@@ -209,7 +209,7 @@ describe.skipIf(!isRoot)('emulated runs with delay', () => {
     const r = await execa('node', [BIN, 'run', 'logs.yaml', '--mode', 'emu', '--links', 'kernel', '--out', 'out'], { cwd: dir.path, reject: false });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/--links kernel: results\.packet_log asks for per-packet logs; only the native link emulator does that \(--links native\)/);
-    writeFiles(dir.path, { 'jitter.yaml': scenarioText({ links: 'links:\n  - between: [a, b]\n    bandwidth: 50\n    jitter_ms: 3\n  - between: [b, c]\n    bandwidth: 50' }) });
+    writeFiles(dir.path, { 'jitter.yaml': scenarioText({ links: 'links:\n  - between: [a, b]\n    bandwidth: 50\n    delay_ms: 5\n    jitter_ms: 3\n  - between: [b, c]\n    bandwidth: 50' }) });
     const j = await execa('node', [BIN, 'run', 'jitter.yaml', '--mode', 'emu', '--links', 'kernel', '--out', 'out'], { cwd: dir.path, reject: false });
     expect(j.exitCode).toBe(2);
     expect(j.stderr).toMatch(/a->b has jitter without reordering \(netem reorders\)/);

@@ -57,7 +57,7 @@ describe('loading scenarios', () => {
     // 10 opportunities in each of the first two 100 ms bins, 5 in the last 50 ms: a 250 ms period
     const stamps = [...Array(10).fill(50), ...Array(10).fill(150), ...Array(5).fill(250)].join('\n');
     const s = load(scenarioText({
-      links: 'links:\n  - between: [a, b]\n    bandwidth: { mahimahi: cell.up }\n    delay_ms: 20\n    jitter_ms: 4\n  - between: [b, c]\n    bandwidth: 10\n    jitter_ms: 1\n    reorder: true',
+      links: 'links:\n  - between: [a, b]\n    bandwidth: { mahimahi: cell.up }\n    delay_ms: 20\n    jitter_ms: 4\n  - between: [b, c]\n    bandwidth: 10\n    delay_ms: 1\n    jitter_ms: 1\n    reorder: true',
     }), { 'cell.up': `${stamps}\n` });
     const ab = s.links[0];
     expect(ab.mahimahi).toBe(join(dir.path, 'cell.up'));

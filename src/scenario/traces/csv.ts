@@ -4,6 +4,7 @@ import { UserError } from '../../util/errors.js';
 import { readText } from '../../util/files.js';
 import { MAX_DELAY_MS, MAX_MBPS } from '../../model/limits.js';
 import type { TraceTable } from './piecewise.js';
+import { quoted } from '../../util/format.js';
 
 /** The value column of a trace file, and its largest value. */
 export interface TraceColumn {
@@ -35,7 +36,7 @@ export function parseTraceCsv(text: string, file: string, column: TraceColumn = 
     const where = `${file}:${i + 1}`;
     if (!sawHeader) {
       if (line.replace(/\s/g, '') !== header) {
-        throw new UserError(`${where}: expected the header "${header}", got "${line}"`);
+        throw new UserError(`${where}: expected the header "${header}", got ${quoted(line)}`);
       }
       sawHeader = true;
       continue;
@@ -44,7 +45,7 @@ export function parseTraceCsv(text: string, file: string, column: TraceColumn = 
     const t = Number(cells[0]);
     const r = Number(cells[1]);
     if (cells.length !== 2 || cells[0].trim() === '' || cells[1].trim() === '' || !Number.isFinite(t) || !Number.isFinite(r)) {
-      throw new UserError(`${where}: expected a row "${header}" of two numbers, got "${line}"`);
+      throw new UserError(`${where}: expected a row "${header}" of two numbers, got ${quoted(line)}`);
     }
     if (t < 0) throw new UserError(`${where}: time_s must be >= 0, got ${t}`);
     if (r < 0) throw new UserError(`${where}: ${column.name} must be >= 0, got ${r}`);

@@ -13,6 +13,24 @@ export type GeneratorSpec =
 
 export const GENERATORS = ['redraw-uniform', 'random-walk', 'on-off', 'steps', 'redraw-randint'] as const;
 
+/**
+ * What is wrong with a generator's fields taken together (each alone is the
+ * schema's to check), or null: the one check for a scenario's generators
+ * and `geobed trace gen`'s, each naming the fields its way.
+ */
+export function generatorProblem(spec: GeneratorSpec, name: (field: string) => string = (f) => f): { field: string; message: string } | null {
+  if ('min_mbps' in spec && 'max_mbps' in spec && spec.min_mbps > spec.max_mbps) {
+    return { field: 'min_mbps', message: `${name('min_mbps')} (${spec.min_mbps}) must not exceed ${name('max_mbps')} (${spec.max_mbps})` };
+  }
+  if (spec.generator === 'redraw-randint' && spec.draw >= spec.draws_per_period) {
+    return { field: 'draw', message: `${name('draw')} (${spec.draw}) must be below ${name('draws_per_period')} (${spec.draws_per_period})` };
+  }
+  if (spec.generator === 'random-walk' && (spec.start_mbps < spec.min_mbps || spec.start_mbps > spec.max_mbps)) {
+    return { field: 'start_mbps', message: `${name('start_mbps')} (${spec.start_mbps}) must lie in [${name('min_mbps')}, ${name('max_mbps')}]` };
+  }
+  return null;
+}
+
 /** A generated trace; `seed` and `label` pick its random stream. */
 export function generateTrace(spec: GeneratorSpec, seed: number, label: string): Trace {
   const rng = new Rng(seed, `trace:${label}`);

@@ -3,6 +3,7 @@ import { UserError } from '../../util/errors.js';
 import { MAX_TRACE_ROWS } from '../../model/limits.js';
 import type { TraceTable } from './piecewise.js';
 import { ETHERNET_HEADER_BYTES, FRAME_BYTES } from '../../net/wire.js';
+import { quoted } from '../../util/format.js';
 
 /** Bytes of IP packets per Mahimahi delivery opportunity (one MTU-sized packet and a little), as Mahimahi and the native emulator count them. */
 export const MAHIMAHI_PACKET_BYTES = 1504;
@@ -29,7 +30,7 @@ export function convertMahimahi(text: string, file: string, binMs: number): Trac
     const line = lines[i].trim();
     if (line === '') continue;
     if (!/^\d+$/.test(line)) {
-      throw new UserError(`${file}:${i + 1}: expected a Mahimahi timestamp (a whole number of milliseconds), got "${line}"`);
+      throw new UserError(`${file}:${i + 1}: expected a Mahimahi timestamp (a whole number of milliseconds), got ${quoted(line)}`);
     }
     const ms = Number(line);
     if (stamps.length && ms < stamps[stamps.length - 1]) {
