@@ -573,7 +573,7 @@ export class SimNetwork {
       if (conn.rate > 0) continue;
       for (const l of conn.route) if (this.capacity[l] === 0) names.add(this.linkName(l));
     }
-    for (const conn of this.paused) for (const l of conn.reverse!) if (this.capacity[l] === 0) names.add(this.linkName(l));
+    for (const conn of this.paused) for (const l of [...conn.route, ...conn.reverse!]) if (this.capacity[l] === 0) names.add(this.linkName(l));
     return [...names];
   }
 
