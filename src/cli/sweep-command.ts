@@ -6,7 +6,8 @@
  */
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { succeeds } from '../net/emu/exec.js';
 import type { Argv } from 'yargs';
 import { UserError } from '../util/errors.js';
 import { readText } from '../util/files.js';
@@ -14,7 +15,8 @@ import { loadSweep } from '../sweep/spec.js';
 import { expandGrid } from '../sweep/grid.js';
 import { openSweepFolder, pointState, readPlan, type SweepPlan } from '../sweep/folder.js';
 import { executePoints, type Progress } from '../sweep/execute.js';
-import { collectSweep } from '../sweep/collect.js';
+import { collectSweep, tablesUpToDate } from '../sweep/collect.js';
+import { StopRequest } from '../util/teardown.js';
 import { jobStates, submitSweep, taskPoints } from '../sweep/slurm.js';
 import { ProgressBar } from './progress.js';
 import { guarded } from './common.js';
@@ -69,15 +71,28 @@ async function sweep(file: string, a: SweepFlags): Promise<void> {
   if (a.jobs !== undefined && !(Number.isInteger(a.jobs) && a.jobs >= 1)) throw new UserError(`--jobs: expected a whole number >= 1, got ${a.jobs}`);
   if (!a.slurm) for (const flag of ['partition', 'time', 'tasks', 'sbatch-arg'] as const) if (a[flag] !== undefined) throw new UserError(`--${flag} applies with --slurm only`);
   const spec = loadSweep(file);
-  const points = expandGrid(spec);
+  const notes: string[] = [];
+  const points = expandGrid(spec, notes);
   if (spec.mode === 'emu' && a.jobs !== undefined && a.jobs > 1) throw new UserError('--jobs: emulated runs go one at a time (they share the host\'s network and CPUs)');
   const folder = resolve(a.out ?? join('results', `sweep-${spec.name}`));
+  // (before the folder is made: a sweep that cannot be submitted leaves nothing)
+  if (a.slurm && !(await succeeds('sbatch', ['--version']))) {
+    throw new UserError('--slurm: sbatch is not installed here (Slurm\'s client; Debian: apt-get install slurm-client), or not on the PATH; run without --slurm to sweep on this host');
+  }
   const { plan, resumed } = openSweepFolder(folder, spec, readText(file, 'sweep file'), points);
   const done = plan.points.filter((p) => pointState(folder, p) === 'done').length;
   process.stdout.write(`${spec.name}: ${points.length} runs (${spec.scenarios.length} scenario(s) x ${spec.parameters.map((p) => `${p.values.length} ${p.path}`).concat(`${spec.seeds.length} seed(s)`).join(' x ')}, every scheduler), ${spec.mode === 'emu' ? 'emulated' : 'simulated'}` +
     `${resumed ? `; resuming: ${done} done` : ''}\n`);
+  for (const n of notes) process.stderr.write(`geobed: note: ${n}\n`);
   if (a.slurm) {
-    const { jobId, tasks, script } = await submitSweep(folder, plan, { tasks: a.tasks, partition: a.partition, time: a.time, sbatchArgs: a['sbatch-arg'] });
+    let submitted;
+    try {
+      submitted = await submitSweep(folder, plan, { tasks: a.tasks, partition: a.partition, time: a.time, sbatchArgs: a['sbatch-arg'] });
+    } catch (e) {
+      if (!resumed) rmSync(folder, { recursive: true, force: true }); // (a new sweep that was never submitted leaves nothing)
+      throw e;
+    }
+    const { jobId, tasks, script } = submitted;
     process.stdout.write(`submitted Slurm job ${jobId}: ${tasks} array task(s) (${script})\nfollow it with: geobed sweep status ${folder}\nthen: geobed sweep collect ${folder}\n`);
     return;
   }
@@ -108,12 +123,27 @@ export function formatDuration(s: number): string {
   return `${(s / 3600).toFixed(1)} h`;
 }
 
+/** The combined tables; a stop while they are written says so (the runs are kept, collect writes them). */
+async function collectOrSay(folder: string, plan: SweepPlan): Promise<Awaited<ReturnType<typeof collectSweep>>> {
+  try {
+    return await collectSweep(folder, plan);
+  } catch (e) {
+    if (!(e instanceof StopRequest)) throw e;
+    throw new UserError(`stopped by ${e.signal} while writing the sweep's combined tables; every finished run is kept, and geobed sweep collect ${folder} writes the tables`, e.exitCode);
+  }
+}
+
 async function finish(folder: string, plan: SweepPlan, outcome: Awaited<ReturnType<typeof executePoints>>): Promise<void> {
-  const collected = await collectSweep(folder, plan);
+  if (outcome.stopped) {
+    // stopped: no tables now (status says they are not written); resuming writes them
+    const left = plan.points.filter((p) => pointState(folder, p) !== 'done').length;
+    for (const f of outcome.failed) process.stderr.write(`geobed: ${f.point.id} failed (exit ${f.exit}); its output: ${f.log}\n`);
+    throw new UserError(`sweep stopped; ${left} run(s) left; the same command resumes it and writes the combined tables`, 130);
+  }
+  const collected = await collectOrSay(folder, plan);
   process.stdout.write(`${outcome.ran} run(s) here, ${outcome.skipped} already done; ${collected.runs} of ${plan.points.length} finished\n`);
   for (const [file, rows] of collected.tables) process.stdout.write(`  ${join(folder, file)}: ${rows} rows\n`);
   for (const f of outcome.failed) process.stderr.write(`geobed: ${f.point.id} failed (exit ${f.exit}); its output: ${f.log}\n`);
-  if (outcome.stopped) throw new UserError(`sweep stopped; ${collected.missing} run(s) left; the same command resumes it`, 130);
   if (outcome.failed.length) throw new UserError(`${outcome.failed.length} run(s) failed; the same command runs them again`, 1);
 }
 
@@ -121,6 +151,11 @@ async function status(folder: string, plan: SweepPlan): Promise<void> {
   const states = plan.points.map((p) => pointState(folder, p));
   const count = (s: string) => states.filter((x) => x === s).length;
   process.stdout.write(`${plan.sweep.name} (${folder}): ${count('done')} of ${plan.points.length} runs done, ${count('partial')} started or stopped, ${count('pending')} not started\n`);
+  if (count('done') > 0) {
+    process.stdout.write(tablesUpToDate(folder, plan)
+      ? `combined tables: written, with every finished run\n`
+      : `combined tables: not written, or missing runs finished since (a collection stopped, or runs still going); geobed sweep collect ${folder} writes them\n`);
+  }
   for (const job of plan.slurm_jobs ?? []) {
     const states = await jobStates(job);
     if (states === null) process.stdout.write(`Slurm job ${job}: squeue not available here\n`);
@@ -134,7 +169,7 @@ async function status(folder: string, plan: SweepPlan): Promise<void> {
 }
 
 async function collect(folder: string, plan: SweepPlan): Promise<void> {
-  const collected = await collectSweep(folder, plan);
+  const collected = await collectOrSay(folder, plan);
   process.stdout.write(`${plan.sweep.name}: combined ${collected.runs} finished run(s)${collected.missing ? ` (${collected.missing} not finished: geobed sweep status ${folder})` : ''}\n`);
   for (const [file, rows] of collected.tables) process.stdout.write(`  ${join(folder, file)}: ${rows} rows\n`);
 }

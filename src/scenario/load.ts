@@ -14,7 +14,8 @@ import { makeWorkload } from './workload.js';
 import { configureSchedulers, selectSchedulers } from './schedulers.js';
 import type { Scenario } from './types.js';
 import { readText } from '../util/files.js';
-import { applyOverrides, type Override } from './overrides.js';
+import { addWantedSchedulers, applyOverrides, type Override } from './overrides.js';
+import { schedulerSpec } from '../sync/schedulers/index.js';
 import { lineOf, parseYamlFile, plainData } from './yaml.js';
 
 export { ScenarioError };
@@ -34,7 +35,7 @@ export function loadScenario(file: string, options: LoadOptions = {}): Scenario 
 }
 
 export function parseScenario(text: string, file: string, options: LoadOptions = {}): Scenario {
-  const { input, fail, overrides } = validate(text, file, options.set ?? []);
+  const { input, fail, overrides, added } = validate(text, file, options.set ?? [], options.schedulers ?? []);
   const issues: FieldIssue[] = [];
   const reported = new Set<string>();
   // (a spec shared by many directed links, a mesh's say, is reported once)
@@ -71,6 +72,7 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
     file,
     hash: createHash('sha256').update(text).digest('hex'),
     ...(overrides.length ? { overrides: overrides.map((o) => o.text) } : {}),
+    ...(added.length ? { schedulersNotInFile: added } : {}),
     inputFiles: [...inputFiles].sort(([a], [b]) => a.localeCompare(b)).map(([path, sha256]) => ({ path, sha256 })),
     seed,
     iterations: options.iterations ?? input.iterations,
@@ -85,9 +87,14 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
 }
 
 /** Parse the YAML and check it against the schema; `fail` throws the problems, each with its line. */
-function validate(text: string, file: string, set: string[]): { input: ScenarioInput; fail: (issues: FieldIssue[]) => never; overrides: Override[] } {
+function validate(text: string, file: string, set: string[], wanted: string[]): { input: ScenarioInput; fail: (issues: FieldIssue[]) => never; overrides: Override[]; added: string[] } {
   const yaml = parseYamlFile(text, file);
   const { doc } = yaml;
+  // Schedulers named (--schedulers) that the file does not list join it first, so that overrides reach them too;
+  // with a selection, so do those an override names (a sweep's star run gets the grid's schedulers.mlnet.k,
+  // which changes nothing for star). Without one, adding a scheduler would change what runs: refused as before.
+  const named = set.map((t) => t.split('=')[0].split('.')).filter((p) => p[0] === 'schedulers' && p.length > 2 && !/^\d+$/.test(p[1])).map((p) => p[1]);
+  const added = addWantedSchedulers(doc, wanted.length ? [...wanted, ...named] : [], (name) => schedulerSpec.safeParse(name).success);
   const overrides = applyOverrides(doc, set);
   const raw = plainData(doc, file);
   const fail = (issues: FieldIssue[]): never => {
@@ -105,5 +112,5 @@ function validate(text: string, file: string, set: string[]): { input: ScenarioI
   }
   const parsed = scenarioSpec.safeParse(raw);
   if (!parsed.success) fail(flattenIssues(parsed.error.issues));
-  return { input: parsed.data as ScenarioInput, fail, overrides };
+  return { input: parsed.data as ScenarioInput, fail, overrides, added };
 }

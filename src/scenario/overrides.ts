@@ -63,6 +63,33 @@ export function applyOverrides(doc: Document, texts: string[]): Override[] {
   });
 }
 
+/**
+ * Add to the document's schedulers each of `wanted` (--schedulers, a sweep's
+ * schedulers) that it does not list by label or name, as the file would
+ * list it bare: the scheduler then runs with its defaults, and an override
+ * (`schedulers.netstorm.roots=2`) can set its fields as on one the file
+ * lists. Returns the names added. A name that is no scheduler's is left to
+ * the selection to refuse.
+ */
+export function addWantedSchedulers(doc: Document, wanted: string[], isScheduler: (name: string) => boolean): string[] {
+  const list = doc.get('schedulers', true);
+  if (!isSeq(list)) return [];
+  const added: string[] = [];
+  for (const name of wanted) {
+    const listed = list.items.some((it) => labelOf(it) === name || nameOf(it) === name);
+    if (listed || !isScheduler(name) || added.includes(name)) continue;
+    list.items.push(doc.createNode(name));
+    added.push(name);
+  }
+  return added;
+}
+
+function nameOf(item: unknown): string | undefined {
+  if (isScalar(item)) return String(item.value);
+  const name = isMap(item) ? item.get('name') : undefined;
+  return typeof name === 'string' ? name : undefined;
+}
+
 /** A scheduler's label, or its name when it has none (labels are unique in a valid scenario). */
 function labelOf(item: unknown): string | undefined {
   if (isScalar(item)) return String(item.value);

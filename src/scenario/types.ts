@@ -85,6 +85,8 @@ export interface Scenario {
   hash: string;
   /** `--set path=value` overrides applied to the file, as given. */
   overrides?: string[];
+  /** Schedulers --schedulers named that the file does not list: they run with their defaults (and overrides). */
+  schedulersNotInFile?: string[];
   /** The trace files it read (bandwidth, Mahimahi, delay and loss traces), with the sha256 of each. */
   inputFiles?: { path: string; sha256: string }[];
   seed: number;

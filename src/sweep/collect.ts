@@ -4,15 +4,20 @@
  * the sweep folder with every finished run's rows, each row led by the grid
  * columns (the point, then each parameter's value); the runs' own columns
  * follow (scenario, mode, profile, seed, scheduler, ...). Streamed, so
- * tables of any size fit.
+ * tables of any size fit. Each table is written beside as <file>.partial
+ * and renamed when whole; collected.json then says which runs the tables
+ * hold. A stop (Ctrl-C) removes the half-written table and leaves
+ * collected.json out, so `sweep status` can say the tables are not whole.
  */
-import { createReadStream, createWriteStream, existsSync, readdirSync, renameSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../util/errors.js';
+import { handleStops, stopSignal } from '../util/teardown.js';
 import { gridColumns, gridValues, pointState, runDir, type SweepPlan } from './folder.js';
+import type { SweepPoint } from './grid.js';
 
 /** CSV text of one row, without its line end. */
 const csvLine = (cells: (string | number)[]) => stringify([cells]).replace(/\n$/, '');
@@ -25,32 +30,49 @@ export interface Collected {
   tables: Map<string, number>;
 }
 
+/** Which runs the combined tables hold (written last by a collection that completed). */
+export const COLLECTED_FILE = 'collected.json';
+
 export async function collectSweep(folder: string, plan: SweepPlan): Promise<Collected> {
   const done = plan.points.filter((p) => pointState(folder, p) === 'done');
   const files = new Set<string>();
   for (const p of done) for (const f of readdirSync(runDir(folder, p))) if (f.endsWith('.csv')) files.add(f);
   const tables = new Map<string, number>();
-  for (const file of [...files].sort()) {
-    const tmp = join(folder, `${file}.partial`);
-    const out = createWriteStream(tmp);
-    let header: string | null = null;
-    let rows = 0;
-    const write = async (line: string) => {
-      if (!out.write(`${line}\n`)) await once(out, 'drain');
-    };
+  // (this collection's record replaces the last one only when it completes)
+  rmSync(join(folder, COLLECTED_FILE), { force: true });
+  const release = handleStops();
+  try {
+    for (const file of [...files].sort()) tables.set(file, await combine(folder, plan, done, file));
+  } finally {
+    release();
+  }
+  writeFileSync(join(folder, COLLECTED_FILE), `${JSON.stringify({ points: done.map((p) => p.id), tables: Object.fromEntries(tables), at: new Date().toISOString() }, null, 2)}\n`);
+  return { runs: done.length, missing: plan.points.length - done.length, tables };
+}
+
+/** One combined table, written whole or not at all (a stop removes its .partial and throws the stop's reason). */
+async function combine(folder: string, plan: SweepPlan, done: SweepPoint[], file: string): Promise<number> {
+  const tmp = join(folder, `${file}.partial`);
+  const out = createWriteStream(tmp);
+  let header: string | null = null;
+  let rows = 0;
+  const write = async (line: string) => {
+    if (!out.write(`${line}\n`)) await once(out, 'drain');
+  };
+  try {
     for (const point of done) {
       const path = join(runDir(folder, point), file);
       if (!existsSync(path)) continue;
       const prefix = csvLine(gridValues(plan, point));
       let first = true;
       for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+        stopSignal.throwIfAborted();
         if (first) {
           first = false;
           if (header === null) {
             header = line;
             await write(`${csvLine(gridColumns(plan))},${line}`);
           } else if (line !== header) {
-            out.destroy();
             throw new UserError(`${path}: its columns differ from the other runs' ${file} (written by another geobed version?): ${line}`);
           }
           continue;
@@ -62,8 +84,22 @@ export async function collectSweep(folder: string, plan: SweepPlan): Promise<Col
     }
     out.end();
     await once(out, 'finish');
-    renameSync(tmp, join(folder, file));
-    tables.set(file, rows);
+  } catch (e) {
+    out.destroy();
+    rmSync(tmp, { force: true });
+    throw e;
   }
-  return { runs: done.length, missing: plan.points.length - done.length, tables };
+  renameSync(tmp, join(folder, file));
+  return rows;
+}
+
+/** Do the combined tables hold exactly the runs done now? (False when a collection was stopped, or runs finished since.) */
+export function tablesUpToDate(folder: string, plan: SweepPlan): boolean {
+  const done = plan.points.filter((p) => pointState(folder, p) === 'done').map((p) => p.id);
+  try {
+    const record = JSON.parse(readFileSync(join(folder, COLLECTED_FILE), 'utf8')) as { points?: string[] };
+    return JSON.stringify(record.points) === JSON.stringify(done);
+  } catch {
+    return false;
+  }
 }

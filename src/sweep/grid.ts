@@ -31,7 +31,12 @@ export function pointOverrides(sweep: Sweep, params: Record<string, string>): st
   return [...sweep.set, ...Object.entries(params).map(([path, value]) => `${path}=${value}`)];
 }
 
-export function expandGrid(sweep: Sweep): SweepPoint[] {
+/**
+ * Every point of the grid. `notes` gets, once per scenario, the schedulers
+ * the sweep names that the scenario does not list (they run with their
+ * defaults, and the grid's parameters reach them as they reach the others).
+ */
+export function expandGrid(sweep: Sweep, notes: string[] = []): SweepPoint[] {
   const combos = combinations(sweep.parameters);
   const points: SweepPoint[] = [];
   const total = sweep.scenarios.length * combos.length * sweep.seeds.length;
@@ -48,6 +53,9 @@ export function expandGrid(sweep: Sweep): SweepPoint[] {
         const which = Object.keys(params).length ? ` with ${Object.entries(params).map(([p, v]) => `${p}=${v}`).join(', ')}` : '';
         throw new UserError(`${sweep.file}: scenario ${file}${which}:\n${e.message}`, e.exitCode);
       }
+      const unlisted = scenario.schedulersNotInFile ?? [];
+      const note = `${file} does not list ${unlisted.join(', ')}: ${unlisted.length > 1 ? 'they run' : 'it runs'} with ${unlisted.length > 1 ? 'their' : 'its'} defaults`;
+      if (unlisted.length && !notes.includes(note)) notes.push(note);
       for (const config of scenario.schedulers) {
         for (const seed of sweep.seeds) {
           const index = points.length;

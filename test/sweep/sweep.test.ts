@@ -101,6 +101,47 @@ describe('geobed sweep', () => {
     expect(other.stderr).toMatch(/holds another sweep \(s, 6 runs; its grid differs/);
   }, 120_000);
 
+  // Issue 25: Ctrl-C while the tables were combined exited 130 without a word, left links.csv.partial, and status said all was done
+  it('a collection stopped midway says so, leaves no half-written table, and status says the tables are not written until collect writes them', async () => {
+    writeSweep(sweepText().replace('seeds: [1, 2, 3]', 'seeds: [1]'));
+    const out = join(dir.path, 'out');
+    expect((await geobed(['sweep', join(dir.path, 's.yaml'), '--out', out])).exitCode).toBe(0);
+    expect((await geobed(['sweep', 'status', out])).stdout).toMatch(/combined tables: written, with every finished run/);
+    // a run with a big links.csv, so that combining it takes a while
+    const links = join(out, 'runs', readdirSync(join(out, 'runs'))[0], 'links.csv');
+    const row = readFileSync(links, 'utf8').trim().split('\n').pop()!;
+    writeFileSync(links, `${row}\n`.repeat(2_000_000), { flag: 'a' });
+    const child = execa('node', [BIN, 'sweep', 'collect', out], { reject: false });
+    for (const until = Date.now() + 30_000; !existsSync(join(out, 'links.csv.partial')) && Date.now() < until;) await new Promise((res) => setTimeout(res, 20));
+    child.kill('SIGINT');
+    const stopped = await child;
+    expect(stopped.exitCode).toBe(130);
+    expect(stopped.stderr).toMatch(/^geobed: stopped by SIGINT while writing the sweep's combined tables; every finished run is kept, and geobed sweep collect .* writes the tables$/m);
+    expect(readdirSync(out).filter((f) => f.endsWith('.partial'))).toEqual([]);
+    expect((await geobed(['sweep', 'status', out])).stdout).toMatch(/2 of 2 runs done.*\ncombined tables: not written, or missing runs finished since .*geobed sweep collect/);
+    expect((await geobed(['sweep', 'collect', out])).exitCode).toBe(0);
+    expect((await geobed(['sweep', 'status', out])).stdout).toMatch(/combined tables: written, with every finished run/);
+  }, 120_000);
+
+  it('a scheduler the scenario does not list runs with its defaults, says so, and takes the grid\'s parameters as a listed one does', async () => {
+    writeSweep(sweepText('parameters:\n  schedulers.mlnet.k: [2, 3]\n').replace('schedulers: [star, netstorm]', 'schedulers: [star, mlnet]').replace('seeds: [1, 2, 3]', 'seeds: [1]'));
+    const out = join(dir.path, 'out');
+    const r = await geobed(['sweep', join(dir.path, 's.yaml'), '--out', out]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^geobed: note: .*q\.yaml does not list mlnet: it runs with its defaults$/m);
+    const summary = readCsv(join(out, 'summary.csv'));
+    const mlnet = (arity: string) => summary.find((row) => row.scheduler === 'mlnet' && row['schedulers.mlnet.k'] === arity)!.mean_s;
+    expect(mlnet('2')).not.toBe(mlnet('3')); // the parameter reached it
+  }, 120_000);
+
+  it('--slurm without sbatch is refused before the sweep folder is made', async () => {
+    writeSweep(sweepText());
+    const r = await execa(process.execPath, [BIN, 'sweep', join(dir.path, 's.yaml'), '--out', join(dir.path, 'out'), '--slurm'], { reject: false, env: { PATH: '/nonexistent', FORCE_COLOR: '0' } });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^geobed: --slurm: sbatch is not installed here/m);
+    expect(existsSync(join(dir.path, 'out'))).toBe(false);
+  });
+
   it('refuses bad sweep files with the file, line and field, creating nothing', async () => {
     const cases: [string, RegExp][] = [
       [sweepText().replace('seeds: [1, 2, 3]', 'seeds: [1, 1]'), /s\.yaml:4: seeds: a seed is listed twice/],
