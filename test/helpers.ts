@@ -67,7 +67,7 @@ export function lineScenario(mbps: number, gradientMb: number, computeS: number,
   return {
     name: 'line', description: '', file: '', hash: '', seed: 1, iterations, nodes: ['a', 'b'], workers, links,
     workload: { profile: 'custom', arrays: [{ name: 'g', elements }], bytesPerElement: 4, computeS, totalBytes: elements * 4, training: null },
-    schedulers: [], network: { framing: 'none', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP, sharing: 'max-min' }, results: { bin_s: 1, transfers: true, packet_log: false, pcap: false },
+    schedulers: [], network: { framing: 'none', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP, sharing: 'max-min' }, results: { bin_s: 1, transfers: true, packet_log: false, pcap: false, compress: false },
   };
 }
 

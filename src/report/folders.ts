@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { UserError } from '../util/errors.js';
+import { readTableBytes, tablePath } from '../results/table-files.js';
 
 export interface RunFolderInfo {
   dir: string;
@@ -63,11 +64,11 @@ export function readFolders(paths: string[]): Folders & { skipped: number } {
   return { runs, parameters, skipped };
 }
 
-/** A small CSV of a run (summary.csv, accuracy.csv, ...) as records; [] when the run has none. */
+/** A table of a run (summary.csv, accuracy.csv, ..., plain or .csv.gz) as records; [] when the run has none. */
 export function readCsvFile(dir: string, file: string): Record<string, string>[] {
-  const path = join(dir, file);
-  if (!existsSync(path)) return [];
-  return parse(readFileSync(path), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+  const path = tablePath(dir, file);
+  if (path === null) return [];
+  return parse(readTableBytes(path), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
 }
 
 /**

@@ -13,6 +13,7 @@ import { accuracyPlot, iterationPlots, linkPlots, schedulerColours, speedupPlot,
 import { trafficPlots } from './traffic.js';
 import { pngOf, svgOf } from './render.js';
 import { existsSync } from 'node:fs';
+import { max, min } from 'simple-statistics';
 
 export interface PlotOptions {
   /** The iteration whose topology is drawn (default: the last). */
@@ -39,7 +40,7 @@ export function folderPlots(dir: string, options: PlotOptions = {}): Plot[] {
   const transfers = readCsvFile(dir, 'transfers.csv');
   plots.push(...linkPlots(links));
   const numbers = iterations.map((r) => Number(r.iteration));
-  const [first, last] = [Math.min(...numbers), Math.max(...numbers)];
+  const [first, last] = [min(numbers), max(numbers)];
   const iteration = options.iteration ?? last;
   if (!(Number.isInteger(iteration) && iteration >= first && iteration <= last)) throw new UserError(`--iteration: expected a whole number from ${first} to ${last} (iterations.csv), got ${iteration}`);
   const nodes = [...new Set(links.flatMap((l) => [l.from, l.to]))];

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import type { Plot } from './plots.js';
 import { PLOT_FONT } from './render.js';
+import { max } from 'simple-statistics';
 
 type Row = Record<string, string>;
 
@@ -58,7 +59,7 @@ export function trafficRows(transfers: Row[], links: Row[]): TrafficRow[] {
     const messages = transfers.filter((t) => t.scheduler === scheduler && t.from !== t.to)
       .map((t) => ({ from: t.from, to: t.to, iteration: Number(t.iteration), bytes: Number(t.bytes), sent: Number(t.sent_s), delivered: Number(t.delivered_s) }));
     if (messages.length === 0) continue;
-    const end = Math.max(...messages.map((m) => m.delivered));
+    const end = max(messages.map((m) => m.delivered)); // (simple-statistics: Math.max(...xs) overflows the stack on a long run's messages)
     const nodes = [...new Set(messages.map((m) => m.from))].sort();
     for (const node of nodes) {
       const mine = messages.filter((m) => m.from === node);
@@ -67,7 +68,7 @@ export function trafficRows(transfers: Row[], links: Row[]): TrafficRow[] {
       for (const binS of BURST_BINS_S) {
         const bins = binned(mine, binS, end);
         const mean = bins.reduce((s, x) => s + x, 0) / bins.length;
-        out.push({ scheduler, measure: `burstiness_${binS * 1000}ms`, subject: node, x: '', value: mean > 0 ? Math.max(...bins) / mean : 0 });
+        out.push({ scheduler, measure: `burstiness_${binS * 1000}ms`, subject: node, x: '', value: mean > 0 ? bins.reduce((m, x) => Math.max(m, x), 0) / mean : 0 });
       }
     }
     // message sizes in powers of two of a kB

@@ -5,7 +5,8 @@
  * times are those iterations.csv holds (to the microsecond), so a rebuilt
  * summary can differ from the run's own in the last digit.
  */
-import { createReadStream, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tablePath, tableStream } from './table-files.js';
 import { join } from 'node:path';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
@@ -26,7 +27,7 @@ interface Manifest {
 
 /** Each row of a CSV as a record by column name, read as a stream (files of any size). */
 async function* records(path: string): AsyncGenerator<Record<string, string>> {
-  const parser = createReadStream(path).pipe(parse({ columns: true, skip_empty_lines: true, relax_column_count: true }));
+  const parser = tableStream(path).pipe(parse({ columns: true, skip_empty_lines: true, relax_column_count: true }));
   for await (const row of parser) yield row as Record<string, string>;
 }
 
@@ -50,8 +51,8 @@ export async function rebuildSummary(dir: string): Promise<Rebuilt> {
   if (!manifest.identity || !Array.isArray(manifest.schedulers)) {
     throw new UserError(`${manifestPath}: written by another version of geobed (no identity or schedulers); cannot summarize it`);
   }
-  const iterationsPath = join(dir, 'iterations.csv');
-  if (!existsSync(iterationsPath)) throw new UserError(`${dir}: no iterations.csv`);
+  const iterationsPath = tablePath(dir, 'iterations.csv');
+  if (iterationsPath === null) throw new UserError(`${dir}: no iterations.csv`);
 
   const byLabel = new Map<string, SchedulerTimes>();
   const nameOf = new Map(manifest.schedulers.map((s) => [s.label, s.name]));
@@ -72,8 +73,8 @@ export async function rebuildSummary(dir: string): Promise<Rebuilt> {
     run.bounds.push(bound);
     count++;
   }
-  const accuracyPath = join(dir, 'accuracy.csv');
-  if (existsSync(accuracyPath)) {
+  const accuracyPath = tablePath(dir, 'accuracy.csv');
+  if (accuracyPath !== null) {
     for await (const row of records(accuracyPath)) {
       const at = Number(row.time_s), testAccuracy = Number(row.test_accuracy);
       if (!row.scheduler || !Number.isFinite(at) || !Number.isFinite(testAccuracy)) continue;

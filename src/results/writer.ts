@@ -8,6 +8,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 import type { IterationRecord, RecordSink, TransferRecord } from '../sync/record.js';
@@ -24,14 +25,22 @@ import {
 /** How a run ended, as manifest.json says. */
 export type RunStatus = 'running' | 'complete' | 'interrupted' | 'failed';
 
-/** A CSV file written a batch of rows at a time. */
+/**
+ * A CSV file written a batch of rows at a time; compressed, each batch is
+ * a gzip member of its own (results/table-files.ts), so every batch on
+ * disk is whole.
+ */
 class CsvWriter {
   private readonly fd: number;
   private batch: unknown[][] = [];
 
-  constructor(path: string, columns: string[]) {
+  constructor(path: string, columns: string[], private readonly compress = false) {
     this.fd = openSync(path, 'w');
-    writeSync(this.fd, stringify([], { header: true, columns }));
+    this.write(stringify([], { header: true, columns }));
+  }
+
+  private write(text: string): void {
+    writeSync(this.fd, this.compress ? gzipSync(text) : Buffer.from(text));
   }
 
   add(row: unknown[]): void {
@@ -40,7 +49,7 @@ class CsvWriter {
   }
 
   flush(): void {
-    if (this.batch.length) writeSync(this.fd, stringify(this.batch));
+    if (this.batch.length) this.write(stringify(this.batch));
     this.batch = [];
   }
 
@@ -103,7 +112,9 @@ export class RunWriter {
       ITERATIONS, ...(scenario.results.transfers ? [TRANSFERS] : []), LINKS,
       ...(scenario.workload.training ? [ACCURACY] : []), ...(emulated ? [REPLAY, FIDELITY] : []),
     ] as Table<never>[];
-    for (const t of tables) this.csv.set(t.file, new CsvWriter(join(this.dir, t.file), columnsOf(t)));
+    // (summary.csv, written at the end, stays plain: the one table a reader opens first)
+    const compress = scenario.results.compress;
+    for (const t of tables) this.csv.set(t.file, new CsvWriter(join(this.dir, compress ? `${t.file}.gz` : t.file), columnsOf(t), compress));
   }
 
   private add<R>(table: Table<R>, row: R): void {

@@ -57,6 +57,6 @@ export function generatedMesh(o: MeshOptions): Scenario {
     workload: { profile: profile.name, arrays: profile.arrays, bytesPerElement: 4, computeS: profile.computeS, totalBytes: totalElements(profile.arrays) * 4, training: null },
     schedulers: o.schedulers ?? [{ ...starSpec.parse({ name: 'star' }), label: 'star' }],
     network: { framing: 'tcp', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP, sharing: 'max-min' },
-    results: { bin_s: 1, transfers: false, packet_log: false, pcap: false },
+    results: { bin_s: 1, transfers: false, packet_log: false, pcap: false, compress: false },
   };
 }

@@ -17,6 +17,7 @@ import { convertMahimahi } from './traces/mahimahi.js';
 import { generateTrace, generatorProblem } from './traces/generators.js';
 import { DELAY_COLUMN, LOSS_COLUMN, readTraceCsv, type TraceColumn } from './traces/csv.js';
 import { traceFromTable, PiecewiseTrace, type TraceTable } from './traces/piecewise.js';
+import { max, min } from 'simple-statistics';
 
 export type Problem = (path: (string | number)[], message: string) => void;
 
@@ -171,7 +172,7 @@ function overTime(spec: DelaySpec | LossSpec | undefined, column: TraceColumn, l
     noteFile(ctx, tracePath);
     try {
       const table = readTraceCsv(tracePath, column);
-      return { trace: traceFromTable(table, spec.loop, spec.duration_s), max: Math.max(...table.mbps), min: Math.min(...table.mbps), source: `trace ${spec.trace}${spec.loop ? ' (looped)' : ''}` };
+      return { trace: traceFromTable(table, spec.loop, spec.duration_s), max: max(table.mbps), min: min(table.mbps), source: `trace ${spec.trace}${spec.loop ? ' (looped)' : ''}` };
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       ctx.problem([...path, 'trace'], e.message);

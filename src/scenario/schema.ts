@@ -243,8 +243,10 @@ export const scenarioSpec = z
           .describe('emulated mode on the native link emulator: write every link\'s per-packet log, in Mahimahi\'s format, to packets/<scheduler>/<from>-<to>.log'),
         pcap: z.boolean().default(false)
           .describe('emulated mode: capture the packets each directed link sent to pcap/<scheduler>/<from>-<to>.pcap (tcpdump on kernel links, the native link emulator itself on native links; 128 bytes of each packet)'),
+        compress: z.boolean().default(false)
+          .describe('write the row tables (iterations, links, transfers, ...) as <name>.csv.gz, which pandas and R read as they are; summary.csv stays plain'),
       })
-      .default({ bin_s: 1, transfers: true, packet_log: false, pcap: false }),
+      .default({ bin_s: 1, transfers: true, packet_log: false, pcap: false, compress: false }),
   })
   .describe('a geobed scenario');
 

@@ -102,5 +102,5 @@ export interface Scenario {
     tcp: { congestion: string; buffers: 'auto' | 'host' | number; slow_start_after_idle: boolean };
     sharing: 'max-min' | 'tcp';
   };
-  results: { bin_s: number; transfers: boolean; packet_log: boolean; pcap: boolean };
+  results: { bin_s: number; transfers: boolean; packet_log: boolean; pcap: boolean; compress: boolean };
 }

@@ -9,7 +9,9 @@
  * hold. A stop (Ctrl-C) removes the half-written table and leaves
  * collected.json out, so `sweep status` can say the tables are not whole.
  */
-import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createGzip } from 'node:zlib';
+import { isTableFile, tableName, tablePath, tableStream } from '../results/table-files.js';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
@@ -35,14 +37,15 @@ export const COLLECTED_FILE = 'collected.json';
 
 export async function collectSweep(folder: string, plan: SweepPlan): Promise<Collected> {
   const done = plan.points.filter((p) => pointState(folder, p) === 'done');
-  const files = new Set<string>();
-  for (const p of done) for (const f of readdirSync(runDir(folder, p))) if (f.endsWith('.csv')) files.add(f);
+  // each table by its name; compressed (.csv.gz, results.compress) when its runs wrote it so
+  const files = new Map<string, boolean>();
+  for (const p of done) for (const f of readdirSync(runDir(folder, p))) if (isTableFile(f)) files.set(tableName(f), (files.get(tableName(f)) ?? false) || f.endsWith('.gz'));
   const tables = new Map<string, number>();
   // (this collection's record replaces the last one only when it completes)
   rmSync(join(folder, COLLECTED_FILE), { force: true });
   const release = handleStops();
   try {
-    for (const file of [...files].sort()) tables.set(file, await combine(folder, plan, done, file));
+    for (const [file, gzipped] of [...files].sort(([a], [b]) => a.localeCompare(b))) tables.set(gzipped ? `${file}.gz` : file, await combine(folder, plan, done, file, gzipped));
   } finally {
     release();
   }
@@ -51,9 +54,12 @@ export async function collectSweep(folder: string, plan: SweepPlan): Promise<Col
 }
 
 /** One combined table, written whole or not at all (a stop removes its .partial and throws the stop's reason). */
-async function combine(folder: string, plan: SweepPlan, done: SweepPoint[], file: string): Promise<number> {
-  const tmp = join(folder, `${file}.partial`);
-  const out = createWriteStream(tmp);
+async function combine(folder: string, plan: SweepPlan, done: SweepPoint[], file: string, gzipped: boolean): Promise<number> {
+  const target = join(folder, gzipped ? `${file}.gz` : file);
+  const tmp = `${target}.partial`;
+  const sink = createWriteStream(tmp);
+  const out = gzipped ? createGzip() : sink;
+  if (gzipped) out.pipe(sink);
   let header: string | null = null;
   let rows = 0;
   const write = async (line: string) => {
@@ -61,11 +67,11 @@ async function combine(folder: string, plan: SweepPlan, done: SweepPoint[], file
   };
   try {
     for (const point of done) {
-      const path = join(runDir(folder, point), file);
-      if (!existsSync(path)) continue;
+      const path = tablePath(runDir(folder, point), file);
+      if (path === null) continue;
       const prefix = csvLine(gridValues(plan, point));
       let first = true;
-      for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+      for await (const line of createInterface({ input: tableStream(path), crlfDelay: Infinity })) {
         stopSignal.throwIfAborted();
         if (first) {
           first = false;
@@ -83,13 +89,14 @@ async function combine(folder: string, plan: SweepPlan, done: SweepPoint[], file
       }
     }
     out.end();
-    await once(out, 'finish');
+    await once(sink, 'finish');
   } catch (e) {
     out.destroy();
+    sink.destroy();
     rmSync(tmp, { force: true });
     throw e;
   }
-  renameSync(tmp, join(folder, file));
+  renameSync(tmp, target);
   return rows;
 }
 

@@ -15,7 +15,7 @@ function scenario(nodes: string[], pairs: [string, string, number | Trace][], me
   return {
     name: 'b', description: '', file: '', hash: '', seed: 1, iterations: 1, nodes, workers: nodes, links,
     workload: { profile: 'custom', arrays: [], bytesPerElement: 4, computeS: 0, totalBytes: megabytes * 1e6, training: null },
-    schedulers: [], network: { framing: 'none', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP, sharing: 'max-min' }, results: { bin_s: 1, transfers: false, packet_log: false, pcap: false },
+    schedulers: [], network: { framing: 'none', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP, sharing: 'max-min' }, results: { bin_s: 1, transfers: false, packet_log: false, pcap: false, compress: false },
   };
 }
 

@@ -34,7 +34,7 @@ function chain(nodes: string[], mbps: number | ((from: string, to: string) => nu
   return {
     name: 'chain', description: '', file: '', hash: '', seed: 1, iterations, nodes, workers, links,
     workload: { profile: 'custom', arrays: modelArrays, bytesPerElement: 4, computeS, totalBytes: arrays.reduce((s, x) => s + x * 1e6, 0), training: null },
-    schedulers: [], network: { framing: 'none', queueing: 'fair', underlay, tcp: DEFAULT_TCP, sharing: 'max-min' }, results: { bin_s: 1, transfers: true, packet_log: false, pcap: false },
+    schedulers: [], network: { framing: 'none', queueing: 'fair', underlay, tcp: DEFAULT_TCP, sharing: 'max-min' }, results: { bin_s: 1, transfers: true, packet_log: false, pcap: false, compress: false },
   };
 }
 
