@@ -6,7 +6,10 @@
  * simulation (SimGrid: engine.run(); geobed: building the network, the
  * sends and Simulator.run), and the ratio printed. Both replays must end
  * every message when the original run did (within 1e-9), or the benchmark
- * fails: a fast wrong answer is no answer.
+ * fails: a fast wrong answer is no answer. Each case is replayed REPEATS
+ * times, geobed and SimGrid in turn, and the median and range printed: on
+ * this shared VM one replay's time varies many-fold (single replays put
+ * the ratio anywhere from 2.1x to 47x over four runs of an earlier version).
  */
 import { join } from 'node:path';
 import { loadScenario } from '../src/scenario/load.js';
@@ -68,6 +71,11 @@ const CASES: [string, () => Scenario, string][] = [
   ['mesh-64 alexnet, 3 it', () => generatedMesh({ nodes: 64, iterations: 3 }), 'netstorm'],
 ];
 
+const REPEATS = Number(process.env.REPEATS ?? 5);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** "median (min-max)" */
+const spread = (xs: number[], digits: number) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
+
 const rows: string[][] = [];
 for (const [name, make, label] of CASES) {
   const scenario = make();
@@ -75,16 +83,24 @@ for (const [name, make, label] of CASES) {
   const config = scenario.schedulers.find((s) => s.label === label) ?? { ...schedulerSpec.parse(label), label };
   const records: WireRecord[] = [];
   const run = simulate(scenario, config, { wireLog: records });
-  const geobed = replayInGeobed(scenario, records);
   const scale = scenario.network.framing === 'tcp' ? TCP_SCALE : 1;
-  const simgrid = replayInSimgrid(scenario.nodes.length, scenario.links.map((l) => l.trace), records, run.endTime, scale);
-  const agree = [largestRelativeDifference(records, geobed.ends).relative, largestRelativeDifference(records, simgrid.ends).relative];
-  if (!(agree[0] < 1e-9 && agree[1] < 1e-9)) throw new Error(`${name} ${label}: a replay disagrees with the run (geobed ${agree[0]}, SimGrid ${agree[1]})`);
+  const times = { geobed: [] as number[], simgrid: [] as number[], ratio: [] as number[] };
+  let agree = [0, 0];
+  for (let r = 0; r < REPEATS; r++) {
+    const geobed = replayInGeobed(scenario, records);
+    const simgrid = replayInSimgrid(scenario.nodes.length, scenario.links.map((l) => l.trace), records, run.endTime, scale);
+    agree = [largestRelativeDifference(records, geobed.ends).relative, largestRelativeDifference(records, simgrid.ends).relative];
+    if (!(agree[0] < 1e-9 && agree[1] < 1e-9)) throw new Error(`${name} ${label}: a replay disagrees with the run (geobed ${agree[0]}, SimGrid ${agree[1]})`);
+    times.geobed.push(geobed.wallS);
+    times.simgrid.push(simgrid.wallS);
+    times.ratio.push(simgrid.wallS / geobed.wallS); // (each pair back to back: a slow spell slows both)
+  }
   rows.push([
-    name, label, String(records.length), geobed.wallS.toFixed(3), simgrid.wallS.toFixed(3), (simgrid.wallS / geobed.wallS).toFixed(1),
+    name, label, String(records.length), spread(times.geobed, 3), spread(times.simgrid, 3), spread(times.ratio, 1),
     agree[0].toExponential(1), agree[1].toExponential(1),
   ]);
 }
-process.stdout.write(`the same messages through geobed's simulator and SimGrid ${version} (pure max-min, optim Full)\n${formatTable(
-  ['case', 'scheduler', 'messages', 'geobed s', 'SimGrid s', 'SimGrid / geobed', 'geobed vs run', 'SimGrid vs run'], rows,
-)}\n`);
+process.stdout.write(`the same messages through geobed's simulator and SimGrid ${version} (pure max-min, optim Full); ` +
+  `each case replayed ${REPEATS} times, median (range)\n${formatTable(
+    ['case', 'scheduler', 'messages', 'geobed s', 'SimGrid s', 'SimGrid / geobed', 'geobed vs run', 'SimGrid vs run'], rows,
+  )}\n`);
