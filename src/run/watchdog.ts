@@ -9,7 +9,7 @@
  * stall: it keeps delivering bytes of a long message at its rate, stallS
  * times that floor. A link at 0 whose trace recovers later pushes the
  * deadline to that time: an outage is not a stall. (A link at 0 for ever
- * is refused before the network is built: run/emulate.ts.)
+ * is refused before the network is built: run/link-backends.ts.)
  */
 import type { Trace } from '../model/trace.js';
 import type { Scenario } from '../scenario/types.js';

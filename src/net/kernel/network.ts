@@ -96,14 +96,16 @@ export class KernelNetwork implements EmulatedLinks {
     await this.createNamespaces();
     await this.createLinks(shapes);
     await this.shapeLinks(shapes, queueing);
-    shapes.forEach((shape, id) => (this.shut[id] = !(shape.mbps > 0)));
     // The live-change batches, started now: spawning one at the first change
     // would hold that change (and those due with it) up by ~10 ms.
     for (const ns of new Set(this.links.map((l) => l.namespace))) {
       this.batch('tc', ns);
       this.batch('ip', ns);
-      this.kickers.set(ns, new Kicker(ns));
     }
+    shapes.forEach((shape, id) => {
+      this.shut[id] = !(shape.mbps > 0);
+      if (this.shut[id]) this.kicker(this.links[id].namespace);
+    });
     await this.addRoutes();
   }
 
@@ -198,6 +200,7 @@ export class KernelNetwork implements EmulatedLinks {
     if (!(mbps > 0)) {
       if (!this.shut[linkId]) tc.write(gateCommand(link.device, false));
       this.shut[linkId] = true;
+      this.kicker(link.namespace); // (started now, ready when the link reopens)
       return;
     }
     tc.write(rateChangeCommand(link.device, mbps));
@@ -209,8 +212,8 @@ export class KernelNetwork implements EmulatedLinks {
     if (this.shut[linkId]) {
       this.shut[linkId] = false;
       tc.write(gateCommand(link.device, true));
-      const kicker = this.kickers.get(link.namespace);
-      void tc.applied().then(() => kicker?.kick(this.peers[linkId]));
+      const kicker = this.kicker(link.namespace);
+      void tc.applied().then(() => kicker.kick(this.peers[linkId]));
     }
   }
 
@@ -233,6 +236,13 @@ export class KernelNetwork implements EmulatedLinks {
     const shape = (this.shapes[linkId] = { ...this.shapes[linkId], ...change });
     const tc = this.batch('tc', link.namespace);
     for (const line of netemChangeCommands(link.device, shape, this.crossing[linkId], this.queueing)) tc.write(line);
+  }
+
+  /** The namespace's nudger, started the first time one of its links shuts (a scenario without outages starts none). */
+  private kicker(namespace: string): Kicker {
+    let kicker = this.kickers.get(namespace);
+    if (!kicker) this.kickers.set(namespace, (kicker = new Kicker(namespace)));
+    return kicker;
   }
 
   private batch(tool: 'tc' | 'ip', namespace: string): CommandBatch {
