@@ -12,14 +12,16 @@
  *   set <link id> queueing fair | fifo     fair: deficit round-robin over (source, destination) pairs, packets
  *                                          under 128 bytes apart, drops from the longest flow; fifo: drop-tail
  *   set <link id> trace <file>                       Mahimahi delivery opportunities (ms, one per line, looped):
- *                                                    each delivers up to 1504 bytes; packets may span several
+ *                                                    each delivers up to 1504 bytes, a packet counting its
+ *                                                    4-byte TUN header (linkem.h); packets may span several
  *   log <link id> <file>                             per-packet log of that link, Mahimahi's format
  *   pcap <link id> <file>                            the packets that leave the link's wire, as a pcap file
  *                                                    (raw IP, nanosecond wall-clock times, 128 bytes of each)
  *   zero [<CLOCK_MONOTONIC ns>]                      the run's epoch, now or at that time (it may be ahead):
  *                                                    log and counter times count from it, and every Mahimahi
  *                                                    trace restarts at it (its first opportunity at epoch + t0)
- *   stats <interval ms>                              print counters now and every interval (0: never)
+ *   stats <interval ms>                              print counters now and every interval (0: never), at
+ *                                                    whole intervals from the epoch, each as of its instant
  *   start                                            begin forwarding
  * Counters: "stats <ms since start> <link> <in bytes> <in packets> <out bytes> <out packets>
  * <queue drops> <loss drops> <queued bytes> <queued packets>".
@@ -317,6 +319,7 @@ static const char *cmd_zero(int argc, char **argv, uint64_t now, char *why) {
   if (argc == 2 && !parse_u64(argv[1], &epoch)) return "zero: expected a CLOCK_MONOTONIC time in ns";
   if (!started) return "zero: not started";
   start_ns = epoch;
+  if (stats_interval_ns && next_stats_ns != NEVER) next_stats_ns = next_stats_after(now);
   for (int i = 0; i < MAX_LINKS; i++) {
     Opportunities *o = &links[i].trace;
     if (!links[i].used || !o->times) continue;
@@ -333,7 +336,7 @@ static const char *cmd_stats(int argc, char **argv, uint64_t now, char *why) {
   uint64_t ms;
   if (!parse_u64(argv[1], &ms)) return "stats: expected an interval in ms";
   stats_interval_ns = ms * 1000000ull;
-  next_stats_ns = ms && started ? now + stats_interval_ns : NEVER;
+  next_stats_ns = ms && started ? next_stats_after(now) : NEVER;
   /* a reading now: the reader's baseline (bytes sent before its first reading would go uncounted) */
   if (ms && started) print_stats(now);
   return NULL;
@@ -349,7 +352,7 @@ static const char *cmd_start(int argc, char **argv, uint64_t now, char *why) {
     if (links[i].used && links[i].trace.times) links[i].trace.period_start_ns = now;
     if (links[i].used && links[i].log) fprintf(links[i].log, "# base timestamp: 0\n");
   }
-  if (stats_interval_ns) next_stats_ns = now + stats_interval_ns;
+  if (stats_interval_ns) next_stats_ns = next_stats_after(now);
   return NULL;
 }
 

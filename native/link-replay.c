@@ -6,8 +6,10 @@
  * per-packet log (Mahimahi's format, ms) goes to stdout. Commands:
  *   rate <bits/s> [<ns>]     the link's rate, from that time on (default 0)
  *   delay <us>               its propagation delay
+ *   trace <ms> [<ms>...]     Mahimahi delivery opportunities instead of a rate (looped at the last), from 0
+ *   stats <ms>               counter readings every that many ms from 0, printed as the emulator prints them
  *   arrive <ns> <bytes>      a packet for node 1 reaches the link at that time
- *   advance <ns>             the emulator wakes at that time and moves what is due
+ *   advance <ns>             the emulator wakes at that time and moves what is due (and the readings due)
  * Usage: link-replay < script
  */
 #include <stdlib.h>
@@ -25,9 +27,22 @@ int main(void) {
   link_init(&links[0], 0, 0, 1);
   link_ids[n_links++] = 0;
   links[0].log = stdout;
-  char line[256];
+  char line[4096];
   while (fgets(line, sizeof line, stdin)) {
     char what[16];
+    if (!strncmp(line, "trace ", 6)) {
+      Opportunities *o = &links[0].trace;
+      size_t cap = 16;
+      o->times = malloc(cap * sizeof *o->times);
+      o->n = 0;
+      for (char *tok = strtok(line + 6, " \n"); tok; tok = strtok(NULL, " \n")) {
+        if (o->n == cap) o->times = realloc(o->times, (cap *= 2) * sizeof *o->times);
+        o->times[o->n++] = strtoull(tok, NULL, 10);
+      }
+      if (!o->n || !o->times[o->n - 1]) return 2;
+      o->period_ms = o->times[o->n - 1];
+      continue;
+    }
     unsigned long long a = 0, b = 0;
     int n = sscanf(line, "%15s %llu %llu", what, &a, &b);
     if (n < 2) continue;
@@ -42,8 +57,11 @@ int main(void) {
       p->dst = nodes[1].address;
       p->flow = ((uint64_t)nodes[0].address << 32) | nodes[1].address;
       arrive(0, p, a);
+    } else if (!strcmp(what, "stats")) {
+      stats_interval_ns = a * 1000000ull;
+      next_stats_ns = a ? next_stats_after(0) : NEVER;
     } else if (!strcmp(what, "advance")) {
-      advance(a);
+      catch_up(a);
     } else {
       fprintf(stderr, "link-replay: cannot read \"%s\"\n", strtok(line, "\n"));
       return 2;

@@ -82,10 +82,11 @@ static uint64_t opportunity_at_or_after(Opportunities *o, uint64_t t) {
 
 /*
  * Mahimahi: each opportunity delivers up to 1504 bytes, whole packets or
- * parts; a packet leaves at the opportunity that carries its last byte.
+ * parts, a packet counting its TUN header (linkem.h); it leaves at the
+ * opportunity that carries its last byte.
  */
-static uint64_t opportunity_done(Opportunities *o, uint32_t len, uint64_t now) {
-  uint32_t remaining = len;
+static uint64_t opportunity_done(Opportunities *o, uint32_t bytes, uint64_t now) {
+  uint32_t remaining = bytes;
   if (o->used_at != now) o->left = 0; /* an opportunity unused when it came is gone */
   for (;;) {
     uint32_t use = remaining < o->left ? remaining : o->left;
@@ -110,7 +111,7 @@ void start_head(Link *l, uint64_t now) {
   uint64_t at = p->arrived > now ? p->arrived : now;
   l->on_wire = p;
   if (l->trace.times) {
-    l->wire_done = opportunity_done(&l->trace, p->len, at);
+    l->wire_done = opportunity_done(&l->trace, p->len + TUN_HEADER_BYTES, at);
   } else {
     uint64_t t = wire_time_ns(l, p->len + ETHERNET_HEADER_BYTES);
     l->wire_done = t == NEVER ? WAITING_FOR_RATE : at + t;
@@ -140,7 +141,7 @@ void link_set_rate(Link *l, uint64_t bps, uint64_t now) {
 void link_resume_on_trace(Link *l, uint64_t now) {
   if (!l->on_wire || l->wire_done != WAITING_FOR_RATE) return;
   double frame_bits = (double)(l->on_wire->len + ETHERNET_HEADER_BYTES) * 8.0;
-  uint32_t bytes_left = (uint32_t)(l->on_wire->len * (l->wire_bits_left / frame_bits) + 0.999);
+  uint32_t bytes_left = (uint32_t)((l->on_wire->len + TUN_HEADER_BYTES) * (l->wire_bits_left / frame_bits) + 0.999);
   l->wire_done = opportunity_done(&l->trace, bytes_left ? bytes_left : 1, now);
 }
 
@@ -234,6 +235,36 @@ uint64_t advance(uint64_t now) {
     if (line->head && line->head->due < next) next = line->head->due;
   }
   return next;
+}
+
+/*
+ * The first instant after `now` a whole number of stats intervals from the
+ * run's epoch (start_ns, which may be ahead): readings fall on the run's
+ * 100 ms grid, as the bins of the traces they are checked against.
+ */
+uint64_t next_stats_after(uint64_t now) {
+  int64_t since = (int64_t)(now - start_ns), step = (int64_t)stats_interval_ns;
+  int64_t k = since / step - (since % step != 0 && since < 0) + 1; /* floor(since / step) + 1 */
+  return start_ns + (uint64_t)(k * step);
+}
+
+/*
+ * Move everything due by `now`, printing each reading that fell due on the
+ * way as of its own instant: the counters of packets that left before it
+ * (one due exactly then counts in the next reading, as a trace's rate bin
+ * [t, t + 1 ms) holds the opportunity at t), stamped with it. A reading's
+ * time is when its counters held, however late the emulator woke; missed
+ * readings give way to the latest. Returns the next time anything is due.
+ */
+uint64_t catch_up(uint64_t now) {
+  if (next_stats_ns <= now) {
+    uint64_t at = next_stats_ns;
+    if (now - at >= stats_interval_ns) at += (now - at) / stats_interval_ns * stats_interval_ns;
+    advance(at - 1);
+    print_stats(at);
+    next_stats_ns = at + stats_interval_ns;
+  }
+  return advance(now);
 }
 
 void print_stats(uint64_t now) {

@@ -22,7 +22,12 @@
 #define MAX_NODES 1024
 #define MAX_LINKS 8192
 #define MTU 1500
+/* A Mahimahi delivery opportunity: 1504 bytes of what Mahimahi reads from its TUN device, each IP packet behind
+ * a 4-byte TUN header (Mahimahi opens it without IFF_NO_PI: src/util/netdevice.cc TunDevice; link_queue.cc counts
+ * the bytes it read). So one opportunity carries one 1500-byte IP packet; geobed's TUN has no header, so each
+ * packet is charged its length plus TUN_HEADER_BYTES against the opportunities. */
 #define OPPORTUNITY_BYTES 1504
+#define TUN_HEADER_BYTES 4
 /* A rate counts Ethernet frames, as htb on a veth and the simulator do: each IP packet and a 14-byte header. */
 #define ETHERNET_HEADER_BYTES 14
 #define NEVER UINT64_MAX
@@ -141,6 +146,8 @@ void link_resume_on_trace(Link *l, uint64_t now);
 void arrive(int v, Packet *p, uint64_t now);
 uint64_t advance(uint64_t now);
 void print_stats(uint64_t now);
+uint64_t next_stats_after(uint64_t now);
+uint64_t catch_up(uint64_t now);
 
 /* pcap.c */
 FILE *pcap_open(const char *path);

@@ -66,11 +66,7 @@ static int read_commands(uint64_t now) {
 
 /* Move what is due, print counters when due, and set the timer for the next thing due. */
 static void schedule(int timer, uint64_t now) {
-  uint64_t next = started ? advance(now) : NEVER;
-  if (started && next_stats_ns <= now) {
-    print_stats(now);
-    next_stats_ns = now + stats_interval_ns;
-  }
+  uint64_t next = started ? catch_up(now) : NEVER;
   if (next_stats_ns < next) next = next_stats_ns;
   struct itimerspec its = {0};
   if (next != NEVER) {
@@ -124,7 +120,7 @@ int main(void) {
     if (n < 0 && errno != EINTR) return 1;
     uint64_t now = now_ns();
     /* what fell due while we slept leaves first: a packet read below arrives at `now`, after it */
-    if (started) advance(now);
+    if (started) catch_up(now);
     for (int i = 0; i < n; i++) {
       uint64_t tag = events[i].data.u64;
       if (tag == TAG_STDIN) {

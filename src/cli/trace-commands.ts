@@ -63,13 +63,13 @@ export function traceCommands(y: Argv): Argv {
     )
     .command(
       'convert <file>',
-      'convert a Mahimahi trace (one 1504-byte delivery opportunity per line, in ms) to time_s,mbps (Ethernet frames, as every geobed rate)',
+      'convert a Mahimahi trace (one delivery opportunity per line, in ms: one 1500-byte IP packet) to time_s,mbps (Ethernet frames, as every geobed rate)',
       (c) => c
         .positional('file', { type: 'string', demandOption: true })
         .option('bin-ms', { type: 'number', default: 100, describe: 'width of each rate bin' })
         .option('out', { type: 'string' }),
       guarded((a) => {
-        const note = `# ${a.file}: each delivery opportunity's 1504 bytes of IP packets as Ethernet frames (x 1514/1500), as every geobed rate counts\n`;
+        const note = `# ${a.file}: each delivery opportunity (1504 bytes with Mahimahi's 4-byte TUN header: one 1500-byte IP packet) as a 1514-byte Ethernet frame, as every geobed rate counts\n`;
         writeChunks(a.out, [note + formatTraceCsv(convertMahimahi(readText(a.file, 'Mahimahi trace'), a.file, a['bin-ms']))]);
       }),
     )

@@ -22,6 +22,19 @@ export function megabitsBetween(trace: Trace, t0: number, t1: number): number {
   return area;
 }
 
+/** When the trace, from t0, has allowed `megabits` (at most t1): how long a backlog of that size keeps a link busy. */
+export function timeToAllow(trace: Trace, t0: number, megabits: number, t1: number): number {
+  let t = t0, left = megabits;
+  while (t < t1) {
+    const next = Math.min(t1, trace.nextChangeAfter(t));
+    const rate = trace.rateAt(t);
+    if (rate * (next - t) >= left) return t + left / rate;
+    left -= rate * (next - t);
+    t = next;
+  }
+  return t1;
+}
+
 /** Time-averaged rate over [from, to). */
 export function meanRate(trace: Trace, from: number, to: number): number {
   if (to <= from) return trace.rateAt(from);

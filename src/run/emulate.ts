@@ -17,7 +17,7 @@ import type { EmulatedLinks } from '../net/emu/links.js';
 import type { EmulationHealth, LinkFidelity } from '../results/fidelity.js';
 import { WallClock } from '../net/emu/transport.js';
 import { DEFAULT_STALL_S, diagnoseStall, HEARTBEAT_S, StallWatchdog } from './watchdog.js';
-import { buildLinks, chooseLinkBackend, type LinkBackend } from './link-backends.js';
+import { allowances, buildLinks, chooseLinkBackend, type LinkBackend } from './link-backends.js';
 import { AgentProcesses } from './agent-processes.js';
 import { TraceReplay, type LinkChange } from './trace-replay.js';
 import type { AgentInit, ControlChannel, FromAgent, ToAgent } from './agent-protocol.js';
@@ -234,7 +234,7 @@ class Emulation {
     this.hostCpu.start();
     this.processCpu.start();
     this.watchdog.message(0);
-    this.sampler = new LinkSampler(net.counters(), scenario.links.map((l) => l.trace), () => clock.now(), scenario.results.bin_s);
+    this.sampler = new LinkSampler(net.counters(), allowances(scenario, net), () => clock.now(), scenario.results.bin_s);
     this.sampler.start();
     this.replay = new TraceReplay(scenario, net, clock, epochMs, (change) => options.sink?.linkChange(change));
     this.agents!.broadcast({ type: 'start', epochMs });

@@ -16,6 +16,10 @@ import { LINKEM_BINARY, LinkEmulator } from '../net/native/linkem.js';
 import { UserError } from '../util/errors.js';
 import { checkCongestion, namespaceTcp } from './host-tcp.js';
 import { linksDownForEver } from './watchdog.js';
+import type { Trace } from '../model/trace.js';
+import { convertMahimahi } from '../scenario/traces/mahimahi.js';
+import { traceFromTable } from '../scenario/traces/piecewise.js';
+import { readText } from '../util/files.js';
 
 /** What carries the emulated links: htb (+ netem) in the kernel, or geobed's native link emulator. */
 export const LINK_BACKENDS = ['kernel', 'native'] as const;
@@ -84,6 +88,26 @@ export function describeLinks(backend: LinkBackend, scenario: Scenario): string 
   return backend === 'native'
     ? 'emulated: a network namespace per node, links carried by geobed\'s native link emulator (TUN), real TCP, wall-clock time'
     : `emulated: a network namespace per node, veth links shaped by htb (${scenario.network.queueing} queueing), real TCP, wall-clock time`;
+}
+
+/**
+ * What each directed link is allowed, as its backend carries it, for the
+ * fidelity check: the trace the runner replays, except a Mahimahi trace the
+ * native emulator replays itself, which allows its opportunities to the
+ * millisecond (not the scenario's bin_ms averages the simulator and kernel
+ * links follow).
+ */
+export function allowances(scenario: Scenario, net: EmulatedLinks): Trace[] {
+  return scenario.links.map((l) => {
+    if (!(l.mahimahi && net.replaysMahimahi)) return l.trace;
+    try {
+      const table = convertMahimahi(readText(l.mahimahi, 'Mahimahi trace'), l.mahimahi, 1);
+      return traceFromTable(table, true, table.periodS);
+    } catch (e) {
+      if (e instanceof UserError) return l.trace; // (a trace too long for 1 ms rows: its bin_ms averages)
+      throw e;
+    }
+  });
 }
 
 /** Build the scenario's network on the chosen backend, every link at its trace's first rate. */

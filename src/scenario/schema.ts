@@ -34,7 +34,7 @@ export const traceFileSpec = z
 
 export const mahimahiSpec = z
   .strictObject({
-    mahimahi: z.string().min(1).describe('Mahimahi trace file (one 1504-byte delivery opportunity per line, a time in ms; looped), relative to the scenario file'),
+    mahimahi: z.string().min(1).describe('Mahimahi trace file (one delivery opportunity per line, a time in ms: 1504 bytes with Mahimahi\'s TUN header, one 1500-byte IP packet; looped), relative to the scenario file'),
     bin_ms: z.number().min(1, 'at least 1 ms (Mahimahi timestamps are whole milliseconds)').default(100).describe('simulated mode and kernel links follow its rate averaged over bins of this width; the native link emulator replays it opportunity by opportunity'),
   })
   .describe('a Mahimahi delivery-opportunity trace');

@@ -174,12 +174,12 @@ describe('geobed CLI', () => {
     const conv = await geobed(['trace', 'convert', 'cell.trace', '--bin-ms', '500', '--out', 'cell.csv'], dir.path);
     expect(conv.exitCode, conv.stderr).toBe(0);
     const converted = parseTraceCsv(readFileSync(join(dir.path, 'cell.csv'), 'utf8'), 'cell.csv');
-    expect(readFileSync(join(dir.path, 'cell.csv'), 'utf8')).toMatch(/^# cell\.trace: .* as Ethernet frames \(x 1514\/1500\)/);
-    expect(converted.mbps).toEqual([12.144299, 12.144299, 12.144299, 12.144299]); // 12.032 Mbit/s of IP packets, as frames
+    expect(readFileSync(join(dir.path, 'cell.csv'), 'utf8')).toMatch(/^# cell\.trace: .*one 1500-byte IP packet\) as a 1514-byte Ethernet frame/);
+    expect(converted.mbps).toEqual([12.112, 12.112, 12.112, 12.112]); // Mahimahi's "12 Mbit/s" trace: 12 Mbit/s of IP packets, as frames
 
     const show = await geobed(['trace', 'show', 'cell.csv'], dir.path);
     expect(show.exitCode).toBe(0);
-    expect(show.stdout).toMatch(/min 12\.144\s+mean 12\.144\s+max 12\.144/);
+    expect(show.stdout).toMatch(/min 12\.112\s+mean 12\.112\s+max 12\.112/);
     const bad = await geobed(['trace', 'show', 'cell.trace'], dir.path);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/cell\.trace:1: expected the header "time_s,mbps"/);

@@ -76,4 +76,31 @@ describe('the native link emulator\'s link, in virtual time', () => {
     // 2000 bits by 0.25 ms, 2000 more by 1.5 ms, the last 4000 at 4 Mbit/s from 2 ms: 1 ms
     expect(departures).toEqual([[3, 3]]);
   });
+
+  // Issue 26: Mahimahi's opportunity is 1504 bytes of what it reads from its TUN device, each IP packet behind a
+  // 4-byte header (src/util/netdevice.cc TunDevice: IFF_TUN without IFF_NO_PI): one 1500-byte IP packet each.
+  it('a Mahimahi opportunity carries one 1500-byte IP packet: a thousand leave at the first thousand opportunities', async () => {
+    const arrivals = Array.from({ length: 1000 }, () => 'arrive 0 1500');
+    const { departures } = await replay(['trace 1', ...arrivals, `advance ${ms(2000)}`]);
+    // (counting 1504 bytes of IP packets, the thousandth left at 998 ms)
+    expect(departures.map(([at]) => at)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+  });
+
+  it('small packets share an opportunity, each counting its 4-byte TUN header', async () => {
+    // 114 packets of 128 bytes: 15,048 bytes with their headers, past 10 opportunities (15,040): the last leaves at the 11th
+    const arrivals = Array.from({ length: 114 }, () => 'arrive 0 128');
+    const { departures } = await replay(['trace 1', ...arrivals, `advance ${ms(100)}`]);
+    expect(departures[113][0]).toBe(11);
+    expect(departures.filter(([at]) => at === 1)).toHaveLength(11); // 11 x 132 = 1452 of the first 1504
+  });
+
+  it('counter readings fall on whole intervals from the epoch, each as of its instant, however late the emulator wakes', async () => {
+    // 1514 frame bytes a ms: 300 packets queued at 0 leave at 1, 2, ... 300 ms
+    const arrivals = Array.from({ length: 300 }, () => 'arrive 0 1500');
+    const r = await execa(REPLAY, [], { input: `${['rate 12112000', 'stats 100', ...arrivals, `advance ${ms(150.5)}`, `advance ${ms(203.7)}`, `advance ${ms(399.99)}`].join('\n')}\n` });
+    const readings = r.stdout.split('\n').filter((l) => l.startsWith('stats ')).map((l) => l.split(' ').slice(1).map(Number));
+    // [at ms, out packets, queued packets]: the packet that leaves at exactly 100 ms counts in the next reading,
+    // as a trace's rate bin [t, t + 1 ms) holds the opportunity at t
+    expect(readings.map((f) => [f[0], f[5], f[9]])).toEqual([[100, 99, 201], [200, 199, 101], [300, 299, 1]]);
+  });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fidelityCause, fidelityLine, fidelityProblems, flaggedLinks, hostSaturated, type EmulationHealth, type LinkFidelity } from '../../src/results/fidelity.js';
 import { cpuTimes, schedTimes, summariseIdle, summariseProcess } from '../../src/run/host-load.js';
-import { busyStretch } from '../../src/net/emu/sampler.js';
+import { busyStretch, LinkSampler } from '../../src/net/emu/sampler.js';
+import type { LinkCounterReading } from '../../src/net/emu/links.js';
 import { PiecewiseTrace } from '../../src/scenario/traces/piecewise.js';
 
 const link = (id: number, busyS: number, allowed: number, carried: number): LinkFidelity => ({
@@ -124,4 +125,45 @@ describe('busy stretches from two samples of a link', () => {
   it('nothing queued: not busy', () => {
     expect(busyStretch(sample(1, 0, 0), sample(1.1, 1e6, 0), trace)).toBeNull();
   });
+
+  it('a backlog held through an outage: busy until the trace has allowed it, not skipped for the rate at the sample', () => {
+    const outage = new PiecewiseTrace([0, 1.05], [0, 100]); // down until 1.05 s, then 100 Mbit/s
+    const s = busyStretch(sample(1, 0, 250_000), sample(1.1, 250_000, 0), outage)!;
+    expect(s.busyS).toBeCloseTo(0.07, 6); // 50 ms down, then 2 Mbit at 100 Mbit/s
+    expect(s.allowedMb).toBeCloseTo(2, 9);
+    expect(s.carriedMb).toBeCloseTo(2, 9);
+  });
 });
+
+// Issue 26: readings were stamped when Node got them, ~50 ms off the trace's 100 ms bins, and the figure read 3-5
+// points low on traces that change every bin. A reading now carries the instant its counters held.
+describe('the sampler compares each reading with the trace over the instants it covers', () => {
+  // 10 and 50 Mbit/s in turn, every 100 ms; the link carries exactly that, with a long queue throughout
+  const square = new PiecewiseTrace([0, 0.1], [10, 50], 0.2);
+  const readings = (offsetS: number) => {
+    const out: LinkCounterReading[] = [];
+    let sent = 0;
+    for (let k = 0; k <= 20; k++) {
+      out.push({ link: 0, atS: k / 10 + offsetS, sentBytes: sent, dropped: 0, backlogBytes: 10e6 });
+      sent += ((k % 2 === 0 ? 10 : 50) * 1e6 * 0.1) / 8;
+    }
+    return out;
+  };
+  const fidelityOf = (list: LinkCounterReading[]) => {
+    const counters = { start: (_: number, on: (r: LinkCounterReading) => void) => list.forEach(on), stop: async () => undefined };
+    const sampler = new LinkSampler(counters, [square], () => 123, 0.1); // (Node's clock: far off, and unused)
+    sampler.start();
+    return sampler.fidelity()[0];
+  };
+
+  it('stamped where the counters were read: a link that carried its trace exactly reads 100%', () => {
+    const f = fidelityOf(readings(0));
+    expect(f.busyS).toBeCloseTo(2, 9);
+    expect(f.ratio).toBeCloseTo(1, 6);
+  });
+
+  it('the same counters stamped 50 ms late compare with the wrong bins, and read low (what the figure did before)', () => {
+    expect(fidelityOf(readings(0.05)).ratio).toBeLessThan(0.8); // 0.75: each interval half in the other bin
+  });
+});
+

@@ -70,13 +70,13 @@ describe('loading scenarios', () => {
     const ab = s.links[0];
     expect(ab.mahimahi).toBe(join(dir.path, 'cell.up'));
     expect(ab.rateSource).toBe('mahimahi cell.up');
-    // 10 x 1504 bytes of IP packets in 100 ms = 1.2032 Mbit/s, x 1514/1500 as frames; the 5 at 250 ms
+    // 10 opportunities of one 1500-byte IP packet in 100 ms = 1.2 Mbit/s, x 1514/1500 as frames; the 5 at 250 ms
     // fall at 0 of the next loop, in the first bin
     const frames = 1514 / 1500;
-    expect(ab.trace.rateAt(0.05)).toBeCloseTo(1.8048 * frames, 9);
-    expect(ab.trace.rateAt(0.15)).toBeCloseTo(1.2032 * frames, 9);
+    expect(ab.trace.rateAt(0.05)).toBeCloseTo(1.8 * frames, 9);
+    expect(ab.trace.rateAt(0.15)).toBeCloseTo(1.2 * frames, 9);
     expect(ab.trace.rateAt(0.22)).toBe(0); // [200, 250): nothing
-    expect(ab.trace.rateAt(0.25 + 0.15)).toBeCloseTo(1.2032 * frames, 9); // looped every 250 ms
+    expect(ab.trace.rateAt(0.25 + 0.15)).toBeCloseTo(1.2 * frames, 9); // looped every 250 ms
     expect([ab.jitterS, ab.reorder]).toEqual([0.004, false]);
     expect([s.links[2].jitterS, s.links[2].reorder, s.links[2].mahimahi]).toEqual([0.001, true, null]);
   });

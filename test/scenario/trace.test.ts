@@ -27,6 +27,20 @@ describe('piecewise traces', () => {
     expect(longer.rateAt(10)).toBe(100);
   });
 
+  // Issue 26: 8.4 s (the 0.7 s row of a 1.1 s loop's 8th pass) % 1.1 is 0.6999...: the rate at that change was the row
+  // before's, so the runner skipped the change and the emulated link ran 100 ms behind its trace from then on.
+  it('a looped trace has each row\'s rate at every change it announces, however many loops on', () => {
+    const rates = [10, 40, 10, 40, 10, 40, 10, 40, 10, 40, 20];
+    const trace = new PiecewiseTrace(rates.map((_, i) => i / 10), rates, 1.1);
+    let t = 0;
+    for (let k = 1; k < 1100; k++) {
+      t = trace.nextChangeAfter(t);
+      expect(t).toBeCloseTo(Math.round(t * 10) / 10, 9); // every 100 ms, none skipped
+      expect([t, trace.rateAt(t)]).toEqual([t, rates[Math.round(t * 10) % 11]]);
+      expect(trace.rateAt(t + 0.05)).toBe(rates[Math.round(t * 10) % 11]);
+    }
+  });
+
   it('changes only when the rate does: equal neighbours merge, a loop of one rate is a constant', () => {
     const repeated = new PiecewiseTrace([0, 1, 2, 3], [10, 10, 20, 20], 4);
     expect([0, 0.5, 2, 4, 6].map((t) => repeated.nextChangeAfter(t))).toEqual([2, 2, 4, 6, 8]);
@@ -121,17 +135,17 @@ describe('generators', () => {
 });
 
 describe('Mahimahi traces', () => {
-  it('converts delivery opportunities to rates in frame bytes: one 1504-byte opportunity per ms is 12.032 Mbit/s of IP packets, 12.144 of frames', () => {
+  it('converts delivery opportunities to rates in frame bytes: one opportunity per ms (a 1500-byte IP packet, as Mahimahi carries) is 12 Mbit/s of IP packets, 12.112 of frames', () => {
     const lines = Array.from({ length: 1000 }, (_, i) => String(i + 1)).join('\n');
     const table = convertMahimahi(lines, 'm', 100);
     expect(table.times).toHaveLength(10);
     expect(table.times[3]).toBeCloseTo(0.3, 9);
-    for (const r of table.mbps) expect(r).toBeCloseTo((12.032 * 1514) / 1500, 9);
+    for (const r of table.mbps) expect(r).toBeCloseTo(12.112, 9);
   });
 
   it('counts several opportunities in the same millisecond, empty bins as 0, and the last one at time 0 of the next loop', () => {
     const table = convertMahimahi('10\n10\n10\n250\n300\n', 'm', 100);
-    expect(table.mbps.map((r) => +((r * 1500) / 1514).toFixed(5))).toEqual([0.48128, 0, 0.12032]);
+    expect(table.mbps.map((r) => +((r * 1500) / 1514).toFixed(5))).toEqual([0.48, 0, 0.12]);
   });
 
   it('rejects malformed lines and decreasing timestamps', () => {

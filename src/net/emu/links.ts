@@ -62,6 +62,14 @@ export function queueLimit(shape: LinkShape): number {
 /** One reading of a directed link's counters. */
 export interface LinkCounterReading {
   link: number;
+  /**
+   * When the counters held these values, on the run's clock (seconds from
+   * its epoch): the native emulator stamps its readings with its own clock,
+   * zeroed at atEpoch; kernel links with the time the runner asked the
+   * kernel. Stamped where they were taken, readings compare with the
+   * traces over the instants they cover, not when Node got round to them.
+   */
+  atS: number;
   /** Bytes the link has sent since it was built (the backend's own byte accounting). */
   sentBytes: number;
   dropped: number;
@@ -69,9 +77,9 @@ export interface LinkCounterReading {
   backlogBytes: number;
 }
 
-/** A backend's link counters, read every `intervalMs` until stopped. */
+/** A backend's link counters, read every `intervalMs` (at whole intervals of `clock`, the run's seconds) until stopped. */
 export interface LinkCounters {
-  start(intervalMs: number, onReading: (r: LinkCounterReading) => void): void;
+  start(intervalMs: number, onReading: (r: LinkCounterReading) => void, clock: () => number): void;
   stop(): Promise<void>;
 }
 

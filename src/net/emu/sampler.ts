@@ -7,7 +7,7 @@
  */
 import type { LinkCounters } from './links.js';
 import { binIndex, LinkBins } from '../../util/bins.js';
-import { megabitsBetween, type Trace } from '../../model/trace.js';
+import { megabitsBetween, timeToAllow, type Trace } from '../../model/trace.js';
 
 export const SAMPLE_INTERVAL_MS = 100;
 
@@ -37,18 +37,27 @@ export interface LinkSample {
 
 /**
  * The stretch after `previous` in which the link was certainly busy: with B
- * bytes queued it has work for at least B / rate (or the whole interval).
- * Over it the link must carry what the trace allows; carrying less means
- * the host fell behind. Bytes beyond the allowance may be new arrivals, so
- * they are not counted. Null when nothing was queued.
+ * bytes queued it has work until the trace has allowed B bytes (or the
+ * whole interval). Over it the link must carry what the trace allows;
+ * carrying less means the host fell behind. Bytes beyond the allowance may
+ * be new arrivals, so they are not counted. Null when nothing was queued or
+ * the trace allowed nothing.
  */
 export function busyStretch(previous: LinkSample, next: LinkSample, trace: Trace): { busyS: number; allowedMb: number; carriedMb: number } | null {
-  const rate = trace.rateAt(previous.at);
-  if (previous.backlogBytes <= 0 || previous.at < 0 || rate <= 0) return null;
-  const busyS = Math.min(next.at - previous.at, (previous.backlogBytes * 8) / 1e6 / rate);
-  const allowedMb = megabitsBetween(trace, previous.at, previous.at + busyS);
+  if (previous.backlogBytes <= 0 || previous.at < 0 || next.at <= previous.at) return null;
+  const from = previous.at + EDGE_NUDGE_S, until = next.at + EDGE_NUDGE_S;
+  const busyS = timeToAllow(trace, from, (previous.backlogBytes * 8) / 1e6, until) - from;
+  const allowedMb = megabitsBetween(trace, from, from + busyS);
+  if (allowedMb <= 0) return null;
   return { busyS, allowedMb, carriedMb: Math.min(((next.sentBytes - previous.sentBytes) * 8) / 1e6, allowedMb) };
 }
+
+/**
+ * Readings fall on the traces' rate edges (0.3 s, 1.2 s: decimals a binary
+ * float cannot hold, so a looped trace may place 0.3 s just before its
+ * edge): each interval is read 1 ns later, on the right side of every edge.
+ */
+const EDGE_NUDGE_S = 1e-9;
 
 export class LinkSampler {
   private readonly first = new Map<number, LinkSample>();
@@ -67,7 +76,7 @@ export class LinkSampler {
   }
 
   start(): void {
-    this.counters.start(SAMPLE_INTERVAL_MS, (r) => this.record(r.link, { at: this.now(), sentBytes: r.sentBytes, dropped: r.dropped, backlogBytes: r.backlogBytes }));
+    this.counters.start(SAMPLE_INTERVAL_MS, (r) => this.record(r.link, { at: r.atS, sentBytes: r.sentBytes, dropped: r.dropped, backlogBytes: r.backlogBytes }), this.now);
   }
 
   private record(id: number, now: LinkSample): void {
@@ -79,8 +88,9 @@ export class LinkSampler {
     b.dropped = now.dropped - b.firstDropped;
     if (!previous || now.at < 0) return;
     const bytes = now.sentBytes - previous.sentBytes;
+    // the bin the interval falls in (its middle: readings on the run's grid end an interval at a bin's edge);
     // (a sample after the run's end, for a bin already handed to the results, is not reported)
-    const bin = binIndex(now.at, this.binS);
+    const bin = binIndex((previous.at + now.at) / 2, this.binS);
     if (bin >= this.carried.firstOpen) this.carried.add(id, bin, bytes);
     const stretch = busyStretch(previous, now, this.traces[id]);
     if (stretch) {

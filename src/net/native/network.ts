@@ -133,14 +133,16 @@ export class NativeNetwork implements EmulatedLinks {
   /**
    * The emulator's counters, printed every interval, in Ethernet frame bytes as
    * the kernel backend's and the simulator's: it counts IP packets, so add each
-   * packet's 14-byte header (a link's rate is charged the same way).
+   * packet's 14-byte header (a link's rate is charged the same way). Each
+   * reading is stamped by the emulator, as of an instant on its clock (whole
+   * intervals from the epoch atEpoch gave it: the run's clock).
    */
   counters(): LinkCounters {
     const em = this.linkem;
     return {
       start: (intervalMs: number, onReading: (r: LinkCounterReading) => void) => {
         em.onStats((c) => onReading({
-          link: c.link, sentBytes: c.outBytes + ETHERNET_HEADER_BYTES * c.outPackets, dropped: c.queueDrops + c.lossDrops,
+          link: c.link, atS: c.atMs / 1000, sentBytes: c.outBytes + ETHERNET_HEADER_BYTES * c.outPackets, dropped: c.queueDrops + c.lossDrops,
           backlogBytes: c.queuedBytes + ETHERNET_HEADER_BYTES * c.queuedPackets,
         }));
         em.send(`stats ${intervalMs}`);

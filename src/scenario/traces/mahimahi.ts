@@ -1,20 +1,29 @@
-/** Mahimahi traces: one 1504-byte delivery opportunity per line, a millisecond timestamp each, looped at the last. */
+/** Mahimahi traces: one 1504-byte delivery opportunity per line (one 1500-byte IP packet), a millisecond timestamp each, looped at the last. */
 import { UserError } from '../../util/errors.js';
 import { MAX_TRACE_ROWS } from '../../model/limits.js';
 import type { TraceTable } from './piecewise.js';
-import { ETHERNET_HEADER_BYTES, FRAME_BYTES } from '../../net/wire.js';
+import { ETHERNET_HEADER_BYTES } from '../../net/wire.js';
 import { quoted } from '../../util/format.js';
 
-/** Bytes of IP packets per Mahimahi delivery opportunity (one MTU-sized packet and a little), as Mahimahi and the native emulator count them. */
-export const MAHIMAHI_PACKET_BYTES = 1504;
+/**
+ * A Mahimahi delivery opportunity: 1504 bytes of what Mahimahi reads from
+ * its TUN device, each IP packet behind a 4-byte TUN header (Mahimahi opens
+ * it without IFF_NO_PI: src/util/netdevice.cc, TunDevice). So it carries one
+ * 1500-byte IP packet ("an opportunity for one 1500-byte packet", its
+ * traces' README); the native emulator charges each packet its length plus
+ * those 4 bytes, as Mahimahi does.
+ */
+export const MAHIMAHI_OPPORTUNITY_BYTES = 1504;
+export const MAHIMAHI_TUN_HEADER_BYTES = 4;
 /**
  * The same opportunity in Ethernet frame bytes, what a geobed rate counts
- * on every backend (net/wire.ts): full-size packets, 1514 frame bytes per
- * 1500 IP bytes. So a converted trace carries the payload the native
- * emulator carries replaying the trace itself (1504 x 1448 / 1500 bytes of
- * TCP payload per opportunity), in the simulator and on kernel links.
+ * on every backend (net/wire.ts): one 1500-byte IP packet, a 1514-byte
+ * frame. So a converted trace carries the payload the native emulator
+ * carries replaying the trace itself (1448 bytes of TCP payload per
+ * opportunity, 1448/1504 of its bytes, as in Mahimahi), in the simulator
+ * and on kernel links.
  */
-export const MAHIMAHI_FRAME_BYTES = (MAHIMAHI_PACKET_BYTES * FRAME_BYTES) / (FRAME_BYTES - ETHERNET_HEADER_BYTES);
+export const MAHIMAHI_FRAME_BYTES = MAHIMAHI_OPPORTUNITY_BYTES - MAHIMAHI_TUN_HEADER_BYTES + ETHERNET_HEADER_BYTES;
 
 /**
  * Convert a Mahimahi trace (one line per 1504-byte delivery opportunity, a

@@ -5,6 +5,9 @@
  */
 import type { Trace } from '../../model/trace.js';
 
+/** How far short of a row's start a looped trace's time may fall and be at that row (see inLoop). */
+const LOOP_EDGE_S = 1e-9;
+
 /** Produces the next segment of a generated trace: how long it lasts and its rate. */
 type SegmentSource = () => { duration: number; mbps: number };
 
@@ -63,9 +66,28 @@ export class PiecewiseTrace implements Trace {
 
   rateAt(t: number): number {
     if (t < 0) t = 0;
-    if (this.loopPeriod) t = t % this.loopPeriod;
+    if (this.loopPeriod) return this.rates[this.indexAt(this.inLoop(t).local)];
     this.ensure(t);
     return this.rates[this.indexAt(t)];
+  }
+
+  /**
+   * Where t falls in a looped trace: the start of its loop and the time
+   * since. A change of a later loop is at k x period + its row's start, in
+   * floating point: 8.4 s for the 0.7 s row of a 1.1 s loop, which t %
+   * period puts at 0.6999...; every layer asks for the rate at the change
+   * times nextChangeAfter gave, so a time within a nanosecond short of a
+   * row's start (or of the next loop) is at it.
+   */
+  private inLoop(t: number): { base: number; local: number } {
+    const period = this.loopPeriod!;
+    let base = Math.floor(t / period) * period;
+    let local = Math.max(0, t - base) + LOOP_EDGE_S;
+    if (local >= period) {
+      base += period;
+      local = 0;
+    }
+    return { base, local };
   }
 
   nextChangeAfter(t: number): number {
@@ -77,8 +99,7 @@ export class PiecewiseTrace implements Trace {
       return this.end;
     }
     if (this.loopPeriod) {
-      const base = Math.floor(t / this.loopPeriod) * this.loopPeriod;
-      const local = t - base;
+      const { base, local } = this.inLoop(t);
       const i = this.indexAt(local);
       const next = i + 1 < this.times.length ? base + this.times[i + 1] : base + this.loopPeriod;
       return next > t ? next : this.nextChangeAfter(t + this.loopPeriod * 1e-9); // (rounding)
