@@ -22,6 +22,8 @@
  *                                                    trace restarts at it (its first opportunity at epoch + t0)
  *   stats <interval ms>                              print counters now and every interval (0: never), at
  *                                                    whole intervals from the epoch, each as of its instant
+ *   moderate <us>                                    wake-up moderation under load (main.c; default 500,
+ *                                                    0: every event on time)
  *   start                                            begin forwarding
  * Counters: "stats <ms since start> <link> <in bytes> <in packets> <out bytes> <out packets>
  * <queue drops> <loss drops> <queued bytes> <queued packets>".
@@ -342,6 +344,15 @@ static const char *cmd_stats(int argc, char **argv, uint64_t now, char *why) {
   return NULL;
 }
 
+static const char *cmd_moderate(int argc, char **argv, uint64_t now, char *why) {
+  (void)argc;
+  (void)now, (void)why;
+  uint64_t us;
+  if (!parse_u64(argv[1], &us) || us > 100000) return "moderate: expected microseconds, 0 to 100000";
+  moderation_ns = us * 1000ull;
+  return NULL;
+}
+
 static const char *cmd_start(int argc, char **argv, uint64_t now, char *why) {
   (void)argc;
   (void)argv, (void)why;
@@ -364,7 +375,7 @@ static const struct {
 } COMMANDS[] = {
   {"seed", 2, 0, cmd_seed}, {"node", 5, 0, cmd_node}, {"link", 4, 0, cmd_link}, {"route", 4, 0, cmd_route},
   {"set", 4, 1, cmd_set}, {"log", 3, 0, cmd_log}, {"pcap", 3, 0, cmd_pcap}, {"zero", 1, 1, cmd_zero}, {"stats", 2, 0, cmd_stats},
-  {"start", 1, 0, cmd_start},
+  {"moderate", 2, 0, cmd_moderate}, {"start", 1, 0, cmd_start},
 };
 
 /* One command line; answers "ok" or "error ...". */

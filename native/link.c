@@ -237,6 +237,13 @@ uint64_t advance(uint64_t now) {
   return next;
 }
 
+/* Does any link replay a Mahimahi trace? */
+int trace_links(void) {
+  for (int k = 0; k < n_links; k++)
+    if (links[link_ids[k]].trace.times) return 1;
+  return 0;
+}
+
 /*
  * The first instant after `now` a whole number of stats intervals from the
  * run's epoch (start_ns, which may be ahead): readings fall on the run's

@@ -31,6 +31,7 @@
 /* A rate counts Ethernet frames, as htb on a veth and the simulator do: each IP packet and a 14-byte header. */
 #define ETHERNET_HEADER_BYTES 14
 #define NEVER UINT64_MAX
+#define DEFAULT_MODERATION_NS 500000ull
 /* wire_done while the packet on the wire waits for a rate above 0 (its bits left: wire_bits_left) */
 #define WAITING_FOR_RATE (NEVER - 1)
 #define QUANTUM 1514
@@ -122,6 +123,7 @@ extern int n_nodes_seen;
 extern uint64_t seed;
 extern uint64_t start_ns, stats_interval_ns, next_stats_ns;
 extern int started;
+extern uint64_t moderation_ns; /* wake-up moderation under load (main.c): 0 = every event on time */
 extern int64_t realtime_minus_monotonic_ns; /* for pcap timestamps (wall clock) from CLOCK_MONOTONIC times */
 
 /* queue.c */
@@ -146,6 +148,7 @@ void link_resume_on_trace(Link *l, uint64_t now);
 void arrive(int v, Packet *p, uint64_t now);
 uint64_t advance(uint64_t now);
 void print_stats(uint64_t now);
+int trace_links(void);
 uint64_t next_stats_after(uint64_t now);
 uint64_t catch_up(uint64_t now);
 

@@ -9,3 +9,4 @@ int n_nodes_seen;
 uint64_t seed = 1;
 uint64_t start_ns, stats_interval_ns, next_stats_ns = NEVER;
 int started;
+uint64_t moderation_ns = DEFAULT_MODERATION_NS;

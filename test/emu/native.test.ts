@@ -352,7 +352,7 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
   it('refuses bad control lines with a reason and changes nothing', async (ctx) => {
     const host = watch();
     net = await NativeNetwork.build(pair(), [shape(50, 5), shape(50, 5)]);
-    for (const bad of ['set 0 rate fast', 'set 0 loss 2', 'set 9 rate 1', 'route 0 10.0.0.1 0', 'link 0 0 1', 'frobnicate', 'set 0 queue 5 parsecs', 'set 0 queueing random', 'set 0 reorder 2', 'zero now', 'node 0 gb-nope gbt 198.19.0.9']) {
+    for (const bad of ['set 0 rate fast', 'set 0 loss 2', 'set 9 rate 1', 'route 0 10.0.0.1 0', 'link 0 0 1', 'frobnicate', 'set 0 queue 5 parsecs', 'set 0 queueing random', 'set 0 reorder 2', 'zero now', 'node 0 gb-nope gbt 198.19.0.9', 'moderate soon', 'moderate 200000']) {
       await expect(net.linkem.command(bad)).rejects.toThrow(/native link emulator: ".*": /);
     }
     // still 50 Mbit/s without loss and 2 x 5 ms: every ping answered, the fastest in 10-12 ms
