@@ -349,6 +349,29 @@ describe.skipIf(!isRoot)('native link emulator (root)', () => {
     expect({ priority: Number(fields[37]), policy: Number(fields[38]) }).toEqual({ priority: 10, policy: 1 });
   });
 
+  // Issue 26: under load the emulator handles what came in the last 0.5 ms together (wake-up moderation); the
+  // packets still leave at the times the rate gives, each one wire time after the one ahead of it.
+  it('under load, back-to-back packets leave exactly one wire time apart, however the emulator\'s wake-ups are batched', async () => {
+    net = await NativeNetwork.build(pair(), [shape(100), shape(100)]);
+    const log = join(dir.path, 'rate.log');
+    await net.linkem.command(`log 0 ${log}`);
+    const recv = await tool(net, 'b', ['recv', net.addressOf('b'), '5112', '3'], true);
+    await tool(net, 'a', ['send', net.addressOf('b'), '5112', '2']);
+    await json(recv);
+    await net.teardown();
+    net = null;
+    const departures = readFileSync(log, 'utf8').split('\n').filter((l) => / - /.test(l)).map((l) => l.split(' ').map(Number));
+    const wireMs = (bytes: number) => (((bytes + 14) * 8) / 100e6) * 1000; // a 1500-byte packet: 0.12112 ms
+    // a packet that waited longer than its own wire time left one wire time after the one ahead of it
+    const gaps: number[] = [];
+    for (let i = 1; i < departures.length; i++) {
+      const [at, , bytes, waited] = departures[i];
+      if (waited > wireMs(bytes) + 0.002) gaps.push(at - departures[i - 1][0] - wireMs(bytes));
+    }
+    expect(gaps.length).toBeGreaterThan(10_000); // 2 s of a queue at 100 Mbit/s
+    for (const gap of gaps) expect(Math.abs(gap)).toBeLessThan(0.0011); // (the log's times are in whole microseconds)
+  }, 30_000);
+
   it('refuses bad control lines with a reason and changes nothing', async (ctx) => {
     const host = watch();
     net = await NativeNetwork.build(pair(), [shape(50, 5), shape(50, 5)]);
