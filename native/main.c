@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -134,6 +135,10 @@ int main(void) {
     struct epoll_event events[64];
     /* (its timeout in ns: one system call a wake-up, where a timerfd took three) */
     int n = epoll_pwait2(ep, events, 64, timeout, NULL);
+    if (n < 0 && errno == ENOSYS) {
+      fprintf(stderr, "geobed-linkem: this kernel has no epoll_pwait2 (Linux 5.11 or later has it)\n");
+      return 1;
+    }
     if (n < 0 && errno != EINTR) return 1;
     uint64_t now = now_ns();
     short_gaps = now - last_wake < moderation_ns + moderation_ns / 2 ? short_gaps + 1 : 0;
