@@ -163,7 +163,7 @@ class Emulation {
     this.control = new CoordinatorEndpoint(this.coordinator, this.recorder, (node, m) => this.agents?.sendTo(node, m), scenario.nodes);
     this.coordinator.onIterationComplete(() => {
       options.onProgress?.(this.recorder.completed);
-      if (options.sink && this.sampler) options.sink.linkBins(this.sampler.carried, this.clock.now());
+      if (options.sink && this.sampler) options.sink.linkBins(this.sampler.carried, Math.min(this.clock.now(), this.sampler.readUntil()));
     });
     if (scenario.workload.training && !options.trainingData) throw new Error('emulate: real training needs its data prepared (trainingData)');
     this.record = scenario.workload.training ? new TrainingRecord(scenario.workers) : null;

@@ -162,6 +162,17 @@ describe('the sampler compares each reading with the trace over the instants it 
     expect(f.ratio).toBeCloseTo(1, 6);
   });
 
+  it('carries each interval\'s bytes into the bin it falls in, and says up to when every link has reported', () => {
+    const list = [...readings(0), { link: 1, atS: 0.5, sentBytes: 0, dropped: 0, backlogBytes: 0 }];
+    const counters = { start: (_: number, on: (r: LinkCounterReading) => void) => list.forEach(on), stop: async () => undefined };
+    const sampler = new LinkSampler(counters, [square, square], () => 123, 1);
+    sampler.start();
+    // 1 s bins: [0, 1) holds the ten intervals from 0 to 1.0 s (the one ending at 1.0 s too: its middle is 0.95 s)
+    expect(sampler.carried.get(0, 0)).toBeCloseTo((5 * 10 + 5 * 50) * 1e6 * 0.1 / 8, 3);
+    // link 1 read last at 0.5 s: bins before it are complete; link 0's up to 2 s
+    expect(sampler.readUntil()).toBe(0.5);
+  });
+
   it('the same counters stamped 50 ms late compare with the wrong bins, and read low (what the figure did before)', () => {
     expect(fidelityOf(readings(0.05)).ratio).toBeLessThan(0.8); // 0.75: each interval half in the other bin
   });

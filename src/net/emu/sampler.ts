@@ -100,6 +100,15 @@ export class LinkSampler {
     }
   }
 
+  /**
+   * Up to when every link's bytes are in `carried` (the earliest of their
+   * last readings): a later reading's interval starts there, so the bins
+   * before it are complete.
+   */
+  readUntil(): number {
+    return this.traces.reduce((until, _, id) => Math.min(until, this.last.get(id)?.at ?? 0), Infinity);
+  }
+
   /** Bytes queued on each directed link at its last sample (0 before any). */
   backlogBytes(): number[] {
     return this.traces.map((_, id) => this.last.get(id)?.backlogBytes ?? 0);
