@@ -5,7 +5,7 @@
  * show` every interval, at whole intervals of the run's clock). tc counts
  * Ethernet frames. A reading is stamped with when it was asked for (tc
  * reads the counters as soon as it has the line); an answer begins with
- * the namespace's loopback (ifindex 1, first in every dump), which pairs
+ * the namespace's loopback's root qdisc (ifindex 1, first in every dump), which pairs
  * it with its question.
  */
 import { execa, type ResultPromise } from 'execa';
@@ -38,7 +38,7 @@ export class TcCounters implements LinkCounters {
         for (const line of lines) {
           const head = /^qdisc (\S+) (\S+) dev (\S+) (\S+)/.exec(line);
           if (head) {
-            if (head[3] === 'lo') atS = asked.shift() ?? clock();
+            if (head[3] === 'lo' && head[4] === 'root') atS = asked.shift() ?? clock();
             const id = byDevice.get(head[3]);
             current = head[4] === 'root' && id !== undefined ? { id } : null;
             continue;
