@@ -65,7 +65,7 @@ function planTime(n: number, repeats: number): { median: number; max: number } {
   const config = schedulerSpec.parse('netstorm') as Extract<SchedulerConfig, { name: 'netstorm' }>;
   const policy = netstormPolicy(config, 1);
   const ctx = {
-    topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays, bytesPerElement: 4,
+    topology, nodes: scenario.nodes, workers: scenario.workers, dataCenters: scenario.dataCenters, arrays: scenario.workload.arrays, bytesPerElement: 4,
     now: 0,
   };
   policy.currentPlan(ctx);

@@ -7,6 +7,7 @@ import { afterEach, beforeEach } from 'vitest';
 import { PiecewiseTrace } from '../src/scenario/traces/piecewise.js';
 import type { Scenario } from '../src/scenario/types.js';
 import { DEFAULT_TCP } from '../src/scenario/schema.js';
+import { oneWorkerEach } from '../src/model/data-centers.js';
 
 /** A fresh temporary folder for each test, removed after it (pass or fail). */
 /**
@@ -65,7 +66,7 @@ export function lineScenario(mbps: number, gradientMb: number, computeS: number,
   }));
   const elements = (gradientMb * 1e6) / 4;
   return {
-    name: 'line', description: '', file: '', hash: '', seed: 1, iterations, nodes: ['a', 'b'], workers, links,
+    name: 'line', description: '', file: '', hash: '', seed: 1, iterations, nodes: ['a', 'b'], workers, dataCenters: oneWorkerEach(['a', 'b'], workers), wanLinks: links.length, links,
     workload: { profile: 'custom', arrays: [{ name: 'g', elements }], bytesPerElement: 4, computeS, totalBytes: elements * 4, training: null },
     schedulers: [], network: { framing: 'none', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP, sharing: 'max-min' }, results: { bin_s: 1, transfers: true, packet_log: false, pcap: false, compress: false },
   };

@@ -25,6 +25,8 @@ export const MAX_SYNTHETIC_SAMPLES = 100_000;
 /** Node names: they name namespaces and log files. */
 export const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,30}$/;
 export const NODE_NAME_RULE = 'a node name: letters, digits, "_" or "-", starting with a letter or digit, at most 31 characters';
+/** Workers in one data center: each is a node of its own (a namespace in emulated mode), so the flow model and the emulator hold them like data centers. */
+export const MAX_WORKERS_PER_DC = 1024;
 /** Scenario names and scheduler labels become folder and file names. */
 export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const SAFE_NAME_RULE = '1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (it names folders and files: no spaces, "/" or "..")';

@@ -66,6 +66,21 @@ export const ITERATIONS: Table<IterationRow> = {
   ],
 };
 
+/**
+ * iterations.csv where a data center holds several workers: the bytes
+ * within data centers (their LANs) and between them (the WAN) apart. (Runs
+ * without LANs keep the columns they always had, byte for byte.)
+ */
+export const ITERATIONS_WITH_LANS: Table<IterationRow> = {
+  file: ITERATIONS.file,
+  columns: [
+    ...ITERATIONS.columns.slice(0, -1),
+    ['lan_bytes', (r) => r.record.lanBytes ?? 0],
+    ['wan_bytes', (r) => r.record.wanBytes ?? r.record.bytes],
+    ...ITERATIONS.columns.slice(-1),
+  ],
+};
+
 export const TRANSFERS: Table<{ scheduler: string; t: TransferRecord }> = {
   file: 'transfers.csv',
   columns: [

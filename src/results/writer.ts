@@ -6,6 +6,7 @@
  * manifest are written when the run ends (complete, interrupted or failed);
  * `geobed summarize` rebuilds them from the CSVs when it never did.
  */
+import { hasLans, longestComputeS } from '../model/data-centers.js';
 import { closeSync, existsSync, openSync, readdirSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -18,7 +19,7 @@ import { flaggedLinks, type LinkFidelity } from './fidelity.js';
 import { summaryRows, type SchedulerTimes } from './summary.js';
 import { giveToSudoUser, type RunFolder } from './folder.js';
 import {
-  ACCURACY, FIDELITY, ITERATIONS, LINKS, REPLAY, SUMMARY, TRANSFERS, columnsOf, identityValues, rowOf,
+  ACCURACY, FIDELITY, ITERATIONS, ITERATIONS_WITH_LANS, LINKS, REPLAY, SUMMARY, TRANSFERS, columnsOf, identityValues, rowOf,
   type AccuracyPoint, type LinkChangeRow, type RunIdentity, type SummaryRow, type Table,
 } from './tables.js';
 
@@ -91,6 +92,9 @@ export class RunWriter {
    */
   readonly dir: string;
 
+  /** iterations.csv's columns: with LAN and WAN bytes apart where a data center has a LAN. */
+  private readonly iterations: typeof ITERATIONS;
+
   constructor(
     readonly folder: RunFolder,
     private readonly scenario: Scenario,
@@ -108,8 +112,9 @@ export class RunWriter {
         : 'each worker\'s out-cut and every worker\'s in-cut; the max-flow cut search is left out on a mesh this large (workers^2 x links > 1e8), so the bound may be looser',
     };
     this.writeManifest('running');
+    this.iterations = hasLans(scenario.dataCenters) ? ITERATIONS_WITH_LANS : ITERATIONS;
     const tables: Table<never>[] = [
-      ITERATIONS, ...(scenario.results.transfers ? [TRANSFERS] : []), LINKS,
+      this.iterations, ...(scenario.results.transfers ? [TRANSFERS] : []), LINKS,
       ...(scenario.workload.training ? [ACCURACY] : []), ...(emulated ? [REPLAY, FIDELITY] : []),
     ] as Table<never>[];
     // (summary.csv, written at the end, stays plain: the one table a reader opens first)
@@ -134,12 +139,13 @@ export class RunWriter {
 
   /** @internal (SchedulerRecords) */
   iterationRow(label: string, times: SchedulerTimes, record: IterationRecord, previous: IterationRecord | null): void {
-    const compute = this.scenario.workload.computeS;
+    // (a synchronous iteration waits for its slowest worker's gradient)
+    const compute = longestComputeS(this.scenario.dataCenters, this.scenario.workload.computeS);
     const seconds = record.end - (previous?.end ?? 0);
     const bound = compute + this.bound.syncBound((previous?.end ?? 0) + compute, previous?.lastWorker ?? null);
     times.times.push(seconds);
     times.bounds.push(bound);
-    this.add(ITERATIONS, { scheduler: label, record, seconds, bound });
+    this.add(this.iterations, { scheduler: label, record, seconds, bound });
     this.flush();
   }
 

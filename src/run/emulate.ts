@@ -29,7 +29,8 @@ import { RunRecorder } from '../sync/record.js';
 import { makePolicy } from '../sync/schedulers/index.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 import { UserError } from '../util/errors.js';
-import { scenarioTopology, type RunSink, type SchedulerRun, type TrainingOutcome, type WorkerOutcome } from './simulate.js';
+import { longestComputeS, workerComputeS } from '../model/data-centers.js';
+import { lanDataCenters, scenarioTopology, type RunSink, type SchedulerRun, type TrainingOutcome, type WorkerOutcome } from './simulate.js';
 import { TrainingRecord, type TrainingData } from '../train/session.js';
 import type { BackendChoice } from '../train/choices.js';
 
@@ -154,10 +155,10 @@ class Emulation {
     });
     this.done.catch(() => undefined); // (awaited by emulate; a rejection before then is not unhandled)
     // an iteration's record is final once every agent has seen its end (see RunRecorder)
-    this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, true);
+    this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, true, lanDataCenters(scenario));
     const policy = makePolicy(config, scenario);
     this.coordinator = new Coordinator(policy, () => ({
-      topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,
+      topology, nodes: scenario.dataCenters.map((dc) => dc.name), workers: scenario.workers, dataCenters: scenario.dataCenters, arrays: scenario.workload.arrays,
       bytesPerElement: scenario.workload.bytesPerElement, now: this.clock.now(),
     }), this.recorder, this.clock, (command) => this.control.command(command));
     this.control = new CoordinatorEndpoint(this.coordinator, this.recorder, (node, m) => this.agents?.sendTo(node, m), scenario.nodes);
@@ -173,7 +174,7 @@ class Emulation {
       signal.addEventListener('abort', onAbort, { once: true });
       this.stopListening = () => signal.removeEventListener('abort', onAbort);
     }
-    this.watchdog = new StallWatchdog((options.stallS ?? DEFAULT_STALL_S) + scenario.workload.computeS, scenario.links.map((l) => l.trace), () => this.clock.now());
+    this.watchdog = new StallWatchdog((options.stallS ?? DEFAULT_STALL_S) + longestComputeS(scenario.dataCenters, scenario.workload.computeS), scenario.links.map((l) => l.trace), () => this.clock.now());
     this.state = new AgentsState(scenario, this.clock, this.watchdog, this.record, (e) => this.fail(e));
   }
 
@@ -349,7 +350,7 @@ function agentInit(scenario: Scenario, node: string, net: EmulatedLinks, options
     underlay: scenario.network.underlay,
     iterations: scenario.iterations,
     worker: index < 0 ? null : {
-      index, count: scenario.workers.length, computeS: scenario.workload.computeS, values: options.values ?? false,
+      index, count: scenario.workers.length, computeS: workerComputeS(scenario.dataCenters, node, scenario.workload.computeS), values: options.values ?? false,
       training: training ? {
         spec: training, seed: scenario.seed, shard: options.trainingData!.shards[index], arrays: scenario.workload.arrays, backend: options.backend,
       } : null,

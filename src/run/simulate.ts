@@ -21,6 +21,7 @@ import { ExchangeLayout, TrainingWorker } from '../train/worker.js';
 import { TrainingRecord, type AccuracyRow, type TrainingData, type WeightSnapshot } from '../train/session.js';
 import type { Trainer } from '../train/trainer.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
+import { dataCenterOfNode, hasLans, workerComputeS } from '../model/data-centers.js';
 
 export interface SchedulerRun {
   label: string;
@@ -80,6 +81,11 @@ export interface RunSink extends RecordSink {
 /** Link bins a long iteration may hold before they go to the results (memory: this many x links x 8 bytes). */
 const FLUSH_BINS = 256;
 
+/** Each node's data center, where a data center has a LAN (so that LAN and WAN bytes are counted apart); else null. */
+export function lanDataCenters(scenario: Scenario): Map<string, string> | null {
+  return hasLans(scenario.dataCenters) ? dataCenterOfNode(scenario.dataCenters) : null;
+}
+
 export function scenarioTopology(scenario: Scenario): Topology {
   return Topology.fromSpecs(scenario.nodes, scenario.links);
 }
@@ -131,11 +137,11 @@ class Simulation {
       scenario.links.map((l) => l.delayOverTime?.trace ?? null), simulatedTcp(scenario, topology),
     ));
     if (options.wireLog) sim.network.wireLog = options.wireLog;
-    const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null));
+    const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, false, lanDataCenters(scenario)));
     const policy = options.policy ?? makePolicy(config, scenario);
     let channel: InProcessChannel | null = null;
     const coordinator = (this.coordinator = new Coordinator(policy, () => ({
-      topology, nodes: scenario.nodes, workers: scenario.workers, arrays: scenario.workload.arrays,
+      topology, nodes: scenario.dataCenters.map((dc) => dc.name), workers: scenario.workers, dataCenters: scenario.dataCenters, arrays: scenario.workload.arrays,
       bytesPerElement: scenario.workload.bytesPerElement, now: sim.now(),
     }), recorder, sim.events, (command) => channel!.coordinatorEnd.command(command)));
     channel = new InProcessChannel(scenario.nodes, sim.events, coordinator, recorder, (m) => {
@@ -154,11 +160,11 @@ class Simulation {
         this.trainers.push(trainer);
         worker = new TrainingWorker(sim.events, trainer, layout!, {
           index: workerIndex, count: scenario.workers.length, iterations: scenario.iterations,
-          evalEvery: training.evalEvery, computeS: scenario.workload.computeS,
+          evalEvery: training.evalEvery, computeS: workerComputeS(scenario.dataCenters, node, scenario.workload.computeS),
         }, record!);
         this.workers.set(node, { checked: 0, mismatches: [], finals: new Map() });
       } else if (workerIndex >= 0) {
-        const synthetic = new SyntheticWorker(sim.events, scenario.workload.computeS, workerIndex, options.values ?? false, scenario.workers.length);
+        const synthetic = new SyntheticWorker(sim.events, workerComputeS(scenario.dataCenters, node, scenario.workload.computeS), workerIndex, options.values ?? false, scenario.workers.length);
         worker = synthetic;
         this.workers.set(node, synthetic);
       }

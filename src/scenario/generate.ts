@@ -3,6 +3,7 @@
  * of n data centers (a random spanning tree plus extra random links up to
  * the mean degree), every directed link redrawn uniformly as in NetStorm.
  */
+import { oneWorkerEach } from '../model/data-centers.js';
 import { Rng } from '../util/rng.js';
 import { generateTrace } from './traces/generators.js';
 import { starSpec } from '../sync/schedulers/star.js';
@@ -53,7 +54,7 @@ export function generatedMesh(o: MeshOptions): Scenario {
   const profile = PROFILES[o.profile ?? 'alexnet']();
   return {
     name: `mesh-${n}`, description: `generated mesh of ${n} nodes`, file: '(generated)', hash: '', seed,
-    iterations: o.iterations ?? 10, nodes, workers: nodes, links,
+    iterations: o.iterations ?? 10, nodes, workers: nodes, dataCenters: oneWorkerEach(nodes, nodes), wanLinks: links.length, links,
     workload: { profile: profile.name, arrays: profile.arrays, bytesPerElement: 4, computeS: profile.computeS, totalBytes: totalElements(profile.arrays) * 4, training: null },
     schedulers: o.schedulers ?? [{ ...starSpec.parse({ name: 'star' }), label: 'star' }],
     network: { framing: 'tcp', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP, sharing: 'max-min' },

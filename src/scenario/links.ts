@@ -120,6 +120,21 @@ function meshLinks(input: ScenarioInput, ctx: LinkContext): void {
   }
 }
 
+/** A data center's LAN: a link between each of its workers' nodes and its own node, both ways (forward: from the worker). */
+export function addLanLinks(ctx: LinkContext, dc: string, workers: string[], lan: LinkProps & { bandwidth: BandwidthSpec }, pathOf: PropsPath): void {
+  const bw = lan.bandwidth;
+  const path = pathOf('bandwidth');
+  for (const w of workers) {
+    if (typeof bw === 'object' && 'forward' in bw) {
+      addDirected(ctx, w, dc, bw.forward, [...path, 'forward'], lan, pathOf);
+      addDirected(ctx, dc, w, bw.reverse, [...path, 'reverse'], lan, pathOf);
+    } else {
+      addDirected(ctx, w, dc, bw, path, lan, pathOf);
+      addDirected(ctx, dc, w, bw, path, lan, pathOf);
+    }
+  }
+}
+
 function addDirected(ctx: LinkContext, from: string, to: string, spec: RateSpec | undefined, path: (string | number)[], props: LinkProps, propsPath: PropsPath): void {
   if (spec === undefined) {
     ctx.problem(path, 'missing; every link needs a bandwidth (here or in link_defaults)');
@@ -158,7 +173,7 @@ function addDirected(ctx: LinkContext, from: string, to: string, spec: RateSpec 
 }
 
 /** Where a link's delay_ms or loss_percent was given (for its problems). */
-type PropsPath = (field: 'delay_ms' | 'jitter_ms' | 'loss_percent') => (string | number)[];
+type PropsPath = (field: 'bandwidth' | 'delay_ms' | 'jitter_ms' | 'loss_percent') => (string | number)[];
 
 /**
  * A delay or loss that changes over time, as a trace of its values (ms or

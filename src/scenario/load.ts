@@ -9,7 +9,8 @@ import { dirname, resolve } from 'node:path';
 import { scenarioSpec, type ScenarioInput } from './schema.js';
 import { flattenIssues, formatPath, type FieldIssue } from './issues.js';
 import { ScenarioError } from './errors.js';
-import { checkConnected, expandLinks } from './links.js';
+import { addLanLinks, checkConnected, expandLinks } from './links.js';
+import { dataCentersOf, lanOf } from './data-centers.js';
 import { makeWorkload } from './workload.js';
 import { configureSchedulers, selectSchedulers } from './schedulers.js';
 import type { Scenario } from './types.js';
@@ -44,25 +45,34 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
     if (!reported.has(key)) issues.push({ path, message });
     reported.add(key);
   };
-  const nodes = input.nodes.map((n) => (typeof n === 'string' ? n : n.name));
-  const workers = input.nodes.filter((n) => typeof n === 'string' || n.worker).map((n) => (typeof n === 'string' ? n : n.name));
+  const names = input.nodes.map((n) => (typeof n === 'string' ? n : n.name));
   const known = new Set<string>();
-  nodes.forEach((n, i) => {
+  names.forEach((n, i) => {
     if (known.has(n)) problem(['nodes', i], `duplicate node "${n}"`);
     known.add(n);
   });
-  if (workers.length === 0) problem(['nodes'], 'at least one node must run a worker');
   const checkNode = (path: (string | number)[], name: string) => {
-    if (!known.has(name)) problem(path, `unknown node "${name}"; nodes are ${nodes.join(', ')}`);
+    if (!known.has(name)) problem(path, `unknown node "${name}"; nodes are ${names.join(', ')}`);
   };
+  const seed = options.seed ?? input.seed;
+  const dataCenters = dataCentersOf(input, seed, problem);
+  const workers = dataCenters.flatMap((dc) => dc.workers);
+  if (workers.length === 0) problem(['nodes'], 'at least one node must run a worker');
+  const nodes = [...names, ...dataCenters.flatMap((dc) => (dc.workers.length > 1 ? dc.workers : []))];
 
   const baseDir = dirname(resolve(file));
-  const seed = options.seed ?? input.seed;
   const inputFiles = new Map<string, string>();
-  const links = expandLinks(input, { baseDir, seed, nodes, known, problem, checkNode, links: [], inputFiles });
+  const linkContext = { baseDir, seed, nodes: names, known, problem, checkNode, links: [], inputFiles };
+  const links = expandLinks(input, linkContext);
+  const wanLinks = links.length;
+  dataCenters.forEach((dc, i) => {
+    if (dc.workers.length < 2) return;
+    const { lan, pathOf } = lanOf(input, i);
+    addLanLinks(linkContext, dc.name, dc.workers, lan, pathOf);
+  });
   const workload = makeWorkload(input, options.profile, baseDir, problem);
   const selected = selectSchedulers(input.schedulers, options.schedulers);
-  const schedulers = configureSchedulers(selected, (s) => input.schedulers.indexOf(s), { nodes, workers, seed }, checkNode, problem);
+  const schedulers = configureSchedulers(selected, (s) => input.schedulers.indexOf(s), { nodes: names, workers, dataCenters, seed }, checkNode, problem);
   if (issues.length === 0) checkConnected(nodes, links, problem);
   if (issues.length > 0) fail(issues);
 
@@ -78,6 +88,8 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
     iterations: options.iterations ?? input.iterations,
     nodes,
     workers,
+    dataCenters,
+    wanLinks,
     links,
     workload: workload!,
     schedulers,

@@ -7,6 +7,7 @@ import { schedulerDefinition, schedulerSpec, type SchedulerConfig, type Schedule
 import { flattenIssues } from './issues.js';
 import { ScenarioError } from './errors.js';
 import type { Problem } from './links.js';
+import type { RunFacts } from '../sync/schedulers/definition.js';
 
 /** The schedulers to run: all of them, or those `wanted` names (labels first, then scheduler names; an unlisted name runs with its defaults). */
 export function selectSchedulers(all: SchedulerSpec[], wanted: string[] | undefined): SchedulerSpec[] {
@@ -29,7 +30,7 @@ export function selectSchedulers(all: SchedulerSpec[], wanted: string[] | undefi
  * scheduler's position in the file, for the error's line.
  */
 export function configureSchedulers(
-  selected: SchedulerSpec[], indexOf: (s: SchedulerSpec) => number, facts: { nodes: string[]; workers: string[]; seed: number },
+  selected: SchedulerSpec[], indexOf: (s: SchedulerSpec) => number, facts: RunFacts,
   checkNode: (path: (string | number)[], name: string) => void, problem: Problem,
 ): SchedulerConfig[] {
   const labels = new Set<string>();

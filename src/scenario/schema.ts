@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { PROFILE_NAMES } from '../model/profiles.js';
 import {
-  MAX_COMPUTE_MS, MAX_DELAY_MS, MAX_GRADIENT_MB, MAX_ITERATIONS, MAX_MBPS, MAX_SYNTHETIC_SAMPLES, MIN_PERIOD_S, NODE_NAME, NODE_NAME_RULE, SAFE_NAME, SAFE_NAME_RULE,
+  MAX_COMPUTE_MS, MAX_DELAY_MS, MAX_WORKERS_PER_DC, MAX_GRADIENT_MB, MAX_ITERATIONS, MAX_MBPS, MAX_SYNTHETIC_SAMPLES, MIN_PERIOD_S, NODE_NAME, NODE_NAME_RULE, SAFE_NAME, SAFE_NAME_RULE,
 } from '../model/limits.js';
 import { schedulerSpec } from '../sync/schedulers/index.js';
 
@@ -83,8 +83,8 @@ export const rateSpec = z
 
 export const bandwidthSpec = z.union([
   rateSpec,
-  z.strictObject({ forward: rateSpec, reverse: rateSpec }).describe('per direction: forward is from the first to the second endpoint'),
-]);
+  z.strictObject({ forward: rateSpec, reverse: rateSpec }).describe('per direction: forward is from the first to the second endpoint (on a LAN: from the worker)'),
+]).meta({ id: 'bandwidth' }); // (in the JSON Schema's $defs once: links and LANs take it)
 
 /**
  * A delay or loss that changes over time, in the forms a bandwidth takes:
@@ -154,13 +154,44 @@ export const meshSpec = z
   })
   .describe('a full mesh over all nodes');
 
+/** The LAN of a data center with several workers: each worker's link to its data center's switch. */
+export const DEFAULT_LAN = { bandwidth_mbps: 10_000, delay_ms: 0.05 };
+const lanSpec = z
+  .strictObject({ ...linkProperties })
+  .meta({ id: 'lan' })
+  .describe(`a data center's LAN: every worker's link to the data center's switch, both directions (default ${DEFAULT_LAN.bandwidth_mbps} Mbit/s, ${DEFAULT_LAN.delay_ms} ms: a 10 GbE data center); fields as a link's`);
+
+const computeMs = nonNegative.max(MAX_COMPUTE_MS, `at most ${MAX_COMPUTE_MS} ms (a day)`);
+export const computeSpec = z
+  .union([
+    computeMs.describe('every worker of the data center'),
+    z.array(computeMs).min(1).describe('one per worker, in order'),
+    z.strictObject({ uniform_ms: z.tuple([computeMs, computeMs]) }).describe('each worker\'s drawn once, uniformly in [min, max], from the scenario seed'),
+  ])
+  .describe('compute time per iteration of this data center\'s workers (stragglers); default the workload\'s compute_ms')
+  .meta({ id: 'compute' });
+
+const workersCount = z.number().int().min(1, 'at least 1 (a data center without a worker says worker: false)')
+  .max(MAX_WORKERS_PER_DC, `at most ${MAX_WORKERS_PER_DC}`);
+
 export const nodeSpec = z.union([
   nodeName,
   z.strictObject({
     name: nodeName,
-    worker: z.boolean().default(true).describe('does this data center run a training worker'),
+    worker: z.boolean().optional().describe('false: this data center runs no training worker (default: it runs `workers` of them)'),
+    workers: workersCount.optional().describe('training workers in this data center (default node_defaults.workers, else 1); with 2 or more each is a node of its own, <name>.w0, <name>.w1, ..., on the data center\'s LAN'),
+    lan: lanSpec.optional(),
+    compute_ms: computeSpec.optional(),
   }),
 ]);
+
+export const nodeDefaultsSpec = z
+  .strictObject({
+    workers: workersCount.optional(),
+    lan: lanSpec.optional(),
+    compute_ms: computeSpec.optional(),
+  })
+  .describe('defaults for every data center in `nodes`');
 
 const datasetSpec = z
   .union([
@@ -216,6 +247,7 @@ export const scenarioSpec = z
     seed: z.number().int().nonnegative().default(1).describe('seed of every random source'),
     iterations: z.number().int().positive().max(MAX_ITERATIONS, `at most ${MAX_ITERATIONS}`).default(10),
     nodes: z.array(nodeSpec).min(2).describe('data centers'),
+    node_defaults: nodeDefaultsSpec.optional(),
     link_defaults: z.strictObject(linkProperties).optional().describe('defaults for every link in `links`'),
     links: z.array(linkSpec).min(1).optional().describe('a sparse list of links'),
     mesh: meshSpec.optional(),
@@ -256,6 +288,8 @@ export type BandwidthSpec = z.infer<typeof bandwidthSpec>;
 export type DelaySpec = z.infer<typeof delaySpec>;
 export type LossSpec = z.infer<typeof lossSpec>;
 export type TrainSpec = z.infer<typeof trainSpec>;
+export type ComputeSpec = z.infer<typeof computeSpec>;
+export type LanSpec = z.infer<typeof lanSpec>;
 
 export function scenarioJsonSchema(): object {
   return z.toJSONSchema(scenarioSpec, { io: 'input', unrepresentable: 'any' });

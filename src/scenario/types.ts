@@ -4,6 +4,7 @@ import type { ModelArray } from '../model/profiles.js';
 import type { SchedulerConfig } from '../sync/schedulers/index.js';
 import type { DatasetSpec } from '../model/dataset.js';
 import type { ModelName } from '../model/model-arrays.js';
+import type { DataCenter } from '../model/data-centers.js';
 
 /** Real training (workload.train), resolved. */
 export interface Training {
@@ -76,6 +77,8 @@ export interface Workload {
 
 export type { SchedulerConfig };
 
+export type { DataCenter };
+
 export interface Scenario {
   name: string;
   description: string;
@@ -91,9 +94,14 @@ export interface Scenario {
   inputFiles?: { path: string; sha256: string }[];
   seed: number;
   iterations: number;
+  /** Every node of the network: the data centers, then the workers of those with several. */
   nodes: string[];
-  /** Names of nodes that run a training worker. */
+  /** Names of nodes that run a training worker, data center by data center. */
   workers: string[];
+  /** The data centers, in the file's order; `nodes` is their names, then their workers' nodes where they have several. */
+  dataCenters: DataCenter[];
+  /** Links [0, wanLinks) are the WAN's; the rest, the data centers' LANs (two per worker of a data center with several). */
+  wanLinks: number;
   links: DirectedLinkSpec[];
   workload: Workload;
   schedulers: SchedulerConfig[];

@@ -45,6 +45,8 @@ export interface ChunkMessage {
   via?: string[];
   /** The message travels on an auxiliary path. */
   aux?: boolean;
+  /** An online chunk's hop between a worker and its data center's node (Plan.local): gathered there, or handed back. */
+  local?: boolean;
   /** Who sent it, when it came through relays; for a pull, the worker that asks (`chunk` is then the key's array index). */
   origin?: string;
 }
@@ -90,6 +92,9 @@ interface IterationState {
   asked: Map<number, Set<string>>;
   waitingKey: number;
   keyLeft: Int32Array;
+  /** Online chunks at a data center's node (Plan.local): its workers' contributions gathered so far, and their sum. */
+  localReceived: Int32Array;
+  localSums: (Float32Array | null)[];
 }
 
 /** A plan's chunks by key, and the roots holding each key's parts (per-key pulls). */
@@ -161,6 +166,7 @@ export class NodeAgent {
         plan: null, waiting: [], commands: [], gradientReady: false,
         received: new Int32Array(0), sums: [], final: new Uint8Array(0), finalValues: [], finals: 0,
         rootFinal: new Uint8Array(0), asked: new Map(), waitingKey: 0, keyLeft: new Int32Array(0),
+        localReceived: new Int32Array(0), localSums: [],
       };
       state = created;
       this.states.set(iteration, created);
@@ -176,6 +182,10 @@ export class NodeAgent {
     state.sums = new Array(n).fill(null);
     state.final = new Uint8Array(n);
     state.finalValues = new Array(n).fill(null);
+    if (plan.local?.children.has(this.node)) {
+      state.localReceived = new Int32Array(n);
+      state.localSums = new Array(n).fill(null);
+    }
     if (plan.pullPerKey) {
       state.rootFinal = new Uint8Array(n);
       state.keyLeft = Int32Array.from(keyIndex(plan).chunks, (c) => c.length);
@@ -190,9 +200,12 @@ export class NodeAgent {
   }
 
   private contributeLocal(iteration: number, state: IterationState): void {
-    for (const chunk of state.plan!.chunks) {
+    const plan = state.plan!;
+    const dataCenter = plan.local?.parent.get(this.node);
+    for (const chunk of plan.chunks) {
       const values = this.worker!.contribution(iteration, chunk);
       if (chunk.tree >= 0) this.addTreeContribution(iteration, state, chunk, values);
+      else if (dataCenter) this.sendTowards(dataCenter, chunk.bytes, { kind: 'up', iteration, chunk: chunk.id, version: plan.version, count: 1, values, local: true });
       else this.mergeOnline(iteration, state, chunk, 1, values);
     }
     // MXNET's trainer issues every push, then pulls key by key (see PULL_REQUEST_BYTES).
@@ -229,7 +242,10 @@ export class NodeAgent {
       return;
     }
     const chunk = plan.chunks[m.chunk];
-    if (chunk.tree < 0) {
+    if (m.local) {
+      if (m.kind === 'up') this.gatherLocal(m.iteration, state, chunk, m.values);
+      else this.onFinal(m.iteration, state, chunk, m.values);
+    } else if (chunk.tree < 0) {
       if (m.kind === 'up') this.mergeOnline(m.iteration, state, chunk, m.count, m.values);
       else {
         this.onFinal(m.iteration, state, chunk, m.values);
@@ -245,6 +261,8 @@ export class NodeAgent {
   private measure(plan: Plan, d: Delivery<ChunkMessage>): void {
     const config = plan.measure;
     if (!config || d.from === d.to) return;
+    // (a scheduler over data centers measures the WAN only: not its local stage's hops)
+    if (plan.local && (d.body.local || plan.local.parent.get(d.from) === this.node || plan.local.parent.get(this.node) === d.from)) return;
     if (config.metric === 'inverse-seconds') {
       const seconds = d.deliveredAt - d.enqueuedAt;
       if (d.body.kind !== 'down' || d.body.via?.length || seconds <= 0) return;
@@ -291,6 +309,10 @@ export class NodeAgent {
     }
     if (chunk.tree >= 0) {
       for (const child of plan.trees[chunk.tree].children.get(this.node) ?? []) this.sendHop(child, 'down', iteration, plan, chunk, 1, values);
+    } else {
+      for (const w of plan.local?.children.get(this.node) ?? []) {
+        this.sendTowards(w, chunk.bytes, { kind: 'down', iteration, chunk: chunk.id, version: plan.version, count: 0, values, local: true });
+      }
     }
     this.deliverFinal(iteration, state, chunk, values);
   }
@@ -390,6 +412,22 @@ export class NodeAgent {
     } else {
       this.control.ready(this.node, iteration, chunk.id);
     }
+  }
+
+  /** A data center's node gathers its workers' contributions to an online chunk; with all of them in, it holds the data center's buffer. */
+  private gatherLocal(iteration: number, state: IterationState, chunk: ChunkPlan, values: Float32Array | null): void {
+    const id = chunk.id;
+    const workers = state.plan!.local!.children.get(this.node)!.length;
+    state.localReceived[id]++;
+    if (values) {
+      const sum = state.localSums[id];
+      if (!sum) state.localSums[id] = Float32Array.from(values);
+      else for (let k = 0; k < sum.length; k++) sum[k] += values[k];
+    }
+    if (state.localReceived[id] < workers) return;
+    const sum = state.localSums[id];
+    state.localSums[id] = null;
+    this.mergeOnline(iteration, state, chunk, workers, sum);
   }
 
   private onCommand(command: OnlineCommand): void {

@@ -72,8 +72,23 @@ export interface Plan {
    * a key's final value to a worker only once that worker asked for it.
    */
   pullPerKey?: boolean;
+  /**
+   * A scheduler over data centers, where data centers hold several
+   * workers (sync/local-stage.ts): each such worker's data center node, and
+   * each such data center's workers. Tree chunks carry it in their trees
+   * (the workers are leaves under their data center); online chunks need
+   * the agents to gather and hand back locally.
+   */
+  local?: LocalStage;
   /** For online chunks: the node where the aggregate completes, and how many contributions make it complete. */
   online?: { root: string; contributors: number };
+}
+
+export interface LocalStage {
+  /** worker node -> its data center's node */
+  parent: Map<string, string>;
+  /** data center node -> its workers' nodes */
+  children: Map<string, string[]>;
 }
 
 /** Build a tree from each participating node's parent (the root has none); broadcast goes back down the same edges. */

@@ -6,11 +6,15 @@
 import type { ModelArray } from '../model/profiles.js';
 import type { Topology } from '../net/topology.js';
 import type { Plan } from './plan.js';
+import type { DataCenter } from '../model/data-centers.js';
 
 export interface PolicyContext {
   topology: Topology;
+  /** The data centers' nodes. */
   nodes: string[];
+  /** Every worker's node. */
   workers: string[];
+  dataCenters: DataCenter[];
   arrays: ModelArray[];
   bytesPerElement: number;
   /** (No policy sees the links' true capacities: a passive scheduler knows only what it measures.) */

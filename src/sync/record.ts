@@ -32,6 +32,9 @@ export interface IterationRecord {
   lastWorker: string;
   /** Bytes of all messages between distinct nodes for this iteration. */
   bytes: number;
+  /** Where data centers hold several workers: bytes of messages within a data center (its LAN), and between data centers (the WAN). */
+  lanBytes?: number;
+  wanBytes?: number;
 }
 
 export interface AgentReports {
@@ -118,6 +121,7 @@ interface Progress {
   lastWorker: string;
   done: number;
   bytes: number;
+  lanBytes: number;
 }
 
 /**
@@ -144,12 +148,14 @@ export class RunRecorder implements AgentReports {
     readonly keepTransfers: boolean,
     private readonly sink: RecordSink | null = null,
     private readonly holdFinished = false,
+    /** Each node's data center, to count LAN and WAN bytes apart (null: no data center has a LAN). */
+    private readonly dataCenterOf: Map<string, string> | null = null,
   ) {}
 
   private at(iteration: number): Progress {
     let p = this.progress.get(iteration);
     if (!p) {
-      p = { planVersion: 0, start: Infinity, compute: 0, computeStarted: new Map(), lastGradientReady: -Infinity, end: -Infinity, lastWorker: '', done: 0, bytes: 0 };
+      p = { planVersion: 0, start: Infinity, compute: 0, computeStarted: new Map(), lastGradientReady: -Infinity, end: -Infinity, lastWorker: '', done: 0, bytes: 0, lanBytes: 0 };
       this.progress.set(iteration, p);
     }
     return p;
@@ -191,6 +197,7 @@ export class RunRecorder implements AgentReports {
       const record: IterationRecord = {
         iteration: this.held, planVersion: p.planVersion, start: p.start, compute: p.compute,
         lastGradientReady: p.lastGradientReady, end: p.end, lastWorker: p.lastWorker, bytes: p.bytes,
+        ...(this.dataCenterOf ? { lanBytes: p.lanBytes, wanBytes: p.bytes - p.lanBytes } : {}),
       };
       this.finished.push(record);
       this.progress.delete(this.held);
@@ -211,9 +218,11 @@ export class RunRecorder implements AgentReports {
   delivered(t: TransferRecord): void {
     // a message of an iteration already released counts for nothing more
     if (t.from !== t.to) {
-      const p = this.progress.get(t.iteration);
-      if (p) p.bytes += t.bytes;
-      else if (t.iteration >= this.held) this.at(t.iteration).bytes += t.bytes;
+      const p = this.progress.get(t.iteration) ?? (t.iteration >= this.held ? this.at(t.iteration) : null);
+      if (p) {
+        p.bytes += t.bytes;
+        if (this.dataCenterOf && this.dataCenterOf.get(t.from) === this.dataCenterOf.get(t.to)) p.lanBytes += t.bytes;
+      }
     }
     if (!this.keepTransfers) return;
     if (this.sink) this.sink.transfer(t);

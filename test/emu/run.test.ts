@@ -230,3 +230,25 @@ describe.skipIf(!isRoot)('emulated runs with delay', () => {
     }, 120_000);
   }
 });
+
+describe.skipIf(!isRoot)('data centers with several workers (root)', () => {
+  // the quarter-rate quickstart with two workers per data center, its LAN 0.05 ms each way (so on the native link emulator, this kernel having no netem)
+  const scenario = loadScenario(join(PACKAGE_ROOT, 'test', 'emu', 'fixtures', 'quickstart-quarter', 'dcs.yaml'), {
+    iterations: 2, set: ['node_defaults.lan.delay_ms=0.05'], schedulers: ['star', 'tsengine', 'netstorm'],
+  });
+  for (const config of scenario.schedulers) {
+    it(`${config.label}: each of the 8 workers in a namespace of its own on its data center's LAN ends every iteration with the plain sum`, async () => {
+      const run = await emulate(scenario, config, { values: true, timeoutS: 90, links: 'native' });
+      expect([...run.workers.keys()].sort()).toEqual(['fra.w0', 'fra.w1', 'lon.w0', 'lon.w1', 'mad.w0', 'mad.w1', 'par.w0', 'par.w1']);
+      expectPlainSums(scenario, run);
+      const model = scenario.workload.totalBytes;
+      for (const r of run.iterations) {
+        expect(r.lanBytes! + r.wanBytes!).toBe(r.bytes);
+        // over data centers (tsengine, netstorm): every worker's gradient to its data center and back; the WAN as with one worker each
+        if (config.name !== 'star') expect([r.lanBytes, r.wanBytes]).toEqual([2 * 8 * model, 2 * 3 * model]);
+      }
+      // the LAN's links are watched like any link (counters, fidelity)
+      expect(run.fidelity.filter((f) => f.link >= scenario.wanLinks)).toHaveLength(16);
+    }, 120_000);
+  }
+});

@@ -5,6 +5,7 @@ import { type Trace } from '../../src/model/trace.js';
 import { summarize, tCritical95 } from '../../src/results/stats.js';
 import type { Scenario } from '../../src/scenario/types.js';
 import { DEFAULT_TCP } from '../../src/scenario/schema.js';
+import { oneWorkerEach } from '../../src/model/data-centers.js';
 
 function scenario(nodes: string[], pairs: [string, string, number | Trace][], megabytes: number): Scenario {
   const links = pairs.flatMap(([a, b, r]) => [[a, b], [b, a]].map(([from, to]) => ({ from, to, r })))
@@ -13,7 +14,7 @@ function scenario(nodes: string[], pairs: [string, string, number | Trace][], me
       trace: typeof l.r === 'number' ? PiecewiseTrace.constant(l.r) : l.r, rateSource: '',
     }));
   return {
-    name: 'b', description: '', file: '', hash: '', seed: 1, iterations: 1, nodes, workers: nodes, links,
+    name: 'b', description: '', file: '', hash: '', seed: 1, iterations: 1, nodes, workers: nodes, dataCenters: oneWorkerEach(nodes, nodes), wanLinks: links.length, links,
     workload: { profile: 'custom', arrays: [], bytesPerElement: 4, computeS: 0, totalBytes: megabytes * 1e6, training: null },
     schedulers: [], network: { framing: 'none', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP, sharing: 'max-min' }, results: { bin_s: 1, transfers: false, packet_log: false, pcap: false, compress: false },
   };

@@ -20,6 +20,7 @@ import { GlibcRand } from '../../src/util/glibc-rand.js';
 import { PythonRandom } from '../../src/util/python-random.js';
 import { generateTrace } from '../../src/scenario/traces/generators.js';
 import { DEFAULT_TCP } from '../../src/scenario/schema.js';
+import { oneWorkerEach } from '../../src/model/data-centers.js';
 
 /** A chain of nodes, each link `mbps` both ways (or per direction), no delay, payload bytes only. */
 function chain(nodes: string[], mbps: number | ((from: string, to: string) => number), arrays: number[], workers: string[], underlay: 'ip' | 'relay' = 'ip', computeS = 0, iterations = 1): Scenario {
@@ -32,7 +33,7 @@ function chain(nodes: string[], mbps: number | ((from: string, to: string) => nu
   }));
   const modelArrays = arrays.map((mb, k) => ({ name: `k${k}`, elements: (mb * 1e6) / 4 }));
   return {
-    name: 'chain', description: '', file: '', hash: '', seed: 1, iterations, nodes, workers, links,
+    name: 'chain', description: '', file: '', hash: '', seed: 1, iterations, nodes, workers, dataCenters: oneWorkerEach(nodes, workers), wanLinks: links.length, links,
     workload: { profile: 'custom', arrays: modelArrays, bytesPerElement: 4, computeS, totalBytes: arrays.reduce((s, x) => s + x * 1e6, 0), training: null },
     schedulers: [], network: { framing: 'none', queueing: 'fair', underlay, tcp: DEFAULT_TCP, sharing: 'max-min' }, results: { bin_s: 1, transfers: true, packet_log: false, pcap: false, compress: false },
   };
@@ -212,7 +213,7 @@ describe('TSEngine as its code does', () => {
     chunk_elements: 1e6, max_greedy_rate: 0.9, forget_after_iterations: 5, measure_threshold_mb: 4,
     granularity: 'key', tie: 'later-sends', greedy_rate: 'integer-division', metric: 'inverse-seconds', ...extra,
   });
-  const context = { topology: Topology.fromSpecs(['s', 'x', 'y', 'z'], []), nodes: ['s', 'x', 'y', 'z'], workers: ['x', 'y', 'z'], arrays: [{ name: 'k', elements: 3e6 }], bytesPerElement: 4, now: 0 };
+  const context = { topology: Topology.fromSpecs(['s', 'x', 'y', 'z'], []), nodes: ['s', 'x', 'y', 'z'], workers: ['x', 'y', 'z'], dataCenters: oneWorkerEach(['s', 'x', 'y', 'z'], ['x', 'y', 'z']), arrays: [{ name: 'k', elements: 3e6 }], bytesPerElement: 4, now: 0 };
 
   it('whole-key messages (one server: ps-lite\'s slicer leaves a key whole), chunks as the idealisation', () => {
     expect(tsenginePolicy(options(), 1).currentPlan(context).chunks.map((c) => c.elements)).toEqual([3e6]);

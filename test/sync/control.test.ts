@@ -10,6 +10,7 @@ import { RunRecorder } from '../../src/sync/record.js';
 import { Topology } from '../../src/net/topology.js';
 import { starTree, chunkArrays, type Plan } from '../../src/sync/plan.js';
 import type { Policy } from '../../src/sync/policy.js';
+import { oneWorkerEach } from '../../src/model/data-centers.js';
 
 describe('the control plane', () => {
   const nodes = ['a', 'b'];
@@ -24,7 +25,7 @@ describe('the control plane', () => {
     const recorder = new RunRecorder(2, false, null);
     const down: [string, ControlDown][] = [];
     let end: CoordinatorEndpoint | null = null;
-    const coordinator = new Coordinator(policy, () => ({ topology, nodes, workers: nodes, arrays: [{ name: 'w', elements: 10 }] as never, bytesPerElement: 4, now: 0 }), recorder, clock, (c) => end!.command(c));
+    const coordinator = new Coordinator(policy, () => ({ topology, nodes, workers: nodes, dataCenters: oneWorkerEach(nodes, nodes), arrays: [{ name: 'w', elements: 10 }] as never, bytesPerElement: 4, now: 0 }), recorder, clock, (c) => end!.command(c));
     end = new CoordinatorEndpoint(coordinator, recorder, (node, m) => down.push([node, m]), nodes);
     const up: ControlUp[] = [];
     const agent = new AgentEndpoint((m) => up.push(m));

@@ -18,7 +18,7 @@ const text = [
 
 describe('the worked example of docs/extending.md', () => {
   const scenario = parseScenario(text, 'chain.yaml');
-  const run_ = { nodes: scenario.nodes, workers: scenario.workers, seed: scenario.seed };
+  const run_ = { nodes: scenario.nodes, workers: scenario.workers, dataCenters: scenario.dataCenters, seed: scenario.seed };
 
   it('a chain scheduler from one definition runs, every worker ending on the plain sum', () => {
     const options = chain.spec.parse({ name: 'chain', chunk_elements: 250_000 });

@@ -8,6 +8,7 @@ import { ringPlan } from '../../src/sync/schedulers/ring.js';
 import { auxiliaryPaths } from '../../src/sync/multipath.js';
 import type { ChunkPlan } from '../../src/sync/plan.js';
 import type { PolicyContext } from '../../src/sync/policy.js';
+import { oneWorkerEach } from '../../src/model/data-centers.js';
 
 // a-b 100, b-c 100, c-d 10, d-a 50, a-c 20 Mbit/s, both directions
 const nodes = ['a', 'b', 'c', 'd'];
@@ -25,7 +26,7 @@ const netstormOptions = (extra: Partial<NetstormOptions> = {}): NetstormOptions 
   ...extra,
 });
 const context = (arrays = [{ name: 'x', elements: 110 }]): PolicyContext => ({
-  topology, nodes, workers: nodes, arrays, bytesPerElement: 4, now: 0,
+  topology, nodes, workers: nodes, dataCenters: oneWorkerEach(nodes, nodes), arrays, bytesPerElement: 4, now: 0,
 });
 
 describe('NetStorm', () => {

@@ -12,6 +12,7 @@ import { scenarioJsonSchema } from '../../src/scenario/schema.js';
 import { parseScenario, ScenarioError } from '../../src/scenario/load.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 import { scenarioText } from '../helpers.js';
+import { oneWorkerEach } from '../../src/model/data-centers.js';
 
 interface Branch { properties: Record<string, { const?: string }>; required?: string[] }
 
@@ -32,7 +33,7 @@ describe('the scheduler registry', () => {
       const spec = schedulerSpec.parse(name);
       expect(spec.name).toBe(name);
       expect(spec.chunk_elements).toBe(1_000_000);
-      const policy = makePolicy({ ...spec, label: name }, { nodes: ['a', 'b'], workers: ['a', 'b'], seed: 1 });
+      const policy = makePolicy({ ...spec, label: name }, { nodes: ['a', 'b'], workers: ['a', 'b'], dataCenters: oneWorkerEach(['a', 'b'], ['a', 'b']), seed: 1 });
       expect(typeof policy.currentPlan).toBe('function');
     }
     expect(schedulerSpec.safeParse('warp').success).toBe(false);
@@ -56,7 +57,7 @@ describe('the scheduler registry', () => {
       }
     }
     expect(errorOf('[{ name: star, servers: [a, a] }]')).toMatch(/schedulers\[0\]\.servers\[1\]: "a" is listed twice/);
-    expect(errorOf('[{ name: ring, order: [a, b] }]')).toMatch(/schedulers\[0\]\.order: the ring must list every worker exactly once \(a, b, c\)/);
+    expect(errorOf('[{ name: ring, order: [a, b] }]')).toMatch(/schedulers\[0\]\.order: the ring must list every data center with workers exactly once \(a, b, c\)/);
     expect(errorOf('[{ name: netstorm, roots: 4 }]')).toMatch(/schedulers\[0\]\.roots: at most 3, the number of nodes/);
     expect(errorOf('[star, star]')).toMatch(/two schedulers are both labelled "star"/);
   });

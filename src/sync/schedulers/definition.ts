@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { MIN_PERIOD_S, NODE_NAME, NODE_NAME_RULE, SAFE_NAME, SAFE_NAME_RULE } from '../../model/limits.js';
 import type { Policy } from '../policy.js';
+import type { DataCenter } from '../../model/data-centers.js';
 
 /** A node's name in a scheduler's options. */
 export const nodeName = z.string().regex(NODE_NAME, NODE_NAME_RULE);
@@ -29,10 +30,23 @@ export interface OptionProblem {
 
 /** What a scheduler's checks and policy may know of the run. */
 export interface RunFacts {
+  /** The data centers' nodes (the names a scheduler's options may give). */
   nodes: string[];
+  /** Every worker's node, data center by data center. */
   workers: string[];
+  dataCenters: DataCenter[];
   seed: number;
 }
+
+/**
+ * Where a scheduler works when a data center holds several workers:
+ * `workers`, over every worker (its plan names worker nodes and servers at
+ * data centers' nodes); `data-centers`, over data centers only: each data
+ * center's workers first send to its node, which takes part in the
+ * scheduler's plan as the data center's one contributor and hands the
+ * final values back to its workers (sync/local-stage.ts).
+ */
+export type SchedulerLevel = 'workers' | 'data-centers';
 
 export interface SchedulerDefinition<Spec extends z.ZodObject = z.ZodObject> {
   /** The name in scenarios (the spec's `name` literal). */
@@ -41,6 +55,8 @@ export interface SchedulerDefinition<Spec extends z.ZodObject = z.ZodObject> {
   readonly spec: Spec;
   /** Option fields whose value is a node name or a list of them ('all' allowed where the spec says). */
   readonly nodeFields: readonly string[];
+  /** Over workers or over data centers when data centers hold several workers (default: data-centers). */
+  readonly level?: SchedulerLevel;
   /** Checks that need the scenario's nodes (node names themselves are checked from nodeFields). */
   check?(options: z.output<Spec>, run: RunFacts): OptionProblem[];
   policy(options: z.output<Spec> & { label: string }, run: RunFacts): Policy;

@@ -4,6 +4,8 @@
  * scenario schema, the JSON Schema and the CLI's list follow from it.
  */
 import { z } from 'zod';
+import { hasLans } from '../../model/data-centers.js';
+import { withLocalStage } from '../local-stage.js';
 import type { Policy } from '../policy.js';
 import type { RunFacts, SchedulerDefinition } from './definition.js';
 import { star } from './star.js';
@@ -34,6 +36,9 @@ export function schedulerDefinition(name: string): SchedulerDefinition | undefin
   return SCHEDULERS.find((s) => s.name === name);
 }
 
+/** The scheduler's policy; over data centers (a local stage in each data center with several workers) where it works at that level. */
 export function makePolicy(config: SchedulerConfig, run: RunFacts): Policy {
-  return schedulerDefinition(config.name)!.policy(config as never, run);
+  const definition = schedulerDefinition(config.name)!;
+  const policy = definition.policy(config as never, run);
+  return (definition.level ?? 'data-centers') === 'data-centers' && hasLans(run.dataCenters) ? withLocalStage(policy, run.dataCenters) : policy;
 }

@@ -9,21 +9,26 @@ import { z } from 'zod';
 import type { ModelArray } from '../../model/profiles.js';
 import { cutIntoChunks, type ChunkPlan, type Plan, type Tree } from '../plan.js';
 import type { Policy } from '../policy.js';
+import type { DataCenter } from '../../model/data-centers.js';
 import { common, defineScheduler, nodeName } from './definition.js';
 
 export const ringSpec = z.strictObject({
   name: z.literal('ring'),
   ...common,
-  order: z.array(nodeName).optional().describe('the ring, as a list of the workers; default: scenario order'),
+  order: z.array(nodeName).optional().describe('the ring, as a list of the data centers with workers (a data center\'s several workers are consecutive, in rank order); default: scenario order'),
 }).describe('ring all-reduce: reduce-scatter, then all-gather');
 
 export type RingOptions = Omit<z.output<typeof ringSpec>, 'name' | 'label'>;
 
 export const ring = defineScheduler(ringSpec, {
   nodeFields: ['order'],
-  check: (o, run) => (o.order && [...o.order].sort().join(',') !== [...run.workers].sort().join(',')
-    ? [{ path: ['order'], message: `the ring must list every worker exactly once (${run.workers.join(', ')})` }]
-    : []),
+  level: 'workers',
+  check: (o, run) => {
+    const members = run.dataCenters.filter((dc) => dc.workers.length > 0).map((dc) => dc.name);
+    return o.order && [...o.order].sort().join(',') !== [...members].sort().join(',')
+      ? [{ path: ['order'], message: `the ring must list every data center with workers exactly once (${members.join(', ')})` }]
+      : [];
+  },
   policy: (o) => ringPolicy(o),
 });
 
@@ -44,8 +49,14 @@ export function ringTrees(order: string[]): Tree[] {
   });
 }
 
-export function ringPlan(workers: string[], arrays: ModelArray[], options: RingOptions, bytesPerElement = 4): Plan {
-  const order = options.order ?? workers;
+/** The ring's workers: data center by data center (in `order`, else the scenario's), each one's workers in rank order. */
+export function ringOrder(dataCenters: DataCenter[], order?: string[]): string[] {
+  const byName = new Map(dataCenters.map((dc) => [dc.name, dc.workers]));
+  return (order ?? dataCenters.map((dc) => dc.name)).flatMap((name) => byName.get(name) ?? []);
+}
+
+/** The ring over `order`, the workers in ring order (ringOrder). */
+export function ringPlan(order: string[], arrays: ModelArray[], options: Pick<RingOptions, 'chunk_elements'>, bytesPerElement = 4): Plan {
   const n = order.length;
   const total = arrays.reduce((s, a) => s + a.elements, 0);
   // Segment s covers elements [bound(s), bound(s+1)) of the flattened model;
@@ -73,6 +84,6 @@ export function ringPlan(workers: string[], arrays: ModelArray[], options: RingO
 export function ringPolicy(options: RingOptions): Policy {
   let plan: Plan | null = null;
   return {
-    currentPlan: (ctx) => (plan ??= ringPlan(ctx.workers, ctx.arrays, options, ctx.bytesPerElement)),
+    currentPlan: (ctx) => (plan ??= ringPlan(ringOrder(ctx.dataCenters, options.order), ctx.arrays, options, ctx.bytesPerElement)),
   };
 }

@@ -25,7 +25,7 @@ import { common, defineScheduler, nodeName } from './definition.js';
 export const starSpec = z.strictObject({
   name: z.literal('star'),
   ...common,
-  servers: z.union([z.literal('all'), z.array(nodeName).min(1)]).optional().describe('nodes hosting a parameter server; default: the first node'),
+  servers: z.union([z.literal('all'), z.array(nodeName).min(1)]).optional().describe('data centers hosting a parameter server (at the data center\'s node); default: the first; every worker pushes to every server'),
   bigarray_bound: z.number().int().positive().default(1_000_000).describe('arrays larger than this are split over all servers (ps-lite)'),
   message: z.enum(['key-part', 'chunk']).default('key-part').describe('key-part: one message per key part, as ps-lite sends it; chunk: parts cut into messages of at most chunk_elements'),
   pull: z.enum(['per-key-blocking', 'pipelined']).default('per-key-blocking').describe('per-key-blocking: workers pull key by key, each after the previous arrived (the paper\'s MXNET trainer); pipelined: servers send every final value at once'),
@@ -70,6 +70,8 @@ export function starPlan(nodes: string[], workers: string[], arrays: ModelArray[
 
 export const star = defineScheduler(starSpec, {
   nodeFields: ['servers'],
+  // every worker pushes to every server (a server runs at a data center's node), as ps-lite's workers do
+  level: 'workers',
   check: (o) => (Array.isArray(o.servers) ? o.servers.flatMap((s, j) => (o.servers!.indexOf(s) !== j ? [{ path: ['servers', j], message: `"${s}" is listed twice` }] : [])) : []),
   policy: (o) => starPolicy(o),
 });

@@ -1,0 +1,98 @@
+/**
+ * Every scheduler with several workers per data center (simulated): every
+ * worker ends every iteration with the plain sum, and the bytes on the LAN
+ * and the WAN are what each scheduler's way of working says, worked out by
+ * hand (docs/schedulers.md, "Data centers with several workers").
+ */
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { loadScenario, parseScenario } from '../../src/scenario/load.js';
+import { simulate } from '../../src/run/simulate.js';
+import { SCHEDULER_NAMES } from '../../src/sync/schedulers/index.js';
+import { runScenario } from '../../src/run/run.js';
+import { expectPlainSums } from '../plain-sums.js';
+import { readCsv, useTempDir, writeFiles } from '../helpers.js';
+
+/** A line a - b - c of data centers with 2, 2 and 3 workers; 175,000 elements (a multiple of the ring's 7 members), two arrays. */
+const text = (schedulers: string, extra: string[] = []) => [
+  'name: dcs', 'seed: 6', 'iterations: 3',
+  'nodes: [a, b, { name: c, workers: 3 }]',
+  'node_defaults: { workers: 2, lan: { bandwidth: 1000, delay_ms: 0.1 } }',
+  'links:', '  - between: [a, b]', '    bandwidth: { generator: redraw-uniform, min_mbps: 20, max_mbps: 155, period_s: 1 }', '    delay_ms: 5',
+  '  - between: [b, c]', '    bandwidth: 80', '    delay_ms: 8',
+  'workload: { gradient_mb: 0.7, compute_ms: 40 }',
+  `schedulers: ${schedulers}`, ...extra,
+].join('\n');
+
+const M = 700_000; // model bytes
+const DCS = 3;
+const WORKERS = 7;
+
+describe('every scheduler over data centers with 2, 2 and 3 workers', () => {
+  const schedulers = `[${SCHEDULER_NAMES.join(', ')}, { name: star, label: star-all, servers: all }]`;
+  const scenario = parseScenario(text(schedulers), 'dcs.yaml');
+  const relayed = parseScenario(text(schedulers, ['network: { underlay: relay }']), 'dcs.yaml');
+  for (const s of [scenario, relayed]) {
+    s.results.transfers = false;
+    for (const config of s.schedulers) {
+      it(`${config.label}${s === relayed ? ' (relay underlay)' : ''}: every worker ends every iteration with the plain sum of all seven`, () => {
+        const run = simulate(s, config, { values: true });
+        expect([...run.workers.keys()].sort()).toEqual([...s.workers].sort());
+        expectPlainSums(s, run);
+        for (const r of run.iterations) expect(r.lanBytes! + r.wanBytes!).toBe(r.bytes);
+      });
+    }
+  }
+
+  const run = (label: string) => simulate(scenario, scenario.schedulers.find((s) => s.label === label)!);
+
+  for (const label of ['mlnet', 'netstorm', 'tsengine']) {
+    it(`${label} works over data centers: each worker's gradient to its data center and back on the LAN, the WAN carries what one worker per data center would`, () => {
+      for (const r of run(label).iterations) {
+        expect(r.lanBytes).toBe(2 * WORKERS * M);
+        expect(r.wanBytes).toBe(2 * (DCS - 1) * M);
+      }
+    });
+  }
+
+  it('star (one server, at a) works over workers: every worker pushes to it, asks key by key and pulls', () => {
+    const keys = scenario.workload.arrays.length;
+    const perWorker = 2 * M + 8 * keys; // push, pull requests (8 bytes a key), the final values
+    for (const r of run('star').iterations) {
+      expect(r.lanBytes).toBe(2 * perWorker); // a's two workers
+      expect(r.wanBytes).toBe(5 * perWorker); // b's and c's five
+    }
+  });
+
+  it('ring works over workers, each data center\'s consecutively: 3 of its 7 edges cross the WAN, each carrying the same', () => {
+    for (const r of run('ring').iterations) {
+      expect(r.bytes).toBe(7 * 2 * 6 * (M / 7)); // seven members, each sends 2(n-1) segments of M/n
+      expect(r.wanBytes! * 7).toBe(r.bytes * 3);
+    }
+  });
+
+  it('a straggler: the iteration waits for the slowest worker\'s compute', () => {
+    const s = parseScenario(text('[ring]').replace('nodes: [a, b, { name: c, workers: 3 }]', 'nodes: [{ name: a, compute_ms: [40, 400] }, b, { name: c, workers: 3 }]'), 'dcs.yaml');
+    const r = simulate(s, s.schedulers[0]).iterations;
+    for (const i of r) expect(i.compute).toBeCloseTo(0.4, 9);
+    expect(r[0].end).toBeGreaterThan(0.4);
+  });
+});
+
+describe('results of data centers with several workers', () => {
+  const tmp = useTempDir();
+  it('iterations.csv counts LAN and WAN bytes apart (a run without LANs keeps its columns)', async () => {
+    writeFiles(tmp.path, { 'dcs.yaml': text('[mlnet]'), 'one.yaml': text('[mlnet]').replace('node_defaults: { workers: 2, lan: { bandwidth: 1000, delay_ms: 0.1 } }', '').replace('{ name: c, workers: 3 }', 'c') });
+    const several = await runScenario(loadScenario(join(tmp.path, 'dcs.yaml')), { mode: 'sim', out: join(tmp.path, 'r1') });
+    const rows = readCsv(join(several.dir, 'iterations.csv'));
+    expect(Object.keys(rows[0])).toEqual(expect.arrayContaining(['bytes', 'lan_bytes', 'wan_bytes']));
+    for (const row of rows) {
+      expect(Number(row.lan_bytes)).toBe(2 * WORKERS * M);
+      expect(Number(row.wan_bytes)).toBe(2 * (DCS - 1) * M);
+    }
+    const one = await runScenario(loadScenario(join(tmp.path, 'one.yaml')), { mode: 'sim', out: join(tmp.path, 'r2') });
+    const plain = readCsv(join(one.dir, 'iterations.csv'));
+    expect(Object.keys(plain[0])).not.toContain('lan_bytes');
+    expect(Number(plain[0].bytes)).toBe(2 * (DCS - 1) * M);
+  });
+});
