@@ -45,6 +45,8 @@ export interface ChunkMessage {
   via?: string[];
   /** The message travels on an auxiliary path. */
   aux?: boolean;
+  /** A pull after acknowledgements to one server (a tree's root) of the several that may sit at a node. */
+  tree?: number;
   /** An online chunk's hop between a worker and its data center's node (Plan.local): gathered there, or handed back. */
   local?: boolean;
   /** Who sent it, when it came through relays; for a pull, the worker that asks (`chunk` is then the key's array index). */
@@ -92,6 +94,8 @@ interface IterationState {
   asked: Map<number, Set<string>>;
   waitingKey: number;
   keyLeft: Int32Array;
+  /** Pulls after acknowledgements: per key, the acknowledgements still to come for this node's pushes. */
+  acksLeft: Int32Array;
   /** Online chunks at a data center's node (Plan.local): its workers' contributions gathered so far, and their sum. */
   localReceived: Int32Array;
   localSums: (Float32Array | null)[];
@@ -120,6 +124,44 @@ function keyIndex(plan: Plan): KeyIndex {
       if (!roots[c.array].includes(root)) roots[c.array].push(root);
     }
     keyIndexes.set(plan, (index = { chunks, roots }));
+  }
+  return index;
+}
+
+/**
+ * Pulls after acknowledgements, at one node: per key, the parts it pushes
+ * (acknowledgements to wait for) and the pull requests it then sends: one
+ * per server holding a part, as ps-lite's KVWorker::Pull_ sends one per
+ * server. A parent that is its tree's root is that tree's server (several
+ * may sit at one node: one request each); a parent that relays for the
+ * root (a local server) is one server for every part.
+ */
+interface PushIndex {
+  pushed: Int32Array;
+  requests: { to: string; tree?: number }[][];
+}
+
+const pushIndexes = new WeakMap<Plan, Map<string, PushIndex>>();
+
+function pushIndex(plan: Plan, node: string): PushIndex {
+  let perNode = pushIndexes.get(plan);
+  if (!perNode) pushIndexes.set(plan, (perNode = new Map()));
+  let index = perNode.get(node);
+  if (!index) {
+    const keys = keyIndex(plan).chunks.length;
+    const made: PushIndex = { pushed: new Int32Array(keys), requests: Array.from({ length: keys }, () => []) };
+    const seen = new Set<string>();
+    for (const c of plan.chunks) {
+      const tree = plan.trees[c.tree];
+      const parent = tree.parent.get(node);
+      if (parent === undefined) continue;
+      made.pushed[c.array]++;
+      const server = parent === tree.root ? `${c.array} tree ${c.tree}` : `${c.array} node ${parent}`;
+      if (seen.has(server)) continue;
+      seen.add(server);
+      made.requests[c.array].push(parent === tree.root ? { to: parent, tree: c.tree } : { to: parent });
+    }
+    perNode.set(node, (index = made));
   }
   return index;
 }
@@ -166,7 +208,7 @@ export class NodeAgent {
         plan: null, waiting: [], commands: [], gradientReady: false,
         received: new Int32Array(0), sums: [], final: new Uint8Array(0), finalValues: [], finals: 0,
         rootFinal: new Uint8Array(0), asked: new Map(), waitingKey: 0, keyLeft: new Int32Array(0),
-        localReceived: new Int32Array(0), localSums: [],
+        acksLeft: new Int32Array(0), localReceived: new Int32Array(0), localSums: [],
       };
       state = created;
       this.states.set(iteration, created);
@@ -182,6 +224,7 @@ export class NodeAgent {
     state.sums = new Array(n).fill(null);
     state.final = new Uint8Array(n);
     state.finalValues = new Array(n).fill(null);
+    if (plan.pullAfterAck) state.acksLeft = Int32Array.from(pushIndex(plan, this.node).pushed);
     if (plan.local?.children.has(this.node)) {
       state.localReceived = new Int32Array(n);
       state.localSums = new Array(n).fill(null);
@@ -238,7 +281,12 @@ export class NodeAgent {
       return;
     }
     if (m.kind === 'pull') {
-      this.onAsked(m.iteration, state, m.chunk, m.origin!);
+      if (plan.pullAfterAck) this.onPullRequest(m.iteration, state, m.chunk, m.origin!, m.tree);
+      else this.onAsked(m.iteration, state, m.chunk, m.origin!);
+      return;
+    }
+    if (m.kind === 'ack') {
+      this.onAck(m.iteration, state, plan.chunks[m.chunk].array);
       return;
     }
     const chunk = plan.chunks[m.chunk];
@@ -301,6 +349,14 @@ export class NodeAgent {
   private onFinal(iteration: number, state: IterationState, chunk: ChunkPlan, values: Float32Array | null): void {
     const plan = state.plan!;
     state.finalValues[chunk.id] = values;
+    if (plan.pullAfterAck) {
+      // acknowledge the pushes of this part; each pusher asks for the key once all its parts are acknowledged
+      for (const child of plan.trees[chunk.tree].children.get(this.node) ?? []) {
+        this.sendTowards(child, 0, { kind: 'ack', iteration, chunk: chunk.id, version: plan.version, count: 0, values: null });
+      }
+      this.deliverFinal(iteration, state, chunk, values);
+      return;
+    }
     if (plan.pullPerKey && chunk.tree >= 0 && plan.trees[chunk.tree].root === this.node) {
       // Serve only the nodes (this one's worker included) that asked for the key.
       state.rootFinal[chunk.id] = 1;
@@ -354,6 +410,27 @@ export class NodeAgent {
     for (const id of keyIndex(plan).chunks[array]) {
       const chunk = plan.chunks[id];
       if (state.rootFinal[id] && plan.trees[chunk.tree].root === this.node) this.serveFinal(iteration, state, chunk, node);
+    }
+  }
+
+  /** Pulls after acknowledgements: every part of key `array` this node pushed is acknowledged: ask each parent holding one. */
+  private onAck(iteration: number, state: IterationState, array: number): void {
+    if (--state.acksLeft[array] > 0) return;
+    const plan = state.plan!;
+    for (const request of pushIndex(plan, this.node).requests[array]) {
+      this.sendTowards(request.to, PULL_REQUEST_BYTES, {
+        kind: 'pull', iteration, chunk: array, version: plan.version, count: 0, values: null, origin: this.node, ...(request.tree !== undefined ? { tree: request.tree } : {}),
+      });
+    }
+  }
+
+  /** Pulls after acknowledgements: `node` asks for key `array` (of one server, `tree`, or all): send it the parts it pushed here (final here, as their acknowledgements said). */
+  private onPullRequest(iteration: number, state: IterationState, array: number, node: string, tree: number | undefined): void {
+    const plan = state.plan!;
+    for (const id of keyIndex(plan).chunks[array]) {
+      const chunk = plan.chunks[id];
+      if (plan.trees[chunk.tree].parent.get(node) !== this.node || (tree !== undefined && chunk.tree !== tree)) continue;
+      this.sendHop(node, 'down', iteration, plan, chunk, 1, state.finalValues[id]);
     }
   }
 

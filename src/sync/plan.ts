@@ -73,6 +73,14 @@ export interface Plan {
    */
   pullPerKey?: boolean;
   /**
+   * Pulls after acknowledgements (GeoMX's trainer: each key pushed, then
+   * pulled, the pull waiting behind the push): a node that holds a chunk's
+   * final value acknowledges its tree children's pushes (a message of no
+   * payload); a node asks its parent(s) for a key once every part it
+   * pushed is acknowledged, and is answered with the parts it pushed.
+   */
+  pullAfterAck?: boolean;
+  /**
    * A scheduler over data centers, where data centers hold several
    * workers (sync/local-stage.ts): each such worker's data center node, and
    * each such data center's workers. Tree chunks carry it in their trees

@@ -1,7 +1,7 @@
 /** What the agents report about a run, collected by the coordinator. */
 
-/** up: towards the root (a contribution); down: the final value; pull: a worker asking a root for a key (`chunk` is then the key's array index). */
-export type MessageKind = 'up' | 'down' | 'pull';
+/** up: towards the root (a contribution); down: the final value; pull: a node asking for a key (`chunk` is then the key's array index); ack: a push acknowledged (no payload). */
+export type MessageKind = 'up' | 'down' | 'pull' | 'ack';
 
 export interface TransferRecord {
   iteration: number;
@@ -80,7 +80,7 @@ export class TransferLog {
     this.ints[i + 1] = t.chunk;
     this.ints[i + 2] = this.intern(t.from);
     this.ints[i + 3] = this.intern(t.to);
-    this.ints[i + 4] = (t.kind === 'down' ? 1 : t.kind === 'pull' ? 4 : 0) | (t.aux ? 2 : 0);
+    this.ints[i + 4] = (t.kind === 'down' ? 1 : t.kind === 'pull' ? 4 : t.kind === 'ack' ? 8 : 0) | (t.aux ? 2 : 0);
     this.times[f] = t.bytes;
     this.times[f + 1] = t.enqueuedAt;
     this.times[f + 2] = t.sentAt;
@@ -93,7 +93,7 @@ export class TransferLog {
     const flags = this.ints[i + 4];
     return {
       iteration: this.ints[i], chunk: this.ints[i + 1], from: this.names[this.ints[i + 2]], to: this.names[this.ints[i + 3]],
-      kind: flags & 1 ? 'down' : flags & 4 ? 'pull' : 'up', aux: (flags & 2) !== 0,
+      kind: flags & 1 ? 'down' : flags & 4 ? 'pull' : flags & 8 ? 'ack' : 'up', aux: (flags & 2) !== 0,
       bytes: this.times[f], enqueuedAt: this.times[f + 1], sentAt: this.times[f + 2], deliveredAt: this.times[f + 3],
     };
   }

@@ -13,8 +13,9 @@ import { mlnet } from './mlnet.js';
 import { tsengine } from './tsengine.js';
 import { ring } from './ring.js';
 import { netstorm } from './netstorm.js';
+import { hips } from './hips.js';
 
-const DEFINITIONS = [star, mlnet, tsengine, ring, netstorm] as const;
+const DEFINITIONS = [star, mlnet, tsengine, ring, netstorm, hips] as const;
 
 export const SCHEDULERS: readonly SchedulerDefinition[] = DEFINITIONS as readonly SchedulerDefinition[];
 

@@ -45,8 +45,21 @@ export function psLiteParts(size: number, servers: number): number[] {
 export function starPlan(nodes: string[], workers: string[], arrays: ModelArray[], options: StarOptions, bytesPerElement = 4): Plan {
   const servers = options.servers === 'all' ? nodes : options.servers ?? [nodes[0]];
   const trees = servers.map((s) => starTree(s, workers));
-  const chunks: ChunkPlan[] = [];
   const maxMessage = options.message === 'key-part' ? Infinity : options.chunk_elements;
+  const chunks = keyPartChunks(arrays, servers.length, options.bigarray_bound, maxMessage, bytesPerElement);
+  return { version: 1, trees, chunks, pullPerKey: options.pull === 'per-key-blocking' ? true : undefined };
+}
+
+/**
+ * ps-lite's key placement over `servers` servers (MXNet
+ * src/kvstore/kvstore_dist.h, KVStoreDist::EncodeDefaultKey): an array
+ * under `bigarrayBound` elements goes whole to server (key * 9973) mod S, a
+ * larger one is cut into S parts (psLiteParts), part i to server i; each
+ * part cut into messages of at most `maxMessage` elements. A chunk's
+ * `tree` is its server's index.
+ */
+export function keyPartChunks(arrays: ModelArray[], servers: number, bigarrayBound: number, maxMessage: number, bytesPerElement: number): ChunkPlan[] {
+  const chunks: ChunkPlan[] = [];
   const add = (array: number, offset: number, elements: number, server: number) => {
     let at = offset;
     for (const piece of cutIntoChunks(elements, maxMessage)) {
@@ -55,17 +68,17 @@ export function starPlan(nodes: string[], workers: string[], arrays: ModelArray[
     }
   };
   arrays.forEach((a, key) => {
-    if (a.elements < options.bigarray_bound) {
-      add(key, 0, a.elements, (key * 9973) % servers.length);
+    if (a.elements < bigarrayBound) {
+      add(key, 0, a.elements, (key * 9973) % servers);
     } else {
       let offset = 0;
-      psLiteParts(a.elements, servers.length).forEach((part, server) => {
+      psLiteParts(a.elements, servers).forEach((part, server) => {
         add(key, offset, part, server);
         offset += part;
       });
     }
   });
-  return { version: 1, trees, chunks, pullPerKey: options.pull === 'per-key-blocking' ? true : undefined };
+  return chunks;
 }
 
 export const star = defineScheduler(starSpec, {
