@@ -6,7 +6,10 @@
  * and 2048 nodes. Goals: 1000 iterations of the 228 MB model on 9 nodes in
  * < 10 s of wall time and no slower than before the incremental solver;
  * < 1 s of wall time per iteration on 512 nodes; star and NetStorm under
- * 10 s per iteration on 2048 nodes with a peak RSS under 4 GB.
+ * 10 s per iteration on 2048 nodes with a peak RSS under 4 GB. Data
+ * centers with several workers (`workers`): HiPS on a 64-DC mesh of 8
+ * workers each, and the 9-DC comparison with 2 and 4 workers per data
+ * center, each case in a process of its own for its peak RSS.
  * `node dist/bench/sim.js 9 512` runs only the cases named.
  */
 import { join } from 'node:path';
@@ -84,6 +87,30 @@ function planTime(n: number, repeats: number): { median: number; max: number } {
 
 const args = process.argv.slice(2);
 
+/** The 9-DC comparison with `workers` per data center: 9-server MXNET, HiPS with 1 and 3 global servers, NetStorm. */
+function nineDcComparison(workers: number): Scenario {
+  const s = loadScenario(join(PACKAGE_ROOT, 'scenarios', 'netstorm-9dc.yaml'), {
+    iterations: 20, profile: 'alexnet', set: [`node_defaults.workers=${workers}`], schedulers: ['star', 'netstorm'],
+  });
+  const hips = (label: string, globalServers: number): SchedulerConfig => ({ ...schedulerSpec.parse({ name: 'hips', global_servers: globalServers }), label });
+  s.schedulers.splice(1, 0, hips('hips', 1), hips('hips-3', 3));
+  s.results.transfers = false;
+  return s;
+}
+
+// A child process for one case with many workers, so its peak RSS is its own.
+if (args[0] === '--workers') {
+  const [, which, label] = args;
+  const scenario = which === 'hips-64x8'
+    ? generatedMesh({ nodes: 64, workers: 8, iterations: 3, schedulers: [{ ...schedulerSpec.parse('hips'), label: 'hips' }] })
+    : nineDcComparison(Number(which.split('x')[1]));
+  scenario.schedulers = scenario.schedulers.filter((s) => s.label === label);
+  const row = measure(which === 'hips-64x8' ? 'mesh-64 x 8 workers alexnet' : `netstorm-9dc x ${which.split('x')[1]} workers alexnet`, scenario, () => ['-', null])[0];
+  row.rssMb = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(`${JSON.stringify(row)}\n`);
+  process.exit(0);
+}
+
 // A child process for one 2048-node case, so its peak RSS is its own.
 if (args[0] === '--mesh-2048') {
   const name = args[1];
@@ -120,6 +147,17 @@ if (want('2048')) {
     row.goal = '< 10 s/it, RSS < 4 GB';
     row.met = row.met === true && row.rssMb! < 4096;
     rows.push(row);
+  }
+}
+
+// data centers with several workers: HiPS on a 64-DC mesh of 8 workers each, and the 9-DC comparison with 2 and 4 workers
+const cases: [string, string[]][] = [['hips-64x8', ['hips']], ['9x2', ['star', 'hips', 'hips-3', 'netstorm']], ['9x4', ['star', 'hips', 'hips-3', 'netstorm']]];
+for (const [which, labels] of cases) {
+  if (!want(which) && !want('workers')) continue;
+  for (const label of labels) {
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--workers', which, label], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (child.status !== 0) throw new Error(`${which} ${label} failed: ${child.stderr}`);
+    rows.push(JSON.parse(child.stdout.trim().split('\n').pop()!) as Row);
   }
 }
 

@@ -9,7 +9,9 @@ import { generateTrace } from './traces/generators.js';
 import { starSpec } from '../sync/schedulers/star.js';
 import { PROFILES, totalElements } from '../model/profiles.js';
 import type { DirectedLinkSpec, Scenario, SchedulerConfig } from './types.js';
-import { DEFAULT_TCP } from './schema.js';
+import { DEFAULT_LAN, DEFAULT_TCP } from './schema.js';
+import { workerNodeName } from './data-centers.js';
+import { PiecewiseTrace } from './traces/piecewise.js';
 
 export interface MeshOptions {
   nodes: number;
@@ -21,6 +23,8 @@ export interface MeshOptions {
   maxMbps?: number;
   periodS?: number;
   schedulers?: SchedulerConfig[];
+  /** Workers per data center (default 1); with several, each on a LAN at geobed's default (10 Gbit/s, 0.05 ms). */
+  workers?: number;
 }
 
 export function generatedMesh(o: MeshOptions): Scenario {
@@ -51,10 +55,25 @@ export function generatedMesh(o: MeshOptions): Scenario {
       });
     }
   }
+  const wanLinks = links.length;
+  const perDc = o.workers ?? 1;
+  const dataCenters = perDc === 1 ? oneWorkerEach(nodes, nodes)
+    : nodes.map((name) => ({ name, workers: Array.from({ length: perDc }, (_, k) => workerNodeName(name, k)), computeS: new Array(perDc).fill(null) }));
+  for (const dc of perDc > 1 ? dataCenters : []) {
+    for (const w of dc.workers) {
+      for (const [from, to] of [[w, dc.name], [dc.name, w]]) {
+        links.push({
+          id: links.length, from, to, name: `${from}->${to}`, delayS: DEFAULT_LAN.delay_ms / 1000, maxDelayS: DEFAULT_LAN.delay_ms / 1000, delayOverTime: null, jitterS: 0, reorder: false,
+          lossPercent: 0, lossOverTime: null, queuePackets: null, mahimahi: null, trace: PiecewiseTrace.constant(DEFAULT_LAN.bandwidth_mbps), rateSource: `${DEFAULT_LAN.bandwidth_mbps} Mbit/s`,
+        });
+      }
+    }
+  }
+  const workers = dataCenters.flatMap((dc) => dc.workers);
   const profile = PROFILES[o.profile ?? 'alexnet']();
   return {
-    name: `mesh-${n}`, description: `generated mesh of ${n} nodes`, file: '(generated)', hash: '', seed,
-    iterations: o.iterations ?? 10, nodes, workers: nodes, dataCenters: oneWorkerEach(nodes, nodes), wanLinks: links.length, links,
+    name: `mesh-${n}${perDc > 1 ? `x${perDc}` : ''}`, description: `generated mesh of ${n} nodes`, file: '(generated)', hash: '', seed,
+    iterations: o.iterations ?? 10, nodes: [...nodes, ...(perDc > 1 ? workers : [])], workers, dataCenters, wanLinks, links,
     workload: { profile: profile.name, arrays: profile.arrays, bytesPerElement: 4, computeS: profile.computeS, totalBytes: totalElements(profile.arrays) * 4, training: null },
     schedulers: o.schedulers ?? [{ ...starSpec.parse({ name: 'star' }), label: 'star' }],
     network: { framing: 'tcp', queueing: 'fair', underlay: 'ip', tcp: DEFAULT_TCP, sharing: 'max-min' },

@@ -30,8 +30,10 @@ const SCENARIOS = ['scenario.yaml', 'dcs.yaml'].map((f) => join(PACKAGE_ROOT, 't
 
 describe.skipIf(!isRoot)('emulation agrees with simulation (root)', () => {
   for (const file of SCENARIOS) {
-    const scenario = loadScenario(file, { iterations: 10 });
-    const all = scenario.schedulers.length === SCHEDULER_NAMES.length ? scenario : loadScenario(file, { iterations: 10, schedulers: [...SCHEDULER_NAMES] });
+    // each fixture lists its schedulers: scenario.yaml all but hips (with one worker per data center and its
+    // global server where star's server is, hips runs star's messages: the simulator's digests show it), dcs.yaml every one
+    const all = loadScenario(file, { iterations: 10 });
+    expect(all.schedulers.map((s) => s.name)).toEqual(file.endsWith('dcs.yaml') ? SCHEDULER_NAMES : SCHEDULER_NAMES.filter((n) => n !== 'hips'));
     for (const config of all.schedulers) {
       it(`${config.label}: mean iteration time emulated / simulated within 15% on ${all.name}`, async (ctx) => {
         const simulated = mean(iterationTimes(simulate(all, config)));
