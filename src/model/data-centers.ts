@@ -53,3 +53,9 @@ export function longestComputeS(dataCenters: DataCenter[], fallback: number): nu
 export function oneWorkerEach(nodes: string[], workers: string[]): DataCenter[] {
   return nodes.map((name) => (workers.includes(name) ? { name, workers: [name], computeS: [null] } : { name, workers: [], computeS: [] }));
 }
+
+/** A node's data center read off its name: a worker's node is `<dc>.w<k>` (a "." no data center's name has), any other node is a data center's own. */
+export function dataCenterOfName(node: string): string {
+  const m = /^(.+)\.w\d+$/.exec(node);
+  return m ? m[1] : node;
+}

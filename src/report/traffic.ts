@@ -15,12 +15,13 @@ import { stringify } from 'csv-stringify/sync';
 import type { Plot } from './plots.js';
 import { PLOT_FONT } from './render.js';
 import { max } from 'simple-statistics';
+import { dataCenterOfName } from '../model/data-centers.js';
 
 type Row = Record<string, string>;
 
 export interface TrafficRow {
   scheduler: string;
-  /** node_bytes (x: bin start s), message_size (x: size class, MB, upper bound), burstiness_10ms / burstiness_100ms, matrix (x: iteration), link_share, link_utilisation, bottleneck */
+  /** node_bytes (x: bin start s), message_size (x: size class, MB, upper bound), burstiness_10ms / burstiness_100ms, matrix (x: iteration), network_bytes (subject lan or wan, x: iteration; where data centers hold several workers), link_share, link_utilisation, bottleneck */
   measure: string;
   /** A node, "from->to" or a directed link. */
   subject: string;
@@ -86,6 +87,18 @@ export function trafficRows(transfers: Row[], links: Row[]): TrafficRow[] {
     for (const [key, bytes] of matrix) {
       const [iteration, pair] = key.split('|');
       out.push({ scheduler, measure: 'matrix', subject: pair, x: Number(iteration), value: bytes });
+    }
+    // where data centers hold several workers: each iteration's bytes within data centers and between them
+    if (messages.some((m) => dataCenterOfName(m.from) !== m.from || dataCenterOfName(m.to) !== m.to)) {
+      const apart = new Map<number, [number, number]>();
+      for (const m of messages) {
+        const e = apart.get(m.iteration) ?? [0, 0];
+        e[dataCenterOfName(m.from) === dataCenterOfName(m.to) ? 0 : 1] += m.bytes;
+        apart.set(m.iteration, e);
+      }
+      for (const [iteration, [lan, wan]] of [...apart].sort((a, b) => a[0] - b[0])) {
+        out.push({ scheduler, measure: 'network_bytes', subject: 'lan', x: iteration, value: lan }, { scheduler, measure: 'network_bytes', subject: 'wan', x: iteration, value: wan });
+      }
     }
     const mine = links.filter((l) => l.scheduler === scheduler);
     const perLink = new Map<string, { bytes: number; busyBins: number; bins: number; util: number[] }>();

@@ -4,6 +4,7 @@
  * starts with the run's identity (scenario, mode, profile, seed), so CSVs
  * of many runs concatenate into one tidy table.
  */
+import { dataCenterOfName } from '../model/data-centers.js';
 import type { IterationRecord, TransferRecord } from '../sync/record.js';
 import type { DirectedLinkSpec } from '../scenario/types.js';
 import { meanRate } from '../model/trace.js';
@@ -97,6 +98,16 @@ export const TRANSFERS: Table<{ scheduler: string; t: TransferRecord }> = {
     ['sent_s', (r) => fixed(r.t.sentAt, 9)],
     ['delivered_s', (r) => fixed(r.t.deliveredAt, 9)],
     ['mbps', (r) => (r.t.deliveredAt > r.t.sentAt ? fixed((r.t.bytes * 8) / (r.t.deliveredAt - r.t.sentAt) / 1e6, 3) : '')],
+  ],
+};
+
+/** transfers.csv where a data center holds several workers: whether each message stayed in its data center (lan) or crossed the WAN (wan). */
+export const TRANSFERS_WITH_LANS: Table<{ scheduler: string; t: TransferRecord }> = {
+  file: TRANSFERS.file,
+  columns: [
+    ...TRANSFERS.columns.slice(0, 7),
+    ['network', (r) => (dataCenterOfName(r.t.from) === dataCenterOfName(r.t.to) ? 'lan' : 'wan')],
+    ...TRANSFERS.columns.slice(7),
   ],
 };
 

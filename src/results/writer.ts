@@ -19,7 +19,7 @@ import { flaggedLinks, type LinkFidelity } from './fidelity.js';
 import { summaryRows, type SchedulerTimes } from './summary.js';
 import { giveToSudoUser, type RunFolder } from './folder.js';
 import {
-  ACCURACY, FIDELITY, ITERATIONS, ITERATIONS_WITH_LANS, LINKS, REPLAY, SUMMARY, TRANSFERS, columnsOf, identityValues, rowOf,
+  ACCURACY, FIDELITY, ITERATIONS, ITERATIONS_WITH_LANS, LINKS, TRANSFERS_WITH_LANS, REPLAY, SUMMARY, TRANSFERS, columnsOf, identityValues, rowOf,
   type AccuracyPoint, type LinkChangeRow, type RunIdentity, type SummaryRow, type Table,
 } from './tables.js';
 
@@ -94,6 +94,8 @@ export class RunWriter {
 
   /** iterations.csv's columns: with LAN and WAN bytes apart where a data center has a LAN. */
   private readonly iterations: typeof ITERATIONS;
+  /** transfers.csv's columns: with each message's network (lan or wan) where a data center has a LAN. */
+  private readonly transfers: typeof TRANSFERS;
 
   constructor(
     readonly folder: RunFolder,
@@ -113,8 +115,9 @@ export class RunWriter {
     };
     this.writeManifest('running');
     this.iterations = hasLans(scenario.dataCenters) ? ITERATIONS_WITH_LANS : ITERATIONS;
+    this.transfers = hasLans(scenario.dataCenters) ? TRANSFERS_WITH_LANS : TRANSFERS;
     const tables: Table<never>[] = [
-      this.iterations, ...(scenario.results.transfers ? [TRANSFERS] : []), LINKS,
+      this.iterations, ...(scenario.results.transfers ? [this.transfers] : []), LINKS,
       ...(scenario.workload.training ? [ACCURACY] : []), ...(emulated ? [REPLAY, FIDELITY] : []),
     ] as Table<never>[];
     // (summary.csv, written at the end, stays plain: the one table a reader opens first)
@@ -151,7 +154,7 @@ export class RunWriter {
 
   /** @internal */
   transferRow(label: string, t: TransferRecord): void {
-    this.add(TRANSFERS, { scheduler: label, t });
+    this.add(this.transfers, { scheduler: label, t });
   }
 
   /** @internal */

@@ -12,6 +12,7 @@ import { SCHEDULER_NAMES } from '../../src/sync/schedulers/index.js';
 import { runScenario } from '../../src/run/run.js';
 import { expectPlainSums } from '../plain-sums.js';
 import { readCsv, useTempDir, writeFiles } from '../helpers.js';
+import { folderPlots } from '../../src/report/plot-folder.js';
 
 /** A line a - b - c of data centers with 2, 2 and 3 workers; 175,000 elements (a multiple of the ring's 7 members), two arrays. */
 const text = (schedulers: string, extra: string[] = []) => [
@@ -81,7 +82,7 @@ describe('every scheduler over data centers with 2, 2 and 3 workers', () => {
 
 describe('results of data centers with several workers', () => {
   const tmp = useTempDir();
-  it('iterations.csv counts LAN and WAN bytes apart (a run without LANs keeps its columns)', async () => {
+  it('iterations.csv, transfers.csv and traffic.csv count LAN and WAN bytes apart (a run without LANs keeps its columns)', async () => {
     writeFiles(tmp.path, { 'dcs.yaml': text('[mlnet]'), 'one.yaml': text('[mlnet]').replace('node_defaults: { workers: 2, lan: { bandwidth: 1000, delay_ms: 0.1 } }', '').replace('{ name: c, workers: 3 }', 'c') });
     const several = await runScenario(loadScenario(join(tmp.path, 'dcs.yaml')), { mode: 'sim', out: join(tmp.path, 'r1') });
     const rows = readCsv(join(several.dir, 'iterations.csv'));
@@ -90,9 +91,18 @@ describe('results of data centers with several workers', () => {
       expect(Number(row.lan_bytes)).toBe(2 * WORKERS * M);
       expect(Number(row.wan_bytes)).toBe(2 * (DCS - 1) * M);
     }
+    // transfers.csv says which network each message crossed; traffic.csv (geobed plot) counts them per iteration
+    const transfers = readCsv(join(several.dir, 'transfers.csv'));
+    const sum = (network: string, iteration: string) => transfers.filter((t) => t.network === network && t.iteration === iteration).reduce((n, t) => n + Number(t.bytes), 0);
+    expect(new Set(transfers.map((t) => t.network))).toEqual(new Set(['lan', 'wan']));
+    for (const row of rows) expect([sum('lan', row.iteration), sum('wan', row.iteration)]).toEqual([Number(row.lan_bytes), Number(row.wan_bytes)]);
+    expect(folderPlots(several.dir).length).toBeGreaterThan(0);
+    const traffic = readCsv(join(several.dir, 'traffic.csv')).filter((r) => r.measure === 'network_bytes');
+    expect(traffic.filter((r) => r.x === '0').map((r) => [r.subject, Number(r.value)])).toEqual([['lan', 2 * WORKERS * M], ['wan', 2 * (DCS - 1) * M]]);
     const one = await runScenario(loadScenario(join(tmp.path, 'one.yaml')), { mode: 'sim', out: join(tmp.path, 'r2') });
     const plain = readCsv(join(one.dir, 'iterations.csv'));
     expect(Object.keys(plain[0])).not.toContain('lan_bytes');
     expect(Number(plain[0].bytes)).toBe(2 * (DCS - 1) * M);
+    expect(Object.keys(readCsv(join(one.dir, 'transfers.csv'))[0])).not.toContain('network');
   });
 });
