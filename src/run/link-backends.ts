@@ -5,6 +5,7 @@
  * src/net/native). Everything else holds an EmulatedLinks.
  */
 import { cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
 import type { Scenario } from '../scenario/types.js';
 import type { Topology } from '../net/topology.js';
 import type { EmulatedLinks } from '../net/emu/links.js';
@@ -34,6 +35,39 @@ export type LinkBackend = (typeof LINK_BACKENDS)[number];
  * (Mahimahi traces opportunity by opportunity, jitter without reordering,
  * per-packet logs) or for delay or loss on a kernel without netem.
  */
+/**
+ * Every node is an agent process (a data center's node, and each worker's
+ * where data centers hold several): about 60 MB each with a synthetic
+ * workload (55 MB measured on this project's machines), and up to 600 MB
+ * for a worker that trains (test/emu/train.test.ts: nine CNN workers stay
+ * under it). A run that would not fit in the host's available memory is
+ * refused before anything is built.
+ */
+const AGENT_MB = 60;
+const TRAINING_WORKER_MB = 600;
+
+function checkMemory(scenario: Scenario): void {
+  const workers = scenario.workload.training ? scenario.workers.length : 0;
+  const needMb = (scenario.nodes.length - workers) * AGENT_MB + workers * TRAINING_WORKER_MB;
+  const availableMb = availableMemoryMb();
+  if (availableMb !== null && needMb > availableMb) {
+    const most = scenario.workload.training ? `${TRAINING_WORKER_MB} MB a training worker, ${AGENT_MB} MB any other node` : `${AGENT_MB} MB a node`;
+    throw new UserError(`--mode emu: ${scenario.nodes.length} nodes (${scenario.dataCenters.length} data centers and ${scenario.workers.length} workers) need about ` +
+      `${(needMb / 1000).toFixed(1)} GB for their agent processes (${most}) and this host has ${(availableMb / 1000).toFixed(1)} GB available; ` +
+      'use fewer workers per data center, or simulate it (--mode sim)');
+  }
+}
+
+/** MemAvailable from /proc/meminfo, in MB (null where there is none). */
+function availableMemoryMb(): number | null {
+  try {
+    const m = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function chooseLinkBackend(scenario: Scenario, requested?: LinkBackend): Promise<LinkBackend> {
   if (process.getuid?.() !== 0) throw new UserError('--mode emu needs root (it creates network namespaces); try sudo, or --mode sim');
   // a link at 0 for ever would hold the run until the stall timeout (the simulator stops as soon as a message waits on it)
@@ -52,6 +86,7 @@ export async function chooseLinkBackend(scenario: Scenario, requested?: LinkBack
   if (undirected > 16_384 || scenario.nodes.length > 65_536) {
     throw new UserError(`--mode emu: ${scenario.nodes.length} nodes and ${undirected} links do not fit the emulated address space (at most 65,536 nodes and 16,384 links); simulate it (--mode sim)`);
   }
+  checkMemory(scenario);
   checkCongestion(scenario.network.tcp.congestion);
   const needsNetem = scenario.links.filter((l) => l.delayS > 0 || l.lossPercent > 0 || l.jitterS > 0 || l.delayOverTime || l.lossOverTime);
   const nativeOnly = [

@@ -232,6 +232,16 @@ describe.skipIf(!isRoot)('emulated runs with delay', () => {
 });
 
 describe.skipIf(!isRoot)('data centers with several workers (root)', () => {
+  it('more workers than this host\'s memory holds (an agent process each) are refused before anything is built', async () => {
+    const availableMb = Number(/^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024;
+    const perDc = Math.ceil((2 * availableMb) / 60 / 4); // twice what fits, over the quickstart's 4 data centers
+    if (perDc > 1024) return void process.stderr.write('not checked: this host has memory for 4 x 1,024 workers\n');
+    const scenario = loadScenario(QUICKSTART, { schedulers: ['star'], set: [`node_defaults.workers=${perDc}`] });
+    await expect(emulate(scenario, scenario.schedulers[0], { timeoutS: 30 })).rejects.toThrow(
+      new RegExp(`--mode emu: ${4 + 4 * perDc} nodes \\(4 data centers and ${4 * perDc} workers\\) need about [\\d.]+ GB for their agent processes \\(60 MB a node\\) and this host has [\\d.]+ GB available`));
+    expect(await leftovers()).toEqual({ namespaces: [], agents: '' });
+  });
+
   // the quarter-rate quickstart with two workers per data center, its LAN 0.05 ms each way (so on the native link emulator, this kernel having no netem)
   const scenario = loadScenario(join(PACKAGE_ROOT, 'test', 'emu', 'fixtures', 'quickstart-quarter', 'dcs.yaml'), {
     iterations: 2, set: ['node_defaults.lan.delay_ms=0.05'], schedulers: ['star', 'tsengine', 'netstorm'],
