@@ -39,6 +39,21 @@ describe.skipIf(!isRoot)('real training, emulated (root)', () => {
     for (const rss of Object.values(manifest.training.worker_rss_mb.star) as number[]) expect(rss).toBeGreaterThan(50);
   }, 240_000);
 
+  it('eight MLP workers, two per data center, train with HiPS across the LANs and the WAN with identical weights, and learn', async () => {
+    const text = readFileSync(join(PACKAGE_ROOT, 'scenarios', 'train-mnist.yaml'), 'utf8').replace('../traces/', `${join(PACKAGE_ROOT, 'traces')}/`);
+    const scenario = parseScenario(text, join(dir.path, 'train.yaml'), { iterations: 15, schedulers: ['hips'], set: ['node_defaults.workers=2'] });
+    expect(scenario.workers).toHaveLength(8);
+    // (the run fails if any worker's weights differ from the others' after any step: emulate checks every step's checksum)
+    const out = await runScenario(scenario, { mode: 'emu', out: join(dir.path, 'hips') });
+    const run = out.runs[0];
+    expect(run.iterations).toHaveLength(15);
+    expect(run.training!.accuracy.at(-1)!.testAccuracy).toBeGreaterThan(0.8);
+    // each worker's gradient to its local server and the parameters back on the LAN; each local server's sum on the WAN
+    const model = 203530 * 4;
+    for (const r of run.iterations) expect(r.lanBytes).toBeGreaterThanOrEqual(2 * 8 * model);
+    for (const r of run.iterations) expect(r.wanBytes).toBeGreaterThanOrEqual(2 * 3 * model);
+  }, 240_000);
+
   it('nine CNN workers (the NetStorm 9-DC WAN) fit comfortably in memory', async () => {
     const text = readFileSync(NINE_DC, 'utf8').replace(/workload:\n(  .*\n)+/, 'workload:\n  train: { model: cnn, preset: netstorm }\n');
     const scenario = parseScenario(text, join(dir.path, 'nine.yaml'), { iterations: 3, schedulers: ['netstorm'] });
