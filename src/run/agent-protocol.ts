@@ -7,6 +7,7 @@
  * run's management network (net/emu/management.ts), where an agent's first
  * message says which node it is.
  */
+import type { Averaging } from '../sync/schedulers/definition.js';
 import type { ControlDown, ControlUp } from '../sync/control.js';
 import type { ModelArray } from '../model/profiles.js';
 import type { Dataset } from '../train/data.js';
@@ -34,6 +35,8 @@ export interface AgentTraining {
   shard: Dataset;
   arrays: ModelArray[];
   backend?: BackendChoice;
+  /** Parameter averaging (HFA), or null: gradients. */
+  averaging: Averaging | null;
 }
 
 export type ToAgent =

@@ -26,12 +26,12 @@ import { Coordinator } from '../sync/coordinator.js';
 import type { Topology } from '../net/topology.js';
 import { CoordinatorEndpoint, isControlUp, type ControlUp } from '../sync/control.js';
 import { RunRecorder } from '../sync/record.js';
-import { makePolicy } from '../sync/schedulers/index.js';
+import { makePolicy, parameterAveraging } from '../sync/schedulers/index.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 import { UserError } from '../util/errors.js';
 import { longestComputeS, workerComputeS } from '../model/data-centers.js';
 import { lanDataCenters, scenarioTopology, type RunSink, type SchedulerRun, type TrainingOutcome, type WorkerOutcome } from './simulate.js';
-import { TrainingRecord, type TrainingData } from '../train/session.js';
+import { trainingRecord, TrainingRecord, type TrainingData } from '../train/session.js';
 import type { BackendChoice } from '../train/choices.js';
 
 export type { LinkChange };
@@ -167,7 +167,7 @@ class Emulation {
       if (options.sink && this.sampler) options.sink.linkBins(this.sampler.carried, Math.min(this.clock.now(), this.sampler.readUntil()));
     });
     if (scenario.workload.training && !options.trainingData) throw new Error('emulate: real training needs its data prepared (trainingData)');
-    this.record = scenario.workload.training ? new TrainingRecord(scenario.workers) : null;
+    this.record = scenario.workload.training ? trainingRecord(scenario.workers, parameterAveraging(config)) : null;
     if (options.signal) {
       const signal = options.signal;
       const onAbort = () => this.fail(signal.reason as Error, 0);
@@ -198,7 +198,7 @@ class Emulation {
     await new Promise<void>((resolve, reject) => {
       this.state.onAllListening = resolve;
       this.done.catch(reject);
-      for (const node of scenario.nodes) this.agents!.sendTo(node, agentInit(scenario, node, net, this.options));
+      for (const node of scenario.nodes) this.agents!.sendTo(node, agentInit(scenario, this.config, node, net, this.options));
     });
   }
 
@@ -312,7 +312,8 @@ class Emulation {
   private trainingOutcome(): TrainingOutcome | null {
     const { record, scenario, state } = this;
     if (!record) return null;
-    if (record.agreed < scenario.iterations) throw new Error(`training: only ${record.agreed} of ${scenario.iterations} steps were reported by every worker`);
+    const due = record.agreementsDue(scenario.iterations);
+    if (record.agreed < due) throw new Error(`training: only ${record.agreed} of ${due} steps were reported by every worker`);
     return {
       snapshots: record.snapshots, accuracy: [],
       workerRssMb: Object.fromEntries(scenario.workers.map((w) => [w, state.rssMb.get(w) ?? NaN])),
@@ -340,7 +341,7 @@ class Emulation {
 }
 
 /** An agent's set-up: its address book, the topology, and its worker (synthetic or training). */
-function agentInit(scenario: Scenario, node: string, net: EmulatedLinks, options: EmulateOptions): AgentInit {
+function agentInit(scenario: Scenario, config: SchedulerConfig, node: string, net: EmulatedLinks, options: EmulateOptions): AgentInit {
   const index = scenario.workers.indexOf(node);
   const training = scenario.workload.training;
   return {
@@ -353,6 +354,7 @@ function agentInit(scenario: Scenario, node: string, net: EmulatedLinks, options
       index, count: scenario.workers.length, computeS: workerComputeS(scenario.dataCenters, node, scenario.workload.computeS), values: options.values ?? false,
       training: training ? {
         spec: training, seed: scenario.seed, shard: options.trainingData!.shards[index], arrays: scenario.workload.arrays, backend: options.backend,
+        averaging: parameterAveraging(config),
       } : null,
     },
   };

@@ -13,12 +13,12 @@ import { NodeAgent, type ChunkMessage } from '../sync/agent.js';
 import { InProcessChannel } from '../sync/control.js';
 import { RunRecorder, type IterationRecord, type RecordSink, type TransferLog } from '../sync/record.js';
 import { binIndex, type LinkBins } from '../util/bins.js';
-import { makePolicy } from '../sync/schedulers/index.js';
+import { makePolicy, parameterAveraging } from '../sync/schedulers/index.js';
 import type { Policy } from '../sync/policy.js';
 import { SyntheticWorker } from '../train/synthetic.js';
 import type { WorkerModel } from '../sync/agent.js';
 import { ExchangeLayout, TrainingWorker } from '../train/worker.js';
-import { TrainingRecord, type AccuracyRow, type TrainingData, type WeightSnapshot } from '../train/session.js';
+import { trainingRecord, TrainingRecord, type AccuracyRow, type TrainingData, type WeightSnapshot } from '../train/session.js';
 import type { Trainer } from '../train/trainer.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 import { dataCenterOfNode, hasLans, workerComputeS } from '../model/data-centers.js';
@@ -150,7 +150,8 @@ class Simulation {
     const controlFor = (node: string) => channel!.controlFor(node);
     const training = scenario.workload.training;
     if (training && !options.trainingData) throw new Error('simulate: real training needs its data prepared (trainingData)');
-    const record = (this.record = training ? new TrainingRecord(scenario.workers) : null);
+    const averaging = parameterAveraging(config);
+    const record = (this.record = training ? trainingRecord(scenario.workers, averaging) : null);
     const layout = training ? new ExchangeLayout(scenario.workload.arrays, training.modelElements) : null;
     const agents = scenario.nodes.map((node) => {
       const workerIndex = scenario.workers.indexOf(node);
@@ -160,7 +161,7 @@ class Simulation {
         this.trainers.push(trainer);
         worker = new TrainingWorker(sim.events, trainer, layout!, {
           index: workerIndex, count: scenario.workers.length, iterations: scenario.iterations,
-          evalEvery: training.evalEvery, computeS: workerComputeS(scenario.dataCenters, node, scenario.workload.computeS),
+          evalEvery: training.evalEvery, computeS: workerComputeS(scenario.dataCenters, node, scenario.workload.computeS), averaging,
         }, record!);
         this.workers.set(node, { checked: 0, mismatches: [], finals: new Map() });
       } else if (workerIndex >= 0) {

@@ -76,6 +76,8 @@ export interface WorkerModel {
   contribution(iteration: number, chunk: ChunkPlan): Float32Array | null;
   /** The final (aggregated) value of a chunk reached this worker. */
   receivedFinal(iteration: number, chunk: ChunkPlan, values: Float32Array | null): void;
+  /** This worker's iteration is over (every chunk it takes part in is final; or it took part in none). */
+  iterationEnded?(iteration: number): void;
 }
 
 interface IterationState {
@@ -126,6 +128,25 @@ function keyIndex(plan: Plan): KeyIndex {
     keyIndexes.set(plan, (index = { chunks, roots }));
   }
   return index;
+}
+
+const memberships = new WeakMap<Plan, Map<string, number[]>>();
+
+/**
+ * The chunks a worker takes part in: those whose tree holds it, and every
+ * online chunk. Every scheduler's chunks hold every worker, but for HFA's
+ * rounds within data centers (a tree per data center) and the iterations
+ * between rounds (no chunk at all).
+ */
+function memberChunks(plan: Plan, node: string): number[] {
+  let perNode = memberships.get(plan);
+  if (!perNode) memberships.set(plan, (perNode = new Map()));
+  let ids = perNode.get(node);
+  if (!ids) {
+    ids = plan.chunks.filter((c) => c.tree < 0 || plan.trees[c.tree].root === node || plan.trees[c.tree].parent.has(node)).map((c) => c.id);
+    perNode.set(node, ids);
+  }
+  return ids;
 }
 
 /**
@@ -245,14 +266,20 @@ export class NodeAgent {
   private contributeLocal(iteration: number, state: IterationState): void {
     const plan = state.plan!;
     const dataCenter = plan.local?.parent.get(this.node);
-    for (const chunk of plan.chunks) {
-      const values = this.worker!.contribution(iteration, chunk);
+    const scale = plan.scale?.get(this.node);
+    const members = memberChunks(plan, this.node);
+    for (const id of members) {
+      const chunk = plan.chunks[id];
+      const given = this.worker!.contribution(iteration, chunk);
+      const values = given && scale !== undefined ? given.map((v) => v * scale) : given;
       if (chunk.tree >= 0) this.addTreeContribution(iteration, state, chunk, values);
       else if (dataCenter) this.sendTowards(dataCenter, chunk.bytes, { kind: 'up', iteration, chunk: chunk.id, version: plan.version, count: 1, values, local: true });
       else this.mergeOnline(iteration, state, chunk, 1, values);
     }
     // MXNET's trainer issues every push, then pulls key by key (see PULL_REQUEST_BYTES).
-    if (state.plan!.pullPerKey) this.askForKey(iteration, state, 0);
+    if (plan.pullPerKey) this.askForKey(iteration, state, 0);
+    // (an iteration without an exchange for this worker: HFA's local steps)
+    if (members.length === 0) this.endIteration(iteration);
   }
 
   // ------------------------------------------------------------ messages
@@ -379,12 +406,17 @@ export class NodeAgent {
     if (!this.worker || state.final[chunk.id]) return;
     state.final[chunk.id] = 1;
     this.worker.receivedFinal(iteration, chunk, values);
-    if (++state.finals === plan.chunks.length) {
-      this.control.iterationDone(this.node, iteration, this.clock.now());
-      if (iteration + 1 < this.iterations) this.beginIteration(iteration + 1);
+    if (++state.finals === memberChunks(plan, this.node).length) {
+      this.endIteration(iteration);
       return;
     }
     if (plan.pullPerKey && --state.keyLeft[chunk.array] === 0) this.askForKey(iteration, state, chunk.array + 1);
+  }
+
+  private endIteration(iteration: number): void {
+    this.worker!.iterationEnded?.(iteration);
+    this.control.iterationDone(this.node, iteration, this.clock.now());
+    if (iteration + 1 < this.iterations) this.beginIteration(iteration + 1);
   }
 
   // ------------------------------------------------------------ per-key pulls

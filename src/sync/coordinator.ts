@@ -56,7 +56,7 @@ export class Coordinator {
   planFor(iteration: number): Plan {
     let plan = this.plans.get(iteration);
     if (!plan) {
-      plan = this.policy.currentPlan(this.context());
+      plan = this.policy.currentPlan({ ...this.context(), iteration });
       this.plans.set(iteration, plan);
       this.recorder.planUsed(iteration, plan.version);
       this.plans.delete(iteration - 8); // old plans are no longer asked for

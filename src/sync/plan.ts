@@ -27,6 +27,8 @@ export interface ChunkPlan {
   bytes: number;
   /** Index into `Plan.trees`, or -1 for a chunk the coordinator schedules online. */
   tree: number;
+  /** Contributions are scaled (Plan.scale): the final value is a weighted sum, not the plain one. */
+  scaled?: boolean;
 }
 
 /** NetStorm's multipath auxiliary transmission, as the agents apply it (paths by `Plan.linkCost`). */
@@ -88,6 +90,12 @@ export interface Plan {
    * the agents to gather and hand back locally.
    */
   local?: LocalStage;
+  /**
+   * Each worker's contribution is multiplied by its factor here before it
+   * leaves (HFA's parameter averaging: 1/n_w within a data center, and
+   * 1/(n_w G) across G data centers); absent: contributions as they are.
+   */
+  scale?: Map<string, number>;
   /** For online chunks: the node where the aggregate completes, and how many contributions make it complete. */
   online?: { root: string; contributors: number };
 }

@@ -19,6 +19,8 @@ export interface PolicyContext {
   bytesPerElement: number;
   /** (No policy sees the links' true capacities: a passive scheduler knows only what it measures.) */
   now: number;
+  /** The iteration the plan is asked for (absent when re-planning between iterations). */
+  iteration?: number;
 }
 
 /** A receiver's measurement of the throughput from `from` (averaged over its window). */

@@ -10,6 +10,8 @@ import { Rng } from '../util/rng.js';
 import { loadDataset, permutation, shard, splitDataset, subset, type Dataset } from './data.js';
 import type { Trainer } from './trainer.js';
 import type { TrainingEvents } from './worker.js';
+import type { Averaging } from '../sync/schedulers/definition.js';
+import { hfaRound } from '../sync/schedulers/hips.js';
 
 /** Training samples the train_loss / train_accuracy columns are measured on. */
 export const TRAIN_EVAL_SAMPLES = 2000;
@@ -72,7 +74,15 @@ export class TrainingRecord implements TrainingEvents {
   agreed = 0;
   readonly snapshots: WeightSnapshot[] = [];
 
-  constructor(private readonly workers: string[]) {}
+  /** `agreesAt`: the iterations after which every worker holds the same weights (all of them, unless workers average parameters). */
+  constructor(private readonly workers: string[], private readonly agreesAt: (iteration: number) => boolean = () => true) {}
+
+  /** How many of `iterations` iterations every worker must report with the same weights. */
+  agreementsDue(iterations: number): number {
+    let due = 0;
+    for (let i = 0; i < iterations; i++) if (this.agreesAt(i)) due++;
+    return due;
+  }
 
   stepped(worker: number, iteration: number, checksum: string): void {
     let sums = this.checksums.get(iteration);
@@ -109,4 +119,9 @@ export function evaluateSnapshots(snapshots: WeightSnapshot[], evaluator: Traine
 /** The first time test accuracy reached `target`, or null. */
 export function timeToAccuracy(rows: AccuracyRow[], target: number): number | null {
   return rows.find((r) => r.testAccuracy >= target)?.at ?? null;
+}
+
+/** The record of a run's training: with parameter averaging (HFA) the workers agree after each round across data centers only. */
+export function trainingRecord(workers: string[], averaging: Averaging | null): TrainingRecord {
+  return new TrainingRecord(workers, averaging ? (i) => hfaRound(i, averaging.k1, averaging.k2) === 'wan' : undefined);
 }

@@ -7,6 +7,8 @@
  * checksum (all workers must agree) and, at evaluation points, a snapshot
  * of the weights.
  */
+import { hfaRound } from '../sync/schedulers/hips.js';
+import type { Averaging } from '../sync/schedulers/definition.js';
 import type { Clock } from '../net/types.js';
 import type { ChunkPlan } from '../sync/plan.js';
 import type { WorkerModel } from '../sync/agent.js';
@@ -36,7 +38,7 @@ export class ExchangeLayout {
 }
 
 export interface TrainingEvents {
-  /** After every optimizer step: the new weights' checksum. */
+  /** After every optimizer step (averaging parameters: after every round across data centers): the new weights' checksum. */
   stepped(worker: number, iteration: number, checksum: string): void;
   /** (Worker 0) the weights after `steps` steps, at evaluation points. */
   snapshot(steps: number, at: number, weights: Float32Array): void;
@@ -49,6 +51,14 @@ export interface TrainingWorkerOptions {
   evalEvery: number;
   /** Simulated compute time per iteration; null: the real time the step took (emulated mode). */
   computeS: number | null;
+  /**
+   * HFA (GeoMX examples/cnn_hfa.py): every iteration the worker steps its
+   * own optimizer on its own gradient (`trainer.step`), and at a round it
+   * contributes its parameters and takes the average it gets back as its
+   * weights; the workers agree after each round across data centers. Absent:
+   * gradients summed every iteration, and every worker applies the mean.
+   */
+  averaging?: Averaging | null;
 }
 
 export class TrainingWorker implements WorkerModel {
@@ -69,6 +79,11 @@ export class TrainingWorker implements WorkerModel {
 
   compute(_iteration: number, done: () => void): void {
     this.gradient = this.trainer.gradient().gradient;
+    if (this.options.averaging) {
+      // a local step; what is exchanged (at a round) is the weights it leaves
+      this.trainer.apply(this.gradient);
+      this.gradient = this.trainer.weights();
+    }
     if (this.options.computeS === null) done();
     else this.clock.setTimer(this.options.computeS, done);
   }
@@ -88,11 +103,25 @@ export class TrainingWorker implements WorkerModel {
     this.received += chunk.elements;
     if (this.received < this.layout.total) return;
     this.received = 0;
+    if (this.options.averaging) {
+      this.trainer.setWeights(this.sum); // (the average: each contribution was scaled where it left)
+      return;
+    }
     const n = this.options.count;
     if (n > 1) for (let k = 0; k < this.sum.length; k++) this.sum[k] /= n; // the mean, in place (every chunk is rewritten next step)
     this.trainer.apply(this.sum);
+    this.stepped(iteration);
+  }
+
+  iterationEnded(iteration: number): void {
+    if (this.options.averaging) this.stepped(iteration);
+  }
+
+  /** After iteration `iteration`'s step: report the weights (averaging: where the workers agree) and snapshot them at evaluation points. */
+  private stepped(iteration: number): void {
+    const averaging = this.options.averaging;
+    if (!averaging || hfaRound(iteration, averaging.k1, averaging.k2) === 'wan') this.events.stepped(this.options.index, iteration, this.trainer.checksum());
     const steps = iteration + 1;
-    this.events.stepped(this.options.index, iteration, this.trainer.checksum());
     if (this.options.index === 0 && (steps % this.options.evalEvery === 0 || steps === this.options.iterations)) {
       this.events.snapshot(steps, this.clock.now(), this.trainer.weights());
     }

@@ -39,19 +39,27 @@ describe.skipIf(!isRoot)('real training, emulated (root)', () => {
     for (const rss of Object.values(manifest.training.worker_rss_mb.star) as number[]) expect(rss).toBeGreaterThan(50);
   }, 240_000);
 
-  it('eight MLP workers, two per data center, train with HiPS across the LANs and the WAN with identical weights, and learn', async () => {
-    const text = readFileSync(join(PACKAGE_ROOT, 'scenarios', 'train-mnist.yaml'), 'utf8').replace('../traces/', `${join(PACKAGE_ROOT, 'traces')}/`);
-    const scenario = parseScenario(text, join(dir.path, 'train.yaml'), { iterations: 15, schedulers: ['hips'], set: ['node_defaults.workers=2'] });
+  it('eight MLP workers, two per data center, train with HiPS (FSA, and HFA\'s local steps and averaging) across the LANs and the WAN, and learn', async () => {
+    const text = readFileSync(join(PACKAGE_ROOT, 'scenarios', 'train-mnist.yaml'), 'utf8').replace('../traces/', `${join(PACKAGE_ROOT, 'traces')}/`)
+      .replace(/schedulers:\n(  - .*\n)+/, 'schedulers: [hips, { name: hips, label: hips-hfa, sync: hfa, hfa: { k1: 2, k2: 2 } }]\n');
+    const scenario = parseScenario(text, join(dir.path, 'train.yaml'), { iterations: 16, set: ['node_defaults.workers=2'] });
     expect(scenario.workers).toHaveLength(8);
-    // (the run fails if any worker's weights differ from the others' after any step: emulate checks every step's checksum)
+    // (a run fails if the workers' weights differ where they must agree: FSA after every step, HFA after every round
+    // across data centers; emulate checks each of them against every worker's checksum)
     const out = await runScenario(scenario, { mode: 'emu', out: join(dir.path, 'hips') });
-    const run = out.runs[0];
-    expect(run.iterations).toHaveLength(15);
-    expect(run.training!.accuracy.at(-1)!.testAccuracy).toBeGreaterThan(0.8);
-    // each worker's gradient to its local server and the parameters back on the LAN; each local server's sum on the WAN
     const model = 203530 * 4;
-    for (const r of run.iterations) expect(r.lanBytes).toBeGreaterThanOrEqual(2 * 8 * model);
-    for (const r of run.iterations) expect(r.wanBytes).toBeGreaterThanOrEqual(2 * 3 * model);
+    const [fsa, hfa] = out.runs;
+    for (const run of out.runs) {
+      expect(run.iterations).toHaveLength(16);
+      expect(run.training!.accuracy.at(-1)!.testAccuracy).toBeGreaterThan(0.8);
+    }
+    // FSA: each worker's gradient to its local server and the parameters back on the LAN, each local server's sum on the WAN, every iteration
+    for (const r of fsa.iterations) expect([r.lanBytes! >= 2 * 8 * model, r.wanBytes! >= 2 * 3 * model]).toEqual([true, true]);
+    // HFA (k1 = 2, k2 = 2): nothing on odd steps... every 2nd iteration within data centers, every 4th across
+    hfa.iterations.forEach((r, i) => {
+      const round = (i + 1) % 2 !== 0 ? 'none' : ((i + 1) / 2) % 2 !== 0 ? 'lan' : 'wan';
+      expect([i, r.lanBytes! > 0, r.wanBytes! > 0]).toEqual([i, round !== 'none', round === 'wan']);
+    });
   }, 240_000);
 
   it('nine CNN workers (the NetStorm 9-DC WAN) fit comfortably in memory', async () => {

@@ -36,6 +36,8 @@ export interface RunFacts {
   workers: string[];
   dataCenters: DataCenter[];
   seed: number;
+  /** Workers train a real model (workload.train). */
+  training?: boolean;
 }
 
 /**
@@ -60,6 +62,19 @@ export interface SchedulerDefinition<Spec extends z.ZodObject = z.ZodObject> {
   /** Checks that need the scenario's nodes (node names themselves are checked from nodeFields). */
   check?(options: z.output<Spec>, run: RunFacts): OptionProblem[];
   policy(options: z.output<Spec> & { label: string }, run: RunFacts): Policy;
+  /**
+   * Workers that step their own optimizer every iteration and exchange
+   * parameters, averaged within data centers every k1 iterations and across
+   * them every k2-th time (HFA), instead of gradients summed every
+   * iteration; null or absent: gradients.
+   */
+  averaging?(options: z.output<Spec>): Averaging | null;
+}
+
+/** Parameter averaging's periods (HFA). */
+export interface Averaging {
+  k1: number;
+  k2: number;
 }
 
 /** Define a scheduler; its name is read off the spec. */

@@ -48,7 +48,12 @@ export const hipsSpec = z.strictObject({
     .describe('the data center holding every global server (GeoMX\'s central party), or one data center per global server; default: the first data center'),
   bigarray_bound: z.number().int().positive().default(1_000_000)
     .describe('arrays with at least this many elements are split over the global servers (MXNET_KVSTORE_BIGARRAY_BOUND)'),
-  sync: z.enum(['fsa']).default('fsa').describe('fsa: fully synchronous aggregation (GeoMX\'s dist_sync): every worker waits for the global round every iteration'),
+  sync: z.enum(['fsa', 'hfa']).default('fsa')
+    .describe('fsa: fully synchronous aggregation (GeoMX\'s dist_sync): every worker waits for the global round every iteration; hfa: hierarchical frequency aggregation (examples/cnn_hfa.py): local steps, parameters averaged in each data center every k1 iterations and across data centers every k2-th time'),
+  hfa: z.strictObject({
+    k1: z.number().int().min(1, 'at least 1').max(1_000_000).default(20).describe('iterations between averagings within a data center (MXNET_KVSTORE_HFA_K1; GeoMX\'s scripts and docs: 20)'),
+    k2: z.number().int().min(1, 'at least 1').max(1_000_000).default(10).describe('averagings within a data center per averaging across data centers (MXNET_KVSTORE_HFA_K2; scripts and docs: 10)'),
+  }).optional().describe('sync: hfa\'s periods'),
 }).describe('GeoMX\'s hierarchical parameter server: local servers per data center, global server(s)');
 
 export type HipsOptions = Omit<z.output<typeof hipsSpec>, 'name' | 'label'>;
@@ -84,6 +89,39 @@ export function hipsPlan(dataCenters: DataCenter[], arrays: ModelArray[], option
   };
 }
 
+/** What HFA does at the end of (0-based) iteration `iteration`: a local step only, averaging within each data center, or across data centers too. */
+export function hfaRound(iteration: number, k1: number, k2: number): 'none' | 'lan' | 'wan' {
+  const step = iteration + 1;
+  if (step % k1 !== 0) return 'none';
+  return (step / k1) % k2 === 0 ? 'wan' : 'lan';
+}
+
+/**
+ * HFA's three plans (examples/cnn_hfa.py; kvstore_dist_server.h
+ * DataHandleSyncDefault's K2 branch, HandleHFAAccumulate): between rounds
+ * none (every worker steps its local optimizer); a round within data
+ * centers, each worker pushing its parameters / n_w to its local server
+ * and pulling the data center's average back (a tree per data center, as
+ * dist_sync does: pulls after acknowledgements); and every k2-th round
+ * across data centers too, the HiPS tree, each worker's parameters scaled
+ * by 1 / (n_w G) so that the global sum is the mean of the G data centers'
+ * averages: GeoMX's milestone + sum of (average - milestone) / G, the same
+ * model up to fp32 rounding (docs/schedulers.md).
+ */
+export function hfaPlans(dataCenters: DataCenter[], arrays: ModelArray[], options: HipsOptions, bytesPerElement = 4): Record<'none' | 'lan' | 'wan', Plan> {
+  const withWorkers = dataCenters.filter((dc) => dc.workers.length > 0);
+  const lanTrees = withWorkers.map((dc) => treeFromParents(dc.name, new Map(dc.workers.length > 1 ? dc.workers.map((w) => [w, dc.name]) : [])));
+  const lanChunks = lanTrees.flatMap((_, tree) => arrays.map((a, array) => ({ array, offset: 0, elements: a.elements, bytes: a.elements * bytesPerElement, tree })))
+    .map((c, id) => ({ id, ...c, scaled: true }));
+  const scale = (within: (dc: DataCenter) => number) => new Map(withWorkers.flatMap((dc) => dc.workers.map((w) => [w, 1 / within(dc)] as [string, number])));
+  const wan = hipsPlan(dataCenters, arrays, options, bytesPerElement);
+  return {
+    none: { version: 1, trees: [], chunks: [] },
+    lan: { version: 2, trees: lanTrees, chunks: lanChunks, pullAfterAck: true, scale: scale((dc) => dc.workers.length) },
+    wan: { ...wan, version: 3, chunks: wan.chunks.map((c) => ({ ...c, scaled: true })), scale: scale((dc) => dc.workers.length * withWorkers.length) },
+  };
+}
+
 export const hips = defineScheduler(hipsSpec, {
   nodeFields: ['global_at'],
   // it places its own local servers and workers (data centers are its two levels)
@@ -93,17 +131,30 @@ export const hips = defineScheduler(hipsSpec, {
     if (o.global_servers > run.nodes.length) {
       problems.push({ path: ['global_servers'], message: `at most ${run.nodes.length}, the number of data centers (each global server sits at a data center's node)` });
     }
+    if (o.hfa && o.sync !== 'hfa') problems.push({ path: ['hfa'], message: `hfa's periods are for sync: hfa (this scheduler has sync: ${o.sync})` });
     if (Array.isArray(o.global_at) && o.global_at.length !== o.global_servers) {
       problems.push({ path: ['global_at'], message: `lists ${o.global_at.length} data centers for ${o.global_servers} global server(s): give one data center (every global server there) or one per global server` });
     }
     return problems;
   },
   policy: (o) => hipsPolicy(o),
+  averaging: (o) => (o.sync === 'hfa' ? hfaPeriods(o) : null),
 });
 
 export function hipsPolicy(options: HipsOptions): Policy {
   let plan: Plan | null = null;
+  let hfa: Record<'none' | 'lan' | 'wan', Plan> | null = null;
   return {
-    currentPlan: (ctx) => (plan ??= hipsPlan(ctx.dataCenters, ctx.arrays, options, ctx.bytesPerElement)),
+    currentPlan: (ctx) => {
+      if (options.sync !== 'hfa') return (plan ??= hipsPlan(ctx.dataCenters, ctx.arrays, options, ctx.bytesPerElement));
+      hfa ??= hfaPlans(ctx.dataCenters, ctx.arrays, options, ctx.bytesPerElement);
+      const { k1, k2 } = hfaPeriods(options);
+      return hfa[hfaRound(ctx.iteration ?? 0, k1, k2)];
+    },
   };
+}
+
+/** sync: hfa's periods, the scripts' where the scenario gives none. */
+export function hfaPeriods(options: Pick<HipsOptions, 'hfa'>): { k1: number; k2: number } {
+  return { k1: options.hfa?.k1 ?? 20, k2: options.hfa?.k2 ?? 10 };
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { hasLans } from '../../model/data-centers.js';
 import { withLocalStage } from '../local-stage.js';
 import type { Policy } from '../policy.js';
-import type { RunFacts, SchedulerDefinition } from './definition.js';
+import type { Averaging, RunFacts, SchedulerDefinition } from './definition.js';
 import { star } from './star.js';
 import { mlnet } from './mlnet.js';
 import { tsengine } from './tsengine.js';
@@ -35,6 +35,11 @@ export type SchedulerConfig = SchedulerSpec & { label: string };
 
 export function schedulerDefinition(name: string): SchedulerDefinition | undefined {
   return SCHEDULERS.find((s) => s.name === name);
+}
+
+/** Whether the scheduler's workers average parameters (HFA), and how often; null: they exchange gradients. */
+export function parameterAveraging(config: SchedulerConfig): Averaging | null {
+  return schedulerDefinition(config.name)!.averaging?.(config as never) ?? null;
 }
 
 /** The scheduler's policy; over data centers (a local stage in each data center with several workers) where it works at that level. */
