@@ -6,7 +6,7 @@
  * manifest are written when the run ends (complete, interrupted or failed);
  * `geobed summarize` rebuilds them from the CSVs when it never did.
  */
-import { hasLans, longestComputeS } from '../model/data-centers.js';
+import { hasLans, longestComputeS, workerComputeS } from '../model/data-centers.js';
 import { closeSync, existsSync, openSync, readdirSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -142,14 +142,32 @@ export class RunWriter {
 
   /** @internal (SchedulerRecords) */
   iterationRow(label: string, times: SchedulerTimes, record: IterationRecord, previous: IterationRecord | null): void {
-    // (a synchronous iteration waits for its slowest worker's gradient)
-    const compute = longestComputeS(this.scenario.dataCenters, this.scenario.workload.computeS);
     const seconds = record.end - (previous?.end ?? 0);
-    const bound = compute + this.bound.syncBound((previous?.end ?? 0) + compute, previous?.lastWorker ?? null);
+    const bound = this.iterationBound(previous);
     times.times.push(seconds);
     times.bounds.push(bound);
     this.add(this.iterations, { scheduler: label, record, seconds, bound });
     this.flush();
+  }
+
+  /**
+   * The network's lower bound on an iteration (results/bound.ts): the late
+   * worker of the last iteration computes, then its gradient must cross
+   * every cut. Workers' compute times may differ (stragglers): the late
+   * worker's own counts; in the first iteration every worker plays the late
+   * one, so the shortest compute starts the cuts, and the longest alone is
+   * a bound too (every gradient is needed).
+   */
+  private iterationBound(previous: IterationRecord | null): number {
+    const { dataCenters, workload, workers } = this.scenario;
+    const computeOf = (w: string) => workerComputeS(dataCenters, w, workload.computeS);
+    const start = previous?.end ?? 0;
+    if (previous) {
+      const c = computeOf(previous.lastWorker);
+      return c + this.bound.syncBound(start + c, previous.lastWorker);
+    }
+    const shortest = Math.min(...workers.map(computeOf));
+    return Math.max(longestComputeS(dataCenters, workload.computeS), shortest + this.bound.syncBound(start + shortest, null));
   }
 
   /** @internal */

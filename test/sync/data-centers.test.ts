@@ -105,4 +105,13 @@ describe('results of data centers with several workers', () => {
     expect(Number(plain[0].bytes)).toBe(2 * (DCS - 1) * M);
     expect(Object.keys(readCsv(join(one.dir, 'transfers.csv'))[0])).not.toContain('network');
   });
+
+  it('the network\'s lower bound holds with stragglers: the late worker\'s own compute, and the longest for the first iteration', async () => {
+    writeFiles(tmp.path, { 'slow.yaml': text('[ring, mlnet, star]').replace('nodes: [a, b, { name: c, workers: 3 }]', 'nodes: [{ name: a, compute_ms: [40, 400] }, b, { name: c, workers: 3 }]') });
+    const out = await runScenario(loadScenario(join(tmp.path, 'slow.yaml')), { mode: 'sim', out: join(tmp.path, 'r3') });
+    const rows = readCsv(join(out.dir, 'iterations.csv'));
+    expect(rows).toHaveLength(9);
+    for (const row of rows) expect(Number(row.bound_s)).toBeLessThanOrEqual(Number(row.iteration_s));
+    for (const row of rows.filter((r) => r.iteration === '0')) expect(Number(row.bound_s)).toBeGreaterThanOrEqual(0.4);
+  });
 });
