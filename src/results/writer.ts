@@ -6,6 +6,9 @@
  * manifest are written when the run ends (complete, interrupted or failed);
  * `geobed summarize` rebuilds them from the CSVs when it never did.
  */
+import { parameterAveraging } from '../sync/schedulers/index.js';
+import { hfaRound } from '../sync/schedulers/hips.js';
+import type { Averaging } from '../sync/schedulers/definition.js';
 import { hasLans, longestComputeS, workerComputeS } from '../model/data-centers.js';
 import { closeSync, existsSync, openSync, readdirSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -92,6 +95,8 @@ export class RunWriter {
    */
   readonly dir: string;
 
+  /** Each scheduler's parameter averaging (HFA), by label: its iterations between rounds are bounded by compute alone. */
+  private readonly averaging = new Map<string, Averaging | null>();
   /** iterations.csv's columns: with LAN and WAN bytes apart where a data center has a LAN. */
   private readonly iterations: typeof ITERATIONS;
   /** transfers.csv's columns: with each message's network (lan or wan) where a data center has a LAN. */
@@ -137,13 +142,14 @@ export class RunWriter {
   scheduler(config: SchedulerConfig): SchedulerRecords {
     const times: SchedulerTimes = { label: config.label, name: config.name, times: [], bounds: [], accuracy: this.scenario.workload.training ? [] : null };
     this.schedulers.push(times);
+    this.averaging.set(config.label, parameterAveraging(config));
     return new SchedulerRecords(this, config.label, times);
   }
 
   /** @internal (SchedulerRecords) */
   iterationRow(label: string, times: SchedulerTimes, record: IterationRecord, previous: IterationRecord | null): void {
     const seconds = record.end - (previous?.end ?? 0);
-    const bound = this.iterationBound(previous);
+    const bound = this.iterationBound(record, previous, this.averaging.get(label) ?? null);
     times.times.push(seconds);
     times.bounds.push(bound);
     this.add(this.iterations, { scheduler: label, record, seconds, bound });
@@ -156,12 +162,17 @@ export class RunWriter {
    * every cut. Workers' compute times may differ (stragglers): the late
    * worker's own counts; in the first iteration every worker plays the late
    * one, so the shortest compute starts the cuts, and the longest alone is
-   * a bound too (every gradient is needed).
+   * a bound too (every gradient is needed). An iteration of parameter
+   * averaging (HFA) that is not a round across data centers depends on no
+   * other data center's worker: its compute alone bounds it.
    */
-  private iterationBound(previous: IterationRecord | null): number {
+  private iterationBound(record: IterationRecord, previous: IterationRecord | null, averaging: Averaging | null): number {
     const { dataCenters, workload, workers } = this.scenario;
     const computeOf = (w: string) => workerComputeS(dataCenters, w, workload.computeS);
     const start = previous?.end ?? 0;
+    if (averaging && hfaRound(record.iteration, averaging.k1, averaging.k2) !== 'wan') {
+      return previous ? computeOf(previous.lastWorker) : longestComputeS(dataCenters, workload.computeS);
+    }
     if (previous) {
       const c = computeOf(previous.lastWorker);
       return c + this.bound.syncBound(start + c, previous.lastWorker);

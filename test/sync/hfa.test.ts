@@ -11,6 +11,9 @@ import { hfaRound } from '../../src/sync/schedulers/hips.js';
 import { syntheticContribution } from '../../src/train/synthetic.js';
 import { prepareData, TrainingRecord } from '../../src/train/session.js';
 import { initBackend } from '../../src/train/backend.js';
+import { runScenario } from '../../src/run/run.js';
+import { join } from 'node:path';
+import { readCsv, useTempDir } from '../helpers.js';
 import { trainerFor } from '../../src/train/trainer.js';
 
 const text = (hips: string, iterations: number, extra: string[] = []) => [
@@ -22,6 +25,7 @@ const text = (hips: string, iterations: number, extra: string[] = []) => [
 ].join('\n');
 
 describe('HiPS with HFA', () => {
+  const tmp = useTempDir();
   it('k1 = 4, k2 = 3 over 40 iterations: 10 averagings within data centers, every third of them (3) across', () => {
     const rounds = Array.from({ length: 40 }, (_, i) => hfaRound(i, 4, 3));
     expect(rounds.filter((r) => r !== 'none').length).toBe(10);
@@ -102,6 +106,16 @@ describe('HiPS with HFA', () => {
     } finally {
       evaluator.dispose();
     }
+  });
+
+  it('its lower bound holds: between rounds an iteration is bounded by its compute, a round across data centers by the cuts', async () => {
+    const s = parseScenario(text('{ name: hips, sync: hfa, hfa: { k1: 2, k2: 2 } }', 8), join(tmp.path, 'hfa.yaml'));
+    const out = await runScenario(s, { mode: 'sim', out: join(tmp.path, 'r') });
+    const rows = readCsv(join(out.dir, 'iterations.csv'));
+    for (const row of rows) expect(Number(row.bound_s), `iteration ${row.iteration}`).toBeLessThanOrEqual(Number(row.iteration_s) + 1e-9);
+    // a round across data centers (iterations 3 and 7) moves a model over the 20 Mbit/s WAN: its bound is well above the compute
+    for (const row of rows.filter((r) => r.iteration === '3' || r.iteration === '7')) expect(Number(row.bound_s)).toBeGreaterThan(0.5);
+    expect(Number(rows[0].bound_s)).toBeCloseTo(0.05, 9);
   });
 
   it('refuses bad periods, and periods without hfa', () => {
