@@ -32,16 +32,6 @@ export function workerComputeS(dataCenters: DataCenter[], worker: string, fallba
   return fallback;
 }
 
-/** The data center each node belongs to (its own node, or one of its workers' nodes). */
-export function dataCenterOfNode(dataCenters: DataCenter[]): Map<string, string> {
-  const of = new Map<string, string>();
-  for (const dc of dataCenters) {
-    of.set(dc.name, dc.name);
-    for (const w of dc.workers) of.set(w, dc.name);
-  }
-  return of;
-}
-
 /** The longest compute time of any worker (an iteration waits for every worker's gradient). */
 export function longestComputeS(dataCenters: DataCenter[], fallback: number): number {
   let longest = -Infinity;

@@ -29,8 +29,8 @@ import { RunRecorder } from '../sync/record.js';
 import { makePolicy, parameterAveraging } from '../sync/schedulers/index.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 import { UserError } from '../util/errors.js';
-import { longestComputeS, workerComputeS } from '../model/data-centers.js';
-import { lanDataCenters, scenarioTopology, type RunSink, type SchedulerRun, type TrainingOutcome, type WorkerOutcome } from './simulate.js';
+import { hasLans, longestComputeS, workerComputeS } from '../model/data-centers.js';
+import { scenarioTopology, type RunSink, type SchedulerRun, type TrainingOutcome, type WorkerOutcome } from './simulate.js';
 import { trainingRecord, TrainingRecord, type TrainingData } from '../train/session.js';
 import type { BackendChoice } from '../train/choices.js';
 
@@ -155,7 +155,7 @@ class Emulation {
     });
     this.done.catch(() => undefined); // (awaited by emulate; a rejection before then is not unhandled)
     // an iteration's record is final once every agent has seen its end (see RunRecorder)
-    this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, true, lanDataCenters(scenario));
+    this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, true, hasLans(scenario.dataCenters));
     const policy = makePolicy(config, scenario);
     this.coordinator = new Coordinator(policy, () => ({
       topology, nodes: scenario.dataCenters.map((dc) => dc.name), workers: scenario.workers, dataCenters: scenario.dataCenters, arrays: scenario.workload.arrays,

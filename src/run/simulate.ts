@@ -21,7 +21,7 @@ import { ExchangeLayout, TrainingWorker } from '../train/worker.js';
 import { trainingRecord, TrainingRecord, type AccuracyRow, type TrainingData, type WeightSnapshot } from '../train/session.js';
 import type { Trainer } from '../train/trainer.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
-import { dataCenterOfNode, hasLans, workerComputeS } from '../model/data-centers.js';
+import { hasLans, workerComputeS } from '../model/data-centers.js';
 
 export interface SchedulerRun {
   label: string;
@@ -81,11 +81,6 @@ export interface RunSink extends RecordSink {
 /** Link bins a long iteration may hold before they go to the results (memory: this many x links x 8 bytes). */
 const FLUSH_BINS = 256;
 
-/** Each node's data center, where a data center has a LAN (so that LAN and WAN bytes are counted apart); else null. */
-export function lanDataCenters(scenario: Scenario): Map<string, string> | null {
-  return hasLans(scenario.dataCenters) ? dataCenterOfNode(scenario.dataCenters) : null;
-}
-
 export function scenarioTopology(scenario: Scenario): Topology {
   return Topology.fromSpecs(scenario.nodes, scenario.links);
 }
@@ -137,7 +132,7 @@ class Simulation {
       scenario.links.map((l) => l.delayOverTime?.trace ?? null), simulatedTcp(scenario, topology),
     ));
     if (options.wireLog) sim.network.wireLog = options.wireLog;
-    const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, false, lanDataCenters(scenario)));
+    const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, false, hasLans(scenario.dataCenters)));
     const policy = options.policy ?? makePolicy(config, scenario);
     let channel: InProcessChannel | null = null;
     const coordinator = (this.coordinator = new Coordinator(policy, () => ({

@@ -72,7 +72,7 @@ export function parseScenario(text: string, file: string, options: LoadOptions =
   });
   const workload = makeWorkload(input, options.profile, baseDir, problem);
   const selected = selectSchedulers(input.schedulers, options.schedulers);
-  const schedulers = configureSchedulers(selected, (s) => input.schedulers.indexOf(s), { nodes: names, workers, dataCenters, seed, training: Boolean(input.workload.train) }, checkNode, problem);
+  const schedulers = configureSchedulers(selected, (s) => input.schedulers.indexOf(s), { nodes: names, workers, dataCenters, seed }, checkNode, problem);
   if (issues.length === 0) checkConnected(nodes, links, problem);
   if (issues.length > 0) fail(issues);
 

@@ -361,7 +361,7 @@ export class NodeAgent {
     const tree = state.plan!.trees[chunk.tree];
     const id = chunk.id;
     state.received[id]++;
-    addInto(state, id, values);
+    addInto(state.sums, id, values);
     const expected = (this.worker ? 1 : 0) + (tree.upChildren.get(this.node) ?? 0);
     if (state.received[id] < expected) return;
     const sum = state.sums[id];
@@ -512,7 +512,7 @@ export class NodeAgent {
   private mergeOnline(iteration: number, state: IterationState, chunk: ChunkPlan, count: number, values: Float32Array | null): void {
     const online = state.plan!.online!;
     state.received[chunk.id] += count;
-    addInto(state, chunk.id, values);
+    addInto(state.sums, chunk.id, values);
     if (online.root === this.node && state.received[chunk.id] === online.contributors) {
       const sum = state.sums[chunk.id];
       state.sums[chunk.id] = null;
@@ -528,11 +528,7 @@ export class NodeAgent {
     const id = chunk.id;
     const workers = state.plan!.local!.children.get(this.node)!.length;
     state.localReceived[id]++;
-    if (values) {
-      const sum = state.localSums[id];
-      if (!sum) state.localSums[id] = Float32Array.from(values);
-      else for (let k = 0; k < sum.length; k++) sum[k] += values[k];
-    }
+    addInto(state.localSums, id, values);
     if (state.localReceived[id] < workers) return;
     const sum = state.localSums[id];
     state.localSums[id] = null;
@@ -577,9 +573,10 @@ export function aggregateRate(window: number[], aggregate: MeasureConfig['aggreg
   return sum / (window.length / 2);
 }
 
-function addInto(state: IterationState, id: number, values: Float32Array | null): void {
+/** Add `values` into sums[id] (a copy the first time). */
+function addInto(sums: (Float32Array | null)[], id: number, values: Float32Array | null): void {
   if (!values) return;
-  const sum = state.sums[id];
-  if (!sum) state.sums[id] = Float32Array.from(values);
+  const sum = sums[id];
+  if (!sum) sums[id] = Float32Array.from(values);
   else for (let k = 0; k < sum.length; k++) sum[k] += values[k];
 }

@@ -1,4 +1,5 @@
 /** What the agents report about a run, collected by the coordinator. */
+import { dataCenterOfName } from '../model/data-centers.js';
 
 /** up: towards the root (a contribution); down: the final value; pull: a node asking for a key (`chunk` is then the key's array index); ack: a push acknowledged (no payload). */
 export type MessageKind = 'up' | 'down' | 'pull' | 'ack';
@@ -148,8 +149,8 @@ export class RunRecorder implements AgentReports {
     readonly keepTransfers: boolean,
     private readonly sink: RecordSink | null = null,
     private readonly holdFinished = false,
-    /** Each node's data center, to count LAN and WAN bytes apart (null: no data center has a LAN). */
-    private readonly dataCenterOf: Map<string, string> | null = null,
+    /** Count LAN and WAN bytes apart (where a data center has a LAN). */
+    private readonly countLans = false,
   ) {}
 
   private at(iteration: number): Progress {
@@ -197,7 +198,7 @@ export class RunRecorder implements AgentReports {
       const record: IterationRecord = {
         iteration: this.held, planVersion: p.planVersion, start: p.start, compute: p.compute,
         lastGradientReady: p.lastGradientReady, end: p.end, lastWorker: p.lastWorker, bytes: p.bytes,
-        ...(this.dataCenterOf ? { lanBytes: p.lanBytes, wanBytes: p.bytes - p.lanBytes } : {}),
+        ...(this.countLans ? { lanBytes: p.lanBytes, wanBytes: p.bytes - p.lanBytes } : {}),
       };
       this.finished.push(record);
       this.progress.delete(this.held);
@@ -221,7 +222,7 @@ export class RunRecorder implements AgentReports {
       const p = this.progress.get(t.iteration) ?? (t.iteration >= this.held ? this.at(t.iteration) : null);
       if (p) {
         p.bytes += t.bytes;
-        if (this.dataCenterOf && this.dataCenterOf.get(t.from) === this.dataCenterOf.get(t.to)) p.lanBytes += t.bytes;
+        if (this.countLans && dataCenterOfName(t.from) === dataCenterOfName(t.to)) p.lanBytes += t.bytes;
       }
     }
     if (!this.keepTransfers) return;

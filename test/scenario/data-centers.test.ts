@@ -73,7 +73,10 @@ describe('data centers with several workers', () => {
     expect(s.dataCenters[1].computeS).toEqual([0.25]);
     const drawn = s.dataCenters[2].computeS as number[];
     expect(drawn).toHaveLength(3);
-    for (const c of drawn) expect(c).toBeGreaterThanOrEqual(0.1), expect(c).toBeLessThanOrEqual(0.2);
+    for (const c of drawn) {
+      expect(c).toBeGreaterThanOrEqual(0.1);
+      expect(c).toBeLessThanOrEqual(0.2);
+    }
     expect(new Set(drawn).size).toBe(3);
     expect(parseScenario(base('nodes: [a, b, { name: c, workers: 3, compute_ms: { uniform_ms: [100, 200] } }]'), 'dcs.yaml').dataCenters[2].computeS).toEqual(drawn);
     const otherSeed = parseScenario(base('nodes: [a, b, { name: c, workers: 3, compute_ms: { uniform_ms: [100, 200] } }]'), 'dcs.yaml', { seed: 5 });

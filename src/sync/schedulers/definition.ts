@@ -36,8 +36,6 @@ export interface RunFacts {
   workers: string[];
   dataCenters: DataCenter[];
   seed: number;
-  /** Workers train a real model (workload.train). */
-  training?: boolean;
 }
 
 /**

@@ -23,8 +23,10 @@
  *   acknowledged, and is answered then. So a local server pulls a key only
  *   after every global server holding a part acknowledged
  *   (DataHandlePushResponseDefault, DataPullFromGlobalServersDefault), and
- *   acknowledges its workers only once it holds the whole key
- *   (DataHandlePullResponseDefault); a worker's pull waits behind its push
+ *   its workers ask only once it holds the whole key (GeoMX acknowledges
+ *   the key then, DataHandlePullResponseDefault; geobed acknowledges each
+ *   part as it holds it, and a worker asks once all are: the same time);
+ *   a worker's pull waits behind its push
  *   on the same buffer (MXNet kvstore_dist.h PullImpl: "use the same array
  *   for merging to guarantee that pull always happens after the previous
  *   push on this key"), and is answered from the local server's copy.
@@ -39,6 +41,11 @@ import type { Policy } from '../policy.js';
 import { common, defineScheduler, nodeName } from './definition.js';
 import { keyPartChunks } from './star.js';
 
+const hfaSpec = z.strictObject({
+  k1: z.number().int().min(1, 'at least 1').max(1_000_000).default(20).describe('iterations between averagings within a data center (MXNET_KVSTORE_HFA_K1; GeoMX\'s scripts and docs: 20)'),
+  k2: z.number().int().min(1, 'at least 1').max(1_000_000).default(10).describe('averagings within a data center per averaging across data centers (MXNET_KVSTORE_HFA_K2; scripts and docs: 10)'),
+});
+
 export const hipsSpec = z.strictObject({
   name: z.literal('hips'),
   ...common,
@@ -50,10 +57,7 @@ export const hipsSpec = z.strictObject({
     .describe('arrays with at least this many elements are split over the global servers (MXNET_KVSTORE_BIGARRAY_BOUND)'),
   sync: z.enum(['fsa', 'hfa']).default('fsa')
     .describe('fsa: fully synchronous aggregation (GeoMX\'s dist_sync): every worker waits for the global round every iteration; hfa: hierarchical frequency aggregation (examples/cnn_hfa.py): local steps, parameters averaged in each data center every k1 iterations and across data centers every k2-th time'),
-  hfa: z.strictObject({
-    k1: z.number().int().min(1, 'at least 1').max(1_000_000).default(20).describe('iterations between averagings within a data center (MXNET_KVSTORE_HFA_K1; GeoMX\'s scripts and docs: 20)'),
-    k2: z.number().int().min(1, 'at least 1').max(1_000_000).default(10).describe('averagings within a data center per averaging across data centers (MXNET_KVSTORE_HFA_K2; scripts and docs: 10)'),
-  }).optional().describe('sync: hfa\'s periods'),
+  hfa: hfaSpec.optional().describe('sync: hfa\'s periods'),
 }).describe('GeoMX\'s hierarchical parameter server: local servers per data center, global server(s)');
 
 export type HipsOptions = Omit<z.output<typeof hipsSpec>, 'name' | 'label'>;
@@ -154,7 +158,7 @@ export function hipsPolicy(options: HipsOptions): Policy {
   };
 }
 
-/** sync: hfa's periods, the scripts' where the scenario gives none. */
+/** sync: hfa's periods, the schema's defaults (the scripts') where the scenario gives none. */
 export function hfaPeriods(options: Pick<HipsOptions, 'hfa'>): { k1: number; k2: number } {
-  return { k1: options.hfa?.k1 ?? 20, k2: options.hfa?.k2 ?? 10 };
+  return options.hfa ?? hfaSpec.parse({});
 }
