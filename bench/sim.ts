@@ -9,7 +9,8 @@
  * 10 s per iteration on 2048 nodes with a peak RSS under 4 GB. Data
  * centers with several workers (`workers`): HiPS on a 64-DC mesh of 8
  * workers each, and the 9-DC comparison with 2 and 4 workers per data
- * center, each case in a process of its own for its peak RSS.
+ * center, each case in a process of its own for its peak RSS; asynchronous
+ * schedulers (MixedSync) also per 100 updates at the global server.
  * `node dist/bench/sim.js 9 512` runs only the cases named.
  */
 import { join } from 'node:path';
@@ -29,6 +30,8 @@ import { Rng } from '../src/util/rng.js';
 interface Row {
   case: string; scheduler: string; iterations: number; wall: number; simulated: number; messages: number; events: number;
   recomputations: number; flowsRated: number; rssMb: number | null; goal: string; met: boolean | null;
+  /** Updates the global servers applied on their own (asynchronous schedulers). */
+  updates: number;
 }
 
 function measure(label: string, scenario: Scenario, goal: (wall: number, iterations: number, scheduler: string) => [string, boolean | null]): Row[] {
@@ -40,6 +43,7 @@ function measure(label: string, scenario: Scenario, goal: (wall: number, iterati
     return {
       case: label, scheduler: config.label, iterations: scenario.iterations, wall, simulated: run.endTime, messages: run.stats.messages,
       events: run.stats.events + run.stats.messages, recomputations: run.stats.recomputations, flowsRated: run.stats.flowsRated, rssMb: null, goal: g, met,
+      updates: run.updates.length,
     };
   });
 }
@@ -87,13 +91,14 @@ function planTime(n: number, repeats: number): { median: number; max: number } {
 
 const args = process.argv.slice(2);
 
-/** The 9-DC comparison with `workers` per data center: 9-server MXNET, HiPS with 1 and 3 global servers, NetStorm. */
+/** The 9-DC comparison with `workers` per data center: 9-server MXNET, HiPS with 1 and 3 global servers, MixedSync (with and without DC-ASGD), HFA, NetStorm. */
 function nineDcComparison(workers: number): Scenario {
   const s = loadScenario(join(PACKAGE_ROOT, 'scenarios', 'netstorm-9dc.yaml'), {
     iterations: 20, profile: 'alexnet', set: [`node_defaults.workers=${workers}`], schedulers: ['star', 'netstorm'],
   });
-  const hips = (label: string, globalServers: number): SchedulerConfig => ({ ...schedulerSpec.parse({ name: 'hips', global_servers: globalServers }), label });
-  s.schedulers.splice(1, 0, hips('hips', 1), hips('hips-3', 3));
+  const hips = (label: string, options: Record<string, unknown>): SchedulerConfig => ({ ...schedulerSpec.parse({ name: 'hips', ...options }), label });
+  s.schedulers.splice(1, 0, hips('hips', {}), hips('hips-3', { global_servers: 3 }), hips('hips-mixed', { sync: 'mixed' }),
+    hips('hips-mixed-dcasgd', { sync: 'mixed', dcasgd: {} }), hips('hips-hfa', { sync: 'hfa', hfa: { k1: 20, k2: 10 } }));
   s.results.transfers = false;
   return s;
 }
@@ -151,7 +156,8 @@ if (want('2048')) {
 }
 
 // data centers with several workers: HiPS on a 64-DC mesh of 8 workers each, and the 9-DC comparison with 2 and 4 workers
-const cases: [string, string[]][] = [['hips-64x8', ['hips']], ['9x2', ['star', 'hips', 'hips-3', 'netstorm']], ['9x4', ['star', 'hips', 'hips-3', 'netstorm']]];
+const comparison = ['star', 'hips', 'hips-3', 'hips-mixed', 'hips-mixed-dcasgd', 'hips-hfa', 'netstorm'];
+const cases: [string, string[]][] = [['hips-64x8', ['hips']], ['9x2', comparison], ['9x4', comparison]];
 for (const [which, labels] of cases) {
   if (!want(which) && !want('workers')) continue;
   for (const label of labels) {
@@ -162,9 +168,9 @@ for (const [which, labels] of cases) {
 }
 
 process.stdout.write(`simulator speed (star on the 9-DC scenario has a server per data center; on meshes one server; 2048-node cases in a process of their own)\n${formatTable(
-  ['case', 'scheduler', 'iterations', 'wall s', 'wall s/it', 'sim s per wall s', 'events/s', 'messages', 'recomputations/it', 'flows rated/recomputation', 'peak RSS MB', 'goal', 'met'],
+  ['case', 'scheduler', 'iterations', 'wall s', 'wall s/it', 'wall s/100 updates', 'sim s per wall s', 'events/s', 'messages', 'recomputations/it', 'flows rated/recomputation', 'peak RSS MB', 'goal', 'met'],
   rows.map((r) => [
-    r.case, r.scheduler, String(r.iterations), r.wall.toFixed(2), (r.wall / r.iterations).toFixed(4), (r.simulated / r.wall).toFixed(0),
+    r.case, r.scheduler, String(r.iterations), r.wall.toFixed(2), (r.wall / r.iterations).toFixed(4), r.updates ? ((r.wall / r.updates) * 100).toFixed(4) : '-', (r.simulated / r.wall).toFixed(0),
     (r.events / r.wall).toExponential(2), String(r.messages), (r.recomputations / r.iterations).toFixed(0),
     r.recomputations ? (r.flowsRated / r.recomputations).toFixed(1) : '-', r.rssMb === null ? '-' : r.rssMb.toFixed(0), r.goal,
     r.met === null ? '-' : r.met ? 'yes' : 'NO',

@@ -5,7 +5,7 @@
  * of many runs concatenate into one tidy table.
  */
 import { dataCenterOfName } from '../model/data-centers.js';
-import type { IterationRecord, TransferRecord } from '../sync/record.js';
+import type { IterationRecord, TransferRecord, UpdateRecord, WorkerIterationRecord } from '../sync/record.js';
 import type { DirectedLinkSpec } from '../scenario/types.js';
 import { meanRate } from '../model/trace.js';
 import { bytesPerSecToMbps, fixed } from '../util/format.js';
@@ -108,6 +108,36 @@ export const TRANSFERS_WITH_LANS: Table<{ scheduler: string; t: TransferRecord }
     ...TRANSFERS.columns.slice(0, 7),
     ['network', (r) => (dataCenterOfName(r.t.from) === dataCenterOfName(r.t.to) ? 'lan' : 'wan')],
     ...TRANSFERS.columns.slice(7),
+  ],
+};
+
+/** updates.csv (runs with an asynchronous scheduler): every update a global server applied on its own. */
+export const UPDATES: Table<{ scheduler: string; u: UpdateRecord }> = {
+  file: 'updates.csv',
+  columns: [
+    ['scheduler', (r) => r.scheduler],
+    ['server', (r) => r.u.server],
+    ['chunk', (r) => r.u.chunk],
+    ['array', (r) => r.u.array],
+    ['data_center', (r) => r.u.dataCenter],
+    ['iteration', (r) => r.u.iteration],
+    ['version', (r) => r.u.version],
+    ['staleness', (r) => r.u.staleness],
+    ['at_s', (r) => fixed(r.u.at, 9)],
+  ],
+};
+
+/** worker_iterations.csv (runs with an asynchronous scheduler, whose workers share no iteration): each worker's iterations. */
+export const WORKER_ITERATIONS: Table<{ scheduler: string; w: WorkerIterationRecord }> = {
+  file: 'worker_iterations.csv',
+  columns: [
+    ['scheduler', (r) => r.scheduler],
+    ['worker', (r) => r.w.worker],
+    ['data_center', (r) => dataCenterOfName(r.w.worker)],
+    ['iteration', (r) => r.w.iteration],
+    ['start_s', (r) => fixed(r.w.start)],
+    ['end_s', (r) => fixed(r.w.end)],
+    ['iteration_s', (r) => fixed(r.w.end - r.w.start)],
   ],
 };
 

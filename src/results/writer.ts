@@ -6,23 +6,22 @@
  * manifest are written when the run ends (complete, interrupted or failed);
  * `geobed summarize` rebuilds them from the CSVs when it never did.
  */
-import { parameterAveraging } from '../sync/schedulers/index.js';
+import { asynchronousServers, parameterAveraging } from '../sync/schedulers/index.js';
 import { hfaRound } from '../sync/schedulers/hips.js';
-import type { Averaging } from '../sync/schedulers/definition.js';
 import { hasLans, longestComputeS, workerComputeS } from '../model/data-centers.js';
 import { closeSync, existsSync, openSync, readdirSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
-import type { IterationRecord, RecordSink, TransferRecord } from '../sync/record.js';
+import type { IterationRecord, RecordSink, TransferRecord, UpdateRecord, WorkerIterationRecord } from '../sync/record.js';
 import { binIndex, type LinkBins } from '../util/bins.js';
 import { NetworkBound } from './bound.js';
 import { flaggedLinks, type LinkFidelity } from './fidelity.js';
 import { summaryRows, type SchedulerTimes } from './summary.js';
 import { giveToSudoUser, type RunFolder } from './folder.js';
 import {
-  ACCURACY, FIDELITY, ITERATIONS, ITERATIONS_WITH_LANS, LINKS, TRANSFERS_WITH_LANS, REPLAY, SUMMARY, TRANSFERS, columnsOf, identityValues, rowOf,
+  ACCURACY, FIDELITY, ITERATIONS, ITERATIONS_WITH_LANS, LINKS, TRANSFERS_WITH_LANS, REPLAY, SUMMARY, TRANSFERS, UPDATES, WORKER_ITERATIONS, columnsOf, identityValues, rowOf,
   type AccuracyPoint, type LinkChangeRow, type RunIdentity, type SummaryRow, type Table,
 } from './tables.js';
 
@@ -95,8 +94,13 @@ export class RunWriter {
    */
   readonly dir: string;
 
-  /** Each scheduler's parameter averaging (HFA), by label: its iterations between rounds are bounded by compute alone. */
-  private readonly averaging = new Map<string, Averaging | null>();
+  /**
+   * By label, the iterations bounded by compute alone: parameter
+   * averaging's (HFA) between rounds across data centers, and every
+   * iteration of an asynchronous scheduler (MixedSync), whose workers wait
+   * for no other data center.
+   */
+  private readonly computeOnly = new Map<string, (iteration: number) => boolean>();
   /** iterations.csv's columns: with LAN and WAN bytes apart where a data center has a LAN. */
   private readonly iterations: typeof ITERATIONS;
   /** transfers.csv's columns: with each message's network (lan or wan) where a data center has a LAN. */
@@ -121,8 +125,9 @@ export class RunWriter {
     this.writeManifest('running');
     this.iterations = hasLans(scenario.dataCenters) ? ITERATIONS_WITH_LANS : ITERATIONS;
     this.transfers = hasLans(scenario.dataCenters) ? TRANSFERS_WITH_LANS : TRANSFERS;
+    const asynchronous = scenario.schedulers.some((c) => asynchronousServers(c, scenario) !== null);
     const tables: Table<never>[] = [
-      this.iterations, ...(scenario.results.transfers ? [this.transfers] : []), LINKS,
+      this.iterations, ...(scenario.results.transfers ? [this.transfers] : []), LINKS, ...(asynchronous ? [UPDATES, WORKER_ITERATIONS] : []),
       ...(scenario.workload.training ? [ACCURACY] : []), ...(emulated ? [REPLAY, FIDELITY] : []),
     ] as Table<never>[];
     // (summary.csv, written at the end, stays plain: the one table a reader opens first)
@@ -142,14 +147,17 @@ export class RunWriter {
   scheduler(config: SchedulerConfig): SchedulerRecords {
     const times: SchedulerTimes = { label: config.label, name: config.name, times: [], bounds: [], accuracy: this.scenario.workload.training ? [] : null };
     this.schedulers.push(times);
-    this.averaging.set(config.label, parameterAveraging(config));
+    const averaging = parameterAveraging(config);
+    this.computeOnly.set(config.label, asynchronousServers(config, this.scenario)
+      ? () => true
+      : averaging ? (i) => hfaRound(i, averaging.k1, averaging.k2) !== 'wan' : () => false);
     return new SchedulerRecords(this, config.label, times);
   }
 
   /** @internal (SchedulerRecords) */
   iterationRow(label: string, times: SchedulerTimes, record: IterationRecord, previous: IterationRecord | null): void {
     const seconds = record.end - (previous?.end ?? 0);
-    const bound = this.iterationBound(record, previous, this.averaging.get(label) ?? null);
+    const bound = this.iterationBound(record, previous, this.computeOnly.get(label)!(record.iteration));
     times.times.push(seconds);
     times.bounds.push(bound);
     this.add(this.iterations, { scheduler: label, record, seconds, bound });
@@ -162,15 +170,17 @@ export class RunWriter {
    * every cut. Workers' compute times may differ (stragglers): the late
    * worker's own counts; in the first iteration every worker plays the late
    * one, so the shortest compute starts the cuts, and the longest alone is
-   * a bound too (every gradient is needed). An iteration of parameter
-   * averaging (HFA) that is not a round across data centers depends on no
-   * other data center's worker: its compute alone bounds it.
+   * a bound too (every gradient is needed). An iteration that waits for
+   * no other data center (`computeOnly`: parameter averaging between
+   * rounds across data centers; an asynchronous scheduler's) is bounded by
+   * its compute alone: the late worker of the last iteration ends this one
+   * no sooner than its own compute after it ended that one.
    */
-  private iterationBound(record: IterationRecord, previous: IterationRecord | null, averaging: Averaging | null): number {
+  private iterationBound(record: IterationRecord, previous: IterationRecord | null, computeOnly: boolean): number {
     const { dataCenters, workload, workers } = this.scenario;
     const computeOf = (w: string) => workerComputeS(dataCenters, w, workload.computeS);
     const start = previous?.end ?? 0;
-    if (averaging && hfaRound(record.iteration, averaging.k1, averaging.k2) !== 'wan') {
+    if (computeOnly) {
       return previous ? computeOf(previous.lastWorker) : longestComputeS(dataCenters, workload.computeS);
     }
     if (previous) {
@@ -184,6 +194,16 @@ export class RunWriter {
   /** @internal */
   transferRow(label: string, t: TransferRecord): void {
     this.add(this.transfers, { scheduler: label, t });
+  }
+
+  /** @internal */
+  updateRow(label: string, u: UpdateRecord): void {
+    this.add(UPDATES, { scheduler: label, u });
+  }
+
+  /** @internal */
+  workerIterationRow(label: string, w: WorkerIterationRecord): void {
+    this.add(WORKER_ITERATIONS, { scheduler: label, w });
   }
 
   /** @internal */
@@ -276,6 +296,14 @@ export class SchedulerRecords implements RecordSink {
 
   transfer(record: TransferRecord): void {
     this.writer.transferRow(this.label, record);
+  }
+
+  update(record: UpdateRecord): void {
+    this.writer.updateRow(this.label, record);
+  }
+
+  workerIteration(record: WorkerIterationRecord): void {
+    this.writer.workerIterationRow(this.label, record);
   }
 
   /** Hand over the link bins that are complete at `closedUntil` (every bin before its own). */

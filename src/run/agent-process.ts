@@ -11,13 +11,14 @@ import { connect } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MessageStream } from '../util/message-stream.js';
 import { Topology } from '../net/topology.js';
-import { NodeAgent, type ChunkMessage, type WorkerModel } from '../sync/agent.js';
+import { NodeAgent, type ChunkMessage, type ServerModel, type WorkerModel } from '../sync/agent.js';
 import { AgentEndpoint, isControlDown } from '../sync/control.js';
-import { SyntheticWorker } from '../train/synthetic.js';
+import { SummingServer, SyntheticWorker } from '../train/synthetic.js';
+import { OptimizingServer } from '../train/server-model.js';
 import { ExchangeLayout, TrainingWorker } from '../train/worker.js';
 import type { NodeTransport } from '../net/types.js';
 import { TcpTransport, WallClock } from '../net/emu/transport.js';
-import type { AgentInit, AgentTraining, FromAgent, ToAgent } from './agent-protocol.js';
+import type { AgentInit, AgentServer, AgentTraining, FromAgent, ToAgent } from './agent-protocol.js';
 
 /** The runner's end: this process's IPC channel, or a TCP connection (whose first message names the node). */
 const runner = openChannel((m) => receive(m));
@@ -107,8 +108,14 @@ function start(epochMs: number): void {
   loopDelay.enable();
   const topology = Topology.fromSpecs(i.topology.nodes, i.topology.links);
   if (i.worker && !i.worker.training) worker = synthetic = new SyntheticWorker(clock, i.worker.computeS, i.worker.index, i.worker.values, i.worker.count);
-  const agent = new NodeAgent(i.node, worker, i.iterations, transport as NodeTransport<ChunkMessage>, clock, endpoint.control, topology, i.underlay);
+  const agent = new NodeAgent(i.node, worker, i.iterations, transport as NodeTransport<ChunkMessage>, clock, endpoint.control, topology, i.underlay, serverModel(i.server));
   agent.start();
+}
+
+function serverModel(server: AgentServer | null): ServerModel | null {
+  if (!server) return null;
+  const t = server.training;
+  return t ? new OptimizingServer(new ExchangeLayout(t.arrays, t.modelElements), t.initial, t.optimizer) : new SummingServer(server.values);
 }
 
 /** Load tfjs and the model; the worker trains for real, its compute time the real time of each step. */
@@ -119,7 +126,7 @@ async function startTraining(node: string, w: NonNullable<AgentInit['worker']>, 
   // (labelled by node, as in the simulator: the same seed draws the same batches in both modes)
   const trainer = trainerFor(t.spec, t.seed, t.shard, node);
   worker = new TrainingWorker(clock, trainer, new ExchangeLayout(t.arrays, t.spec.modelElements), {
-    index: w.index, count: w.count, iterations, evalEvery: t.spec.evalEvery, computeS: null, averaging: t.averaging,
+    index: w.index, count: w.count, iterations, evalEvery: t.spec.evalEvery, computeS: null, averaging: t.averaging, pullsModel: t.pullsModel,
   }, {
     stepped: (index, iteration, checksum) => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);

@@ -14,6 +14,7 @@ import type { Dataset } from '../train/data.js';
 import type { Training } from '../scenario/types.js';
 import type { BackendChoice } from '../train/choices.js';
 import type { Underlay } from '../sync/agent.js';
+import type { ServerOptimizer } from '../train/server-model.js';
 
 export const CONTROL_CHANNELS = ['ipc', 'tcp'] as const;
 export type ControlChannel = (typeof CONTROL_CHANNELS)[number];
@@ -26,6 +27,14 @@ export interface AgentInit {
   underlay: Underlay;
   iterations: number;
   worker: { index: number; count: number; computeS: number; values: boolean; training: AgentTraining | null } | null;
+  /** A global server that applies each data center's update on its own (MixedSync), or null. */
+  server: AgentServer | null;
+}
+
+/** An asynchronous global server's model: synthetic (summing, in values mode), or training's (the initial weights and the optimizer). */
+export interface AgentServer {
+  values: boolean;
+  training: { initial: Float32Array; arrays: ModelArray[]; modelElements: number; optimizer: ServerOptimizer } | null;
 }
 
 /** A training worker's set-up: the model and optimizer, its shard of the data, the exchange's arrays. */
@@ -37,6 +46,8 @@ export interface AgentTraining {
   backend?: BackendChoice;
   /** Parameter averaging (HFA), or null: gradients. */
   averaging: Averaging | null;
+  /** MixedSync: the worker takes the model it pulls. */
+  pullsModel: boolean;
 }
 
 export type ToAgent =

@@ -20,13 +20,13 @@ import { DEFAULT_STALL_S, diagnoseStall, HEARTBEAT_S, StallWatchdog } from './wa
 import { allowances, buildLinks, chooseLinkBackend, type LinkBackend } from './link-backends.js';
 import { AgentProcesses } from './agent-processes.js';
 import { TraceReplay, type LinkChange } from './trace-replay.js';
-import type { AgentInit, ControlChannel, FromAgent, ToAgent } from './agent-protocol.js';
+import type { AgentInit, AgentServer, ControlChannel, FromAgent, ToAgent } from './agent-protocol.js';
 import { ManagementNetwork } from '../net/emu/management.js';
 import { Coordinator } from '../sync/coordinator.js';
 import type { Topology } from '../net/topology.js';
 import { CoordinatorEndpoint, isControlUp, type ControlUp } from '../sync/control.js';
 import { RunRecorder } from '../sync/record.js';
-import { makePolicy, parameterAveraging } from '../sync/schedulers/index.js';
+import { asynchronousServers, makePolicy, parameterAveraging } from '../sync/schedulers/index.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 import { UserError } from '../util/errors.js';
 import { hasLans, longestComputeS, workerComputeS } from '../model/data-centers.js';
@@ -155,7 +155,7 @@ class Emulation {
     });
     this.done.catch(() => undefined); // (awaited by emulate; a rejection before then is not unhandled)
     // an iteration's record is final once every agent has seen its end (see RunRecorder)
-    this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, true, hasLans(scenario.dataCenters));
+    this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, true, hasLans(scenario.dataCenters), asynchronousServers(config, scenario) !== null);
     const policy = makePolicy(config, scenario);
     this.coordinator = new Coordinator(policy, () => ({
       topology, nodes: scenario.dataCenters.map((dc) => dc.name), workers: scenario.workers, dataCenters: scenario.dataCenters, arrays: scenario.workload.arrays,
@@ -167,7 +167,7 @@ class Emulation {
       if (options.sink && this.sampler) options.sink.linkBins(this.sampler.carried, Math.min(this.clock.now(), this.sampler.readUntil()));
     });
     if (scenario.workload.training && !options.trainingData) throw new Error('emulate: real training needs its data prepared (trainingData)');
-    this.record = scenario.workload.training ? trainingRecord(scenario.workers, parameterAveraging(config)) : null;
+    this.record = scenario.workload.training ? trainingRecord(scenario.workers, parameterAveraging(config), asynchronousServers(config, scenario) !== null) : null;
     if (options.signal) {
       const signal = options.signal;
       const onAbort = () => this.fail(signal.reason as Error, 0);
@@ -190,6 +190,7 @@ class Emulation {
     const { scenario, net } = this;
     if (this.options.control === 'tcp') this.management = await ManagementNetwork.build(net.tag, scenario.nodes, (n) => net.namespaceOf(n));
     const channels = this.management ? { kind: 'tcp' as const, host: this.management.hostAddress } : { kind: 'ipc' as const };
+    const server = agentServer(scenario, this.config, this.options);
     this.agents = new AgentProcesses(scenario.nodes, (n) => net.namespaceOf(n), (node, m) => this.receive(node, m), (e, exited) => {
       if (exited) this.agentDied ??= e;
       this.fail(exited ? this.agentDied! : e);
@@ -198,13 +199,13 @@ class Emulation {
     await new Promise<void>((resolve, reject) => {
       this.state.onAllListening = resolve;
       this.done.catch(reject);
-      for (const node of scenario.nodes) this.agents!.sendTo(node, agentInit(scenario, this.config, node, net, this.options));
+      for (const node of scenario.nodes) this.agents!.sendTo(node, agentInit(scenario, this.config, node, net, this.options, server));
     });
   }
 
   private receive(node: string, m: FromAgent): void {
     if (isControlUp(m)) {
-      if (m.type === 'report' || m.type === 'delivered') this.watchdog.message();
+      if (m.type === 'report' || m.type === 'delivered' || m.type === 'update') this.watchdog.message();
       if (m.type === 'delivered') this.state.messages++;
       this.control.receive(node, m);
       if (m.type === 'report' && m.method === 'iterationDone') {
@@ -292,6 +293,8 @@ class Emulation {
       iterations,
       transfers: recorder.transfers,
       endTime: end,
+      updates: recorder.updates,
+      workerIterations: recorder.workerIterations,
       workers: new Map([...state.outcomes].filter(([n]) => scenario.workers.includes(n)).map(([n, o]) => [n, { checked: o.checked, mismatches: o.mismatches, finals: o.finals }])),
       stats: { recomputations: 0, flowsRated: 0, messages: state.messages, events: 0 },
       linkChanges: this.replay!.changes,
@@ -340,11 +343,42 @@ class Emulation {
   }
 }
 
-/** An agent's set-up: its address book, the topology, and its worker (synthetic or training). */
-function agentInit(scenario: Scenario, config: SchedulerConfig, node: string, net: EmulatedLinks, options: EmulateOptions): AgentInit {
+/**
+ * The global servers' model where the scheduler has asynchronous ones
+ * (MixedSync): their nodes, and the model each starts with: synthetic, or
+ * the seed's initial weights (every worker's too: the master worker's
+ * initialisation) and the optimizer.
+ */
+function agentServer(scenario: Scenario, config: SchedulerConfig, options: EmulateOptions): { nodes: string[]; server: AgentServer } | null {
+  const asynchronous = asynchronousServers(config, scenario);
+  if (!asynchronous) return null;
+  const training = scenario.workload.training;
+  if (!training) return { nodes: asynchronous.servers, server: { values: options.values ?? false, training: null } };
+  const initial = options.trainingData!.makeTrainer(null, 'server');
+  try {
+    return {
+      nodes: asynchronous.servers,
+      server: {
+        values: false,
+        training: {
+          initial: initial.weights(), arrays: scenario.workload.arrays, modelElements: training.modelElements,
+          optimizer: { optimizer: training.optimizer, dcasgdLambda: asynchronous.dcasgd?.lambda ?? null },
+        },
+      },
+    };
+  } finally {
+    initial.dispose();
+  }
+}
+
+/** An agent's set-up: its address book, the topology, its worker (synthetic or training), and its server model (MixedSync). */
+function agentInit(
+  scenario: Scenario, config: SchedulerConfig, node: string, net: EmulatedLinks, options: EmulateOptions, server: { nodes: string[]; server: AgentServer } | null,
+): AgentInit {
   const index = scenario.workers.indexOf(node);
   const training = scenario.workload.training;
   return {
+    server: server?.nodes.includes(node) ? server.server : null,
     type: 'init', node,
     addresses: Object.fromEntries(scenario.nodes.map((n) => [n, net.addressOf(n)])),
     topology: { nodes: scenario.nodes, links: scenario.links.map((l) => ({ from: l.from, to: l.to, delayS: l.delayS })) },
@@ -354,7 +388,7 @@ function agentInit(scenario: Scenario, config: SchedulerConfig, node: string, ne
       index, count: scenario.workers.length, computeS: workerComputeS(scenario.dataCenters, node, scenario.workload.computeS), values: options.values ?? false,
       training: training ? {
         spec: training, seed: scenario.seed, shard: options.trainingData!.shards[index], arrays: scenario.workload.arrays, backend: options.backend,
-        averaging: parameterAveraging(config),
+        averaging: parameterAveraging(config), pullsModel: asynchronousServers(config, scenario) !== null,
       } : null,
     },
   };

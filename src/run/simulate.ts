@@ -11,12 +11,13 @@ import type { NodeTransport } from '../net/types.js';
 import { Coordinator } from '../sync/coordinator.js';
 import { NodeAgent, type ChunkMessage } from '../sync/agent.js';
 import { InProcessChannel } from '../sync/control.js';
-import { RunRecorder, type IterationRecord, type RecordSink, type TransferLog } from '../sync/record.js';
+import { RunRecorder, type IterationRecord, type RecordSink, type TransferLog, type UpdateRecord, type WorkerIterationRecord } from '../sync/record.js';
 import { binIndex, type LinkBins } from '../util/bins.js';
-import { makePolicy, parameterAveraging } from '../sync/schedulers/index.js';
+import { asynchronousServers, makePolicy, parameterAveraging } from '../sync/schedulers/index.js';
 import type { Policy } from '../sync/policy.js';
-import { SyntheticWorker } from '../train/synthetic.js';
-import type { WorkerModel } from '../sync/agent.js';
+import { SummingServer, SyntheticWorker } from '../train/synthetic.js';
+import type { ServerModel, WorkerModel } from '../sync/agent.js';
+import { OptimizingServer } from '../train/server-model.js';
 import { ExchangeLayout, TrainingWorker } from '../train/worker.js';
 import { trainingRecord, TrainingRecord, type AccuracyRow, type TrainingData, type WeightSnapshot } from '../train/session.js';
 import type { Trainer } from '../train/trainer.js';
@@ -30,6 +31,9 @@ export interface SchedulerRun {
   transfers: TransferLog;
   /** Virtual time at which the last iteration ended. */
   endTime: number;
+  /** Asynchronous runs, without a sink: every update the global servers applied, and each worker's iterations. */
+  updates: UpdateRecord[];
+  workerIterations: WorkerIterationRecord[];
   /** Workers by name, for checking aggregated values in values mode. */
   workers: Map<string, WorkerOutcome>;
   /** Rate recomputations, the connections they rated in all (each covers the affected component only), messages, and events run (timers, deliveries, capacity changes). */
@@ -132,7 +136,8 @@ class Simulation {
       scenario.links.map((l) => l.delayOverTime?.trace ?? null), simulatedTcp(scenario, topology),
     ));
     if (options.wireLog) sim.network.wireLog = options.wireLog;
-    const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, false, hasLans(scenario.dataCenters)));
+    const asynchronous = asynchronousServers(config, scenario);
+    const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, false, hasLans(scenario.dataCenters), asynchronous !== null));
     const policy = options.policy ?? makePolicy(config, scenario);
     let channel: InProcessChannel | null = null;
     const coordinator = (this.coordinator = new Coordinator(policy, () => ({
@@ -146,8 +151,17 @@ class Simulation {
     const training = scenario.workload.training;
     if (training && !options.trainingData) throw new Error('simulate: real training needs its data prepared (trainingData)');
     const averaging = parameterAveraging(config);
-    const record = (this.record = training ? trainingRecord(scenario.workers, averaging) : null);
+    const record = (this.record = training ? trainingRecord(scenario.workers, averaging, asynchronous !== null) : null);
     const layout = training ? new ExchangeLayout(scenario.workload.arrays, training.modelElements) : null;
+    const serverModel = (): ServerModel => {
+      if (!training) return new SummingServer(options.values ?? false);
+      const initial = options.trainingData!.makeTrainer(null, 'server');
+      try {
+        return new OptimizingServer(layout!, initial.weights(), { optimizer: training.optimizer, dcasgdLambda: asynchronous!.dcasgd?.lambda ?? null });
+      } finally {
+        initial.dispose();
+      }
+    };
     const agents = scenario.nodes.map((node) => {
       const workerIndex = scenario.workers.indexOf(node);
       let worker: WorkerModel | null = null;
@@ -157,6 +171,7 @@ class Simulation {
         worker = new TrainingWorker(sim.events, trainer, layout!, {
           index: workerIndex, count: scenario.workers.length, iterations: scenario.iterations,
           evalEvery: training.evalEvery, computeS: workerComputeS(scenario.dataCenters, node, scenario.workload.computeS), averaging,
+          pullsModel: asynchronous !== null,
         }, record!);
         this.workers.set(node, { checked: 0, mismatches: [], finals: new Map() });
       } else if (workerIndex >= 0) {
@@ -165,7 +180,8 @@ class Simulation {
         this.workers.set(node, synthetic);
       }
       const transport = sim.network.transportFor(node) as NodeTransport<ChunkMessage>;
-      return new NodeAgent(node, worker, scenario.iterations, transport, sim.events, controlFor(node), topology, scenario.network.underlay);
+      const server = asynchronous?.servers.includes(node) ? serverModel() : null;
+      return new NodeAgent(node, worker, scenario.iterations, transport, sim.events, controlFor(node), topology, scenario.network.underlay, server);
     });
     agents.forEach((a) => a.start());
   }
@@ -211,6 +227,8 @@ class Simulation {
       iterations,
       transfers: recorder.transfers,
       endTime,
+      updates: recorder.updates,
+      workerIterations: recorder.workerIterations,
       workers: this.workers,
       stats: { recomputations: sim.network.recomputations, flowsRated: sim.network.flowsRated, messages: this.messages, events: sim.events.executed },
       training: trainingOutcome,

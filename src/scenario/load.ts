@@ -16,7 +16,7 @@ import { configureSchedulers, selectSchedulers } from './schedulers.js';
 import type { Scenario } from './types.js';
 import { readText } from '../util/files.js';
 import { addWantedSchedulers, applyOverrides, type Override } from './overrides.js';
-import { schedulerSpec } from '../sync/schedulers/index.js';
+import { schedulerSpec, schedulersWithOption } from '../sync/schedulers/index.js';
 import { lineOf, parseYamlFile, plainData } from './yaml.js';
 
 export { ScenarioError };
@@ -123,6 +123,15 @@ function validate(text: string, file: string, set: string[], wanted: string[]): 
     fail([{ path: [], message: 'expected a mapping with name, nodes, links or mesh, workload, schedulers' }]);
   }
   const parsed = scenarioSpec.safeParse(raw);
-  if (!parsed.success) fail(flattenIssues(parsed.error.issues));
+  if (!parsed.success) fail(flattenIssues(parsed.error.issues).map(withOwner));
   return { input: parsed.data as ScenarioInput, fail, overrides, added };
+}
+
+/** An unknown field in a scheduler's options that another scheduler has: say whose it is (e.g. sync: mixed given to star). */
+function withOwner(issue: FieldIssue): FieldIssue {
+  const m = /^unknown fields? (.+)$/.exec(issue.message);
+  if (!m || issue.path[0] !== 'schedulers' || issue.path.length !== 2) return issue;
+  const owners = [...m[1].matchAll(/"([^"]+)"/g)].map(([, field]) => [field, schedulersWithOption(field)] as const).filter(([, names]) => names.length > 0);
+  if (owners.length === 0) return issue;
+  return { ...issue, message: `${issue.message} (${owners.map(([field, names]) => `"${field}" is an option of ${names.join(', ')} only`).join('; ')})` };
 }

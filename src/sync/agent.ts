@@ -23,6 +23,7 @@ import type { AgentReports, MessageKind } from './record.js';
 import type { Measurement, OnlineCommand } from './policy.js';
 import { auxiliaryPaths } from './multipath.js';
 import { relayPath } from './relay.js';
+import { dataCenterOfName } from '../model/data-centers.js';
 
 /** How messages cross the WAN: `ip`, the kernel routes them (cut-through); `relay`, agents forward them between neighbours (store-and-forward). */
 export type Underlay = 'ip' | 'relay';
@@ -80,6 +81,18 @@ export interface WorkerModel {
   iterationEnded?(iteration: number): void;
 }
 
+/**
+ * A global server's model, where it applies each data center's
+ * contribution on its own (Plan.asynchronous): the optimizer and the
+ * weights it keeps, from one update to the next.
+ */
+export interface ServerModel {
+  /** Apply one data center's contribution to `chunk`: the sum of its `workers` workers' contributions. */
+  apply(chunk: ChunkPlan, sum: Float32Array | null, workers: number): void;
+  /** The chunk's current value (what a pull gets). */
+  value(chunk: ChunkPlan): Float32Array | null;
+}
+
 interface IterationState {
   plan: Plan | null;
   waiting: Delivery<ChunkMessage>[];
@@ -101,6 +114,10 @@ interface IterationState {
   /** Online chunks at a data center's node (Plan.local): its workers' contributions gathered so far, and their sum. */
   localReceived: Int32Array;
   localSums: (Float32Array | null)[];
+  /** Pulls after acknowledgements: per chunk, the pulls still to serve (the final value is dropped after the last). */
+  pullsLeft: Int32Array;
+  /** An asynchronous root: per "chunk data-center", the contributions in so far and their sum. */
+  groups: Map<string, { count: number; sum: Float32Array | null }>;
 }
 
 /** A plan's chunks by key, and the roots holding each key's parts (per-key pulls). */
@@ -187,8 +204,35 @@ function pushIndex(plan: Plan, node: string): PushIndex {
   return index;
 }
 
+/**
+ * An asynchronous root's contributions per data center (Plan.asynchronous):
+ * the pushes each data center's update sums at this root (its own worker,
+ * its tree children in that data center).
+ */
+const groupSizes = new WeakMap<Plan, Map<string, Map<string, number>>>();
+
+function groupSize(plan: Plan, tree: number, root: string, hasWorker: boolean, group: string): number {
+  let perTree = groupSizes.get(plan);
+  if (!perTree) groupSizes.set(plan, (perTree = new Map()));
+  const key = `${tree} ${root}`;
+  let sizes = perTree.get(key);
+  if (!sizes) {
+    sizes = new Map();
+    if (hasWorker) sizes.set(dataCenterOfName(root), 1);
+    for (const child of plan.trees[tree].children.get(root) ?? []) {
+      const g = dataCenterOfName(child);
+      sizes.set(g, (sizes.get(g) ?? 0) + 1);
+    }
+    perTree.set(key, sizes);
+  }
+  return sizes.get(group) ?? 0;
+}
+
 export class NodeAgent {
   private readonly states = new Map<number, IterationState>();
+  /** An asynchronous root: each chunk's version (updates applied), and the version each data center was last served. */
+  private readonly versions = new Map<number, number>();
+  private readonly served = new Map<string, Map<number, number>>();
   /** Per sender: (bytes, seconds) of the messages measured since the last report. */
   private readonly windows = new Map<string, number[]>();
 
@@ -201,6 +245,8 @@ export class NodeAgent {
     private readonly control: AgentControl,
     private readonly topology: Topology | null = null,
     private readonly underlay: Underlay = 'ip',
+    /** Where this node is a root of an asynchronous plan: the model it keeps. */
+    private readonly server: ServerModel | null = null,
   ) {
     if (underlay === 'relay' && !topology) throw new Error('the relay underlay needs the topology');
   }
@@ -229,7 +275,7 @@ export class NodeAgent {
         plan: null, waiting: [], commands: [], gradientReady: false,
         received: new Int32Array(0), sums: [], final: new Uint8Array(0), finalValues: [], finals: 0,
         rootFinal: new Uint8Array(0), asked: new Map(), waitingKey: 0, keyLeft: new Int32Array(0),
-        acksLeft: new Int32Array(0), localReceived: new Int32Array(0), localSums: [],
+        acksLeft: new Int32Array(0), localReceived: new Int32Array(0), localSums: [], pullsLeft: new Int32Array(0), groups: new Map(),
       };
       state = created;
       this.states.set(iteration, created);
@@ -245,7 +291,10 @@ export class NodeAgent {
     state.sums = new Array(n).fill(null);
     state.final = new Uint8Array(n);
     state.finalValues = new Array(n).fill(null);
-    if (plan.pullAfterAck) state.acksLeft = Int32Array.from(pushIndex(plan, this.node).pushed);
+    if (plan.pullAfterAck) {
+      state.acksLeft = Int32Array.from(pushIndex(plan, this.node).pushed);
+      state.pullsLeft = Int32Array.from(plan.chunks, (c) => (c.tree < 0 ? 0 : plan.trees[c.tree].children.get(this.node)?.length ?? 0));
+    }
     if (plan.local?.children.has(this.node)) {
       state.localReceived = new Int32Array(n);
       state.localSums = new Array(n).fill(null);
@@ -272,7 +321,7 @@ export class NodeAgent {
       const chunk = plan.chunks[id];
       const given = this.worker!.contribution(iteration, chunk);
       const values = given && scale !== undefined ? given.map((v) => v * scale) : given;
-      if (chunk.tree >= 0) this.addTreeContribution(iteration, state, chunk, values);
+      if (chunk.tree >= 0) this.addTreeContribution(iteration, state, chunk, values, this.node);
       else if (dataCenter) this.sendTowards(dataCenter, chunk.bytes, { kind: 'up', iteration, chunk: chunk.id, version: plan.version, count: 1, values, local: true });
       else this.mergeOnline(iteration, state, chunk, 1, values);
     }
@@ -327,7 +376,7 @@ export class NodeAgent {
         this.control.receivedFinal(this.node, m.origin ?? d.from, m.iteration, chunk.id);
       }
     } else if (m.kind === 'up') {
-      this.addTreeContribution(m.iteration, state, chunk, m.values);
+      this.addTreeContribution(m.iteration, state, chunk, m.values, m.origin ?? d.from);
     } else {
       this.onFinal(m.iteration, state, chunk, m.values);
     }
@@ -357,8 +406,12 @@ export class NodeAgent {
 
   // ------------------------------------------------------------ tree chunks
 
-  private addTreeContribution(iteration: number, state: IterationState, chunk: ChunkPlan, values: Float32Array | null): void {
+  private addTreeContribution(iteration: number, state: IterationState, chunk: ChunkPlan, values: Float32Array | null, from: string): void {
     const tree = state.plan!.trees[chunk.tree];
+    if (state.plan!.asynchronous && tree.root === this.node) {
+      this.addAsynchronous(iteration, state, chunk, values, dataCenterOfName(from));
+      return;
+    }
     const id = chunk.id;
     state.received[id]++;
     addInto(state.sums, id, values);
@@ -373,9 +426,55 @@ export class NodeAgent {
     }
   }
 
+  /**
+   * An asynchronous root: a data center's contribution to `chunk`; with
+   * all of its pushes in, its update is applied on its own, and that data
+   * center alone is answered (acknowledged; its pulls get the model as it
+   * is then).
+   */
+  private addAsynchronous(iteration: number, state: IterationState, chunk: ChunkPlan, values: Float32Array | null, group: string): void {
+    const plan = state.plan!;
+    const key = `${chunk.id} ${group}`;
+    let g = state.groups.get(key);
+    if (!g) state.groups.set(key, (g = { count: 0, sum: null }));
+    g.count++;
+    if (values) {
+      if (!g.sum) g.sum = Float32Array.from(values);
+      else for (let k = 0; k < values.length; k++) g.sum[k] += values[k];
+    }
+    if (g.count < groupSize(plan, chunk.tree, this.node, this.worker !== null, group)) return;
+    state.groups.delete(key);
+    if (!this.server) throw new Error(`${this.node}: a root of an asynchronous plan without a server model`);
+    this.server.apply(chunk, g.sum, plan.asynchronous!.workers.get(group) ?? 1);
+    const version = (this.versions.get(chunk.id) ?? 0) + 1;
+    this.versions.set(chunk.id, version);
+    this.control.updateApplied({
+      server: this.node, chunk: chunk.id, array: chunk.array, dataCenter: group, iteration, version,
+      staleness: version - 1 - (this.served.get(group)?.get(chunk.id) ?? 0), at: this.clock.now(),
+    });
+    const pushers = (plan.trees[chunk.tree].children.get(this.node) ?? []).filter((child) => dataCenterOfName(child) === group);
+    if (group === dataCenterOfName(this.node)) {
+      // this node is its own data center's local server too: it takes the model once and answers its workers from that copy (as every local server does)
+      const values = this.serveModel(chunk, group);
+      state.finalValues[chunk.id] = pushers.length > 0 ? values : null;
+      state.pullsLeft[chunk.id] = pushers.length;
+      if (this.worker) this.deliverFinal(iteration, state, chunk, values);
+    }
+    for (const child of pushers) this.sendTowards(child, 0, { kind: 'ack', iteration, chunk: chunk.id, version: plan.version, count: 0, values: null });
+  }
+
+  /** An asynchronous root hands `group` the chunk's current value, and notes the version it got. */
+  private serveModel(chunk: ChunkPlan, group: string): Float32Array | null {
+    let versions = this.served.get(group);
+    if (!versions) this.served.set(group, (versions = new Map()));
+    versions.set(chunk.id, this.versions.get(chunk.id) ?? 0);
+    return this.server!.value(chunk);
+  }
+
   private onFinal(iteration: number, state: IterationState, chunk: ChunkPlan, values: Float32Array | null): void {
     const plan = state.plan!;
-    state.finalValues[chunk.id] = values;
+    // (pulls after acknowledgements: kept only for the pulls still to come)
+    if (!plan.pullAfterAck || state.pullsLeft[chunk.id] > 0) state.finalValues[chunk.id] = values;
     if (plan.pullAfterAck) {
       // acknowledge the pushes of this part; each pusher asks for the key once all its parts are acknowledged
       for (const child of plan.trees[chunk.tree].children.get(this.node) ?? []) {
@@ -462,7 +561,13 @@ export class NodeAgent {
     for (const id of keyIndex(plan).chunks[array]) {
       const chunk = plan.chunks[id];
       if (plan.trees[chunk.tree].parent.get(node) !== this.node || (tree !== undefined && chunk.tree !== tree)) continue;
+      if (plan.asynchronous && plan.trees[chunk.tree].root === this.node && dataCenterOfName(node) !== dataCenterOfName(this.node)) {
+        // another data center's local server: the model as it is now
+        this.sendHop(node, 'down', iteration, plan, chunk, 1, this.serveModel(chunk, dataCenterOfName(node)));
+        continue;
+      }
       this.sendHop(node, 'down', iteration, plan, chunk, 1, state.finalValues[id]);
+      if (--state.pullsLeft[id] === 0) state.finalValues[id] = null;
     }
   }
 

@@ -25,6 +25,7 @@ export type ControlUp =
   | { type: 'requestPlan'; iteration: number }
   | { type: 'report'; method: 'computeStarted' | 'gradientReady' | 'iterationDone'; iteration: number; at: number }
   | { type: 'delivered'; transfer: Parameters<AgentControl['delivered']>[0] }
+  | { type: 'update'; update: Parameters<AgentControl['updateApplied']>[0] }
   | { type: 'measured'; measurement: Parameters<AgentControl['measured']>[0] }
   | { type: 'online'; method: 'ready' | 'final'; iteration: number; chunk: number }
   | { type: 'receivedFinal'; from: string; iteration: number; chunk: number };
@@ -36,7 +37,7 @@ export type ControlDown =
   | { type: 'iterationComplete'; iteration: number };
 
 // (Records, so that a new message type that is not listed here does not compile.)
-const UP: Record<ControlUp['type'], true> = { requestPlan: true, report: true, delivered: true, measured: true, online: true, receivedFinal: true };
+const UP: Record<ControlUp['type'], true> = { requestPlan: true, report: true, delivered: true, update: true, measured: true, online: true, receivedFinal: true };
 const DOWN: Record<ControlDown['type'], true> = { plan: true, command: true, iterationComplete: true };
 const UP_TYPES: ReadonlySet<string> = new Set(Object.keys(UP));
 const DOWN_TYPES: ReadonlySet<string> = new Set(Object.keys(DOWN));
@@ -69,6 +70,7 @@ export class AgentEndpoint {
       gradientReady: (_n, iteration, at) => send({ type: 'report', method: 'gradientReady', iteration, at }),
       iterationDone: (_n, iteration, at) => send({ type: 'report', method: 'iterationDone', iteration, at }),
       delivered: (transfer) => send({ type: 'delivered', transfer }),
+      updateApplied: (update) => send({ type: 'update', update }),
       measured: (measurement) => send({ type: 'measured', measurement }),
       ready: (_n, iteration, chunk) => send({ type: 'online', method: 'ready', iteration, chunk }),
       final: (_n, iteration, chunk) => send({ type: 'online', method: 'final', iteration, chunk }),
@@ -130,6 +132,9 @@ export class CoordinatorEndpoint {
         break;
       case 'delivered':
         recorder.delivered(m.transfer);
+        break;
+      case 'update':
+        recorder.updateApplied(m.update);
         break;
       case 'measured':
         coordinator.measured(m.measurement);

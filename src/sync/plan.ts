@@ -27,8 +27,12 @@ export interface ChunkPlan {
   bytes: number;
   /** Index into `Plan.trees`, or -1 for a chunk the coordinator schedules online. */
   tree: number;
-  /** Contributions are scaled (Plan.scale): the final value is a weighted sum, not the plain one. */
-  scaled?: boolean;
+  /**
+   * What the final value is, when not the plain sum of the contributions:
+   * a weighted sum (contributions scaled as Plan.scale says), or the model
+   * a server holds after applying them (Plan.asynchronous).
+   */
+  value?: 'weighted-sum' | 'model';
 }
 
 /** NetStorm's multipath auxiliary transmission, as the agents apply it (paths by `Plan.linkCost`). */
@@ -96,6 +100,14 @@ export interface Plan {
    * 1/(n_w G) across G data centers); absent: contributions as they are.
    */
   scale?: Map<string, number>;
+  /**
+   * Asynchronous across data centers (GeoMX's MixedSync): a tree's root
+   * applies each data center's contribution on its own, as it arrives (its
+   * ServerModel), and answers that data center alone, with the model as it
+   * is when asked; a data center's workers still sum first. `workers`: each
+   * data center's number of workers (an update's contributors).
+   */
+  asynchronous?: { workers: Map<string, number> };
   /** For online chunks: the node where the aggregate completes, and how many contributions make it complete. */
   online?: { root: string; contributors: number };
 }

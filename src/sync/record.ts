@@ -38,11 +38,36 @@ export interface IterationRecord {
   wanBytes?: number;
 }
 
+/** An update a global server applied on its own (Plan.asynchronous): one data center's contribution to one chunk. */
+export interface UpdateRecord {
+  /** The server's node (the chunk's tree root). */
+  server: string;
+  chunk: number;
+  array: number;
+  /** The data center whose contribution it is, and that data center's iteration. */
+  dataCenter: string;
+  iteration: number;
+  /** The chunk's version after the update (the first update makes version 1). */
+  version: number;
+  /** Updates the server applied to the chunk since it last served it to this data center (in versions). */
+  staleness: number;
+  at: number;
+}
+
+/** One worker's iteration: from the start of its compute to holding the model for the next one. */
+export interface WorkerIterationRecord {
+  worker: string;
+  iteration: number;
+  start: number;
+  end: number;
+}
+
 export interface AgentReports {
   computeStarted(node: string, iteration: number, at: number): void;
   gradientReady(node: string, iteration: number, at: number): void;
   iterationDone(node: string, iteration: number, at: number): void;
   delivered(transfer: TransferRecord): void;
+  updateApplied(update: UpdateRecord): void;
 }
 
 /**
@@ -110,6 +135,10 @@ export interface RecordSink {
   iteration(record: IterationRecord): void;
   /** A delivered message (only when transfers are kept). */
   transfer(record: TransferRecord): void;
+  /** An update a global server applied on its own (asynchronous runs). */
+  update?(record: UpdateRecord): void;
+  /** A worker's iteration ended (runs that keep them: asynchronous ones, whose workers have no common iteration). */
+  workerIteration?(record: WorkerIterationRecord): void;
 }
 
 interface Progress {
@@ -138,6 +167,11 @@ interface Progress {
  */
 export class RunRecorder implements AgentReports {
   readonly transfers = new TransferLog();
+  /** Without a sink: the updates applied (asynchronous runs) and, where kept, each worker's iterations. */
+  readonly updates: UpdateRecord[] = [];
+  readonly workerIterations: WorkerIterationRecord[] = [];
+  /** Updates applied so far. */
+  updateCount = 0;
   private readonly progress = new Map<number, Progress>();
   private readonly finished: IterationRecord[] = [];
   /** Iterations every worker finished whose records wait for release(). */
@@ -151,6 +185,8 @@ export class RunRecorder implements AgentReports {
     private readonly holdFinished = false,
     /** Count LAN and WAN bytes apart (where a data center has a LAN). */
     private readonly countLans = false,
+    /** Record each worker's iterations (asynchronous runs). */
+    private readonly perWorker = false,
   ) {}
 
   private at(iteration: number): Progress {
@@ -180,6 +216,11 @@ export class RunRecorder implements AgentReports {
 
   iterationDone(node: string, iteration: number, at: number): void {
     const p = this.at(iteration);
+    if (this.perWorker) {
+      const row = { worker: node, iteration, start: p.computeStarted.get(node) ?? at, end: at };
+      if (this.sink) this.sink.workerIteration?.(row);
+      else this.workerIterations.push(row);
+    }
     if (at >= p.end) {
       p.end = at;
       p.lastWorker = node;
@@ -228,6 +269,12 @@ export class RunRecorder implements AgentReports {
     if (!this.keepTransfers) return;
     if (this.sink) this.sink.transfer(t);
     else this.transfers.push(t);
+  }
+
+  updateApplied(u: UpdateRecord): void {
+    this.updateCount++;
+    if (this.sink) this.sink.update?.(u);
+    else this.updates.push(u);
   }
 
   isIterationComplete(iteration: number): boolean {

@@ -12,6 +12,7 @@ import type { Trainer } from './trainer.js';
 import type { TrainingEvents } from './worker.js';
 import type { Averaging } from '../sync/schedulers/definition.js';
 import { hfaRound } from '../sync/schedulers/hips.js';
+import { dataCenterOfName } from '../model/data-centers.js';
 
 /** Training samples the train_loss / train_accuracy columns are measured on. */
 export const TRAIN_EVAL_SAMPLES = 2000;
@@ -69,33 +70,52 @@ export interface WeightSnapshot {
 
 /** Collects the workers' step reports and worker 0's snapshots of one scheduler's run. */
 export class TrainingRecord implements TrainingEvents {
-  private readonly checksums = new Map<number, Map<number, string>>();
-  /** Iterations every worker reported, with the same weights. */
+  /** Per "iteration group": each worker's checksum. */
+  private readonly checksums = new Map<string, Map<number, string>>();
+  /** (Iteration, group) pairs every worker of the group reported, with the same weights. */
   agreed = 0;
   readonly snapshots: WeightSnapshot[] = [];
 
-  /** `agreesAt`: the iterations after which every worker holds the same weights (all of them, unless workers average parameters). */
-  constructor(private readonly workers: string[], private readonly agreesAt: (iteration: number) => boolean = () => true) {}
+  /**
+   * `agreesAt`: the iterations after which the workers hold the same
+   * weights (all of them, unless workers average parameters); `groupOf`:
+   * which workers must agree (a name per worker; absent: all of them).
+   */
+  constructor(
+    private readonly workers: string[],
+    private readonly agreesAt: (iteration: number) => boolean = () => true,
+    private readonly groupOf: (worker: string) => string = () => '',
+  ) {}
 
-  /** How many of `iterations` iterations every worker must report with the same weights. */
+  /** How many agreements `iterations` iterations must bring (per iteration that agrees, one per group). */
   agreementsDue(iterations: number): number {
     let due = 0;
     for (let i = 0; i < iterations; i++) if (this.agreesAt(i)) due++;
-    return due;
+    return due * new Set(this.workers.map(this.groupOf)).size;
   }
 
   stepped(worker: number, iteration: number, checksum: string): void {
-    let sums = this.checksums.get(iteration);
-    if (!sums) this.checksums.set(iteration, (sums = new Map()));
+    const group = this.groupOf(this.workers[worker]);
+    const key = `${iteration} ${group}`;
+    let sums = this.checksums.get(key);
+    if (!sums) this.checksums.set(key, (sums = new Map()));
     sums.set(worker, checksum);
-    if (sums.size < this.workers.length) return;
+    if (sums.size < this.groupSize(group)) return;
     const distinct = new Set(sums.values());
     if (distinct.size > 1) {
       const listing = [...sums].sort(([a], [b]) => a - b).map(([w, c]) => `${this.workers[w]} ${c}`).join(', ');
       throw new UserError(`training failed: the workers' weights diverged after iteration ${iteration} (weight checksums: ${listing}); every worker must apply the same averaged gradient`, 1);
     }
-    this.checksums.delete(iteration);
+    this.checksums.delete(key);
     this.agreed++;
+  }
+
+  private readonly sizes = new Map<string, number>();
+
+  private groupSize(group: string): number {
+    let size = this.sizes.get(group);
+    if (size === undefined) this.sizes.set(group, (size = this.workers.filter((w) => this.groupOf(w) === group).length));
+    return size;
   }
 
   snapshot(steps: number, at: number, weights: Float32Array): void {
@@ -121,7 +141,12 @@ export function timeToAccuracy(rows: AccuracyRow[], target: number): number | nu
   return rows.find((r) => r.testAccuracy >= target)?.at ?? null;
 }
 
-/** The record of a run's training: with parameter averaging (HFA) the workers agree after each round across data centers only. */
-export function trainingRecord(workers: string[], averaging: Averaging | null): TrainingRecord {
-  return new TrainingRecord(workers, averaging ? (i) => hfaRound(i, averaging.k1, averaging.k2) === 'wan' : undefined);
+/**
+ * The record of a run's training: with parameter averaging (HFA) the
+ * workers agree after each round across data centers only; asynchronous
+ * across data centers (MixedSync), each data center's workers agree among
+ * themselves after every iteration.
+ */
+export function trainingRecord(workers: string[], averaging: Averaging | null, asynchronous = false): TrainingRecord {
+  return new TrainingRecord(workers, averaging ? (i) => hfaRound(i, averaging.k1, averaging.k2) === 'wan' : undefined, asynchronous ? dataCenterOfName : undefined);
 }

@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../net/types.js';
 import type { ChunkPlan } from '../sync/plan.js';
-import type { WorkerModel } from '../sync/agent.js';
+import type { ServerModel, WorkerModel } from '../sync/agent.js';
 
 /** Elements carried per chunk in values mode (the byte count stays the real one). */
 export const VALUES_PER_CHUNK = 4;
@@ -50,11 +50,33 @@ export class SyntheticWorker implements WorkerModel {
   receivedFinal(iteration: number, chunk: ChunkPlan, values: Float32Array | null): void {
     if (!this.values) return;
     this.finals.set(chunk.id, { iteration, values });
-    if (chunk.scaled) return; // (a weighted sum: the tests that scale check it themselves)
+    if (chunk.value) return; // (a weighted sum or a server's model: the tests that make them check them themselves)
     const expected = syntheticSum(this.workerCount, iteration, chunk.id);
     this.checked++;
     if (!values || values.some((v, k) => v !== expected[k])) {
       this.mismatches.push(`iteration ${iteration} chunk ${chunk.id}: got ${values ? Array.from(values) : 'nothing'}, expected ${Array.from(expected)}`);
     }
+  }
+}
+
+/**
+ * A global server's model in a synthetic run (Plan.asynchronous): in values
+ * mode each chunk's value is the sum of every update applied to it so far
+ * (from zero), so tests can tell which updates a pull saw.
+ */
+export class SummingServer implements ServerModel {
+  private readonly model = new Map<number, Float32Array>();
+
+  constructor(private readonly values: boolean) {}
+
+  apply(chunk: ChunkPlan, sum: Float32Array | null): void {
+    if (!this.values || !sum) return;
+    let v = this.model.get(chunk.id);
+    if (!v) this.model.set(chunk.id, (v = new Float32Array(VALUES_PER_CHUNK)));
+    for (let k = 0; k < v.length; k++) v[k] += sum[k];
+  }
+
+  value(chunk: ChunkPlan): Float32Array | null {
+    return this.values ? Float32Array.from(this.model.get(chunk.id) ?? new Float32Array(VALUES_PER_CHUNK)) : null;
   }
 }

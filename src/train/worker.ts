@@ -59,6 +59,12 @@ export interface TrainingWorkerOptions {
    * gradients summed every iteration, and every worker applies the mean.
    */
   averaging?: Averaging | null;
+  /**
+   * MixedSync: the worker contributes its gradient and takes the model it
+   * pulls as its weights (a global server steps, ServerModel); it agrees
+   * with its own data center's workers after every iteration.
+   */
+  pullsModel?: boolean;
 }
 
 export class TrainingWorker implements WorkerModel {
@@ -105,6 +111,11 @@ export class TrainingWorker implements WorkerModel {
     this.received = 0;
     if (this.options.averaging) {
       this.trainer.setWeights(this.sum); // (the average: each contribution was scaled where it left)
+      return;
+    }
+    if (this.options.pullsModel) {
+      this.trainer.setWeights(this.sum);
+      this.stepped(iteration);
       return;
     }
     const n = this.options.count;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseScenario } from '../../src/scenario/load.js';
 import { runScenario } from '../../src/run/run.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
-import { useTempDir } from '../helpers.js';
+import { readCsv, useTempDir } from '../helpers.js';
 import { cleanUpAfterEach, isRoot } from './emu-helpers.js';
 
 cleanUpAfterEach(async () => undefined);
@@ -39,20 +39,26 @@ describe.skipIf(!isRoot)('real training, emulated (root)', () => {
     for (const rss of Object.values(manifest.training.worker_rss_mb.star) as number[]) expect(rss).toBeGreaterThan(50);
   }, 240_000);
 
-  it('eight MLP workers, two per data center, train with HiPS (FSA, and HFA\'s local steps and averaging) across the LANs and the WAN, and learn', async () => {
+  it('eight MLP workers, two per data center, train with HiPS (FSA, HFA\'s local steps and averaging, MixedSync\'s global optimizer) across the LANs and the WAN, and learn', async () => {
     const text = readFileSync(join(PACKAGE_ROOT, 'scenarios', 'train-mnist.yaml'), 'utf8').replace('../traces/', `${join(PACKAGE_ROOT, 'traces')}/`)
-      .replace(/schedulers:\n(  - .*\n)+/, 'schedulers: [hips, { name: hips, label: hips-hfa, sync: hfa, hfa: { k1: 2, k2: 2 } }]\n');
+      .replace(/schedulers:\n(  - .*\n)+/, 'schedulers: [hips, { name: hips, label: hips-hfa, sync: hfa, hfa: { k1: 2, k2: 2 } }, { name: hips, label: hips-mixed, sync: mixed }]\n');
     const scenario = parseScenario(text, join(dir.path, 'train.yaml'), { iterations: 16, set: ['node_defaults.workers=2'] });
     expect(scenario.workers).toHaveLength(8);
     // (a run fails if the workers' weights differ where they must agree: FSA after every step, HFA after every round
-    // across data centers; emulate checks each of them against every worker's checksum)
+    // across data centers, MixedSync within each data center after every step; emulate checks each of them against
+    // every worker's checksum)
     const out = await runScenario(scenario, { mode: 'emu', out: join(dir.path, 'hips') });
     const model = 203530 * 4;
-    const [fsa, hfa] = out.runs;
-    for (const run of out.runs) {
-      expect(run.iterations).toHaveLength(16);
-      expect(run.training!.accuracy.at(-1)!.testAccuracy).toBeGreaterThan(0.8);
-    }
+    const [fsa, hfa, mixed] = out.runs;
+    for (const run of out.runs) expect(run.iterations).toHaveLength(16);
+    for (const run of [fsa, hfa]) expect(run.training!.accuracy.at(-1)!.testAccuracy).toBeGreaterThan(0.8);
+    // MixedSync: the global server applied every data center's every update (in whatever order they came), and the model it served learns
+    expect(mixed.training!.accuracy.at(-1)!.testAccuracy).toBeGreaterThan(0.6);
+    const updates = readCsv(join(out.dir, 'updates.csv')).filter((u) => u.scheduler === 'hips-mixed');
+    const keys = new Set(updates.map((u) => u.chunk)).size;
+    expect(keys).toBe(4); // the MLP's four arrays, each whole at the one global server
+    for (const dc of ['fra', 'lon', 'par', 'mad']) expect(updates.filter((u) => u.data_center === dc)).toHaveLength(16 * keys);
+    expect(new Set(updates.map((u) => u.version)).size).toBe(4 * 16); // every chunk went through 64 versions
     // FSA: each worker's gradient to its local server and the parameters back on the LAN, each local server's sum on the WAN, every iteration
     for (const r of fsa.iterations) expect([r.lanBytes! >= 2 * 8 * model, r.wanBytes! >= 2 * 3 * model]).toEqual([true, true]);
     // HFA (k1 = 2, k2 = 2): nothing on odd steps... every 2nd iteration within data centers, every 4th across

@@ -67,6 +67,18 @@ export interface SchedulerDefinition<Spec extends z.ZodObject = z.ZodObject> {
    * iteration; null or absent: gradients.
    */
   averaging?(options: z.output<Spec>): Averaging | null;
+  /**
+   * Global servers that apply each data center's update on its own, with
+   * the optimizer they run (MixedSync: Plan.asynchronous); the workers take
+   * the model they pull. Null or absent: no asynchronous server.
+   */
+  asynchronous?(options: z.output<Spec>, run: Pick<RunFacts, 'dataCenters'>): AsynchronousServers | null;
+}
+
+/** The nodes of asynchronous global servers, and their optimizer: DC-ASGD, or (null) the training's. */
+export interface AsynchronousServers {
+  servers: string[];
+  dcasgd: { lambda: number } | null;
 }
 
 /** Parameter averaging's periods (HFA). */

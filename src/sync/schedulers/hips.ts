@@ -46,6 +46,10 @@ const hfaSpec = z.strictObject({
   k2: z.number().int().min(1, 'at least 1').max(1_000_000).default(10).describe('averagings within a data center per averaging across data centers (MXNET_KVSTORE_HFA_K2; scripts and docs: 10)'),
 });
 
+const dcasgdSpec = z.strictObject({
+  lambda: z.number().min(0, 'at least 0').max(1e6).default(0.04).describe('the delay compensation\'s scale (MXNet\'s DCASGD lamda; default 0.04)'),
+});
+
 export const hipsSpec = z.strictObject({
   name: z.literal('hips'),
   ...common,
@@ -55,9 +59,10 @@ export const hipsSpec = z.strictObject({
     .describe('the data center holding every global server (GeoMX\'s central party), or one data center per global server; default: the first data center'),
   bigarray_bound: z.number().int().positive().default(1_000_000)
     .describe('arrays with at least this many elements are split over the global servers (MXNET_KVSTORE_BIGARRAY_BOUND)'),
-  sync: z.enum(['fsa', 'hfa']).default('fsa')
-    .describe('fsa: fully synchronous aggregation (GeoMX\'s dist_sync): every worker waits for the global round every iteration; hfa: hierarchical frequency aggregation (examples/cnn_hfa.py): local steps, parameters averaged in each data center every k1 iterations and across data centers every k2-th time'),
+  sync: z.enum(['fsa', 'mixed', 'hfa']).default('fsa')
+    .describe('fsa: fully synchronous aggregation (GeoMX\'s dist_sync): every worker waits for the global round every iteration; mixed: MixedSync (dist_async): synchronous within a data center, asynchronous across (the global server applies each data center\'s sum on arrival); hfa: hierarchical frequency aggregation (examples/cnn_hfa.py): local steps, parameters averaged in each data center every k1 iterations and across data centers every k2-th time'),
   hfa: hfaSpec.optional().describe('sync: hfa\'s periods'),
+  dcasgd: dcasgdSpec.optional().describe('sync: mixed with DC-ASGD at the global server (examples/cnn.py --dcasgd) instead of the training\'s optimizer'),
 }).describe('GeoMX\'s hierarchical parameter server: local servers per data center, global server(s)');
 
 export type HipsOptions = Omit<z.output<typeof hipsSpec>, 'name' | 'label'>;
@@ -93,6 +98,22 @@ export function hipsPlan(dataCenters: DataCenter[], arrays: ModelArray[], option
   };
 }
 
+/**
+ * MixedSync (dist_async; kvstore_dist_server.h DataHandleAsyncDefault,
+ * ApplyUpdates with sync_mode false): the HiPS tree, each local server
+ * still summing its workers' pushes, but a global server applies each data
+ * center's sum on arrival and acknowledges that data center alone, which
+ * then pulls the model as it is (Plan.asynchronous).
+ */
+export function mixedPlan(dataCenters: DataCenter[], arrays: ModelArray[], options: HipsOptions, bytesPerElement = 4): Plan {
+  const plan = hipsPlan(dataCenters, arrays, options, bytesPerElement);
+  return {
+    ...plan,
+    chunks: plan.chunks.map((c) => ({ ...c, value: 'model' as const })),
+    asynchronous: { workers: new Map(dataCenters.filter((dc) => dc.workers.length > 0).map((dc) => [dc.name, dc.workers.length])) },
+  };
+}
+
 /** What HFA does at the end of (0-based) iteration `iteration`: a local step only, averaging within each data center, or across data centers too. */
 export function hfaRound(iteration: number, k1: number, k2: number): 'none' | 'lan' | 'wan' {
   const step = iteration + 1;
@@ -116,13 +137,13 @@ export function hfaPlans(dataCenters: DataCenter[], arrays: ModelArray[], option
   const withWorkers = dataCenters.filter((dc) => dc.workers.length > 0);
   const lanTrees = withWorkers.map((dc) => treeFromParents(dc.name, new Map(dc.workers.length > 1 ? dc.workers.map((w) => [w, dc.name]) : [])));
   const lanChunks = lanTrees.flatMap((_, tree) => arrays.map((a, array) => ({ array, offset: 0, elements: a.elements, bytes: a.elements * bytesPerElement, tree })))
-    .map((c, id) => ({ id, ...c, scaled: true }));
+    .map((c, id) => ({ id, ...c, value: 'weighted-sum' as const }));
   const scale = (within: (dc: DataCenter) => number) => new Map(withWorkers.flatMap((dc) => dc.workers.map((w) => [w, 1 / within(dc)] as [string, number])));
   const wan = hipsPlan(dataCenters, arrays, options, bytesPerElement);
   return {
     none: { version: 1, trees: [], chunks: [] },
     lan: { version: 2, trees: lanTrees, chunks: lanChunks, pullAfterAck: true, scale: scale((dc) => dc.workers.length) },
-    wan: { ...wan, version: 3, chunks: wan.chunks.map((c) => ({ ...c, scaled: true })), scale: scale((dc) => dc.workers.length * withWorkers.length) },
+    wan: { ...wan, version: 3, chunks: wan.chunks.map((c) => ({ ...c, value: 'weighted-sum' as const })), scale: scale((dc) => dc.workers.length * withWorkers.length) },
   };
 }
 
@@ -136,6 +157,7 @@ export const hips = defineScheduler(hipsSpec, {
       problems.push({ path: ['global_servers'], message: `at most ${run.nodes.length}, the number of data centers (each global server sits at a data center's node)` });
     }
     if (o.hfa && o.sync !== 'hfa') problems.push({ path: ['hfa'], message: `hfa's periods are for sync: hfa (this scheduler has sync: ${o.sync})` });
+    if (o.dcasgd && o.sync !== 'mixed') problems.push({ path: ['dcasgd'], message: `DC-ASGD is the global server's optimizer under sync: mixed (this scheduler has sync: ${o.sync})` });
     if (Array.isArray(o.global_at) && o.global_at.length !== o.global_servers) {
       problems.push({ path: ['global_at'], message: `lists ${o.global_at.length} data centers for ${o.global_servers} global server(s): give one data center (every global server there) or one per global server` });
     }
@@ -143,6 +165,7 @@ export const hips = defineScheduler(hipsSpec, {
   },
   policy: (o) => hipsPolicy(o),
   averaging: (o) => (o.sync === 'hfa' ? hfaPeriods(o) : null),
+  asynchronous: (o, run) => (o.sync === 'mixed' ? { servers: [...new Set(globalServers(run.dataCenters, o))], dcasgd: o.dcasgd ?? null } : null),
 });
 
 export function hipsPolicy(options: HipsOptions): Policy {
@@ -150,6 +173,7 @@ export function hipsPolicy(options: HipsOptions): Policy {
   let hfa: Record<'none' | 'lan' | 'wan', Plan> | null = null;
   return {
     currentPlan: (ctx) => {
+      if (options.sync === 'mixed') return (plan ??= mixedPlan(ctx.dataCenters, ctx.arrays, options, ctx.bytesPerElement));
       if (options.sync !== 'hfa') return (plan ??= hipsPlan(ctx.dataCenters, ctx.arrays, options, ctx.bytesPerElement));
       hfa ??= hfaPlans(ctx.dataCenters, ctx.arrays, options, ctx.bytesPerElement);
       const { k1, k2 } = hfaPeriods(options);

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { hasLans } from '../../model/data-centers.js';
 import { withLocalStage } from '../local-stage.js';
 import type { Policy } from '../policy.js';
-import type { Averaging, RunFacts, SchedulerDefinition } from './definition.js';
+import type { AsynchronousServers, Averaging, RunFacts, SchedulerDefinition } from './definition.js';
 import { star } from './star.js';
 import { mlnet } from './mlnet.js';
 import { tsengine } from './tsengine.js';
@@ -37,9 +37,19 @@ export function schedulerDefinition(name: string): SchedulerDefinition | undefin
   return SCHEDULERS.find((s) => s.name === name);
 }
 
+/** The schedulers that have option `field` (to say where a field given to another one belongs). */
+export function schedulersWithOption(field: string): string[] {
+  return SCHEDULERS.filter((s) => field !== 'name' && field in s.spec.shape).map((s) => s.name);
+}
+
 /** Whether the scheduler's workers average parameters (HFA), and how often; null: they exchange gradients. */
 export function parameterAveraging(config: SchedulerConfig): Averaging | null {
   return schedulerDefinition(config.name)!.averaging?.(config as never) ?? null;
+}
+
+/** Whether the scheduler's global servers apply each data center's update on its own (MixedSync), where, and with what; null: not. */
+export function asynchronousServers(config: SchedulerConfig, run: Pick<RunFacts, 'dataCenters'>): AsynchronousServers | null {
+  return schedulerDefinition(config.name)!.asynchronous?.(config as never, run) ?? null;
 }
 
 /** The scheduler's policy; over data centers (a local stage in each data center with several workers) where it works at that level. */
