@@ -5,6 +5,8 @@ import { scenarioJsonSchema } from '../../src/scenario/schema.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 import { readFileSync } from 'node:fs';
 import { useTempDir, writeFiles, scenarioText } from '../helpers.js';
+import { loadSweep } from '../../src/sweep/spec.js';
+import { expandGrid } from '../../src/sweep/grid.js';
 
 function errorOf(fn: () => unknown): string {
   try {
@@ -211,6 +213,18 @@ describe('loading scenarios', () => {
 });
 
 describe('shipped scenarios', () => {
+  it('the GeoMX comparison: 9 data centers of 2 workers (4 in its sweep), every scheme of issue 27 against 9-server MXNET and NetStorm', () => {
+    const s = loadScenario(join(PACKAGE_ROOT, 'scenarios', 'geomx-9dc.yaml'));
+    expect([s.dataCenters.length, s.workers.length, s.nodes.length]).toEqual([9, 18, 27]);
+    expect(s.schedulers.map((c) => c.label)).toEqual(['mxnet', 'hips', 'hips-3gps', 'hips-mixed', 'hips-dcasgd', 'hips-hfa', 'netstorm']);
+    expect(Math.round(s.workload.totalBytes / 1e6)).toBe(228);
+    const sweep = loadSweep(join(PACKAGE_ROOT, 'sweeps', 'geomx-9dc.yaml'));
+    const points = expandGrid(sweep);
+    expect(points).toHaveLength(2 * 5 * 7);
+    const four = loadScenario(join(PACKAGE_ROOT, 'scenarios', 'geomx-9dc.yaml'), { set: ['node_defaults.workers=4'] });
+    expect(four.workers).toHaveLength(36);
+  });
+
   it('the quickstart and NetStorm scenarios load', () => {
     const quick = loadScenario(join(PACKAGE_ROOT, 'scenarios', 'quickstart.yaml'));
     expect(quick.nodes).toHaveLength(4);

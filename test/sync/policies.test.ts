@@ -181,6 +181,15 @@ describe('TSEngine', () => {
     expect(recent / trials).toBeGreaterThan(0.46);
     expect(recent / trials).toBeLessThan(0.54);
   });
+
+  it('forget_after_iterations: never (TSEngine inside GeoMX): a measurement from iteration 0 still steers the pull at iteration 1000', () => {
+    const policy = tsenginePolicy({ ...options, forget_after_iterations: 'never', max_greedy_rate: 1 }, 7);
+    policy.currentPlan({ ...tctx, workers: ['s', 'a', 'b'] });
+    policy.observe!({ from: 's', to: 'a', mbps: 50, at: 0, iteration: 0 });
+    policy.observe!({ from: 's', to: 'b', mbps: 10, at: 0, iteration: 0 });
+    // both known for good: always greedy, always a (with forgetting after 5, half of these would go to b)
+    for (let chunk = 0; chunk < 200; chunk++) expect(policy.online!.final('s', 1000, chunk)[0].to).toBe('a');
+  });
 });
 
 describe('MLNET', () => {

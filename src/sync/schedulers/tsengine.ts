@@ -24,7 +24,9 @@
  * node is known, then min(1, max_greedy_rate); the draw rand() % 10 <=
  * rate x 10 makes that 0.1, then 1.0 (for max_greedy_rate >= 0.9); or
  * `ratio`: min(known / (known + unknown), max_greedy_rate).
- * Measurements older than forget_after_iterations iterations are forgotten.
+ * Measurements older than forget_after_iterations iterations are forgotten
+ * (`never`: GeoMX's TSEngine, van.cc, which stores a lifetime and never
+ * reads it).
  *
  * The throughput (`metric`): `inverse-seconds`, as KVWorker::AutoPullUpdate
  * measures it, (int)(1 / seconds) of each blocking send of a final value
@@ -45,7 +47,8 @@ export const tsengineSpec = z.strictObject({
   ...common,
   server: nodeName.optional().describe('where the aggregate completes; default: the first node'),
   max_greedy_rate: z.number().min(0).max(1).default(0.9).describe('dissemination: at most this probability of the greedy choice'),
-  forget_after_iterations: z.number().int().positive().default(5).describe('measurements older than this are forgotten'),
+  forget_after_iterations: z.union([z.number().int().positive(), z.literal('never')]).default(5)
+    .describe('measurements older than this many iterations are forgotten (zhouhuaman/TSEngine); never: kept for good, as TSEngine inside GeoMX does (its lifetime is stored, never read)'),
   measure_threshold_mb: z.number().nonnegative().default(4).describe('metric mbps: measure messages of at least this size'),
   granularity: z.enum(['key', 'chunk']).default('key').describe('key: one message per key, as TSEngine sends them; chunk: at most chunk_elements'),
   tie: z.enum(['later-sends', 'earlier-sends']).default('later-sends').describe('push pairing when neither throughput is higher: the later node sends (the code) or the earlier'),
@@ -89,7 +92,8 @@ export function tsenginePolicy(options: TsengineOptions, seed: number): Policy {
   const known = (from: string, to: string, iteration: number): number | undefined => {
     const k = index.get(from)! * n + index.get(to)!;
     const at = iterationOf[k];
-    return at >= 0 && iteration - at <= options.forget_after_iterations ? mbpsOf[k] : undefined;
+    const forget = options.forget_after_iterations;
+    return at >= 0 && (forget === 'never' || iteration - at <= forget) ? mbpsOf[k] : undefined;
   };
 
   const stateOf = (iteration: number, chunk: number): ChunkState => {
