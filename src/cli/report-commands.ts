@@ -33,7 +33,7 @@ export function reportCommands(y: Argv): Argv {
       const rows = compareGroups(groupRuns(folders), a.baseline);
       const out = resolve(a.out ?? paths[0]);
       mkdirSync(out, { recursive: true }); // (--out may name a folder to make, as decompose's does)
-      const table = comparisonTable(folders.parameters);
+      const table = comparisonTable(folders.parameters, rows.some((r) => Number.isFinite(r.wanMb)));
       writeFileSync(join(out, table.file), stringify([table.columns.map(([name]) => name), ...rows.map((r) => table.columns.map(([, value]) => value(r)))]));
       writeFileSync(join(out, 'comparison.md'), markdown(rows));
       writeFileSync(join(out, 'comparison.tex'), latex(rows));

@@ -21,6 +21,8 @@ export interface SeedSample {
   boundS: number;
   /** NaN: the target accuracy was not reached (or no training). */
   timeToAccuracyS: number;
+  /** Where data centers hold several workers: mean WAN megabytes per iteration (NaN: no LANs). */
+  wanMb: number;
 }
 
 export interface Group {
@@ -43,6 +45,8 @@ export interface ComparisonRow {
   meanOverBound: number;
   /** Over the seeds that reached the target. */
   tta: { mean: number; low: number; high: number; reached: number };
+  /** Mean WAN megabytes per iteration over the seeds (NaN: no LANs). */
+  wanMb: number;
 }
 
 /** The runs' summary rows grouped by scenario, mode, profile and grid parameters. */
@@ -58,7 +62,10 @@ export function groupRuns(folders: Folders): Group[] {
     if (!group) groups.set(key, (group = { scenario: id.scenario, mode: id.mode, profile: id.profile, params: run.params, schedulers: new Map() }));
     for (const row of rows) {
       const samples = group.schedulers.get(row.scheduler) ?? [];
-      samples.push({ seed: Number(row.seed), meanS: Number(row.mean_s), boundS: Number(row.bound_s), timeToAccuracyS: row.time_to_accuracy_s === '' ? NaN : Number(row.time_to_accuracy_s) });
+      samples.push({
+        seed: Number(row.seed), meanS: Number(row.mean_s), boundS: Number(row.bound_s), timeToAccuracyS: row.time_to_accuracy_s === '' ? NaN : Number(row.time_to_accuracy_s),
+        wanMb: row.wan_mb_per_iteration === undefined || row.wan_mb_per_iteration === '' ? NaN : Number(row.wan_mb_per_iteration),
+      });
       group.schedulers.set(row.scheduler, samples);
     }
   }
@@ -103,14 +110,15 @@ export function compareGroups(groups: Group[], baseline?: string): ComparisonRow
         speedup: scheduler === base ? { ratio: 1, low: samples.length > 1 ? 1 : NaN, high: samples.length > 1 ? 1 : NaN } : ratioOfMeans(baseMeans, means),
         boundS, meanOverBound: m.mean / boundS,
         tta: { mean: t.mean, low: t.ciLow, high: t.ciHigh, reached: reached.length },
+        wanMb: mean(samples.map((s) => s.wanMb)),
       });
     }
   }
   return rows;
 }
 
-/** comparison.csv's columns, declared once (the Markdown and LaTeX tables show a selection of the same values). */
-export function comparisonTable(parameters: string[]): Table<ComparisonRow> {
+/** comparison.csv's columns, declared once (the Markdown and LaTeX tables show a selection of the same values); `lans`: WAN megabytes per iteration too. */
+export function comparisonTable(parameters: string[], lans = false): Table<ComparisonRow> {
   return {
     file: 'comparison.csv',
     columns: [
@@ -133,6 +141,7 @@ export function comparisonTable(parameters: string[]): Table<ComparisonRow> {
       ['tta_ci95_low_s', (r) => fixed(r.tta.low)],
       ['tta_ci95_high_s', (r) => fixed(r.tta.high)],
       ['tta_reached_seeds', (r) => r.tta.reached],
+      ...(lans ? [['wan_mb_per_iteration', (r: ComparisonRow) => fixed(r.wanMb)] as const] : []),
     ],
   };
 }

@@ -11,9 +11,10 @@ const interval = (low: number, high: number, digits: number, unit = '') => (Numb
 
 type DisplayColumn = readonly [header: string, value: (r: ComparisonRow) => string];
 
-/** The display columns; time to accuracy only where some run trained. */
+/** The display columns; time to accuracy only where some run trained, WAN megabytes per iteration only where data centers have LANs. */
 export function displayColumns(rows: ComparisonRow[]): DisplayColumn[] {
   const trained = rows.some((r) => r.tta.reached > 0);
+  const lans = rows.some((r) => Number.isFinite(r.wanMb));
   return [
     ['scheduler', (r) => r.scheduler],
     ['seeds', (r) => String(r.seeds)],
@@ -26,6 +27,7 @@ export function displayColumns(rows: ComparisonRow[]): DisplayColumn[] {
       ['time to accuracy s', (r: ComparisonRow) => (r.tta.reached ? num(r.tta.mean, 1) : 'not reached')] as const,
       ['95% CI', (r: ComparisonRow) => interval(r.tta.low, r.tta.high, 1)] as const,
     ] : []),
+    ...(lans ? [['WAN MB / iteration', (r: ComparisonRow) => num(r.wanMb, 1)] as const] : []),
   ];
 }
 

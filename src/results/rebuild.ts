@@ -13,7 +13,7 @@ import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../util/errors.js';
 import { processStartTicks } from '../util/process.js';
 import { summaryRows, type SchedulerTimes } from './summary.js';
-import { columnsOf, identityValues, rowOf, SUMMARY, type RunIdentity, type SummaryRow } from './tables.js';
+import { columnsOf, identityValues, rowOf, SUMMARY, SUMMARY_WITH_LANS, type RunIdentity, type SummaryRow } from './tables.js';
 import { writeJsonAtomic, type RunStatus } from './writer.js';
 
 interface Manifest {
@@ -71,6 +71,10 @@ export async function rebuildSummary(dir: string): Promise<Rebuilt> {
     const run = runFor(row.scheduler);
     run.times.push(seconds);
     run.bounds.push(bound);
+    if (row.wan_bytes !== undefined) {
+      (run.lanBytes ??= []).push(Number(row.lan_bytes));
+      (run.wanBytes ??= []).push(Number(row.wan_bytes));
+    }
     count++;
   }
   const accuracyPath = tablePath(dir, 'accuracy.csv');
@@ -89,7 +93,8 @@ export async function rebuildSummary(dir: string): Promise<Rebuilt> {
   const summary = summaryRows(runs, manifest.training?.target_accuracy ?? null);
 
   const identity = identityValues(manifest.identity);
-  const text = stringify([columnsOf(SUMMARY), ...summary.map((s) => rowOf(SUMMARY, identity, s))]);
+  const table = runs.some((r) => r.wanBytes) ? SUMMARY_WITH_LANS : SUMMARY;
+  const text = stringify([columnsOf(table), ...summary.map((s) => rowOf(table, identity, s))]);
   writeFileSync(join(dir, 'summary.csv.tmp'), text);
   renameSync(join(dir, 'summary.csv.tmp'), join(dir, 'summary.csv'));
 

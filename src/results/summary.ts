@@ -18,6 +18,9 @@ export interface SchedulerTimes {
   bounds: number[];
   /** Real training: (time, test accuracy) of each evaluation, in order; null without training. */
   accuracy: { at: number; testAccuracy: number }[] | null;
+  /** Where data centers hold several workers: each finished iteration's bytes within data centers and between them. */
+  lanBytes?: number[];
+  wanBytes?: number[];
 }
 
 export function summaryRows(runs: SchedulerTimes[], targetAccuracy: number | null): SummaryRow[] {
@@ -31,6 +34,7 @@ export function summaryRows(runs: SchedulerTimes[], targetAccuracy: number | nul
       speedup_vs_star: NaN, speedup_ci95_low: NaN, speedup_ci95_high: NaN,
       time_to_accuracy_s: reached?.at ?? NaN,
       final_test_accuracy: run.accuracy?.at(-1)?.testAccuracy ?? NaN,
+      ...(run.lanBytes && run.wanBytes ? { lan_mb_per_iteration: meanMb(run.lanBytes), wan_mb_per_iteration: meanMb(run.wanBytes) } : {}),
     };
   });
   // The baseline is the first star run (a scenario may hold several star variants).
@@ -45,6 +49,10 @@ export function summaryRows(runs: SchedulerTimes[], targetAccuracy: number | nul
     });
   }
   return rows;
+}
+
+function meanMb(bytes: number[]): number {
+  return bytes.reduce((a, b) => a + b, 0) / bytes.length / 1e6;
 }
 
 /**

@@ -238,6 +238,9 @@ export interface SummaryRow {
   /** Real training: the first time test accuracy reached the target (NaN: never), and the last evaluation's test accuracy. */
   time_to_accuracy_s: number;
   final_test_accuracy: number;
+  /** Where a data center holds several workers: mean MB per iteration within data centers (LANs) and between them (WAN). */
+  lan_mb_per_iteration?: number;
+  wan_mb_per_iteration?: number;
 }
 
 export const SUMMARY: Table<SummaryRow> = {
@@ -257,6 +260,16 @@ export const SUMMARY: Table<SummaryRow> = {
     ['speedup_ci95_high', (s) => fixed(s.speedup_ci95_high, 4)],
     ['time_to_accuracy_s', (s) => fixed(s.time_to_accuracy_s)],
     ['final_test_accuracy', (s) => fixed(s.final_test_accuracy)],
+  ],
+};
+
+/** summary.csv where a data center holds several workers: LAN and WAN megabytes per iteration too (runs without LANs keep their columns). */
+export const SUMMARY_WITH_LANS: Table<SummaryRow> = {
+  file: SUMMARY.file,
+  columns: [
+    ...SUMMARY.columns,
+    ['lan_mb_per_iteration', (s) => fixed(s.lan_mb_per_iteration ?? NaN)],
+    ['wan_mb_per_iteration', (s) => fixed(s.wan_mb_per_iteration ?? NaN)],
   ],
 };
 

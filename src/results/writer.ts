@@ -21,7 +21,7 @@ import { flaggedLinks, type LinkFidelity } from './fidelity.js';
 import { summaryRows, type SchedulerTimes } from './summary.js';
 import { giveToSudoUser, type RunFolder } from './folder.js';
 import {
-  ACCURACY, FIDELITY, ITERATIONS, ITERATIONS_WITH_LANS, LINKS, TRANSFERS_WITH_LANS, REPLAY, SUMMARY, TRANSFERS, UPDATES, WORKER_ITERATIONS, columnsOf, identityValues, rowOf,
+  ACCURACY, FIDELITY, ITERATIONS, ITERATIONS_WITH_LANS, LINKS, TRANSFERS_WITH_LANS, REPLAY, SUMMARY, SUMMARY_WITH_LANS, TRANSFERS, UPDATES, WORKER_ITERATIONS, columnsOf, identityValues, rowOf,
   type AccuracyPoint, type LinkChangeRow, type RunIdentity, type SummaryRow, type Table,
 } from './tables.js';
 
@@ -145,7 +145,10 @@ export class RunWriter {
 
   /** The records of one scheduler's run, as they happen. */
   scheduler(config: SchedulerConfig): SchedulerRecords {
-    const times: SchedulerTimes = { label: config.label, name: config.name, times: [], bounds: [], accuracy: this.scenario.workload.training ? [] : null };
+    const times: SchedulerTimes = {
+      label: config.label, name: config.name, times: [], bounds: [], accuracy: this.scenario.workload.training ? [] : null,
+      ...(hasLans(this.scenario.dataCenters) ? { lanBytes: [], wanBytes: [] } : {}),
+    };
     this.schedulers.push(times);
     const averaging = parameterAveraging(config);
     this.computeOnly.set(config.label, asynchronousServers(config, this.scenario)
@@ -160,6 +163,8 @@ export class RunWriter {
     const bound = this.iterationBound(record, previous, this.computeOnly.get(label)!(record.iteration));
     times.times.push(seconds);
     times.bounds.push(bound);
+    times.lanBytes?.push(record.lanBytes ?? 0);
+    times.wanBytes?.push(record.wanBytes ?? record.bytes);
     this.add(this.iterations, { scheduler: label, record, seconds, bound });
     this.flush();
   }
@@ -256,8 +261,9 @@ export class RunWriter {
     for (const w of this.csv.values()) w.close();
     const ran = this.schedulers.filter((s) => s.times.length > 0);
     const summary = summaryRows(ran, this.scenario.workload.training?.targetAccuracy ?? null);
-    const out = new CsvWriter(join(this.dir, SUMMARY.file), columnsOf(SUMMARY));
-    for (const s of summary) out.add(rowOf(SUMMARY, this.identity, s));
+    const table = hasLans(this.scenario.dataCenters) ? SUMMARY_WITH_LANS : SUMMARY;
+    const out = new CsvWriter(join(this.dir, table.file), columnsOf(table));
+    for (const s of summary) out.add(rowOf(table, this.identity, s));
     out.close();
     this.manifest = { ...this.manifest, ...extra, runs: this.stats, finished_at: new Date().toISOString() };
     if (error !== undefined) this.manifest.error = error;

@@ -20,7 +20,7 @@ import type { Clock, Delivery, NodeTransport } from '../net/types.js';
 import type { Topology } from '../net/topology.js';
 import type { ChunkPlan, MeasureConfig, Plan } from './plan.js';
 import type { AgentReports, MessageKind } from './record.js';
-import type { Measurement, OnlineCommand } from './policy.js';
+import type { Measurement, OnlineCommand, OnlineLevel } from './policy.js';
 import { auxiliaryPaths } from './multipath.js';
 import { relayPath } from './relay.js';
 import { dataCenterOfName } from '../model/data-centers.js';
@@ -52,6 +52,8 @@ export interface ChunkMessage {
   local?: boolean;
   /** Who sent it, when it came through relays; for a pull, the worker that asks (`chunk` is then the key's array index). */
   origin?: string;
+  /** An online chunk's message on two levels: within a data center or across (OnlineCommand.level). */
+  level?: OnlineLevel;
 }
 
 /** The agent's side of the control plane. */
@@ -59,12 +61,12 @@ export interface AgentControl extends AgentReports {
   requestPlan(iteration: number, reply: (plan: Plan) => void): void;
   onIterationComplete(listener: (iteration: number) => void): void;
   measured(m: Measurement): void;
-  /** Online chunks: this node holds an unsent buffer. */
-  ready(node: string, iteration: number, chunk: number): void;
+  /** Online chunks: this node holds an unsent buffer (two levels: at `level`). */
+  ready(node: string, iteration: number, chunk: number, level?: OnlineLevel): void;
   /** Online chunks: this node (the root) holds the final value. */
   final(node: string, iteration: number, chunk: number): void;
-  /** Online chunks: this node received the final value from `from`. */
-  receivedFinal(node: string, from: string, iteration: number, chunk: number): void;
+  /** Online chunks: this node received the final value from `from` (two levels: at `level`). */
+  receivedFinal(node: string, from: string, iteration: number, chunk: number, level?: OnlineLevel): void;
   /** Register the handler of the coordinator's commands to this node. */
   onCommand(handler: (command: OnlineCommand) => void): void;
 }
@@ -370,10 +372,10 @@ export class NodeAgent {
       if (m.kind === 'up') this.gatherLocal(m.iteration, state, chunk, m.values);
       else this.onFinal(m.iteration, state, chunk, m.values);
     } else if (chunk.tree < 0) {
-      if (m.kind === 'up') this.mergeOnline(m.iteration, state, chunk, m.count, m.values);
+      if (m.kind === 'up') this.mergeOnline(m.iteration, state, chunk, m.count, m.values, m.level);
       else {
         this.onFinal(m.iteration, state, chunk, m.values);
-        this.control.receivedFinal(this.node, m.origin ?? d.from, m.iteration, chunk.id);
+        this.control.receivedFinal(this.node, m.origin ?? d.from, m.iteration, chunk.id, m.level);
       }
     } else if (m.kind === 'up') {
       this.addTreeContribution(m.iteration, state, chunk, m.values, m.origin ?? d.from);
@@ -614,7 +616,7 @@ export class NodeAgent {
 
   // ------------------------------------------------------------ online chunks
 
-  private mergeOnline(iteration: number, state: IterationState, chunk: ChunkPlan, count: number, values: Float32Array | null): void {
+  private mergeOnline(iteration: number, state: IterationState, chunk: ChunkPlan, count: number, values: Float32Array | null, level?: OnlineLevel): void {
     const online = state.plan!.online!;
     state.received[chunk.id] += count;
     addInto(state.sums, chunk.id, values);
@@ -624,8 +626,22 @@ export class NodeAgent {
       this.onFinal(iteration, state, chunk, sum);
       this.control.final(this.node, iteration, chunk.id);
     } else {
-      this.control.ready(this.node, iteration, chunk.id);
+      this.control.ready(this.node, iteration, chunk.id, online.within ? this.readyLevel(online, state.received[chunk.id], level) : undefined);
     }
+  }
+
+  /**
+   * Two levels: where this node's buffer takes part. A worker of a data
+   * center with several: within it. A data center's node with several
+   * workers: within until it holds all of theirs, then across (the global
+   * server, which never sends, is queued again where its merge came from).
+   * A data center of one worker: across.
+   */
+  private readyLevel(online: NonNullable<Plan['online']>, received: number, from: OnlineLevel | undefined): OnlineLevel {
+    const workers = online.within!.get(this.node);
+    if (workers === undefined) return dataCenterOfName(this.node) !== this.node ? 'within' : 'across';
+    if (online.root === this.node) return from ?? 'within';
+    return received >= workers ? 'across' : 'within';
   }
 
   /** A data center's node gathers its workers' contributions to an online chunk; with all of them in, it holds the data center's buffer. */
@@ -649,15 +665,16 @@ export class NodeAgent {
   private execute(state: IterationState, c: OnlineCommand): void {
     const plan = state.plan!;
     const chunk = plan.chunks[c.chunk];
+    const level = c.level ? { level: c.level } : {};
     if (c.kind === 'up') {
       const count = state.received[c.chunk];
       const values = state.sums[c.chunk];
       state.received[c.chunk] = 0;
       state.sums[c.chunk] = null;
-      this.sendTowards(c.to, chunk.bytes, { kind: 'up', iteration: c.iteration, chunk: c.chunk, version: plan.version, count, values });
+      this.sendTowards(c.to, chunk.bytes, { kind: 'up', iteration: c.iteration, chunk: c.chunk, version: plan.version, count, values, ...level });
     } else {
       this.sendTowards(c.to, chunk.bytes, {
-        kind: 'down', iteration: c.iteration, chunk: c.chunk, version: plan.version, count: 0, values: state.finalValues[c.chunk],
+        kind: 'down', iteration: c.iteration, chunk: c.chunk, version: plan.version, count: 0, values: state.finalValues[c.chunk], ...level,
       });
     }
   }

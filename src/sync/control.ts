@@ -16,7 +16,7 @@
 import type { AgentControl } from './agent.js';
 import type { Coordinator } from './coordinator.js';
 import type { Plan } from './plan.js';
-import type { OnlineCommand } from './policy.js';
+import type { OnlineCommand, OnlineLevel } from './policy.js';
 import type { RunRecorder } from './record.js';
 import type { Clock } from '../net/types.js';
 
@@ -27,8 +27,8 @@ export type ControlUp =
   | { type: 'delivered'; transfer: Parameters<AgentControl['delivered']>[0] }
   | { type: 'update'; update: Parameters<AgentControl['updateApplied']>[0] }
   | { type: 'measured'; measurement: Parameters<AgentControl['measured']>[0] }
-  | { type: 'online'; method: 'ready' | 'final'; iteration: number; chunk: number }
-  | { type: 'receivedFinal'; from: string; iteration: number; chunk: number };
+  | { type: 'online'; method: 'ready' | 'final'; iteration: number; chunk: number; level?: OnlineLevel }
+  | { type: 'receivedFinal'; from: string; iteration: number; chunk: number; level?: OnlineLevel };
 
 /** From the coordinator to one agent. */
 export type ControlDown =
@@ -72,9 +72,9 @@ export class AgentEndpoint {
       delivered: (transfer) => send({ type: 'delivered', transfer }),
       updateApplied: (update) => send({ type: 'update', update }),
       measured: (measurement) => send({ type: 'measured', measurement }),
-      ready: (_n, iteration, chunk) => send({ type: 'online', method: 'ready', iteration, chunk }),
+      ready: (_n, iteration, chunk, level) => send({ type: 'online', method: 'ready', iteration, chunk, ...(level ? { level } : {}) }),
       final: (_n, iteration, chunk) => send({ type: 'online', method: 'final', iteration, chunk }),
-      receivedFinal: (_n, from, iteration, chunk) => send({ type: 'receivedFinal', from, iteration, chunk }),
+      receivedFinal: (_n, from, iteration, chunk, level) => send({ type: 'receivedFinal', from, iteration, chunk, ...(level ? { level } : {}) }),
       onCommand: (handler) => {
         this.commandHandler = handler;
       },
@@ -140,11 +140,11 @@ export class CoordinatorEndpoint {
         coordinator.measured(m.measurement);
         break;
       case 'online':
-        if (m.method === 'ready') coordinator.ready(node, m.iteration, m.chunk);
+        if (m.method === 'ready') coordinator.ready(node, m.iteration, m.chunk, m.level);
         else coordinator.final(node, m.iteration, m.chunk);
         break;
       case 'receivedFinal':
-        coordinator.receivedFinal(node, m.from, m.iteration, m.chunk);
+        coordinator.receivedFinal(node, m.from, m.iteration, m.chunk, m.level);
         break;
     }
   }

@@ -8,7 +8,7 @@
  */
 import type { Clock } from '../net/types.js';
 import type { Plan } from './plan.js';
-import type { Measurement, OnlineCommand, Policy, PolicyContext } from './policy.js';
+import type { Measurement, OnlineCommand, OnlineLevel, Policy, PolicyContext } from './policy.js';
 import { RunRecorder } from './record.js';
 
 export class Coordinator {
@@ -85,16 +85,16 @@ export class Coordinator {
     this.policy.observe?.(m);
   }
 
-  ready(node: string, iteration: number, chunk: number): void {
-    this.dispatch(this.policy.online?.ready(node, iteration, chunk));
+  ready(node: string, iteration: number, chunk: number, level?: OnlineLevel): void {
+    this.dispatch(this.policy.online?.ready(node, iteration, chunk, level));
   }
 
   final(node: string, iteration: number, chunk: number): void {
     this.dispatch(this.policy.online?.final(node, iteration, chunk));
   }
 
-  receivedFinal(node: string, from: string, iteration: number, chunk: number): void {
-    this.dispatch(this.policy.online?.receivedFinal(node, from, iteration, chunk));
+  receivedFinal(node: string, from: string, iteration: number, chunk: number, level?: OnlineLevel): void {
+    this.dispatch(this.policy.online?.receivedFinal(node, from, iteration, chunk, level));
   }
 
   private dispatch(commands: OnlineCommand[] | undefined): void {

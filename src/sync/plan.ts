@@ -108,8 +108,15 @@ export interface Plan {
    * data center's number of workers (an update's contributors).
    */
   asynchronous?: { workers: Map<string, number> };
-  /** For online chunks: the node where the aggregate completes, and how many contributions make it complete. */
-  online?: { root: string; contributors: number };
+  /**
+   * For online chunks: the node where the aggregate completes, and how many
+   * contributions make it complete. `within` (two levels, GeoMX's TSEngine
+   * inside and across data centers): each data center node with several
+   * workers -> its number of workers; its workers merge among themselves
+   * and into it, and it takes part across data centers once it holds them
+   * all. (Without it, a local stage gathers plainly: Plan.local.)
+   */
+  online?: { root: string; contributors: number; within?: Map<string, number> };
 }
 
 export interface LocalStage {

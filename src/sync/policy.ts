@@ -40,16 +40,21 @@ export interface OnlineCommand {
   /** up: send your buffer (partial aggregate); down: send the final value. */
   kind: 'up' | 'down';
   to: string;
+  /** Two levels (Plan.online.within): within a data center, or across data centers. */
+  level?: OnlineLevel;
 }
+
+/** Where an online exchange happens when it has two levels. */
+export type OnlineLevel = 'within' | 'across';
 
 /** The coordinator's side of an online scheduler (TSEngine). Each call returns the commands to hand out. */
 export interface OnlineScheduler {
-  /** `node` holds a buffer for (iteration, chunk) it has not sent: its own gradient, or after merging. */
-  ready(node: string, iteration: number, chunk: number): OnlineCommand[];
+  /** `node` holds a buffer for (iteration, chunk) it has not sent: its own gradient, or after merging (two levels: at `level`). */
+  ready(node: string, iteration: number, chunk: number, level?: OnlineLevel): OnlineCommand[];
   /** The root now holds the final value of (iteration, chunk). */
   final(node: string, iteration: number, chunk: number): OnlineCommand[];
-  /** `node` received the final value from `from`. */
-  receivedFinal(node: string, from: string, iteration: number, chunk: number): OnlineCommand[];
+  /** `node` received the final value from `from` (two levels: at `level`). */
+  receivedFinal(node: string, from: string, iteration: number, chunk: number, level?: OnlineLevel): OnlineCommand[];
 }
 
 export interface Policy {

@@ -246,6 +246,8 @@ describe.skipIf(!isRoot)('data centers with several workers (root)', () => {
   const scenario = loadScenario(join(PACKAGE_ROOT, 'test', 'emu', 'fixtures', 'quickstart-quarter', 'dcs.yaml'), {
     iterations: 2, set: ['node_defaults.lan.delay_ms=0.05'], schedulers: ['star', 'tsengine', 'netstorm'],
   });
+  // TSEngine on two levels (GeoMX): the workers merge pairwise inside their data center, over the same real TCP
+  scenario.schedulers.splice(2, 0, { ...scenario.schedulers[1], label: 'tsengine-2', levels: 2 } as typeof scenario.schedulers[1]);
   for (const config of scenario.schedulers) {
     it(`${config.label}: each of the 8 workers in a namespace of its own on its data center's LAN ends every iteration with the plain sum`, async () => {
       const run = await emulate(scenario, config, { values: true, timeoutS: 90, links: 'native' });
@@ -254,7 +256,8 @@ describe.skipIf(!isRoot)('data centers with several workers (root)', () => {
       const model = scenario.workload.totalBytes;
       for (const r of run.iterations) {
         expect(r.lanBytes! + r.wanBytes!).toBe(r.bytes);
-        // over data centers (tsengine, netstorm): every worker's gradient to its data center and back; the WAN as with one worker each
+        // over data centers (tsengine, netstorm): every worker's gradient to its data center and back (or, two levels, to
+        // its peer and on: as many messages); the WAN as with one worker each
         if (config.name !== 'star') expect([r.lanBytes, r.wanBytes]).toEqual([2 * 8 * model, 2 * 3 * model]);
       }
       // the LAN's links are watched like any link (counters, fidelity)

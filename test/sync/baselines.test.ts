@@ -211,7 +211,7 @@ describe('NetStorm as its code does', () => {
 describe('TSEngine as its code does', () => {
   const options = (extra: Partial<TsengineOptions> = {}): TsengineOptions => ({
     chunk_elements: 1e6, max_greedy_rate: 0.9, forget_after_iterations: 5, measure_threshold_mb: 4,
-    granularity: 'key', tie: 'later-sends', greedy_rate: 'integer-division', metric: 'inverse-seconds', ...extra,
+    granularity: 'key', tie: 'later-sends', greedy_rate: 'integer-division', metric: 'inverse-seconds', levels: 1, ...extra,
   });
   const context = { topology: Topology.fromSpecs(['s', 'x', 'y', 'z'], []), nodes: ['s', 'x', 'y', 'z'], workers: ['x', 'y', 'z'], dataCenters: oneWorkerEach(['s', 'x', 'y', 'z'], ['x', 'y', 'z']), arrays: [{ name: 'k', elements: 3e6 }], bytesPerElement: 4, now: 0 };
 

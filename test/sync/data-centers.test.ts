@@ -13,6 +13,11 @@ import { runScenario } from '../../src/run/run.js';
 import { expectPlainSums } from '../plain-sums.js';
 import { readCsv, useTempDir, writeFiles } from '../helpers.js';
 import { folderPlots } from '../../src/report/plot-folder.js';
+import { readFileSync } from 'node:fs';
+import { rebuildSummary } from '../../src/results/rebuild.js';
+import { compareGroups, groupRuns } from '../../src/report/compare.js';
+import { readFolders } from '../../src/report/folders.js';
+import { displayColumns } from '../../src/report/tabular.js';
 
 /** A line a - b - c of data centers with 2, 2 and 3 workers; 175,000 elements (a multiple of the ring's 7 members), two arrays. */
 const text = (schedulers: string, extra: string[] = []) => [
@@ -104,6 +109,17 @@ describe('results of data centers with several workers', () => {
     expect(Object.keys(plain[0])).not.toContain('lan_bytes');
     expect(Number(plain[0].bytes)).toBe(2 * (DCS - 1) * M);
     expect(Object.keys(readCsv(join(one.dir, 'transfers.csv'))[0])).not.toContain('network');
+    // summary.csv: LAN and WAN megabytes per iteration (a run without LANs keeps its columns); geobed summarize and compare alike
+    const summary = readCsv(join(several.dir, 'summary.csv'))[0];
+    expect([Number(summary.lan_mb_per_iteration), Number(summary.wan_mb_per_iteration)]).toEqual([(2 * WORKERS * M) / 1e6, (2 * (DCS - 1) * M) / 1e6]);
+    expect(Object.keys(readCsv(join(one.dir, 'summary.csv'))[0])).not.toContain('wan_mb_per_iteration');
+    const written = readFileSync(join(several.dir, 'summary.csv'), 'utf8');
+    await rebuildSummary(several.dir);
+    expect(readFileSync(join(several.dir, 'summary.csv'), 'utf8')).toBe(written);
+    const compared = compareGroups(groupRuns(readFolders([several.dir])));
+    expect(compared[0].wanMb).toBeCloseTo((2 * (DCS - 1) * M) / 1e6, 9);
+    expect(displayColumns(compared).map(([h]) => h)).toContain('WAN MB / iteration');
+    expect(displayColumns(compareGroups(groupRuns(readFolders([one.dir])))).map(([h]) => h)).not.toContain('WAN MB / iteration');
   });
 
   it('the network\'s lower bound holds with stragglers: the late worker\'s own compute, and the longest for the first iteration', async () => {

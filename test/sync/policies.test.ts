@@ -128,7 +128,7 @@ describe('TSEngine', () => {
   // the idealisations these cases were worked for (the code's rules: test/sync/baselines.test.ts)
   const options = {
     chunk_elements: 4, max_greedy_rate: 0.9, forget_after_iterations: 5, measure_threshold_mb: 4,
-    granularity: 'chunk', tie: 'earlier-sends', greedy_rate: 'ratio', metric: 'mbps',
+    granularity: 'chunk', tie: 'earlier-sends', greedy_rate: 'ratio', metric: 'mbps', levels: 1,
   } as const;
 
   it('push: pairs from a FIFO queue seeded with the server; the faster direction sends; the server never sends', () => {

@@ -55,8 +55,8 @@ export interface SchedulerDefinition<Spec extends z.ZodObject = z.ZodObject> {
   readonly spec: Spec;
   /** Option fields whose value is a node name or a list of them ('all' allowed where the spec says). */
   readonly nodeFields: readonly string[];
-  /** Over workers or over data centers when data centers hold several workers (default: data-centers). */
-  readonly level?: SchedulerLevel;
+  /** Over workers or over data centers when data centers hold several workers (default: data-centers); it may depend on the options. */
+  readonly level?: SchedulerLevel | ((options: z.output<Spec>) => SchedulerLevel);
   /** Checks that need the scenario's nodes (node names themselves are checked from nodeFields). */
   check?(options: z.output<Spec>, run: RunFacts): OptionProblem[];
   policy(options: z.output<Spec> & { label: string }, run: RunFacts): Policy;

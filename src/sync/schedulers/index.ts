@@ -56,5 +56,6 @@ export function asynchronousServers(config: SchedulerConfig, run: Pick<RunFacts,
 export function makePolicy(config: SchedulerConfig, run: RunFacts): Policy {
   const definition = schedulerDefinition(config.name)!;
   const policy = definition.policy(config as never, run);
-  return (definition.level ?? 'data-centers') === 'data-centers' && hasLans(run.dataCenters) ? withLocalStage(policy, run.dataCenters) : policy;
+  const level = typeof definition.level === 'function' ? definition.level(config as never) : definition.level ?? 'data-centers';
+  return level === 'data-centers' && hasLans(run.dataCenters) ? withLocalStage(policy, run.dataCenters) : policy;
 }

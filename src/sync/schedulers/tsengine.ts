@@ -39,7 +39,8 @@
 import { z } from 'zod';
 import { Rng } from '../../util/rng.js';
 import { chunkArrays, type Plan } from '../plan.js';
-import type { Measurement, OnlineCommand, Policy } from '../policy.js';
+import type { Measurement, OnlineCommand, OnlineLevel, Policy } from '../policy.js';
+import { dataCenterOfName } from '../../model/data-centers.js';
 import { common, defineScheduler, nodeName } from './definition.js';
 
 export const tsengineSpec = z.strictObject({
@@ -54,11 +55,18 @@ export const tsengineSpec = z.strictObject({
   tie: z.enum(['later-sends', 'earlier-sends']).default('later-sends').describe('push pairing when neither throughput is higher: the later node sends (the code) or the earlier'),
   greedy_rate: z.enum(['integer-division', 'ratio']).default('integer-division').describe('pull: the code\'s greedy probability (0.1 while any node is unknown, then 1) or min(known share, max_greedy_rate)'),
   metric: z.enum(['inverse-seconds', 'mbps']).default('inverse-seconds').describe('throughput: (int)(1 / seconds) of each final-value send (the code), or Mbit/s of large messages'),
+  levels: z.union([z.literal(1), z.literal(2)]).default(1)
+    .describe('where data centers hold several workers: 1, TSEngine across data centers after a plain local stage; 2, GeoMX\'s two instances, one within each data center (its workers, its node the server) and one across (the data centers\' nodes)'),
 }).describe('TSEngine: online pairing for the push, dynamic dissemination for the pull');
 
 export type TsengineOptions = Omit<z.output<typeof tsengineSpec>, 'name' | 'label'>;
 
-export const tsengine = defineScheduler(tsengineSpec, { nodeFields: ['server'], policy: (o, run) => tsenginePolicy(o, run.seed) });
+export const tsengine = defineScheduler(tsengineSpec, {
+  nodeFields: ['server'],
+  // two levels: it schedules inside data centers itself; one: over data centers, after a plain local stage
+  level: (o) => (o.levels === 2 ? 'workers' : 'data-centers'),
+  policy: (o, run) => tsenginePolicy(o, run.seed),
+});
 
 /** The probability of the greedy choice when `measured` of the `targets` unserved nodes are known. */
 export function greedyProbability(rule: TsengineOptions['greedy_rate'], measured: number, targets: number, maxGreedyRate: number): number {
@@ -69,12 +77,31 @@ export function greedyProbability(rule: TsengineOptions['greedy_rate'], measured
 }
 
 interface ChunkState {
+  /** The instance's server (it never sends). */
+  server: string;
   queue: string[];
   sent: Set<string>;
-  /** Workers nobody has been told to send the final value to yet. */
+  /** Nodes nobody has been told to send the final value to yet. */
   unserved: Set<string>;
   /** Deliveries of the final value still to come. */
   toDeliver: number;
+}
+
+/**
+ * One TSEngine instance: its server and the nodes it serves. One level:
+ * one instance over every worker (or every data center). Two levels
+ * (GeoMX): one across data centers (the global server and the data
+ * centers' nodes, each its data center's local server) and one within
+ * each data center of several workers (its workers, its node the server),
+ * each with its own arbiter, as ENABLE_INTER_TS and ENABLE_INTRA_TS run
+ * them (van.cc ProcessAskPushGlobalCommand / ProcessAskPushCommand, each
+ * scheduler seeded with its own server).
+ */
+interface Instance {
+  server: string;
+  members: string[];
+  /** The level its commands carry (two levels only). */
+  level?: OnlineLevel;
 }
 
 export function tsenginePolicy(options: TsengineOptions, seed: number): Policy {
@@ -86,8 +113,7 @@ export function tsenginePolicy(options: TsengineOptions, seed: number): Policy {
   let iterationOf = new Int32Array(0);
   const states = new Map<string, ChunkState>();
   let plan: Plan | null = null;
-  let server = '';
-  let workers: string[] = [];
+  const instances = new Map<string, Instance>();
 
   const known = (from: string, to: string, iteration: number): number | undefined => {
     const k = index.get(from)! * n + index.get(to)!;
@@ -96,27 +122,31 @@ export function tsenginePolicy(options: TsengineOptions, seed: number): Policy {
     return at >= 0 && (forget === 'never' || iteration - at <= forget) ? mbpsOf[k] : undefined;
   };
 
-  const stateOf = (iteration: number, chunk: number): ChunkState => {
-    const key = `${iteration}:${chunk}`;
-    let s = states.get(key);
+  /** The instance a node's buffer or final value belongs to at `level`. */
+  const instanceKey = (node: string, level: OnlineLevel | undefined): string => (level === 'within' ? `within ${dataCenterOfName(node)}` : 'across');
+
+  const stateOf = (iteration: number, chunk: number, key: string): ChunkState => {
+    const id = `${iteration}:${chunk}:${key}`;
+    let s = states.get(id);
     if (!s) {
-      const unserved = new Set(workers.filter((w) => w !== server));
-      s = { queue: [server], sent: new Set(), unserved, toDeliver: unserved.size };
-      states.set(key, s);
+      const { server, members } = instances.get(key)!;
+      const unserved = new Set(members.filter((w) => w !== server));
+      s = { server, queue: [server], sent: new Set(), unserved, toDeliver: unserved.size };
+      states.set(id, s);
     }
     return s;
   };
 
-  const pair = (iteration: number, chunk: number, s: ChunkState): OnlineCommand[] => {
+  const pair = (iteration: number, chunk: number, s: ChunkState, level: OnlineLevel | undefined): OnlineCommand[] => {
     const commands: OnlineCommand[] = [];
     while (s.queue.length >= 2) {
       const a = s.queue.shift()!;
       const b = s.queue.shift()!;
       let sender = a, receiver = b;
-      if (a === server) [sender, receiver] = [b, a];
-      else if (b !== server && secondSends(known(a, b, iteration), known(b, a, iteration))) [sender, receiver] = [b, a];
+      if (a === s.server) [sender, receiver] = [b, a];
+      else if (b !== s.server && secondSends(known(a, b, iteration), known(b, a, iteration))) [sender, receiver] = [b, a];
       s.sent.add(sender);
-      commands.push({ node: sender, iteration, chunk, kind: 'up', to: receiver });
+      commands.push({ node: sender, iteration, chunk, kind: 'up', to: receiver, ...(level ? { level } : {}) });
     }
     return commands;
   };
@@ -127,8 +157,8 @@ export function tsenginePolicy(options: TsengineOptions, seed: number): Policy {
     return options.tie === 'later-sends' ? !(a > b) : b > a;
   };
 
-  /** The next node `holder` serves, or none when everyone is served. */
-  const serve = (holder: string, iteration: number, chunk: number, s: ChunkState): OnlineCommand[] => {
+  /** The next node `holder` serves in an instance, or none when everyone there is served. */
+  const serve = (holder: string, iteration: number, chunk: number, s: ChunkState, level: OnlineLevel | undefined): OnlineCommand[] => {
     if (s.unserved.size === 0) return [];
     const targets = [...s.unserved];
     const measured = targets.filter((t) => known(holder, t, iteration) !== undefined);
@@ -141,23 +171,42 @@ export function tsenginePolicy(options: TsengineOptions, seed: number): Policy {
       target = unknown[rng.int(unknown.length)];
     }
     s.unserved.delete(target);
-    return [{ node: holder, iteration, chunk, kind: 'down', to: target }];
+    return [{ node: holder, iteration, chunk, kind: 'down', to: target, ...(level ? { level } : {}) }];
+  };
+
+  /** A data center's node that now holds the final value serves its own workers too (two levels). */
+  const serveWithin = (node: string, iteration: number, chunk: number): OnlineCommand[] => {
+    const key = `within ${node}`;
+    return instances.has(key) ? serve(node, iteration, chunk, stateOf(iteration, chunk, key), 'within') : [];
   };
 
   return {
     currentPlan(ctx) {
       if (!plan) {
-        server = options.server ?? ctx.nodes[0];
-        workers = ctx.workers;
-        n = ctx.nodes.length;
-        index = new Map(ctx.nodes.map((node, i) => [node, i]));
+        const server = options.server ?? ctx.nodes[0];
+        const names = [...ctx.nodes, ...ctx.workers.filter((w) => !ctx.nodes.includes(w))];
+        n = names.length;
+        index = new Map(names.map((node, i) => [node, i]));
         mbpsOf = new Float64Array(n * n);
         iterationOf = new Int32Array(n * n).fill(-1);
-        const contributors = workers.length;
+        const within = new Map<string, number>();
+        if (options.levels === 2) {
+          for (const dc of ctx.dataCenters) {
+            if (dc.workers.length < 2) continue;
+            within.set(dc.name, dc.workers.length);
+            instances.set(`within ${dc.name}`, { server: dc.name, members: dc.workers, level: 'within' });
+          }
+        }
+        const twoLevels = within.size > 0;
+        instances.set('across', {
+          server,
+          members: twoLevels ? ctx.dataCenters.filter((dc) => dc.workers.length > 0).map((dc) => dc.name) : ctx.workers,
+          ...(twoLevels ? { level: 'across' as const } : {}),
+        });
         plan = {
           version: 1, trees: [],
           chunks: chunkArrays(ctx.arrays, options.granularity === 'key' ? Infinity : options.chunk_elements, ctx.bytesPerElement).map((c) => ({ ...c, tree: -1 })),
-          online: { root: server, contributors },
+          online: { root: server, contributors: ctx.workers.length, ...(twoLevels ? { within } : {}) },
           measure: { thresholdBytes: options.measure_threshold_mb * 1e6, window: 1, aggregate: 'mean-rate', metric: options.metric },
         };
       }
@@ -169,19 +218,23 @@ export function tsenginePolicy(options: TsengineOptions, seed: number): Policy {
       iterationOf[k] = m.iteration;
     },
     online: {
-      ready(node, iteration, chunk) {
-        const s = stateOf(iteration, chunk);
+      ready(node, iteration, chunk, level) {
+        const key = instanceKey(node, level);
+        const s = stateOf(iteration, chunk, key);
         if (s.sent.has(node) || s.queue.includes(node)) return [];
         s.queue.push(node);
-        return pair(iteration, chunk, s);
+        return pair(iteration, chunk, s, instances.get(key)!.level);
       },
       final(node, iteration, chunk) {
-        return serve(node, iteration, chunk, stateOf(iteration, chunk));
+        return [...serve(node, iteration, chunk, stateOf(iteration, chunk, 'across'), instances.get('across')!.level), ...serveWithin(node, iteration, chunk)];
       },
-      receivedFinal(node, from, iteration, chunk) {
-        const s = stateOf(iteration, chunk);
-        const commands = [...serve(from, iteration, chunk, s), ...serve(node, iteration, chunk, s)];
-        if (--s.toDeliver === 0) states.delete(`${iteration}:${chunk}`);
+      receivedFinal(node, from, iteration, chunk, level) {
+        const key = instanceKey(node, level);
+        const s = stateOf(iteration, chunk, key);
+        const at = instances.get(key)!.level;
+        const commands = [...serve(from, iteration, chunk, s, at), ...serve(node, iteration, chunk, s, at)];
+        if (level === 'across') commands.push(...serveWithin(node, iteration, chunk));
+        if (--s.toDeliver === 0) states.delete(`${iteration}:${chunk}:${key}`);
         return commands;
       },
     },
