@@ -110,6 +110,36 @@ export function accuracyPlot(accuracy: Row[], colours: ReturnType<typeof schedul
   };
 }
 
+/**
+ * Asynchronous schedulers (updates.csv): how stale the global servers'
+ * updates were, as the share of updates at each staleness, per scheduler.
+ */
+export function stalenessPlot(updates: Row[], colours: ReturnType<typeof schedulerColours>): Plot | null {
+  if (updates.length === 0) return null;
+  const counts = new Map<string, Map<number, number>>();
+  for (const u of updates) {
+    const perScheduler = counts.get(u.scheduler) ?? new Map<number, number>();
+    perScheduler.set(Number(u.staleness), (perScheduler.get(Number(u.staleness)) ?? 0) + 1);
+    counts.set(u.scheduler, perScheduler);
+  }
+  const rows = [...counts].flatMap(([scheduler, byStaleness]) => {
+    const total = [...byStaleness.values()].reduce((a, b) => a + b, 0);
+    return [...byStaleness].sort(([a], [b]) => a - b).map(([staleness, n]) => ({ scheduler, staleness, share: n / total }));
+  });
+  return {
+    name: 'staleness', title: 'Staleness of the global servers\' updates (asynchronous schedulers)', rows,
+    spec: spec('Staleness of the global servers\' updates (asynchronous schedulers)', rows, {
+      width: 420, height: 220,
+      mark: { type: 'line', point: true, strokeWidth: 2 },
+      encoding: {
+        x: { field: 'staleness', type: 'quantitative', title: 'staleness (versions behind)', axis: { tickMinStep: 1, format: 'd' } },
+        y: { field: 'share', type: 'quantitative', title: 'share of updates', axis: { format: '.0%' } },
+        color: colour(colours),
+      },
+    }),
+  };
+}
+
 /** Per scheduler: each directed link's trace capacity and what it carried, over time, a panel per link. */
 export function linkPlots(links: Row[]): Plot[] {
   const plots: Plot[] = [];

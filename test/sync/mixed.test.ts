@@ -19,6 +19,7 @@ import { initBackend } from '../../src/train/backend.js';
 import { trainerFor } from '../../src/train/trainer.js';
 import type { ChunkPlan } from '../../src/sync/plan.js';
 import { readCsv, useTempDir } from '../helpers.js';
+import { folderPlots } from '../../src/report/plot-folder.js';
 
 /** Two data centers, a computing 50 ms an iteration and b 210 ms, on a fast link; `nodes` may give them workers. */
 const text = (hips: string, iterations: number, nodes = '[{ name: a, compute_ms: 50 }, { name: b, compute_ms: 210 }]') => [
@@ -109,6 +110,9 @@ describe('HiPS with MixedSync', () => {
     expect(workers).toHaveLength(12);
     expect(workers.filter((w) => w.worker === 'b').map((w) => w.data_center)).toEqual(new Array(6).fill('b'));
     for (const row of readCsv(join(out.dir, 'iterations.csv'))) expect(Number(row.bound_s)).toBeLessThanOrEqual(Number(row.iteration_s) + 1e-9);
+    // geobed plot: the share of updates at each staleness (9 of 12 fresh; a4 1 behind, b1 2, b0 4)
+    const staleness = folderPlots(out.dir).find((p) => p.name === 'staleness')!;
+    expect(staleness.rows).toEqual([{ scheduler: 'hips', staleness: 0, share: 9 / 12 }, { scheduler: 'hips', staleness: 1, share: 1 / 12 }, { scheduler: 'hips', staleness: 2, share: 1 / 12 }, { scheduler: 'hips', staleness: 4, share: 1 / 12 }]);
   });
 
   it('real training: each data center\'s workers agree after every iteration, the global server steps (Adam, DC-ASGD), and it learns', async () => {
