@@ -6,15 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/run/simulate.js';
+import { trainEach } from './training-runs.js';
 import { ScenarioError } from '../../src/scenario/errors.js';
 import { hfaRound } from '../../src/sync/schedulers/hips.js';
 import { syntheticContribution } from '../../src/train/synthetic.js';
-import { prepareData, TrainingRecord } from '../../src/train/session.js';
-import { initBackend } from '../../src/train/backend.js';
 import { runScenario } from '../../src/run/run.js';
 import { join } from 'node:path';
 import { readCsv, useTempDir } from '../helpers.js';
-import { trainerFor } from '../../src/train/trainer.js';
 
 const text = (hips: string, iterations: number, extra: string[] = []) => [
   'name: hfa', 'seed: 2', `iterations: ${iterations}`,
@@ -74,34 +72,23 @@ describe('HiPS with HFA', () => {
       'schedulers: [{ name: hips, label: hips-hfa, sync: hfa, hfa: { k1: 2, k2: 2 } }, hips]',
     ].join('\n');
     const s = parseScenario(text, 'hfa.yaml');
-    await initBackend();
-    const data = prepareData(s.workload.training!, s.seed, s.workers.length, (d, label) => trainerFor(s.workload.training!, s.seed, d, label));
     // every worker's weights as it reports them (simulate throws if they differ where they must agree)
+    const { runs: [hfa, fsa], reported: steps, data } = await trainEach(s);
     const reported = new Map<number, string[]>();
-    const spy = TrainingRecord.prototype.stepped;
-    TrainingRecord.prototype.stepped = function (worker, iteration, checksum) {
-      reported.set(iteration, [...(reported.get(iteration) ?? []), checksum]);
-      return spy.call(this, worker, iteration, checksum);
-    };
-    let hfa, fsa;
-    try {
-      [hfa, fsa] = s.schedulers.map((config) => simulate(s, config, { trainingData: data }));
-    } finally {
-      TrainingRecord.prototype.stepped = spy;
-    }
+    for (const r of steps) reported.set(r.iteration, [...(reported.get(r.iteration) ?? []), r.checksum]);
     // HFA reports (and the four workers agree) after the rounds across data centers only, iterations 3, 7 and 11; FSA after every one
     const hfaReports = [...reported].filter(([i]) => i === 3 || i === 7 || i === 11);
     for (const [, sums] of hfaReports) expect(sums.slice(0, 4).every((c) => c === sums[0])).toBe(true);
     expect([...reported.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect([0, 1, 2, 4, 5, 6, 8, 9, 10].every((i) => reported.get(i)!.length === 4)).toBe(true); // FSA's alone
     expect([3, 7, 11].every((i) => reported.get(i)!.length === 8)).toBe(true); // HFA's and FSA's
-    expect(hfa!.iterations).toHaveLength(12);
+    expect(hfa.iterations).toHaveLength(12);
     // the models differ: HFA's workers step on their own gradients and average parameters
-    const last = (run: NonNullable<typeof hfa>) => run.training!.snapshots.at(-1)!.weights;
-    expect(Array.from(last(hfa!).subarray(0, 50))).not.toEqual(Array.from(last(fsa!).subarray(0, 50)));
+    const last = (run: typeof hfa) => run.training!.snapshots.at(-1)!.weights;
+    expect(Array.from(last(hfa).subarray(0, 50))).not.toEqual(Array.from(last(fsa).subarray(0, 50)));
     const evaluator = data.makeTrainer(null, 'eval');
     try {
-      evaluator.setWeights(last(hfa!));
+      evaluator.setWeights(last(hfa));
       expect(evaluator.evaluate(data.test).accuracy).toBeGreaterThan(0.5);
     } finally {
       evaluator.dispose();

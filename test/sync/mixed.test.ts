@@ -9,14 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { parseScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/run/simulate.js';
+import { trainEach } from './training-runs.js';
 import { runScenario } from '../../src/run/run.js';
 import { ScenarioError } from '../../src/scenario/errors.js';
 import { syntheticContribution } from '../../src/train/synthetic.js';
 import { OptimizingServer } from '../../src/train/server-model.js';
 import { ExchangeLayout } from '../../src/train/worker.js';
-import { prepareData, TrainingRecord } from '../../src/train/session.js';
-import { initBackend } from '../../src/train/backend.js';
-import { trainerFor } from '../../src/train/trainer.js';
 import type { ChunkPlan } from '../../src/sync/plan.js';
 import { readCsv, useTempDir } from '../helpers.js';
 import { folderPlots } from '../../src/report/plot-folder.js';
@@ -123,28 +121,14 @@ describe('HiPS with MixedSync', () => {
       'schedulers: [{ name: hips, label: mixed, sync: mixed }, { name: hips, label: dcasgd, sync: mixed, dcasgd: {} }]',
     ].join('\n');
     const s = parseScenario(text, 'mixed.yaml');
-    await initBackend();
-    const data = prepareData(s.workload.training!, s.seed, s.workers.length, (d, label) => trainerFor(s.workload.training!, s.seed, d, label));
-    const reported: { worker: number; iteration: number; checksum: string }[] = [];
-    const spy = TrainingRecord.prototype.stepped;
-    TrainingRecord.prototype.stepped = function (worker, iteration, checksum) {
-      reported.push({ worker, iteration, checksum });
-      return spy.call(this, worker, iteration, checksum);
-    };
-    let runs;
-    try {
-      runs = s.schedulers.map((config) => simulate(s, config, { trainingData: data }));
-    } finally {
-      TrainingRecord.prototype.stepped = spy;
-    }
+    const { runs: [mixed, dcasgd], reported, data } = await trainEach(s);
     // every worker reports every iteration; a's two agree with each other, b's two with each other, a and b differ
-    const adam = reported.slice(0, reported.length / 2);
+    const adam = reported.filter((r) => r.run === 0);
     expect(adam).toHaveLength(4 * 12);
     const at = (worker: number, iteration: number) => adam.find((r) => r.worker === worker && r.iteration === iteration)!.checksum;
     for (let i = 0; i < 12; i++) expect([at(0, i) === at(1, i), at(2, i) === at(3, i)]).toEqual([true, true]);
     expect(at(0, 11)).not.toBe(at(2, 11));
     // a (10 ms) runs ahead of b (30 ms): more of a's updates, and stale ones from b
-    const [mixed, dcasgd] = runs;
     expect(mixed.updates.filter((u) => u.dataCenter === 'b' && u.staleness > 0).length).toBeGreaterThan(0);
     // the optimizers differ, and both learn
     const last = (run: typeof mixed) => run.training!.snapshots.at(-1)!.weights;
