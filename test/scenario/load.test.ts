@@ -216,11 +216,11 @@ describe('shipped scenarios', () => {
   it('the GeoMX comparison: 9 data centers of 2 workers (4 in its sweep), every scheme of issue 27 against 9-server MXNET and NetStorm', () => {
     const s = loadScenario(join(PACKAGE_ROOT, 'scenarios', 'geomx-9dc.yaml'));
     expect([s.dataCenters.length, s.workers.length, s.nodes.length]).toEqual([9, 18, 27]);
-    expect(s.schedulers.map((c) => c.label)).toEqual(['mxnet', 'hips', 'hips-3gps', 'hips-mixed', 'hips-dcasgd', 'hips-hfa', 'netstorm']);
+    expect(s.schedulers.map((c) => c.label)).toEqual(['mxnet', 'hips', 'hips-3gps', 'hips-3gps-spread', 'hips-mixed', 'hips-dcasgd', 'hips-hfa', 'netstorm']);
     expect(Math.round(s.workload.totalBytes / 1e6)).toBe(228);
     const sweep = loadSweep(join(PACKAGE_ROOT, 'sweeps', 'geomx-9dc.yaml'));
     const points = expandGrid(sweep);
-    expect(points).toHaveLength(2 * 5 * 7);
+    expect(points).toHaveLength(2 * 5 * 8);
     const four = loadScenario(join(PACKAGE_ROOT, 'scenarios', 'geomx-9dc.yaml'), { set: ['node_defaults.workers=4'] });
     expect(four.workers).toHaveLength(36);
   });
