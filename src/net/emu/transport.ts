@@ -249,12 +249,20 @@ export class TcpTransport implements NodeTransport {
   }
 }
 
-/** Wall-clock time in seconds since `epochMs` (the run's start, shared by all processes on this host). */
+/**
+ * Wall time in seconds since `epochMs` (the run's start, shared by all
+ * processes on this host). The base is CLOCK_MONOTONIC (process.hrtime),
+ * one clock for every process on the host: performance.timeOrigin is each
+ * process's own reading of the wall clock at its start, off by as long as
+ * the process was preempted while taking it (milliseconds on a busy host,
+ * enough to make a message seem to arrive before it left).
+ */
 export class WallClock {
   constructor(private epochMs: number = WallClock.epochNow()) {}
 
+  /** Now, in milliseconds of CLOCK_MONOTONIC (the native link emulator's clock too). */
   static epochNow(): number {
-    return performance.timeOrigin + performance.now();
+    return Number(process.hrtime.bigint()) / 1e6;
   }
 
   /** Count from this epoch on (the runner's start signal). */
@@ -263,7 +271,7 @@ export class WallClock {
   }
 
   now(): number {
-    return (performance.timeOrigin + performance.now() - this.epochMs) / 1000;
+    return (WallClock.epochNow() - this.epochMs) / 1000;
   }
 
   setTimer(delayS: number, fn: () => void): void {

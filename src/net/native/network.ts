@@ -15,7 +15,6 @@ import { claimTag } from '../emu/owners.js';
 import { newRunTag, nodeAddress } from '../emu/addresses.js';
 import { DEFAULT_NAMESPACE_TCP, queueLimit, tcpSysctls, type NamespaceTcp, type EmulatedLinks, type LinkCounterReading, type LinkCounters, type LinkShape, type Queueing, type RouteScope } from '../emu/links.js';
 import { LinkEmulator } from './linkem.js';
-import { WallClock } from '../emu/transport.js';
 import { ETHERNET_HEADER_BYTES } from '../wire.js';
 
 export const TUN_NAME = 'gbt';
@@ -109,11 +108,10 @@ export class NativeNetwork implements EmulatedLinks {
   /**
    * Restart every Mahimahi trace and count log times from the run's epoch
    * (the emulator started them when the network was built, some hundred ms
-   * earlier). The emulator keeps CLOCK_MONOTONIC time, as Node's hrtime.
+   * earlier). The emulator keeps CLOCK_MONOTONIC time, as WallClock does.
    */
   atEpoch(epochMs: number): void {
-    const ahead = BigInt(Math.round((epochMs - WallClock.epochNow()) * 1e6));
-    this.emulator?.send(`zero ${process.hrtime.bigint() + ahead}`);
+    this.emulator?.send(`zero ${BigInt(Math.round(epochMs * 1e6))}`);
   }
 
   /**
