@@ -126,22 +126,24 @@ if (mode === 'recv') {
 } else if (mode === 'udpprobe') {
   const count = seconds;
   const socket = createSocket('udp4');
+  // (send times on the emulated runs' clock, CLOCK_MONOTONIC ms: WallClock.epochNow)
+  const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
   const sentAt: number[] = [];
   const rtt: number[] = [];
   socket.on('message', (m) => {
     const seq = m.readUInt32BE(0);
-    if (rtt[seq] === -1) rtt[seq] = performance.now() - sentAt[seq];
+    if (rtt[seq] === -1) rtt[seq] = nowMs() - sentAt[seq];
   });
   let next = 0;
   const probe = () => {
     const b = Buffer.alloc(64);
     b.writeUInt32BE(next, 0);
-    sentAt[next] = performance.now();
+    sentAt[next] = nowMs();
     rtt[next] = -1;
     socket.send(b, port, address);
     if (++next < count) setTimeout(probe, 10);
     // (a probe unanswered 1 s after the last one was sent is lost)
-    else setTimeout(() => process.stdout.write(`${JSON.stringify({ probes: sentAt.map((t, i) => [performance.timeOrigin + t, rtt[i]]) })}\n`, () => process.exit(0)), 1000);
+    else setTimeout(() => process.stdout.write(`${JSON.stringify({ probes: sentAt.map((t, i) => [t, rtt[i]]) })}\n`, () => process.exit(0)), 1000);
   };
   probe();
 } else {
