@@ -440,10 +440,7 @@ export class NodeAgent {
     let g = state.groups.get(key);
     if (!g) state.groups.set(key, (g = { count: 0, sum: null }));
     g.count++;
-    if (values) {
-      if (!g.sum) g.sum = Float32Array.from(values);
-      else for (let k = 0; k < values.length; k++) g.sum[k] += values[k];
-    }
+    g.sum = sumInto(g.sum, values);
     if (g.count < groupSize(plan, chunk.tree, this.node, this.worker !== null, group)) return;
     state.groups.delete(key);
     if (!this.server) throw new Error(`${this.node}: a root of an asynchronous plan without a server model`);
@@ -697,8 +694,13 @@ export function aggregateRate(window: number[], aggregate: MeasureConfig['aggreg
 
 /** Add `values` into sums[id] (a copy the first time). */
 function addInto(sums: (Float32Array | null)[], id: number, values: Float32Array | null): void {
-  if (!values) return;
-  const sum = sums[id];
-  if (!sum) sums[id] = Float32Array.from(values);
-  else for (let k = 0; k < sum.length; k++) sum[k] += values[k];
+  sums[id] = sumInto(sums[id], values);
+}
+
+/** `sum` with `values` added (a copy of `values` when there is no sum yet). */
+function sumInto(sum: Float32Array | null, values: Float32Array | null): Float32Array | null {
+  if (!values) return sum;
+  if (!sum) return Float32Array.from(values);
+  for (let k = 0; k < sum.length; k++) sum[k] += values[k];
+  return sum;
 }
