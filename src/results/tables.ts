@@ -111,6 +111,37 @@ export const TRANSFERS_WITH_LANS: Table<{ scheduler: string; t: TransferRecord }
   ],
 };
 
+/**
+ * iterations.csv's and transfers.csv's columns for a scenario: with LAN and
+ * WAN apart where a data center has a LAN, and, where a scheduler
+ * compresses, the bytes the messages would have been uncompressed (fp32)
+ * and (per iteration) the ratio achieved, dense bytes over bytes sent.
+ * (Other runs keep the columns they always had, byte for byte.)
+ */
+export function iterationsTable(lans: boolean, compressed: boolean): Table<IterationRow> {
+  const base = lans ? ITERATIONS_WITH_LANS : ITERATIONS;
+  if (!compressed) return base;
+  return {
+    file: base.file,
+    columns: [
+      ...base.columns.slice(0, -1),
+      ['dense_bytes', (r) => r.record.denseBytes ?? r.record.bytes],
+      ['compression_ratio', (r) => (r.record.bytes > 0 ? fixed((r.record.denseBytes ?? r.record.bytes) / r.record.bytes, 4) : '')],
+      ...base.columns.slice(-1),
+    ],
+  };
+}
+
+export function transfersTable(lans: boolean, compressed: boolean): Table<{ scheduler: string; t: TransferRecord }> {
+  const base = lans ? TRANSFERS_WITH_LANS : TRANSFERS;
+  if (!compressed) return base;
+  const at = base.columns.findIndex(([name]) => name === 'bytes') + 1;
+  return {
+    file: base.file,
+    columns: [...base.columns.slice(0, at), ['dense_bytes', (r) => r.t.denseBytes ?? r.t.bytes], ...base.columns.slice(at)],
+  };
+}
+
 /** updates.csv (runs with an asynchronous scheduler): every update a global server applied on its own. */
 export const UPDATES: Table<{ scheduler: string; u: UpdateRecord }> = {
   file: 'updates.csv',

@@ -21,7 +21,7 @@ import { flaggedLinks, type LinkFidelity } from './fidelity.js';
 import { summaryRows, type SchedulerTimes } from './summary.js';
 import { giveToSudoUser, type RunFolder } from './folder.js';
 import {
-  ACCURACY, FIDELITY, ITERATIONS, ITERATIONS_WITH_LANS, LINKS, TRANSFERS_WITH_LANS, REPLAY, SUMMARY, SUMMARY_WITH_LANS, TRANSFERS, UPDATES, WORKER_ITERATIONS, columnsOf, identityValues, rowOf,
+  ACCURACY, FIDELITY, ITERATIONS, LINKS, REPLAY, SUMMARY, SUMMARY_WITH_LANS, TRANSFERS, UPDATES, WORKER_ITERATIONS, columnsOf, identityValues, iterationsTable, rowOf, transfersTable,
   type AccuracyPoint, type LinkChangeRow, type RunIdentity, type SummaryRow, type Table,
 } from './tables.js';
 
@@ -123,8 +123,9 @@ export class RunWriter {
         : 'each worker\'s out-cut and every worker\'s in-cut; the max-flow cut search is left out on a mesh this large (workers^2 x links > 1e8), so the bound may be looser',
     };
     this.writeManifest('running');
-    this.iterations = hasLans(scenario.dataCenters) ? ITERATIONS_WITH_LANS : ITERATIONS;
-    this.transfers = hasLans(scenario.dataCenters) ? TRANSFERS_WITH_LANS : TRANSFERS;
+    const compressed = scenario.schedulers.some((c) => c.compression !== undefined);
+    this.iterations = iterationsTable(hasLans(scenario.dataCenters), compressed);
+    this.transfers = transfersTable(hasLans(scenario.dataCenters), compressed);
     const asynchronous = scenario.schedulers.some((c) => asynchronousServers(c, scenario) !== null);
     const tables: Table<never>[] = [
       this.iterations, ...(scenario.results.transfers ? [this.transfers] : []), LINKS, ...(asynchronous ? [UPDATES, WORKER_ITERATIONS] : []),

@@ -155,7 +155,7 @@ class Emulation {
     });
     this.done.catch(() => undefined); // (awaited by emulate; a rejection before then is not unhandled)
     // an iteration's record is final once every agent has seen its end (see RunRecorder)
-    this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, true, hasLans(scenario.dataCenters), asynchronousServers(config, scenario) !== null);
+    this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, true, hasLans(scenario.dataCenters), asynchronousServers(config, scenario) !== null, config.compression !== undefined);
     const policy = makePolicy(config, scenario);
     this.coordinator = new Coordinator(policy, () => ({
       topology, nodes: scenario.dataCenters.map((dc) => dc.name), workers: scenario.workers, dataCenters: scenario.dataCenters, arrays: scenario.workload.arrays,

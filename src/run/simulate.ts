@@ -137,7 +137,7 @@ class Simulation {
     ));
     if (options.wireLog) sim.network.wireLog = options.wireLog;
     const asynchronous = asynchronousServers(config, scenario);
-    const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, false, hasLans(scenario.dataCenters), asynchronous !== null));
+    const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, false, hasLans(scenario.dataCenters), asynchronous !== null, config.compression !== undefined));
     const policy = options.policy ?? makePolicy(config, scenario);
     let channel: InProcessChannel | null = null;
     const coordinator = (this.coordinator = new Coordinator(policy, () => ({

@@ -3,7 +3,7 @@
  * names, by label or by name), checked against its nodes as each
  * scheduler's definition asks, with the labels that name them in results.
  */
-import { schedulerDefinition, schedulerSpec, type SchedulerConfig, type SchedulerSpec } from '../sync/schedulers/index.js';
+import { compressionRefusal, schedulerDefinition, schedulerSpec, type SchedulerConfig, type SchedulerSpec } from '../sync/schedulers/index.js';
 import { flattenIssues } from './issues.js';
 import { ScenarioError } from './errors.js';
 import type { Problem } from './links.js';
@@ -43,6 +43,8 @@ export function configureSchedulers(
       if (Array.isArray(value)) value.forEach((n, j) => checkNode([...at, field, j], String(n)));
     }
     for (const p of definition.check?.(s as never, facts) ?? []) problem([...at, ...p.path], p.message);
+    const refusal = compressionRefusal(s);
+    if (refusal) problem([...at, 'compression'], refusal);
     const label = s.label ?? s.name;
     if (labels.has(label)) problem(at, `two schedulers are both labelled "${label}"; give one a label`);
     labels.add(label);

@@ -24,6 +24,8 @@ import type { Measurement, OnlineCommand, OnlineLevel } from './policy.js';
 import { auxiliaryPaths } from './multipath.js';
 import { relayPath } from './relay.js';
 import { dataCenterOfName } from '../model/data-centers.js';
+import { addHalf, codecBytes, decode, encode, type Codec, type CodecState } from './compression/codecs.js';
+import { roundAllToBinary16 } from './compression/binary16.js';
 
 /** How messages cross the WAN: `ip`, the kernel routes them (cut-through); `relay`, agents forward them between neighbours (store-and-forward). */
 export type Underlay = 'ip' | 'relay';
@@ -54,6 +56,12 @@ export interface ChunkMessage {
   origin?: string;
   /** An online chunk's message on two levels: within a data center or across (OnlineCommand.level). */
   level?: OnlineLevel;
+  /** A compressed message (ChunkPlan.codecs): its payload, codec and decoded length (`values` is then null)... */
+  packed?: Uint8Array;
+  codec?: Codec;
+  length?: number;
+  /** ...and its size uncompressed (fp32). */
+  dense?: number;
 }
 
 /** The agent's side of the control plane. */
@@ -120,6 +128,8 @@ interface IterationState {
   pullsLeft: Int32Array;
   /** An asynchronous root: per "chunk data-center", the contributions in so far and their sum. */
   groups: Map<string, { count: number; sum: Float32Array | null }>;
+  /** A root compressing its own data center's sum (ChunkCodecs.atRoot): per chunk, that data center's contributions so far and their sum. */
+  ownGroups: Map<number, { count: number; sum: Float32Array | null }>;
 }
 
 /** A plan's chunks by key, and the roots holding each key's parts (per-key pulls). */
@@ -237,6 +247,8 @@ export class NodeAgent {
   private readonly served = new Map<string, Map<number, number>>();
   /** Per sender: (bytes, seconds) of the messages measured since the last report. */
   private readonly windows = new Map<string, number[]>();
+  /** Compression: each message stream's sender state (residuals, momentum), by "array offset hop". */
+  private readonly codecStates = new Map<string, CodecState>();
 
   constructor(
     readonly node: string,
@@ -277,7 +289,7 @@ export class NodeAgent {
         plan: null, waiting: [], commands: [], gradientReady: false,
         received: new Int32Array(0), sums: [], final: new Uint8Array(0), finalValues: [], finals: 0,
         rootFinal: new Uint8Array(0), asked: new Map(), waitingKey: 0, keyLeft: new Int32Array(0),
-        acksLeft: new Int32Array(0), localReceived: new Int32Array(0), localSums: [], pullsLeft: new Int32Array(0), groups: new Map(),
+        acksLeft: new Int32Array(0), localReceived: new Int32Array(0), localSums: [], pullsLeft: new Int32Array(0), groups: new Map(), ownGroups: new Map(),
       };
       state = created;
       this.states.set(iteration, created);
@@ -339,7 +351,7 @@ export class NodeAgent {
     const m = d.body;
     this.control.delivered({
       iteration: m.iteration, chunk: m.chunk, kind: m.kind, from: d.from, to: d.to, bytes: d.bytes,
-      enqueuedAt: d.enqueuedAt, sentAt: d.sentAt, deliveredAt: d.deliveredAt, aux: m.aux === true,
+      enqueuedAt: d.enqueuedAt, sentAt: d.sentAt, deliveredAt: d.deliveredAt, aux: m.aux === true, ...(m.dense !== undefined ? { denseBytes: m.dense } : {}),
     });
     const state = this.state(m.iteration);
     if (!state.plan) state.waiting.push(d);
@@ -368,19 +380,20 @@ export class NodeAgent {
       return;
     }
     const chunk = plan.chunks[m.chunk];
+    const values = m.packed ? decode(m.codec!, m.packed, m.length!) : m.values;
     if (m.local) {
-      if (m.kind === 'up') this.gatherLocal(m.iteration, state, chunk, m.values);
-      else this.onFinal(m.iteration, state, chunk, m.values);
+      if (m.kind === 'up') this.gatherLocal(m.iteration, state, chunk, values);
+      else this.onFinal(m.iteration, state, chunk, values);
     } else if (chunk.tree < 0) {
-      if (m.kind === 'up') this.mergeOnline(m.iteration, state, chunk, m.count, m.values, m.level);
+      if (m.kind === 'up') this.mergeOnline(m.iteration, state, chunk, m.count, values, m.level);
       else {
-        this.onFinal(m.iteration, state, chunk, m.values);
+        this.onFinal(m.iteration, state, chunk, values);
         this.control.receivedFinal(this.node, m.origin ?? d.from, m.iteration, chunk.id, m.level);
       }
     } else if (m.kind === 'up') {
-      this.addTreeContribution(m.iteration, state, chunk, m.values, m.origin ?? d.from);
+      this.addTreeContribution(m.iteration, state, chunk, values, m.origin ?? d.from);
     } else {
-      this.onFinal(m.iteration, state, chunk, m.values);
+      this.onFinal(m.iteration, state, chunk, values);
     }
   }
 
@@ -408,6 +421,21 @@ export class NodeAgent {
 
   // ------------------------------------------------------------ tree chunks
 
+  /** `sum` with `values` added: in binary16 where the chunk is (ChunkCodecs.half), else in fp32. */
+  private sum(chunk: ChunkPlan, sum: Float32Array | null, values: Float32Array | null): Float32Array | null {
+    if (!chunk.codecs?.half || !values || !sum) return sumInto(sum, values);
+    addHalf(sum, values);
+    return sum;
+  }
+
+  /** A compressing sender's state for one of the chunk's message streams. */
+  private codecState(chunk: ChunkPlan, hop: string): CodecState {
+    const key = `${chunk.array} ${chunk.offset} ${hop}`;
+    let state = this.codecStates.get(key);
+    if (!state) this.codecStates.set(key, (state = {}));
+    return state;
+  }
+
   private addTreeContribution(iteration: number, state: IterationState, chunk: ChunkPlan, values: Float32Array | null, from: string): void {
     const tree = state.plan!.trees[chunk.tree];
     if (state.plan!.asynchronous && tree.root === this.node) {
@@ -415,8 +443,46 @@ export class NodeAgent {
       return;
     }
     const id = chunk.id;
-    state.received[id]++;
-    addInto(state.sums, id, values);
+    const codecs = chunk.codecs;
+    if (codecs?.half && from === this.node && values) values = roundAllToBinary16(Float32Array.from(values)); // (a float16 model's gradient)
+    if (codecs && tree.root === this.node) {
+      if (codecs.atRoot === 'source' && from === this.node && values) {
+        // the root's own worker compresses what it contributes, as every other worker does when it sends
+        const codec = codecs.wan.up ?? codecs.lan.up;
+        if (codec) values = encode(codec, values, this.codecState(chunk, 'source')).decoded;
+      } else if (codecs.atRoot === 'data-center' && codecs.wan.up && dataCenterOfName(from) === dataCenterOfName(this.node)) {
+        this.addOwnDataCenter(iteration, state, chunk, values, codecs.wan.up);
+        return;
+      }
+    }
+    this.addContributions(iteration, state, chunk, values, 1);
+  }
+
+  /**
+   * A root whose own data center's sum is compressed as if pushed over the
+   * WAN (ChunkCodecs.atRoot 'data-center'): its worker's and its LAN
+   * children's contributions summed first, then through the codec, then
+   * added in as theirs.
+   */
+  private addOwnDataCenter(iteration: number, state: IterationState, chunk: ChunkPlan, values: Float32Array | null, codec: Codec): void {
+    let group = state.ownGroups.get(chunk.id);
+    if (!group) state.ownGroups.set(chunk.id, (group = { count: 0, sum: null }));
+    group.count++;
+    group.sum = this.sum(chunk, group.sum, values);
+    const tree = state.plan!.trees[chunk.tree];
+    const members = (this.worker ? 1 : 0) + (tree.children.get(this.node) ?? []).filter((c) => dataCenterOfName(c) === dataCenterOfName(this.node)).length;
+    if (group.count < members) return;
+    state.ownGroups.delete(chunk.id);
+    const sum = group.sum ? encode(codec, group.sum, this.codecState(chunk, 'wan up')).decoded : null;
+    this.addContributions(iteration, state, chunk, sum, members);
+  }
+
+  /** `count` contributions (summed in `values`) to a tree chunk are in; with all in, send the sum up, or (at the root) it is final. */
+  private addContributions(iteration: number, state: IterationState, chunk: ChunkPlan, values: Float32Array | null, count: number): void {
+    const tree = state.plan!.trees[chunk.tree];
+    const id = chunk.id;
+    state.received[id] += count;
+    state.sums[id] = this.sum(chunk, state.sums[id], values);
     const expected = (this.worker ? 1 : 0) + (tree.upChildren.get(this.node) ?? 0);
     if (state.received[id] < expected) return;
     const sum = state.sums[id];
@@ -580,7 +646,15 @@ export class NodeAgent {
    * queue is long and an auxiliary path's first hop is idle, go that way.
    */
   private sendHop(to: string, kind: 'up' | 'down', iteration: number, plan: Plan, chunk: ChunkPlan, count: number, values: Float32Array | null): void {
-    const body: ChunkMessage = { kind, iteration, chunk: chunk.id, version: plan.version, count, values };
+    let body: ChunkMessage = { kind, iteration, chunk: chunk.id, version: plan.version, count, values };
+    let bytes = chunk.bytes;
+    const level = dataCenterOfName(to) === dataCenterOfName(this.node) ? 'lan' : 'wan';
+    const codec = chunk.codecs?.[level][kind];
+    if (codec) {
+      bytes = codecBytes(codec, chunk.elements);
+      body = { ...body, values: null, codec, dense: chunk.bytes };
+      if (values) body = { ...body, packed: encode(codec, values, this.codecState(chunk, `${level} ${kind}`)).packed, length: values.length };
+    }
     const mp = plan.multipath;
     if (mp && this.topology) {
       // NetStorm's van counts the messages waiting in a link's send queue (the one being sent has left it).
@@ -591,13 +665,13 @@ export class NodeAgent {
       if (held(to) > mp.mainQueueAbove) {
         for (const path of auxiliaryPaths(plan, this.topology, this.node, to)) {
           if (held(path[0]) < mp.auxQueueBelow) {
-            this.transport.send(path[0], chunk.bytes, { ...body, via: path.slice(1), aux: true });
+            this.transport.send(path[0], bytes, { ...body, via: path.slice(1), aux: true });
             return;
           }
         }
       }
     }
-    this.sendTowards(to, chunk.bytes, body);
+    this.sendTowards(to, bytes, body);
   }
 
   /** Send to `to`: directly, or on the relay underlay to a node that is not a neighbour, along the relay path. */

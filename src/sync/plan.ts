@@ -7,6 +7,8 @@
  * that is not a neighbour follows the underlay route.
  */
 
+import type { Codec } from './compression/codecs.js';
+
 export interface Tree {
   root: string;
   /** node -> the next node towards the root when aggregating. */
@@ -32,7 +34,33 @@ export interface ChunkPlan {
    * a weighted sum (contributions scaled as Plan.scale says), or the model
    * a server holds after applying them (Plan.asynchronous).
    */
-  value?: 'weighted-sum' | 'model';
+  value?: 'weighted-sum' | 'model' | 'compressed';
+  /** How this chunk's messages are compressed (sync/compression/stage.ts); absent: fp32 on every hop. */
+  codecs?: ChunkCodecs;
+}
+
+/** A chunk's codecs on one kind of hop, towards the root (up) and back (down); absent: fp32. */
+export interface HopCodecs {
+  up?: Codec;
+  down?: Codec;
+}
+
+/**
+ * A chunk's codecs by hop: within a data center (`lan`: a worker and its
+ * data center's node) or between nodes of different data centers (`wan`).
+ * `atRoot`: what a tree's root passes through the up codec itself, as it
+ * sends nothing up: its own worker's contribution (`source`: the worker
+ * compresses what it contributes, wherever it is), or its data center's sum
+ * (`data-center`: GeoMX's central party, a local server pushing to the
+ * global server in the same process). `half`: values are binary16 from
+ * their source on, and every sum is rounded to binary16 after each
+ * addition (a float16 server's sum).
+ */
+export interface ChunkCodecs {
+  lan: HopCodecs;
+  wan: HopCodecs;
+  atRoot: 'source' | 'data-center';
+  half?: boolean;
 }
 
 /** NetStorm's multipath auxiliary transmission, as the agents apply it (paths by `Plan.linkCost`). */

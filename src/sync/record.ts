@@ -16,6 +16,8 @@ export interface TransferRecord {
   deliveredAt: number;
   /** This hop belongs to an auxiliary (multipath) route. */
   aux: boolean;
+  /** A compressed message: its size uncompressed (fp32); absent: `bytes`. */
+  denseBytes?: number;
 }
 
 export interface IterationRecord {
@@ -36,6 +38,8 @@ export interface IterationRecord {
   /** Where data centers hold several workers: bytes of messages within a data center (its LAN), and between data centers (the WAN). */
   lanBytes?: number;
   wanBytes?: number;
+  /** Where the scheduler compresses: what the messages would have been uncompressed (fp32). */
+  denseBytes?: number;
 }
 
 /** An update a global server applied on its own (Plan.asynchronous): one data center's contribution to one chunk. */
@@ -78,7 +82,7 @@ export class TransferLog {
   private readonly names: string[] = [];
   private readonly nameIndex = new Map<string, number>();
   private ints = new Int32Array(0); // iteration, chunk, from, to, flags (per row: 5)
-  private times = new Float64Array(0); // bytes, enqueued, sent, delivered (per row: 4)
+  private times = new Float64Array(0); // bytes, enqueued, sent, delivered, dense bytes (per row: 5)
   length = 0;
 
   private intern(name: string): number {
@@ -96,12 +100,12 @@ export class TransferLog {
       const capacity = Math.max(1024, this.length * 2);
       const ints = new Int32Array(capacity * 5);
       ints.set(this.ints);
-      const times = new Float64Array(capacity * 4);
+      const times = new Float64Array(capacity * 5);
       times.set(this.times);
       this.ints = ints;
       this.times = times;
     }
-    const i = this.length * 5, f = this.length * 4;
+    const i = this.length * 5, f = this.length * 5;
     this.ints[i] = t.iteration;
     this.ints[i + 1] = t.chunk;
     this.ints[i + 2] = this.intern(t.from);
@@ -111,13 +115,16 @@ export class TransferLog {
     this.times[f + 1] = t.enqueuedAt;
     this.times[f + 2] = t.sentAt;
     this.times[f + 3] = t.deliveredAt;
+    this.times[f + 4] = t.denseBytes ?? -1;
     this.length++;
   }
 
   get(row: number): TransferRecord {
-    const i = row * 5, f = row * 4;
+    const i = row * 5, f = row * 5;
     const flags = this.ints[i + 4];
+    const dense = this.times[f + 4];
     return {
+      ...(dense >= 0 ? { denseBytes: dense } : {}),
       iteration: this.ints[i], chunk: this.ints[i + 1], from: this.names[this.ints[i + 2]], to: this.names[this.ints[i + 3]],
       kind: flags & 1 ? 'down' : flags & 4 ? 'pull' : flags & 8 ? 'ack' : 'up', aux: (flags & 2) !== 0,
       bytes: this.times[f], enqueuedAt: this.times[f + 1], sentAt: this.times[f + 2], deliveredAt: this.times[f + 3],
@@ -152,6 +159,7 @@ interface Progress {
   done: number;
   bytes: number;
   lanBytes: number;
+  denseBytes: number;
 }
 
 /**
@@ -187,12 +195,14 @@ export class RunRecorder implements AgentReports {
     private readonly countLans = false,
     /** Record each worker's iterations (asynchronous runs). */
     private readonly perWorker = false,
+    /** Count what messages would have been uncompressed (compressing schedulers). */
+    private readonly countDense = false,
   ) {}
 
   private at(iteration: number): Progress {
     let p = this.progress.get(iteration);
     if (!p) {
-      p = { planVersion: 0, start: Infinity, compute: 0, computeStarted: new Map(), lastGradientReady: -Infinity, end: -Infinity, lastWorker: '', done: 0, bytes: 0, lanBytes: 0 };
+      p = { planVersion: 0, start: Infinity, compute: 0, computeStarted: new Map(), lastGradientReady: -Infinity, end: -Infinity, lastWorker: '', done: 0, bytes: 0, lanBytes: 0, denseBytes: 0 };
       this.progress.set(iteration, p);
     }
     return p;
@@ -240,6 +250,7 @@ export class RunRecorder implements AgentReports {
         iteration: this.held, planVersion: p.planVersion, start: p.start, compute: p.compute,
         lastGradientReady: p.lastGradientReady, end: p.end, lastWorker: p.lastWorker, bytes: p.bytes,
         ...(this.countLans ? { lanBytes: p.lanBytes, wanBytes: p.bytes - p.lanBytes } : {}),
+        ...(this.countDense ? { denseBytes: p.denseBytes } : {}),
       };
       this.finished.push(record);
       this.progress.delete(this.held);
@@ -263,6 +274,7 @@ export class RunRecorder implements AgentReports {
       const p = this.progress.get(t.iteration) ?? (t.iteration >= this.held ? this.at(t.iteration) : null);
       if (p) {
         p.bytes += t.bytes;
+        p.denseBytes += t.denseBytes ?? t.bytes;
         if (this.countLans && dataCenterOfName(t.from) === dataCenterOfName(t.to)) p.lanBytes += t.bytes;
       }
     }

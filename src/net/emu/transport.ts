@@ -3,9 +3,10 @@
  * (sender, receiver) pair, opened by the sender on first use, carrying
  * length-prefixed frames from a FIFO queue, one message at a time, with
  * the socket's backpressure honoured. A frame is a 4-byte header length,
- * a JSON header, then `bytes` bytes of payload: a message's real values
- * (fp32, little-endian) first, zeros for the rest of the size the network
- * must carry. Values larger than the payload ride in the header instead.
+ * a JSON header, then `bytes` bytes of payload: a message's real content
+ * first (its fp32 `values`, little-endian, or its compressed `packed`
+ * bytes), zeros for the rest of the size the network must carry. Content
+ * larger than the payload rides in the header instead.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Clock, Delivery, NodeTransport } from '../types.js';
@@ -23,6 +24,8 @@ interface Header {
   body: unknown;
   /** The payload starts with this many fp32 values: the body's `values`. */
   payloadValues?: number;
+  /** The payload starts with this many bytes: the body's `packed` (a compressed message). */
+  payloadPacked?: number;
 }
 
 interface Outgoing {
@@ -37,18 +40,25 @@ function valuesOf(body: unknown): Float32Array | null {
   return values instanceof Float32Array ? values : null;
 }
 
-/** Values too large for the payload travel as plain arrays in JSON; Float32Arrays are restored on arrival. */
+/** A body's compressed payload, if it has one. */
+function packedOf(body: unknown): Uint8Array | null {
+  const packed = body && typeof body === 'object' && 'packed' in body ? (body as { packed: unknown }).packed : null;
+  return packed instanceof Uint8Array ? packed : null;
+}
+
+/** Content too large for the payload travels as plain arrays in JSON; typed arrays are restored on arrival. */
 function encodeBody(body: unknown): unknown {
   const values = valuesOf(body);
-  return values ? { ...(body as object), values: Array.from(values), f32: true } : body;
+  const packed = packedOf(body);
+  if (!values && !packed) return body;
+  return { ...(body as object), ...(values ? { values: Array.from(values), f32: true } : {}), ...(packed ? { packed: Array.from(packed), u8: true } : {}) };
 }
 
 function decodeBody(body: unknown): unknown {
-  if (body && typeof body === 'object' && (body as { f32?: boolean }).f32) {
-    const { f32: _f32, ...rest } = body as { f32: boolean; values: number[] };
-    return { ...rest, values: Float32Array.from(rest.values) };
-  }
-  return body;
+  if (!body || typeof body !== 'object') return body;
+  const { f32, u8, ...rest } = body as { f32?: boolean; u8?: boolean; values?: number[]; packed?: number[] };
+  if (!f32 && !u8) return body;
+  return { ...rest, ...(f32 ? { values: Float32Array.from(rest.values!) } : {}), ...(u8 ? { packed: Uint8Array.from(rest.packed!) } : {}) };
 }
 
 class Connection {
@@ -87,18 +97,22 @@ class Connection {
     while (this.queue.length > 0) {
       const message = this.queue[0];
       const values = valuesOf(message.body);
-      const inPayload = values !== null && values.byteLength <= message.bytes;
+      const packed = values ? null : packedOf(message.body);
+      const content = values ?? packed;
+      const inPayload = content !== null && content.byteLength <= message.bytes;
       const header = Buffer.from(JSON.stringify({
         from: this.from, bytes: message.bytes, enqueuedAt: message.enqueuedAt, sentAt: this.clock.now(),
-        ...(inPayload ? { body: { ...(message.body as object), values: null }, payloadValues: values.length } : { body: encodeBody(message.body) }),
+        ...(!inPayload ? { body: encodeBody(message.body) }
+          : values ? { body: { ...(message.body as object), values: null }, payloadValues: values.length }
+            : { body: { ...(message.body as object), packed: null }, payloadPacked: packed!.byteLength }),
       } satisfies Header));
       const prefix = Buffer.alloc(4);
       prefix.writeUInt32BE(header.length);
       await write(socket, Buffer.concat([prefix, header]));
       let left = message.bytes;
       if (inPayload) {
-        await write(socket, Buffer.from(values.buffer, values.byteOffset, values.byteLength));
-        left -= values.byteLength;
+        await write(socket, Buffer.from(content.buffer, content.byteOffset, content.byteLength));
+        left -= content.byteLength;
       }
       for (; left > 0; left -= ZEROS.length) {
         await write(socket, left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left));
@@ -134,18 +148,20 @@ class FrameReader {
   private buffered: Buffer[] = [];
   private header: Header | null = null;
   private payloadLeft = 0;
-  /** The values at the start of the current payload, as they arrive. */
+  /** The content at the start of the current payload (values or packed bytes), as it arrives. */
   private values: Uint8Array | null = null;
   private valuesFilled = 0;
 
-  constructor(private readonly onFrame: (header: Header, values: Float32Array | null) => void) {}
+  constructor(private readonly onFrame: (header: Header, body: unknown) => void) {}
 
   private finish(): void {
     const h = this.header!;
-    const values = this.values ? new Float32Array(this.values.buffer, this.values.byteOffset, this.values.byteLength / 4) : null;
+    const content = this.values;
     this.header = null;
     this.values = null;
-    this.onFrame(h, values);
+    if (!content) this.onFrame(h, decodeBody(h.body));
+    else if (h.payloadValues !== undefined) this.onFrame(h, { ...(h.body as object), values: new Float32Array(content.buffer, content.byteOffset, content.byteLength / 4) });
+    else this.onFrame(h, { ...(h.body as object), packed: content });
   }
 
   push(chunk: Buffer): void {
@@ -177,7 +193,8 @@ class FrameReader {
       }
       this.header = JSON.parse(all.subarray(4, 4 + headerLength).toString()) as Header;
       this.payloadLeft = this.header.bytes;
-      this.values = this.header.payloadValues !== undefined ? new Uint8Array(this.header.payloadValues * 4) : null;
+      this.values = this.header.payloadValues !== undefined ? new Uint8Array(this.header.payloadValues * 4)
+        : this.header.payloadPacked !== undefined ? new Uint8Array(this.header.payloadPacked) : null;
       this.valuesFilled = 0;
       this.buffered = [];
       data = all.subarray(4 + headerLength);
@@ -209,8 +226,8 @@ export class TcpTransport implements NodeTransport {
         this.inbound.add(socket);
         socket.on('close', () => this.inbound.delete(socket));
         socket.on('error', () => undefined);
-        const reader = new FrameReader((h, values) => this.handler({
-          from: h.from, to: this.node, bytes: h.bytes, body: values ? { ...(h.body as object), values } : decodeBody(h.body),
+        const reader = new FrameReader((h, body) => this.handler({
+          from: h.from, to: this.node, bytes: h.bytes, body,
           enqueuedAt: h.enqueuedAt, sentAt: h.sentAt, deliveredAt: this.clock.now(),
         }));
         socket.on('data', (chunk: Buffer) => {

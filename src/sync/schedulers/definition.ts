@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { MIN_PERIOD_S, NODE_NAME, NODE_NAME_RULE, SAFE_NAME, SAFE_NAME_RULE } from '../../model/limits.js';
 import type { Policy } from '../policy.js';
 import type { DataCenter } from '../../model/data-centers.js';
+import { compressionSpec, type CompressionMethod, type CompressionPlacement } from '../compression/stage.js';
 
 /** A node's name in a scheduler's options. */
 export const nodeName = z.string().regex(NODE_NAME, NODE_NAME_RULE);
@@ -17,6 +18,7 @@ export const nodeName = z.string().regex(NODE_NAME, NODE_NAME_RULE);
 export const common = {
   label: z.string().regex(SAFE_NAME, SAFE_NAME_RULE).optional().describe('the name used in results (and in packets/ folder names); default: the scheduler name'),
   chunk_elements: z.number().int().positive().max(1e9, 'at most 1e9 (a 4 GB message)').default(1_000_000).describe('largest message, in fp32 elements'),
+  compression: compressionSpec.optional(),
 };
 
 /** A period in seconds (at least 1 ms). */
@@ -60,6 +62,18 @@ export interface SchedulerDefinition<Spec extends z.ZodObject = z.ZodObject> {
   /** Checks that need the scenario's nodes (node names themselves are checked from nodeFields). */
   check?(options: z.output<Spec>, run: RunFacts): OptionProblem[];
   policy(options: z.output<Spec> & { label: string }, run: RunFacts): Policy;
+  /**
+   * How the scheduler carries `compression:` (sync/compression/stage.ts):
+   * where the codecs apply, and why a method cannot be used with these
+   * options (null: it can). Absent: the scheduler cannot compress at all,
+   * for the reason `cannotCompress` gives.
+   */
+  compression?: {
+    placement: CompressionPlacement;
+    refuse(options: z.output<Spec>, method: CompressionMethod): string | null;
+  };
+  /** Why the scheduler cannot compress (when it has no `compression`). */
+  cannotCompress?: string;
   /**
    * Workers that step their own optimizer every iteration and exchange
    * parameters, averaged within data centers every k1 iterations and across

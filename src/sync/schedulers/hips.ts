@@ -40,6 +40,7 @@ import { treeFromParents, type Plan, type Tree } from '../plan.js';
 import type { Policy } from '../policy.js';
 import { common, defineScheduler, nodeName } from './definition.js';
 import { keyPartChunks } from './star.js';
+import { sparsifiedWhole } from '../compression/stage.js';
 
 const hfaSpec = z.strictObject({
   k1: z.number().int().min(1, 'at least 1').max(1_000_000).default(20).describe('iterations between averagings within a data center (MXNET_KVSTORE_HFA_K1; GeoMX\'s scripts and docs: 20)'),
@@ -93,7 +94,7 @@ export function hipsPlan(dataCenters: DataCenter[], arrays: ModelArray[], option
   return {
     version: 1,
     trees: servers.map((s) => hipsTree(dataCenters, s)),
-    chunks: keyPartChunks(arrays, servers.length, options.bigarray_bound, Infinity, bytesPerElement),
+    chunks: keyPartChunks(arrays, servers.length, options.bigarray_bound, Infinity, bytesPerElement, (elements) => sparsifiedWhole(options.compression, elements)),
     pullAfterAck: true,
   };
 }
@@ -151,6 +152,18 @@ export const hips = defineScheduler(hipsSpec, {
   nodeFields: ['global_at'],
   // it places its own local servers and workers (data centers are its two levels)
   level: 'workers',
+  compression: {
+    placement: 'levels',
+    refuse: (o, method) => {
+      if (o.sync === 'mixed') {
+        return method === 'bisparse' || method === 'mpq'
+          ? 'sync: mixed has no Bi-Sparse: GeoMX\'s asynchronous handler for it is empty (kvstore_dist_server.h DataHandleAsyncBSCompressed)'
+          : `sync: mixed steps the optimizer at the global server; GeoMX compresses (examples/cnn_fp16.py, cnn_bsc.py, cnn_mpq.py) with dist_sync and the optimizer at the workers`;
+      }
+      if (o.sync === 'hfa') return 'sync: hfa exchanges parameters, not gradients (examples/cnn_hfa.py compresses nothing)';
+      return null;
+    },
+  },
   check: (o, run) => {
     const problems = [];
     if (o.global_servers > run.nodes.length) {

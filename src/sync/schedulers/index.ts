@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { hasLans } from '../../model/data-centers.js';
 import { withLocalStage } from '../local-stage.js';
+import { compressionMethod, withCompression } from '../compression/stage.js';
 import type { Policy } from '../policy.js';
 import type { AsynchronousServers, Averaging, RunFacts, SchedulerDefinition } from './definition.js';
 import { star } from './star.js';
@@ -57,5 +58,19 @@ export function makePolicy(config: SchedulerConfig, run: RunFacts): Policy {
   const definition = schedulerDefinition(config.name)!;
   const policy = definition.policy(config as never, run);
   const level = typeof definition.level === 'function' ? definition.level(config as never) : definition.level ?? 'data-centers';
-  return level === 'data-centers' && hasLans(run.dataCenters) ? withLocalStage(policy, run.dataCenters) : policy;
+  const staged = level === 'data-centers' && hasLans(run.dataCenters) ? withLocalStage(policy, run.dataCenters) : policy;
+  if (!config.compression) return staged;
+  return withCompression(staged, config.compression, definition.compression!.placement, {
+    workers: new Set(run.workers),
+    dataCenters: run.dataCenters.filter((dc) => dc.workers.length > 0).length,
+  });
+}
+
+/** Why the scheduler cannot carry its `compression:` with its options; null: it can (or it has none). */
+export function compressionRefusal(config: SchedulerSpec): string | null {
+  if (!config.compression) return null;
+  const definition = schedulerDefinition(config.name)!;
+  const method = compressionMethod(config.compression);
+  if (!definition.compression) return `${config.name} cannot compress: ${definition.cannotCompress ?? 'it has no compression stage'}`;
+  return definition.compression.refuse(config as never, method);
 }

@@ -9,6 +9,7 @@ import type { ModelArray } from '../../model/profiles.js';
 import { chunkArrays, treeFromParents, type Plan } from '../plan.js';
 import type { Policy } from '../policy.js';
 import { common, defineScheduler, nodeName } from './definition.js';
+import { everyHopCompression } from '../compression/stage.js';
 
 export const mlnetSpec = z.strictObject({
   name: z.literal('mlnet'),
@@ -19,7 +20,7 @@ export const mlnetSpec = z.strictObject({
 
 export type MlnetOptions = Omit<z.output<typeof mlnetSpec>, 'name' | 'label'>;
 
-export const mlnet = defineScheduler(mlnetSpec, { nodeFields: ['server'], policy: (o) => mlnetPolicy(o) });
+export const mlnet = defineScheduler(mlnetSpec, { nodeFields: ['server'], compression: everyHopCompression(), policy: (o) => mlnetPolicy(o) });
 
 export function mlnetPlan(nodes: string[], workers: string[], arrays: ModelArray[], options: MlnetOptions, bytesPerElement = 4): Plan {
   const server = options.server ?? nodes[0];

@@ -44,6 +44,7 @@ import { GlibcRand } from '../../util/glibc-rand.js';
 import { chunkArrays, treeFromParents, type ChunkPlan, type Plan, type Tree } from '../plan.js';
 import type { Measurement, Policy, PolicyContext } from '../policy.js';
 import { common, defineScheduler, periodS } from './definition.js';
+import { everyHopCompression } from '../compression/stage.js';
 
 export const netstormSpec = z.strictObject({
   name: z.literal('netstorm'),
@@ -71,6 +72,7 @@ export type NetstormOptions = Omit<z.output<typeof netstormSpec>, 'name' | 'labe
 
 export const netstorm = defineScheduler(netstormSpec, {
   nodeFields: [],
+  compression: everyHopCompression(),
   check: (o, run) => (o.roots !== undefined && o.roots > run.nodes.length
     ? [{ path: ['roots'], message: `at most ${run.nodes.length}, the number of nodes (every node is a candidate root), got ${o.roots}` }]
     : []),

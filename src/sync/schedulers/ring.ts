@@ -11,6 +11,7 @@ import { cutIntoChunks, type ChunkPlan, type Plan, type Tree } from '../plan.js'
 import type { Policy } from '../policy.js';
 import type { DataCenter } from '../../model/data-centers.js';
 import { common, defineScheduler, nodeName } from './definition.js';
+import { everyHopCompression } from '../compression/stage.js';
 
 export const ringSpec = z.strictObject({
   name: z.literal('ring'),
@@ -23,6 +24,7 @@ export type RingOptions = Omit<z.output<typeof ringSpec>, 'name' | 'label'>;
 export const ring = defineScheduler(ringSpec, {
   nodeFields: ['order'],
   level: 'workers',
+  compression: everyHopCompression('a ring all-reduce sums on every hop, so a sparse message fills in on its way round; StellaTrain\'s sparse all-gather is the scheduler for sparse exchanges'),
   check: (o, run) => {
     const members = run.dataCenters.filter((dc) => dc.workers.length > 0).map((dc) => dc.name);
     return o.order && [...o.order].sort().join(',') !== [...members].sort().join(',')

@@ -21,6 +21,7 @@ import type { ModelArray } from '../../model/profiles.js';
 import { cutIntoChunks, starTree, type ChunkPlan, type Plan } from '../plan.js';
 import type { Policy, PolicyContext } from '../policy.js';
 import { common, defineScheduler, nodeName } from './definition.js';
+import { everyHopCompression } from '../compression/stage.js';
 
 export const starSpec = z.strictObject({
   name: z.literal('star'),
@@ -56,9 +57,12 @@ export function starPlan(nodes: string[], workers: string[], arrays: ModelArray[
  * under `bigarrayBound` elements goes whole to server (key * 9973) mod S, a
  * larger one is cut into S parts (psLiteParts), part i to server i; each
  * part cut into messages of at most `maxMessage` elements. A chunk's
- * `tree` is its server's index.
+ * `tree` is its server's index. Arrays `whole` says are never cut (GeoMX's
+ * sparsified keys: kvstore_dist_server.h EncodeCompressedKey).
  */
-export function keyPartChunks(arrays: ModelArray[], servers: number, bigarrayBound: number, maxMessage: number, bytesPerElement: number): ChunkPlan[] {
+export function keyPartChunks(
+  arrays: ModelArray[], servers: number, bigarrayBound: number, maxMessage: number, bytesPerElement: number, whole: (elements: number) => boolean = () => false,
+): ChunkPlan[] {
   const chunks: ChunkPlan[] = [];
   const add = (array: number, offset: number, elements: number, server: number) => {
     let at = offset;
@@ -68,7 +72,7 @@ export function keyPartChunks(arrays: ModelArray[], servers: number, bigarrayBou
     }
   };
   arrays.forEach((a, key) => {
-    if (a.elements < bigarrayBound) {
+    if (a.elements < bigarrayBound || whole(a.elements)) {
       add(key, 0, a.elements, (key * 9973) % servers);
     } else {
       let offset = 0;
@@ -85,6 +89,7 @@ export const star = defineScheduler(starSpec, {
   nodeFields: ['servers'],
   // every worker pushes to every server (a server runs at a data center's node), as ps-lite's workers do
   level: 'workers',
+  compression: everyHopCompression(),
   check: (o) => (Array.isArray(o.servers) ? o.servers.flatMap((s, j) => (o.servers!.indexOf(s) !== j ? [{ path: ['servers', j], message: `"${s}" is listed twice` }] : [])) : []),
   policy: (o) => starPolicy(o),
 });

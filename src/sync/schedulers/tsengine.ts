@@ -65,6 +65,7 @@ export const tsengine = defineScheduler(tsengineSpec, {
   nodeFields: ['server'],
   // two levels: it schedules inside data centers itself; one: over data centers, after a plain local stage
   level: (o) => (o.levels === 2 ? 'workers' : 'data-centers'),
+  cannotCompress: 'its messages are merged and passed on as the coordinator commands, and its pull overlay carries dense values only (GeoMX: the TSEngine pull, kvstore_dist_server.h DefaultAutoPull, refuses compressed requests)',
   policy: (o, run) => tsenginePolicy(o, run.seed),
 });
 

@@ -1,0 +1,289 @@
+/**
+ * How a message's values travel when a scheduler compresses (plain data:
+ * plans cross the control plane). Each codec has its exact size on the wire
+ * for a message of N fp32 elements, an encoder (at the sender, with the
+ * sender's state: residuals, momentum) and a decoder (at the receiver).
+ *
+ * - fp16: IEEE binary16, 2N bytes (GeoMX examples/cnn_fp16.py casts every
+ *   gradient before its push; servers store and sum float16).
+ * - bisparse: GeoMX's Bi-Sparse push (src/kvstore/gradient_compression.cc
+ *   GradientCompression::BSCompress): momentum correction u <- 0.9 u + g,
+ *   accumulation v <- v + u; a threshold from a sample of |v| at fixed
+ *   shuffled indices; |v| >= threshold taken in index order, up to
+ *   k = floor(N rho) (float arithmetic, as the C++ computes it); u and v
+ *   zeroed where taken. Always 8k bytes: k float32 values, then k indices
+ *   stored as float32, unused slots padded (-65530, -1).
+ * - topk: the k = max(1, floor(N ratio)) largest |g + residual| (Deep
+ *   Gradient Compression's sparsification with error feedback): the rest
+ *   stays in the residual. 8k bytes: k float32 values, k uint32 indices.
+ * - nonzeros: a sum of sparse messages sent on as its nonzero entries in
+ *   index order, up to a cap, padded to the cap: GeoMX's Bi-Sparse pull
+ *   (GradientCompression::BSCSum: cap floor(N rho G) in float arithmetic,
+ *   entries beyond it dropped), and top-k's way back (cap: k per
+ *   contribution summed, so nothing is lost; at most N).
+ */
+import { libstdcxxShuffle } from '../../util/libstdcxx-shuffle.js';
+import { roundToBinary16, toBinary16, fromBinary16 } from './binary16.js';
+
+export type Codec =
+  | { kind: 'fp16' }
+  | { kind: 'bisparse'; ratio: number }
+  | { kind: 'topk'; ratio: number }
+  | { kind: 'nonzeros'; of: 'bisparse' | 'topk'; ratio: number; contributions: number };
+
+/** A codec's state at one sender, for one message stream (one chunk on one kind of hop). */
+export interface CodecState {
+  /** topk: what was not sent yet. bisparse: the accumulation v. */
+  residual?: Float32Array;
+  /** bisparse: the momentum-corrected gradient u. */
+  momentum?: Float32Array;
+}
+
+/** GeoMX's padding of unused Bi-Sparse slots (value, index). */
+export const BISPARSE_PAD_VALUE = -65530;
+const BISPARSE_PAD_INDEX = -1;
+/** top-k's unused slot (a nonzeros message with fewer entries than its cap). */
+const NO_INDEX = 0xffffffff;
+
+/** The momentum of Bi-Sparse's momentum correction (hard-coded in BSCompress). */
+export const BISPARSE_MOMENTUM = 0.9;
+
+const f = Math.fround;
+
+/** Bi-Sparse's k for N elements at ratio rho: `const int zipped_size = float(original_size) * threshold;`. */
+export function bisparseK(elements: number, ratio: number): number {
+  return Math.trunc(f(f(elements) * f(ratio)));
+}
+
+/** Bi-Sparse's pull cap (BSCSum): `float(original_size) * threshold * multiplier`, G the data centers. */
+export function bisparsePullK(elements: number, ratio: number, contributions: number): number {
+  return Math.trunc(f(f(f(elements) * f(ratio)) * contributions));
+}
+
+/** top-k's k. */
+export function topkK(elements: number, ratio: number): number {
+  return Math.min(elements, Math.max(1, Math.floor(elements * ratio)));
+}
+
+/** Entries a sparse codec's message holds for N elements. */
+export function sparseSlots(codec: Exclude<Codec, { kind: 'fp16' }>, elements: number): number {
+  switch (codec.kind) {
+    case 'bisparse':
+      return bisparseK(elements, codec.ratio);
+    case 'topk':
+      return topkK(elements, codec.ratio);
+    case 'nonzeros':
+      return codec.of === 'bisparse' ? bisparsePullK(elements, codec.ratio, codec.contributions) : Math.min(elements, topkK(elements, codec.ratio) * codec.contributions);
+  }
+}
+
+/** Bytes on the wire for a message of `elements` fp32 elements; null codec: dense fp32. */
+export function codecBytes(codec: Codec | null | undefined, elements: number): number {
+  if (!codec) return 4 * elements;
+  if (codec.kind === 'fp16') return 2 * elements;
+  return 8 * sparseSlots(codec, elements);
+}
+
+/**
+ * Whether a chunk's final value may differ from the plain sum of its
+ * contributions: Bi-Sparse (its momentum correction), top-k below ratio 1
+ * (fp16 keeps exactly what binary16 holds; nonzeros send on what sparse
+ * messages summed to).
+ */
+export function isLossy(codec: Codec): boolean {
+  return codec.kind === 'bisparse' || (codec.kind === 'topk' && codec.ratio < 1);
+}
+
+export interface Encoded {
+  /** The message's payload as it travels. */
+  packed: Uint8Array;
+  /** What the receiver decodes from it. */
+  decoded: Float32Array;
+}
+
+/** Encode `values` for the wire (updating the sender's `state`). */
+export function encode(codec: Codec, values: Float32Array, state: CodecState): Encoded {
+  switch (codec.kind) {
+    case 'fp16':
+      return encodeHalf(values);
+    case 'bisparse':
+      return encodeBisparse(values, codec.ratio, state);
+    case 'topk':
+      return encodeTopk(values, codec.ratio, state);
+    case 'nonzeros':
+      return encodeNonzeros(values, sparseSlots(codec, values.length), codec.of === 'bisparse');
+  }
+}
+
+/** The values a receiver gets from a payload of `length` elements. */
+export function decode(codec: Codec, packed: Uint8Array, length: number): Float32Array {
+  if (codec.kind === 'fp16') {
+    const halves = new Uint16Array(packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength));
+    const out = new Float32Array(length);
+    for (let k = 0; k < length; k++) out[k] = fromBinary16(halves[k]);
+    return out;
+  }
+  return decodeSparse(packed, length, codec.kind === 'bisparse' || (codec.kind === 'nonzeros' && codec.of === 'bisparse'));
+}
+
+function encodeHalf(values: Float32Array): Encoded {
+  const halves = new Uint16Array(values.length);
+  const decoded = new Float32Array(values.length);
+  for (let k = 0; k < values.length; k++) {
+    halves[k] = toBinary16(values[k]);
+    decoded[k] = fromBinary16(halves[k]);
+  }
+  return { packed: new Uint8Array(halves.buffer), decoded };
+}
+
+/** A sparse payload of `slots` entries: float32 values, then indices (float32 as GeoMX stores them, or uint32). */
+function sparsePayload(slots: number, floatIndices: boolean): { packed: Uint8Array; values: Float32Array; indices: Float32Array | Uint32Array } {
+  const buffer = new ArrayBuffer(8 * slots);
+  const values = new Float32Array(buffer, 0, slots);
+  const indices = floatIndices ? new Float32Array(buffer, 4 * slots, slots) : new Uint32Array(buffer, 4 * slots, slots);
+  values.fill(floatIndices ? BISPARSE_PAD_VALUE : 0);
+  indices.fill(floatIndices ? BISPARSE_PAD_INDEX : NO_INDEX);
+  return { packed: new Uint8Array(buffer), values, indices };
+}
+
+function decodeSparse(packed: Uint8Array, length: number, floatIndices: boolean): Float32Array {
+  const buffer = packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength);
+  const slots = packed.byteLength / 8;
+  const values = new Float32Array(buffer, 0, slots);
+  const indices = floatIndices ? new Float32Array(buffer, 4 * slots, slots) : new Uint32Array(buffer, 4 * slots, slots);
+  const out = new Float32Array(length);
+  for (let i = 0; i < slots; i++) {
+    const index = indices[i];
+    // (as BSDecompress: a valid index's value is written, not added)
+    if (index >= 0 && index < length && index !== NO_INDEX) out[index] = values[i];
+  }
+  return out;
+}
+
+/** The first indices of the fixed permutation Bi-Sparse samples (per size: the same every call). */
+const samples = new Map<number, Int32Array>();
+
+function bisparseSample(elements: number, size: number): Int32Array {
+  const key = elements;
+  let sample = samples.get(key);
+  if (!sample || sample.length < size) {
+    sample = libstdcxxShuffle(elements, 42).slice(0, size);
+    samples.set(key, sample);
+  }
+  return sample;
+}
+
+/** Bi-Sparse's sample size: `original_size * 0.005 * threshold >= 10 ? original_size * 0.005 : 10 / threshold`, at most N. */
+export function bisparseSampleSize(elements: number, ratio: number): number {
+  const r = f(ratio);
+  const size = elements * 0.005 * r >= 10 ? Math.trunc(elements * 0.005) : Math.trunc(f(10 / r));
+  // (the C++ reads past the shuffled indices when this exceeds N; geobed samples all of them)
+  return Math.min(size, elements);
+}
+
+function encodeBisparse(grad: Float32Array, ratio: number, state: CodecState): Encoded {
+  const n = grad.length;
+  const u = (state.momentum ??= new Float32Array(n));
+  const v = (state.residual ??= new Float32Array(n));
+  for (let i = 0; i < n; i++) {
+    u[i] = f(f(u[i] * f(BISPARSE_MOMENTUM)) + grad[i]);
+    v[i] = v[i] + u[i];
+  }
+  const k = bisparseK(n, ratio);
+  const sampleSize = bisparseSampleSize(n, ratio);
+  // `const unsigned int top_k = sample_size * threshold;` (int times float, in float)
+  const sampleK = Math.trunc(f(sampleSize * f(ratio)));
+  const { packed, values, indices } = sparsePayload(k, true);
+  const decoded = new Float32Array(n);
+  if (sampleK === 0 || k === 0) return { packed, decoded };
+  const sample = bisparseSample(n, sampleSize);
+  const magnitudes = new Float32Array(sampleSize);
+  for (let i = 0; i < sampleSize; i++) magnitudes[i] = Math.abs(v[sample[i]]);
+  // the sampleK-th largest of the sample (the top of a min-heap of the sampleK largest)
+  const boundary = kthLargest(magnitudes, sampleK);
+  let taken = 0;
+  for (let i = 0; i < n && taken < k; i++) {
+    if (Math.abs(v[i]) >= boundary) {
+      values[taken] = v[i];
+      indices[taken] = i;
+      decoded[i] = v[i];
+      v[i] = 0;
+      u[i] = 0;
+      taken++;
+    }
+  }
+  return { packed, decoded };
+}
+
+function encodeTopk(grad: Float32Array, ratio: number, state: CodecState): Encoded {
+  const n = grad.length;
+  const acc = (state.residual ??= new Float32Array(n));
+  for (let i = 0; i < n; i++) acc[i] += grad[i];
+  const k = topkK(n, ratio);
+  const { packed, values, indices } = sparsePayload(k, false);
+  const decoded = new Float32Array(n);
+  const magnitudes = new Float32Array(n);
+  for (let i = 0; i < n; i++) magnitudes[i] = Math.abs(acc[i]);
+  const threshold = kthLargest(magnitudes, k);
+  // everything above the k-th largest magnitude, then entries equal to it in index order, until k are taken
+  let above = 0;
+  for (let i = 0; i < n; i++) if (Math.abs(acc[i]) > threshold) above++;
+  let ties = k - above;
+  let taken = 0;
+  for (let i = 0; i < n && taken < k; i++) {
+    const m = Math.abs(acc[i]);
+    if (m > threshold || (m === threshold && ties-- > 0)) {
+      values[taken] = acc[i];
+      indices[taken] = i;
+      decoded[i] = acc[i];
+      acc[i] = 0;
+      taken++;
+    }
+  }
+  return { packed, decoded };
+}
+
+function encodeNonzeros(sum: Float32Array, slots: number, geomx: boolean): Encoded {
+  const { packed, values, indices } = sparsePayload(slots, geomx);
+  const decoded = new Float32Array(sum.length);
+  let taken = 0;
+  for (let i = 0; i < sum.length && taken < slots; i++) {
+    if (sum[i] !== 0) {
+      values[taken] = sum[i];
+      indices[taken] = i;
+      decoded[i] = sum[i];
+      taken++;
+    }
+  }
+  return { packed, decoded };
+}
+
+/** The k-th largest of `values` (1 <= k <= length), by selection (values is reordered). */
+export function kthLargest(values: Float32Array, k: number): number {
+  let lo = 0, hi = values.length - 1;
+  const target = k - 1; // index in descending order
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >>> 1];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (values[i] > pivot) i++;
+      while (values[j] < pivot) j--;
+      if (i <= j) {
+        const t = values[i];
+        values[i] = values[j];
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return values[target];
+}
+
+/** Sum `values` into `sum`, each addition rounded to binary16 (a float16 server's sum). */
+export function addHalf(sum: Float32Array, values: Float32Array): void {
+  for (let k = 0; k < sum.length; k++) sum[k] = roundToBinary16(sum[k] + values[k]);
+}
