@@ -41,7 +41,7 @@ const methods = z.strictObject({
 });
 
 export const compressionSpec = z.preprocess(
-  (v) => (typeof v === 'string' && (COMPRESSION_METHODS as readonly string[]).includes(v) ? { [v]: {} } : v),
+  (v) => (typeof v === 'string' ? { [v]: {} } : v),
   methods.refine((o) => Object.keys(o).length === 1, `give exactly one method: ${COMPRESSION_METHODS.join(', ')}`),
 ).describe(`gradient compression: ${COMPRESSION_METHODS.join(', ')} (a name, or { method: { options } })`);
 
