@@ -2,6 +2,10 @@ import { expect } from 'vitest';
 import { syntheticSum } from '../src/train/synthetic.js';
 import type { Scenario } from '../src/scenario/types.js';
 import type { SchedulerRun } from '../src/run/simulate.js';
+import { SCHEDULER_NAMES, schedulerDefinition } from '../src/sync/schedulers/index.js';
+
+/** The schedulers whose workers end every iteration with the plain sum (not StellaTrain's, which gather every node's sparse selection: test/sync/compression/stellatrain.test.ts). */
+export const SUMMING_SCHEDULERS = SCHEDULER_NAMES.filter((name) => !schedulerDefinition(name)!.gathered);
 
 /**
  * Every worker held, for every chunk of every iteration, exactly the sum of

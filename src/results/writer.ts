@@ -6,7 +6,7 @@
  * manifest are written when the run ends (complete, interrupted or failed);
  * `geobed summarize` rebuilds them from the CSVs when it never did.
  */
-import { asynchronousServers, parameterAveraging } from '../sync/schedulers/index.js';
+import { asynchronousServers, compresses, parameterAveraging } from '../sync/schedulers/index.js';
 import { hfaRound } from '../sync/schedulers/hips.js';
 import { hasLans, longestComputeS, workerComputeS } from '../model/data-centers.js';
 import { closeSync, existsSync, openSync, readdirSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -123,7 +123,7 @@ export class RunWriter {
         : 'each worker\'s out-cut and every worker\'s in-cut; the max-flow cut search is left out on a mesh this large (workers^2 x links > 1e8), so the bound may be looser',
     };
     this.writeManifest('running');
-    const compressed = scenario.schedulers.some((c) => c.compression !== undefined);
+    const compressed = scenario.schedulers.some(compresses);
     this.iterations = iterationsTable(hasLans(scenario.dataCenters), compressed);
     this.transfers = transfersTable(hasLans(scenario.dataCenters), compressed);
     const asynchronous = scenario.schedulers.some((c) => asynchronousServers(c, scenario) !== null);

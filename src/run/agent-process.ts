@@ -126,7 +126,7 @@ async function startTraining(node: string, w: NonNullable<AgentInit['worker']>, 
   // (labelled by node, as in the simulator: the same seed draws the same batches in both modes)
   const trainer = trainerFor(t.spec, t.seed, t.shard, node);
   worker = new TrainingWorker(clock, trainer, new ExchangeLayout(t.arrays, t.spec.modelElements), {
-    index: w.index, count: w.count, iterations, evalEvery: t.spec.evalEvery, computeS: null, averaging: t.averaging, pullsModel: t.pullsModel,
+    index: w.index, count: w.count, iterations, evalEvery: t.spec.evalEvery, computeS: null, averaging: t.averaging, pullsModel: t.pullsModel, gathered: t.gathered,
   }, {
     stepped: (index, iteration, checksum) => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);

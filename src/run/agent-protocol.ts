@@ -7,7 +7,7 @@
  * run's management network (net/emu/management.ts), where an agent's first
  * message says which node it is.
  */
-import type { Averaging } from '../sync/schedulers/definition.js';
+import type { Averaging, SparseGather } from '../sync/schedulers/definition.js';
 import type { ControlDown, ControlUp } from '../sync/control.js';
 import type { ModelArray } from '../model/profiles.js';
 import type { Dataset } from '../train/data.js';
@@ -48,6 +48,8 @@ export interface AgentTraining {
   averaging: Averaging | null;
   /** MixedSync: the worker takes the model it pulls. */
   pullsModel: boolean;
+  /** A sparse all-gather (StellaTrain): the worker's sparse optimizer; null: not. */
+  gathered: SparseGather | null;
 }
 
 export type ToAgent =

@@ -26,7 +26,7 @@ import { Coordinator } from '../sync/coordinator.js';
 import type { Topology } from '../net/topology.js';
 import { CoordinatorEndpoint, isControlUp, type ControlUp } from '../sync/control.js';
 import { RunRecorder } from '../sync/record.js';
-import { asynchronousServers, makePolicy, parameterAveraging } from '../sync/schedulers/index.js';
+import { asynchronousServers, compresses, makePolicy, parameterAveraging, sparseGather } from '../sync/schedulers/index.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 import { UserError } from '../util/errors.js';
 import { hasLans, longestComputeS, workerComputeS } from '../model/data-centers.js';
@@ -155,7 +155,7 @@ class Emulation {
     });
     this.done.catch(() => undefined); // (awaited by emulate; a rejection before then is not unhandled)
     // an iteration's record is final once every agent has seen its end (see RunRecorder)
-    this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, true, hasLans(scenario.dataCenters), asynchronousServers(config, scenario) !== null, config.compression !== undefined);
+    this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, true, hasLans(scenario.dataCenters), asynchronousServers(config, scenario) !== null, compresses(config));
     const policy = makePolicy(config, scenario);
     this.coordinator = new Coordinator(policy, () => ({
       topology, nodes: scenario.dataCenters.map((dc) => dc.name), workers: scenario.workers, dataCenters: scenario.dataCenters, arrays: scenario.workload.arrays,
@@ -388,7 +388,7 @@ function agentInit(
       index, count: scenario.workers.length, computeS: workerComputeS(scenario.dataCenters, node, scenario.workload.computeS), values: options.values ?? false,
       training: training ? {
         spec: training, seed: scenario.seed, shard: options.trainingData!.shards[index], arrays: scenario.workload.arrays, backend: options.backend,
-        averaging: parameterAveraging(config), pullsModel: asynchronousServers(config, scenario) !== null,
+        averaging: parameterAveraging(config), pullsModel: asynchronousServers(config, scenario) !== null, gathered: sparseGather(config),
       } : null,
     },
   };

@@ -13,7 +13,7 @@ import { NodeAgent, type ChunkMessage } from '../sync/agent.js';
 import { InProcessChannel } from '../sync/control.js';
 import { RunRecorder, type IterationRecord, type RecordSink, type TransferLog, type UpdateRecord, type WorkerIterationRecord } from '../sync/record.js';
 import { binIndex, type LinkBins } from '../util/bins.js';
-import { asynchronousServers, makePolicy, parameterAveraging } from '../sync/schedulers/index.js';
+import { asynchronousServers, compresses, makePolicy, parameterAveraging, sparseGather } from '../sync/schedulers/index.js';
 import type { Policy } from '../sync/policy.js';
 import { SummingServer, SyntheticWorker } from '../train/synthetic.js';
 import type { ServerModel, WorkerModel } from '../sync/agent.js';
@@ -137,7 +137,7 @@ class Simulation {
     ));
     if (options.wireLog) sim.network.wireLog = options.wireLog;
     const asynchronous = asynchronousServers(config, scenario);
-    const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, false, hasLans(scenario.dataCenters), asynchronous !== null, config.compression !== undefined));
+    const recorder = (this.recorder = new RunRecorder(scenario.workers.length, scenario.results.transfers, options.sink ?? null, false, hasLans(scenario.dataCenters), asynchronous !== null, compresses(config)));
     const policy = options.policy ?? makePolicy(config, scenario);
     let channel: InProcessChannel | null = null;
     const coordinator = (this.coordinator = new Coordinator(policy, () => ({
@@ -171,7 +171,7 @@ class Simulation {
         worker = new TrainingWorker(sim.events, trainer, layout!, {
           index: workerIndex, count: scenario.workers.length, iterations: scenario.iterations,
           evalEvery: training.evalEvery, computeS: workerComputeS(scenario.dataCenters, node, scenario.workload.computeS), averaging,
-          pullsModel: asynchronous !== null,
+          pullsModel: asynchronous !== null, gathered: sparseGather(config),
         }, record!);
         this.workers.set(node, { checked: 0, mismatches: [], finals: new Map() });
       } else if (workerIndex >= 0) {

@@ -18,7 +18,7 @@
  */
 import type { Clock, Delivery, NodeTransport } from '../net/types.js';
 import type { Topology } from '../net/topology.js';
-import type { ChunkPlan, MeasureConfig, Plan } from './plan.js';
+import type { ChunkPlan, MeasureConfig, Plan, Tree } from './plan.js';
 import type { AgentReports, MessageKind } from './record.js';
 import type { Measurement, OnlineCommand, OnlineLevel } from './policy.js';
 import { auxiliaryPaths } from './multipath.js';
@@ -160,6 +160,23 @@ function keyIndex(plan: Plan): KeyIndex {
 }
 
 const memberships = new WeakMap<Plan, Map<string, number[]>>();
+const receivers = new WeakMap<Tree, Set<string>>();
+
+/** Does `node` contribute to the tree (its root, or a node with a parent)? Others in it only receive the final value (a gather's chain). */
+function contributes(tree: Tree, node: string): boolean {
+  return tree.root === node || tree.parent.has(node);
+}
+
+/** The nodes a tree hands its final value to. */
+function receiversOf(tree: Tree): Set<string> {
+  let set = receivers.get(tree);
+  if (!set) {
+    set = new Set();
+    for (const list of tree.children.values()) for (const n of list) set.add(n);
+    receivers.set(tree, set);
+  }
+  return set;
+}
 
 /**
  * The chunks a worker takes part in: those whose tree holds it, and every
@@ -172,7 +189,7 @@ function memberChunks(plan: Plan, node: string): number[] {
   if (!perNode) memberships.set(plan, (perNode = new Map()));
   let ids = perNode.get(node);
   if (!ids) {
-    ids = plan.chunks.filter((c) => c.tree < 0 || plan.trees[c.tree].root === node || plan.trees[c.tree].parent.has(node)).map((c) => c.id);
+    ids = plan.chunks.filter((c) => c.tree < 0 || contributes(plan.trees[c.tree], node) || receiversOf(plan.trees[c.tree]).has(node)).map((c) => c.id);
     perNode.set(node, ids);
   }
   return ids;
@@ -249,6 +266,11 @@ export class NodeAgent {
   private readonly windows = new Map<string, number[]>();
   /** Compression: each message stream's sender state (residuals, momentum), by "array offset hop". */
   private readonly codecStates = new Map<string, CodecState>();
+  /** Bounded staleness (Plan.staleness): the iterations begun, whose gradient is ready, and ended; the iterations complete but waiting for the one before to end. */
+  private begun = -1;
+  private readonly gradientsReady = new Set<number>();
+  private readonly ended = new Set<number>();
+  private readonly completeWaiting = new Set<number>();
 
   constructor(
     readonly node: string,
@@ -273,13 +295,31 @@ export class NodeAgent {
   }
 
   private beginIteration(iteration: number): void {
+    this.begun = iteration;
     this.control.computeStarted(this.node, iteration, this.clock.now());
     const state = this.state(iteration);
     this.worker!.compute(iteration, () => {
       this.control.gradientReady(this.node, iteration, this.clock.now());
       state.gradientReady = true;
-      if (state.plan) this.contributeLocal(iteration, state);
+      this.gradientsReady.add(iteration);
+      if (state.plan) {
+        this.contributeLocal(iteration, state);
+        this.beginWithStaleness(iteration + 1);
+      }
     });
+  }
+
+  /**
+   * Bounded staleness 1 (Plan.staleness; StellaTrain's core.cpp): iteration
+   * `iteration` computes once the one before has its gradient and the one
+   * before that has ended (its update applied), overlapping the previous
+   * iteration's exchange.
+   */
+  private beginWithStaleness(iteration: number): void {
+    if (iteration <= this.begun || iteration >= this.iterations) return;
+    const previous = this.states.get(iteration - 1)?.plan;
+    if (!previous?.staleness) return;
+    if (this.gradientsReady.has(iteration - 1) && (iteration < 2 || this.ended.has(iteration - 2))) this.beginIteration(iteration);
   }
 
   private state(iteration: number): IterationState {
@@ -317,7 +357,10 @@ export class NodeAgent {
       state.rootFinal = new Uint8Array(n);
       state.keyLeft = Int32Array.from(keyIndex(plan).chunks, (c) => c.length);
     }
-    if (state.gradientReady) this.contributeLocal(iteration, state);
+    if (state.gradientReady) {
+      this.contributeLocal(iteration, state);
+      this.beginWithStaleness(iteration + 1);
+    }
     const waiting = state.waiting;
     state.waiting = [];
     for (const d of waiting) this.handle(state, d);
@@ -333,6 +376,7 @@ export class NodeAgent {
     const members = memberChunks(plan, this.node);
     for (const id of members) {
       const chunk = plan.chunks[id];
+      if (chunk.tree >= 0 && !contributes(plan.trees[chunk.tree], this.node)) continue; // (it only receives this one)
       const given = this.worker!.contribution(iteration, chunk);
       const values = given && scale !== undefined ? given.map((v) => v * scale) : given;
       if (chunk.tree >= 0) this.addTreeContribution(iteration, state, chunk, values, this.node);
@@ -578,9 +622,24 @@ export class NodeAgent {
   }
 
   private endIteration(iteration: number): void {
+    const stale = this.states.get(iteration)?.plan?.staleness;
+    if (stale && iteration > 0 && !this.ended.has(iteration - 1)) {
+      // (its update waits for the one before's: updates apply in order)
+      this.completeWaiting.add(iteration);
+      return;
+    }
     this.worker!.iterationEnded?.(iteration);
     this.control.iterationDone(this.node, iteration, this.clock.now());
-    if (iteration + 1 < this.iterations) this.beginIteration(iteration + 1);
+    if (!stale) {
+      if (iteration + 1 < this.iterations) this.beginIteration(iteration + 1);
+      return;
+    }
+    this.ended.add(iteration);
+    this.ended.delete(iteration - 2);
+    this.gradientsReady.delete(iteration - 1);
+    this.beginWithStaleness(iteration + 1);
+    this.beginWithStaleness(iteration + 2);
+    if (this.completeWaiting.delete(iteration + 1)) this.endIteration(iteration + 1);
   }
 
   // ------------------------------------------------------------ per-key pulls

@@ -31,10 +31,13 @@ export interface ChunkPlan {
   tree: number;
   /**
    * What the final value is, when not the plain sum of the contributions:
-   * a weighted sum (contributions scaled as Plan.scale says), or the model
-   * a server holds after applying them (Plan.asynchronous).
+   * a weighted sum (contributions scaled as Plan.scale says), the model
+   * a server holds after applying them (Plan.asynchronous), the sum of
+   * compressed contributions (ChunkPlan.codecs), or one node's compressed
+   * contribution handed to every other (`gathered`: a sparse all-gather,
+   * whose workers add up the gathered chunks themselves).
    */
-  value?: 'weighted-sum' | 'model' | 'compressed';
+  value?: 'weighted-sum' | 'model' | 'compressed' | 'gathered';
   /** How this chunk's messages are compressed (sync/compression/stage.ts); absent: fp32 on every hop. */
   codecs?: ChunkCodecs;
 }
@@ -145,6 +148,13 @@ export interface Plan {
    * all. (Without it, a local stage gathers plainly: Plan.local.)
    */
   online?: { root: string; contributors: number; within?: Map<string, number> };
+  /**
+   * Bounded staleness (StellaTrain, 1): a worker computes iteration i + 1
+   * once its gradient of i is ready and iteration i - 1 has ended, so the
+   * compute overlaps iteration i's exchange; iterations still end (and
+   * their updates apply) in order. Absent: each iteration after the last.
+   */
+  staleness?: 1;
 }
 
 export interface LocalStage {

@@ -14,6 +14,8 @@ import type { ChunkPlan } from '../sync/plan.js';
 import type { WorkerModel } from '../sync/agent.js';
 import type { ModelArray } from '../model/profiles.js';
 import type { Trainer } from './trainer.js';
+import { SparseOptimizer } from './sparse-optimizer.js';
+import { wasSent } from '../sync/compression/codecs.js';
 
 /** Where each array of the exchange starts in the flat vector; the model fills the first `modelElements`. */
 export class ExchangeLayout {
@@ -65,12 +67,22 @@ export interface TrainingWorkerOptions {
    * with its own data center's workers after every iteration.
    */
   pullsModel?: boolean;
+  /**
+   * A sparse all-gather (StellaTrain): the worker adds up every node's
+   * chunk, in chunk order, and at the iteration's end steps a sparse
+   * optimizer on the indices sent (SparseOptimizer), with this momentum
+   * for sgd.
+   */
+  gathered?: { momentum: number } | null;
 }
 
 export class TrainingWorker implements WorkerModel {
   private gradient: Float32Array | null = null;
   private readonly sum: Float32Array;
   private received = 0;
+  /** A sparse all-gather: per iteration, the chunks gathered so far; and the optimizer. */
+  private readonly gatheredChunks = new Map<number, { chunk: ChunkPlan; values: Float32Array }[]>();
+  private readonly sparse: SparseOptimizer | null;
 
   constructor(
     private readonly clock: Clock,
@@ -80,6 +92,7 @@ export class TrainingWorker implements WorkerModel {
     private readonly events: TrainingEvents,
   ) {
     this.sum = new Float32Array(layout.modelElements);
+    this.sparse = options.gathered ? new SparseOptimizer(trainer.options.optimizer, options.gathered.momentum, layout.modelElements) : null;
     if (options.index === 0) events.snapshot(0, 0, trainer.weights());
   }
 
@@ -102,6 +115,14 @@ export class TrainingWorker implements WorkerModel {
 
   receivedFinal(iteration: number, chunk: ChunkPlan, values: Float32Array | null): void {
     const [start, end] = this.layout.range(chunk);
+    if (this.sparse) {
+      if (end <= start) return;
+      if (!values || values.length !== end - start) throw new Error(`iteration ${iteration} chunk ${chunk.id}: the gathered chunk arrived without its ${end - start} values`);
+      let list = this.gatheredChunks.get(iteration);
+      if (!list) this.gatheredChunks.set(iteration, (list = []));
+      list.push({ chunk, values });
+      return;
+    }
     if (end > start) {
       if (!values || values.length !== end - start) throw new Error(`iteration ${iteration} chunk ${chunk.id}: the aggregated gradient arrived without its ${end - start} values`);
       this.sum.set(values, start);
@@ -126,6 +147,29 @@ export class TrainingWorker implements WorkerModel {
 
   iterationEnded(iteration: number): void {
     if (this.options.averaging) this.stepped(iteration);
+    if (this.sparse) this.stepSparse(iteration);
+  }
+
+  /** Every node's chunk is in: their sum in chunk order (the same at every worker), its mean, and a step on the indices sent. */
+  private stepSparse(iteration: number): void {
+    const chunks = (this.gatheredChunks.get(iteration) ?? []).sort((a, b) => a.chunk.id - b.chunk.id);
+    this.gatheredChunks.delete(iteration);
+    const sum = this.sum.fill(0);
+    const sent = new Uint8Array(sum.length);
+    for (const { chunk, values } of chunks) {
+      const [start] = this.layout.range(chunk);
+      for (let k = 0; k < values.length; k++) {
+        if (!wasSent(values[k])) continue;
+        sent[start + k] = 1;
+        sum[start + k] += values[k];
+      }
+    }
+    const n = this.options.count;
+    for (let k = 0; k < sum.length; k++) sum[k] /= n;
+    const weights = this.trainer.weights();
+    this.sparse!.step(weights, sum, sent);
+    this.trainer.setWeights(weights);
+    this.stepped(iteration);
   }
 
   /** After iteration `iteration`'s step: report the weights (averaging: where the workers agree) and snapshot them at evaluation points. */

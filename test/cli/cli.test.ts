@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
 import { parseTraceCsv } from '../../src/scenario/traces/csv.js';
-import { ITERATION_COLUMNS, LINK_COLUMNS, SUMMARY_COLUMNS, TRANSFER_COLUMNS } from '../../src/results/tables.js';
+import { ITERATION_COLUMNS, LINK_COLUMNS, SUMMARY_COLUMNS, TRANSFER_COLUMNS, columnsOf, iterationsTable, transfersTable } from '../../src/results/tables.js';
 import { readCsv, useTempDir, writeFiles, scenarioText } from '../helpers.js';
 import { SCHEDULER_NAMES } from '../../src/sync/schedulers/index.js';
 
@@ -27,8 +27,11 @@ describe('geobed CLI', () => {
     for (const name of SCHEDULER_NAMES) expect(r.stdout).toMatch(new RegExp(`^${name}\\s+20\\s`, 'm'));
     expect(readdirSync(out).sort()).toEqual(['iterations.csv', 'links.csv', 'manifest.json', 'summary.csv', 'transfers.csv']);
     const header = (f: string) => readFileSync(join(out, f), 'utf8').split('\n')[0].split(',');
-    expect(header('iterations.csv')).toEqual(ITERATION_COLUMNS);
-    expect(header('transfers.csv')).toEqual(TRANSFER_COLUMNS);
+    // (StellaTrain compresses: iterations.csv and transfers.csv say what the messages would have been uncompressed)
+    expect(header('iterations.csv')).toEqual(columnsOf(iterationsTable(false, true)));
+    expect(header('transfers.csv')).toEqual(columnsOf(transfersTable(false, true)));
+    expect(ITERATION_COLUMNS.every((c) => header('iterations.csv').includes(c))).toBe(true);
+    expect(TRANSFER_COLUMNS.every((c) => header('transfers.csv').includes(c))).toBe(true);
     expect(header('links.csv')).toEqual(LINK_COLUMNS);
     expect(header('summary.csv')).toEqual(SUMMARY_COLUMNS);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
@@ -44,7 +47,8 @@ describe('geobed CLI', () => {
       const mine = rows.filter((r) => r.scheduler === name);
       expect(mine).toHaveLength(20);
       expect(mine.reduce((s, r) => s + Number(r.iteration_s), 0)).toBeCloseTo(Number(mine[mine.length - 1].end_s), 4);
-      for (const row of mine) expect(Number(row.iteration_s)).toBeGreaterThanOrEqual(Number(row.bound_s));
+      // (the bound moves the whole fp32 gradient: a scheduler that compresses may beat it)
+      if (name !== 'stellatrain') for (const row of mine) expect(Number(row.iteration_s)).toBeGreaterThanOrEqual(Number(row.bound_s));
     }
     const summary = readCsv(join(out, 'summary.csv'));
     expect(summary.map((r) => r.scheduler)).toEqual(SCHEDULER_NAMES);

@@ -7,14 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/run/simulate.js';
-import { SCHEDULER_NAMES } from '../../src/sync/schedulers/index.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
-import { expectPlainSums } from '../plain-sums.js';
+import { expectPlainSums, SUMMING_SCHEDULERS } from '../plain-sums.js';
 
 for (const file of ['quickstart.yaml', 'netstorm-9dc.yaml', 'netstorm-paper.yaml']) {
   describe(file, () => {
     const scenario = loadScenario(join(PACKAGE_ROOT, 'scenarios', file), {
-      iterations: 3, schedulers: [...SCHEDULER_NAMES], profile: file.startsWith('netstorm') ? 'resnet50' : undefined,
+      iterations: 3, schedulers: [...SUMMING_SCHEDULERS], profile: file.startsWith('netstorm') ? 'resnet50' : undefined,
     });
     scenario.results.transfers = false;
     for (const config of scenario.schedulers) {
@@ -35,7 +34,7 @@ describe('a WAN with a transit node that runs no worker', () => {
     'link_defaults: { bandwidth: { generator: redraw-uniform, min_mbps: 20, max_mbps: 155, period_s: 2 } }',
     'links:', '  - between: [r, a]', '  - between: [r, b]', '  - between: [r, c]', '  - between: [c, d]', '  - between: [a, b]',
     'workload: { gradient_mb: 12, compute_ms: 20 }',
-    `schedulers: [${SCHEDULER_NAMES.join(', ')}, { name: netstorm, label: netstorm-r1, roots: 1 }, { name: star, label: star-all, servers: all }]`,
+    `schedulers: [${SUMMING_SCHEDULERS.join(', ')}, { name: netstorm, label: netstorm-r1, roots: 1 }, { name: star, label: star-all, servers: all }]`,
   ].join('\n');
   const scenario = parseScenario(text, 'transit.yaml');
   scenario.results.transfers = false;

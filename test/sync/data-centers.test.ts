@@ -8,9 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import { simulate } from '../../src/run/simulate.js';
-import { SCHEDULER_NAMES } from '../../src/sync/schedulers/index.js';
 import { runScenario } from '../../src/run/run.js';
-import { expectPlainSums } from '../plain-sums.js';
+import { expectPlainSums, SUMMING_SCHEDULERS } from '../plain-sums.js';
 import { readCsv, useTempDir, writeFiles } from '../helpers.js';
 import { folderPlots } from '../../src/report/plot-folder.js';
 import { readFileSync } from 'node:fs';
@@ -35,7 +34,7 @@ const DCS = 3;
 const WORKERS = 7;
 
 describe('every scheduler over data centers with 2, 2 and 3 workers', () => {
-  const schedulers = `[${SCHEDULER_NAMES.join(', ')}, { name: star, label: star-all, servers: all }]`;
+  const schedulers = `[${SUMMING_SCHEDULERS.join(', ')}, { name: star, label: star-all, servers: all }]`;
   const scenario = parseScenario(text(schedulers), 'dcs.yaml');
   const relayed = parseScenario(text(schedulers, ['network: { underlay: relay }']), 'dcs.yaml');
   for (const s of [scenario, relayed]) {

@@ -21,19 +21,33 @@
  *   (GradientCompression::BSCSum: cap floor(N rho G) in float arithmetic,
  *   entries beyond it dropped), and top-k's way back (cap: k per
  *   contribution summed, so nothing is lost; at most N).
+ * - thresholdv16: StellaTrain's selection (thresholdv16.ts) of
+ *   K = max(1, floor(N (1 - cr) / W)) entries (engine/modules/compress.cpp,
+ *   float arithmetic) from the gradient plus the node's residual, the rest
+ *   kept as the residual (error feedback, no momentum correction). K float32
+ *   values and K indices, uint16 where N < 65,536, else uint32
+ *   (grad_exchange.cpp with IDX_COMPRESSION).
+ * - gathered: such a selection passed on unchanged (the sparse all-gather's
+ *   forwarding), the same K entries and bytes.
+ * A selected entry whose value is zero decodes to -0, so that a receiver
+ * knows it was sent (StellaTrain's optimizer steps every index it gets,
+ * zero or not).
  */
 import { libstdcxxShuffle } from '../../util/libstdcxx-shuffle.js';
 import { roundToBinary16, toBinary16, fromBinary16 } from './binary16.js';
+import { thresholdv16Select, type ThresholdState } from './thresholdv16.js';
 
 export type Codec =
   | { kind: 'fp16' }
   | { kind: 'bisparse'; ratio: number }
   | { kind: 'topk'; ratio: number }
-  | { kind: 'nonzeros'; of: 'bisparse' | 'topk'; ratio: number; contributions: number };
+  | { kind: 'nonzeros'; of: 'bisparse' | 'topk'; ratio: number; contributions: number }
+  | { kind: 'thresholdv16'; cr: number; nodes: number }
+  | { kind: 'gathered'; cr: number; nodes: number };
 
 /** A codec's state at one sender, for one message stream (one chunk on one kind of hop). */
-export interface CodecState {
-  /** topk: what was not sent yet. bisparse: the accumulation v. */
+export interface CodecState extends ThresholdState {
+  /** topk, thresholdv16: what was not sent yet. bisparse: the accumulation v. */
   residual?: Float32Array;
   /** bisparse: the momentum-corrected gradient u. */
   momentum?: Float32Array;
@@ -65,6 +79,17 @@ export function topkK(elements: number, ratio: number): number {
   return Math.min(elements, Math.max(1, Math.floor(elements * ratio)));
 }
 
+/** StellaTrain's budget per node: `max(min(N, 1), (int64) (N * ((1 - cr) / (float) W)))` in float arithmetic. */
+export function stellatrainK(elements: number, cr: number, nodes: number): number {
+  const k = f(f(1 - f(cr)) / nodes);
+  return Math.max(Math.min(elements, 1), Math.trunc(f(f(elements) * k)));
+}
+
+/** StellaTrain's index width: uint16 below 65,536 elements, else uint32. */
+export function stellatrainIndexBytes(elements: number): 2 | 4 {
+  return elements < 65536 ? 2 : 4;
+}
+
 /** Entries a sparse codec's message holds for N elements. */
 export function sparseSlots(codec: Exclude<Codec, { kind: 'fp16' }>, elements: number): number {
   switch (codec.kind) {
@@ -74,6 +99,9 @@ export function sparseSlots(codec: Exclude<Codec, { kind: 'fp16' }>, elements: n
       return topkK(elements, codec.ratio);
     case 'nonzeros':
       return codec.of === 'bisparse' ? bisparsePullK(elements, codec.ratio, codec.contributions) : Math.min(elements, topkK(elements, codec.ratio) * codec.contributions);
+    case 'thresholdv16':
+    case 'gathered':
+      return stellatrainK(elements, codec.cr, codec.nodes);
   }
 }
 
@@ -81,6 +109,7 @@ export function sparseSlots(codec: Exclude<Codec, { kind: 'fp16' }>, elements: n
 export function codecBytes(codec: Codec | null | undefined, elements: number): number {
   if (!codec) return 4 * elements;
   if (codec.kind === 'fp16') return 2 * elements;
+  if (codec.kind === 'thresholdv16' || codec.kind === 'gathered') return sparseSlots(codec, elements) * (4 + stellatrainIndexBytes(elements));
   return 8 * sparseSlots(codec, elements);
 }
 
@@ -91,7 +120,7 @@ export function codecBytes(codec: Codec | null | undefined, elements: number): n
  * messages summed to).
  */
 export function isLossy(codec: Codec): boolean {
-  return codec.kind === 'bisparse' || (codec.kind === 'topk' && codec.ratio < 1);
+  return codec.kind === 'bisparse' || codec.kind === 'thresholdv16' || (codec.kind === 'topk' && codec.ratio < 1);
 }
 
 export interface Encoded {
@@ -112,6 +141,10 @@ export function encode(codec: Codec, values: Float32Array, state: CodecState): E
       return encodeTopk(values, codec.ratio, state);
     case 'nonzeros':
       return encodeNonzeros(values, sparseSlots(codec, values.length), codec.of === 'bisparse');
+    case 'thresholdv16':
+      return encodeThresholdv16(values, sparseSlots(codec, values.length), state);
+    case 'gathered':
+      return encodeGathered(values, sparseSlots(codec, values.length));
   }
 }
 
@@ -123,7 +156,63 @@ export function decode(codec: Codec, packed: Uint8Array, length: number): Float3
     for (let k = 0; k < length; k++) out[k] = fromBinary16(halves[k]);
     return out;
   }
+  if (codec.kind === 'thresholdv16' || codec.kind === 'gathered') return decodeSelection(packed, length);
   return decodeSparse(packed, length, codec.kind === 'bisparse' || (codec.kind === 'nonzeros' && codec.of === 'bisparse'));
+}
+
+/** StellaTrain's message: K float32 values, then K indices (uint16 or uint32 by the tensor's size); unused slots hold an index past the end. */
+function selectionPayload(slots: number, length: number): { packed: Uint8Array; values: Float32Array; indices: Uint16Array | Uint32Array } {
+  const width = stellatrainIndexBytes(length);
+  const buffer = new ArrayBuffer(slots * (4 + width));
+  const indices = width === 2 ? new Uint16Array(buffer, 4 * slots, slots) : new Uint32Array(buffer, 4 * slots, slots);
+  indices.fill(width === 2 ? 0xffff : NO_INDEX);
+  return { packed: new Uint8Array(buffer), values: new Float32Array(buffer, 0, slots), indices };
+}
+
+function decodeSelection(packed: Uint8Array, length: number): Float32Array {
+  const width = stellatrainIndexBytes(length);
+  const slots = packed.byteLength / (4 + width);
+  const buffer = packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength);
+  const values = new Float32Array(buffer, 0, slots);
+  const indices = width === 2 ? new Uint16Array(buffer, 4 * slots, slots) : new Uint32Array(buffer, 4 * slots, slots);
+  const out = new Float32Array(length);
+  for (let i = 0; i < slots; i++) if (indices[i] < length) out[indices[i]] = values[i] === 0 ? -0 : values[i];
+  return out;
+}
+
+/** Was entry `v` of a decoded selection sent (a value, or a zero marked -0)? */
+export function wasSent(v: number): boolean {
+  return v !== 0 || Object.is(v, -0);
+}
+
+function encodeThresholdv16(grad: Float32Array, k: number, state: CodecState): Encoded {
+  const n = grad.length;
+  // the gradient plus the node's residual (cpu_gather.cpp adds it before compressing)
+  const acc = (state.residual ??= new Float32Array(n));
+  for (let i = 0; i < n; i++) acc[i] += grad[i];
+  const taken = thresholdv16Select(acc, k, state);
+  const { packed, values, indices } = selectionPayload(k, n);
+  const decoded = new Float32Array(n);
+  taken.forEach((index, slot) => {
+    values[slot] = acc[index];
+    indices[slot] = index;
+    decoded[index] = acc[index] === 0 ? -0 : acc[index];
+    acc[index] = 0; // what is sent leaves the residual
+  });
+  return { packed, decoded };
+}
+
+function encodeGathered(selection: Float32Array, k: number): Encoded {
+  const { packed, values, indices } = selectionPayload(k, selection.length);
+  const decoded = new Float32Array(selection.length);
+  let slot = 0;
+  for (let i = 0; i < selection.length && slot < k; i++) {
+    if (!wasSent(selection[i])) continue;
+    values[slot] = selection[i];
+    indices[slot++] = i;
+    decoded[i] = selection[i];
+  }
+  return { packed, decoded };
 }
 
 function encodeHalf(values: Float32Array): Encoded {

@@ -28,7 +28,7 @@ const bisparseOptions = z.strictObject({
   min_elements: z.number().int().min(1, 'at least 1').default(1000).describe('arrays smaller than this stay dense (MXNET_KVSTORE_SIZE_LOWER_BOUND: 1,000 in GeoMX\'s scripts, 200,000 the server\'s default)'),
 });
 
-export const COMPRESSION_METHODS = ['fp16', 'bisparse', 'mpq', 'topk'] as const;
+export const COMPRESSION_METHODS = ['fp16', 'bisparse', 'mpq', 'topk', 'thresholdv16'] as const;
 export type CompressionMethod = (typeof COMPRESSION_METHODS)[number];
 
 const methods = z.strictObject({
@@ -38,6 +38,10 @@ const methods = z.strictObject({
   topk: z.strictObject({
     ratio: ratio.default(0.01).describe('the fraction of each message\'s elements sent: k = max(1, floor(N ratio))'),
   }).optional().describe('the k largest |gradient + residual| with error feedback (Deep Gradient Compression\'s sparsification)'),
+  thresholdv16: z.strictObject({
+    cr: z.number().min(0, 'at least 0').lt(1, 'less than 1 (the fraction of elements dropped)').default(0.99)
+      .describe('the compression ratio: the fraction dropped; each of W nodes sends max(1, floor(N (1 - cr) / W)) (0.99 the engine\'s default, 0.95 its test script)'),
+  }).optional().describe('StellaTrain\'s cache-aware threshold selection in blocks of 16 (stellatrain only)'),
 });
 
 export const compressionSpec = z.preprocess(
@@ -47,8 +51,8 @@ export const compressionSpec = z.preprocess(
 
 export type Compression = z.output<typeof compressionSpec>;
 
-/** Where a scheduler's compression applies. */
-export type CompressionPlacement = 'every-hop' | 'levels';
+/** Where a scheduler's compression applies (`own`: its plan carries its codecs itself). */
+export type CompressionPlacement = 'every-hop' | 'levels' | 'own';
 
 export function compressionMethod(compression: Compression): CompressionMethod {
   return Object.keys(compression)[0] as CompressionMethod;
@@ -122,11 +126,12 @@ export function sparsifiedWhole(compression: Compression | undefined, elements: 
 }
 
 const GEOMX_ONLY = 'Bi-Sparse and MPQ are GeoMX\'s, between its local and global servers: use them on hips';
+export const STELLATRAIN_ONLY = 'thresholdv16 is StellaTrain\'s, a budget per node over its sparse all-gather: use it on stellatrain';
 
 /** A scheduler that compresses on every hop (fp16, top-k); `sparse`: null if top-k fits it, else why not. */
 export function everyHopCompression(sparse: string | null = null): { placement: CompressionPlacement; refuse(options: unknown, method: CompressionMethod): string | null } {
   return {
     placement: 'every-hop',
-    refuse: (_o, method) => (method === 'bisparse' || method === 'mpq' ? GEOMX_ONLY : method === 'topk' ? sparse : null),
+    refuse: (_o, method) => (method === 'bisparse' || method === 'mpq' ? GEOMX_ONLY : method === 'thresholdv16' ? STELLATRAIN_ONLY : method === 'topk' ? sparse : null),
   };
 }

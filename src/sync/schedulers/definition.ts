@@ -82,6 +82,12 @@ export interface SchedulerDefinition<Spec extends z.ZodObject = z.ZodObject> {
    */
   averaging?(options: z.output<Spec>): Averaging | null;
   /**
+   * Workers that add up gathered sparse chunks and step a sparse optimizer
+   * on the indices sent only (StellaTrain: ChunkPlan.value 'gathered'),
+   * with the lazy momentum its SGD takes; null or absent: not.
+   */
+  gathered?(options: z.output<Spec>): SparseGather | null;
+  /**
    * Global servers that apply each data center's update on its own, with
    * the optimizer they run (MixedSync: Plan.asynchronous); the workers take
    * the model they pull. Null or absent: no asynchronous server.
@@ -93,6 +99,11 @@ export interface SchedulerDefinition<Spec extends z.ZodObject = z.ZodObject> {
 export interface AsynchronousServers {
   servers: string[];
   dcasgd: { lambda: number } | null;
+}
+
+/** A sparse all-gather's optimizer settings (StellaTrain's CPU optimizer). */
+export interface SparseGather {
+  momentum: number;
 }
 
 /** Parameter averaging's periods (HFA). */

@@ -40,7 +40,7 @@ import { treeFromParents, type Plan, type Tree } from '../plan.js';
 import type { Policy } from '../policy.js';
 import { common, defineScheduler, nodeName } from './definition.js';
 import { keyPartChunks } from './star.js';
-import { sparsifiedWhole } from '../compression/stage.js';
+import { sparsifiedWhole, STELLATRAIN_ONLY } from '../compression/stage.js';
 
 const hfaSpec = z.strictObject({
   k1: z.number().int().min(1, 'at least 1').max(1_000_000).default(20).describe('iterations between averagings within a data center (MXNET_KVSTORE_HFA_K1; GeoMX\'s scripts and docs: 20)'),
@@ -161,7 +161,7 @@ export const hips = defineScheduler(hipsSpec, {
           : `sync: mixed steps the optimizer at the global server; GeoMX compresses (examples/cnn_fp16.py, cnn_bsc.py, cnn_mpq.py) with dist_sync and the optimizer at the workers`;
       }
       if (o.sync === 'hfa') return 'sync: hfa exchanges parameters, not gradients (examples/cnn_hfa.py compresses nothing)';
-      return null;
+      return method === 'thresholdv16' ? STELLATRAIN_ONLY : null;
     },
   },
   check: (o, run) => {

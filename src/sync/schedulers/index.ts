@@ -8,15 +8,16 @@ import { hasLans } from '../../model/data-centers.js';
 import { withLocalStage } from '../local-stage.js';
 import { compressionMethod, withCompression } from '../compression/stage.js';
 import type { Policy } from '../policy.js';
-import type { AsynchronousServers, Averaging, RunFacts, SchedulerDefinition } from './definition.js';
+import type { AsynchronousServers, Averaging, RunFacts, SchedulerDefinition, SparseGather } from './definition.js';
 import { star } from './star.js';
 import { mlnet } from './mlnet.js';
 import { tsengine } from './tsengine.js';
 import { ring } from './ring.js';
 import { netstorm } from './netstorm.js';
 import { hips } from './hips.js';
+import { stellatrain } from './stellatrain.js';
 
-const DEFINITIONS = [star, mlnet, tsengine, ring, netstorm, hips] as const;
+const DEFINITIONS = [star, mlnet, tsengine, ring, netstorm, hips, stellatrain] as const;
 
 export const SCHEDULERS: readonly SchedulerDefinition[] = DEFINITIONS as readonly SchedulerDefinition[];
 
@@ -48,6 +49,11 @@ export function parameterAveraging(config: SchedulerConfig): Averaging | null {
   return schedulerDefinition(config.name)!.averaging?.(config as never) ?? null;
 }
 
+/** Whether the scheduler's workers add up gathered sparse chunks and step a sparse optimizer (StellaTrain), and its settings; null: not. */
+export function sparseGather(config: SchedulerConfig): SparseGather | null {
+  return schedulerDefinition(config.name)!.gathered?.(config as never) ?? null;
+}
+
 /** Whether the scheduler's global servers apply each data center's update on its own (MixedSync), where, and with what; null: not. */
 export function asynchronousServers(config: SchedulerConfig, run: Pick<RunFacts, 'dataCenters'>): AsynchronousServers | null {
   return schedulerDefinition(config.name)!.asynchronous?.(config as never, run) ?? null;
@@ -59,11 +65,16 @@ export function makePolicy(config: SchedulerConfig, run: RunFacts): Policy {
   const policy = definition.policy(config as never, run);
   const level = typeof definition.level === 'function' ? definition.level(config as never) : definition.level ?? 'data-centers';
   const staged = level === 'data-centers' && hasLans(run.dataCenters) ? withLocalStage(policy, run.dataCenters) : policy;
-  if (!config.compression) return staged;
+  if (!config.compression || definition.compression!.placement === 'own') return staged;
   return withCompression(staged, config.compression, definition.compression!.placement, {
     workers: new Set(run.workers),
     dataCenters: run.dataCenters.filter((dc) => dc.workers.length > 0).length,
   });
+}
+
+/** Whether the scheduler's messages are compressed (its `compression:`, or a scheduler that always compresses: StellaTrain). */
+export function compresses(config: SchedulerSpec): boolean {
+  return config.compression !== undefined || schedulerDefinition(config.name)!.compression?.placement === 'own';
 }
 
 /** Why the scheduler cannot carry its `compression:` with its options; null: it can (or it has none). */
