@@ -38,13 +38,14 @@ describe.skipIf(!isRoot)('compression, emulated (root)', () => {
     }
   }, 240_000);
 
-  it('real training with fp16, Bi-Sparse and top-k: every worker the same weights every step, the bytes the simulator counts, and it learns', async () => {
+  it('real training with fp16, Bi-Sparse, top-k and StellaTrain: every worker the same weights every step, the bytes the simulator counts, and it learns', async () => {
     const text = readFileSync(join(PACKAGE_ROOT, 'scenarios', 'train-mnist.yaml'), 'utf8').replace('../traces/', `${join(PACKAGE_ROOT, 'traces')}/`)
       .replace(/schedulers:\n(  - .*\n)+/, [
         'schedulers:',
         '  - { name: hips, label: hips-fp16, compression: fp16 }',
         '  - { name: hips, label: hips-bsc, compression: { bisparse: { ratio: 0.01 } } }',
-        '  - { name: star, label: star-topk, compression: { topk: { ratio: 0.01 } } }', '',
+        '  - { name: star, label: star-topk, compression: { topk: { ratio: 0.01 } } }',
+        '  - { name: stellatrain, label: st-0, compression: { thresholdv16: { cr: 0 } } }', '',
       ].join('\n'));
     const scenario = parseScenario(text, join(dir.path, 'train.yaml'), { iterations: 15 });
     // (a run fails if any worker's weights differ from the others' after a step: emulate checks every checksum)
@@ -57,11 +58,15 @@ describe.skipIf(!isRoot)('compression, emulated (root)', () => {
       'hips-bsc': 3 * ((8 * 2007 + 4 * 256 + 8 * 25 + 4 * 10) + (8 * 8028 + 4 * 256 + 8 * 102 + 4 * 10) + 32),
       // up: k = max(1, floor(N 0.01)) values and uint32 indices; down: the sum's nonzeros, k per worker (4)
       'star-topk': 3 * ((8 * 2007 + 8 * 2 + 8 * 25 + 8 * 1) + 4 * (8 * 2007 + 8 * 2 + 8 * 25 + 8 * 1) + 32),
+      // 4 chunks, each 3 hops round the ring; K = N / 4 per node (cr 0), uint32 indices above 65,536 elements, uint16 below
+      'st-0': 4 * 3 * (50_176 * 8 + 64 * 6 + 640 * 6 + 2 * 6),
     };
     for (const run of out.runs) {
       expect(run.iterations).toHaveLength(15);
       for (const it of run.iterations) expect(it.bytes, run.label).toBe(perIteration[run.label]);
       expect(run.training!.accuracy.at(-1)!.testAccuracy, run.label).toBeGreaterThan(run.label === 'hips-fp16' ? 0.8 : 0.6);
+      // StellaTrain: staleness 1, the next iteration's compute starts before this one's exchange ends
+      if (run.label === 'st-0') for (let i = 1; i < 15; i++) expect(run.iterations[i].start).toBeLessThan(run.iterations[i - 1].end);
     }
   }, 300_000);
 });
