@@ -11,7 +11,6 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { loadScenario, parseScenario } from '../../src/scenario/load.js';
-import { SCHEDULER_NAMES } from '../../src/sync/schedulers/index.js';
 import { emulate } from '../../src/run/emulate.js';
 import { runScenario } from '../../src/run/run.js';
 import { Topology } from '../../src/net/topology.js';
@@ -20,7 +19,7 @@ import { ManagementNetwork, managementTags } from '../../src/net/emu/management.
 import { OWNERS_DIR } from '../../src/net/emu/owners.js';
 import { listNamespaces, run } from '../../src/net/emu/exec.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
-import { expectPlainSums } from '../plain-sums.js';
+import { expectPlainSums, SUMMING_SCHEDULERS } from '../plain-sums.js';
 import { useTempDir } from '../helpers.js';
 import { cleanUpAfterEach, isRoot } from './emu-helpers.js';
 
@@ -53,7 +52,7 @@ const connects = (host: string, port: number) => `
 
 describe.skipIf(!isRoot)('the control plane over TCP (root)', () => {
   const dir = useTempDir();
-  const scenario = loadScenario(QUICKSTART, { iterations: 2, schedulers: [...SCHEDULER_NAMES] });
+  const scenario = loadScenario(QUICKSTART, { iterations: 2, schedulers: [...SUMMING_SCHEDULERS] });
 
   for (const config of scenario.schedulers) {
     it(`${config.label}: over TCP every worker ends every iteration with the plain sum, as over IPC`, async () => {

@@ -8,11 +8,10 @@ import { execa } from 'execa';
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadScenario } from '../../src/scenario/load.js';
-import { SCHEDULER_NAMES } from '../../src/sync/schedulers/index.js';
 import { emulate } from '../../src/run/emulate.js';
 import { listNamespaces } from '../../src/net/emu/exec.js';
 import { PACKAGE_ROOT } from '../../src/util/paths.js';
-import { expectPlainSums } from '../plain-sums.js';
+import { expectPlainSums, SUMMING_SCHEDULERS } from '../plain-sums.js';
 import { assertFiguresOnlyIfHostKeptUp, hostProblems } from './emu-helpers.js';
 import { readCsv, useTempDir, writeFiles, scenarioText } from '../helpers.js';
 
@@ -22,7 +21,7 @@ const QUICKSTART = join(PACKAGE_ROOT, 'scenarios', 'quickstart.yaml');
 
 /** The quickstart with a one-way delay of 20, 40, 60, 80 and 20 ms on its five links. */
 function QUICKSTART_WITH_DELAYS() {
-  const scenario = loadScenario(QUICKSTART, { iterations: 2, schedulers: [...SCHEDULER_NAMES] });
+  const scenario = loadScenario(QUICKSTART, { iterations: 2, schedulers: [...SUMMING_SCHEDULERS] });
   const delays = [0.02, 0.04, 0.06, 0.08, 0.02];
   const links = scenario.links.map((l) => ({ ...l, delayS: delays[Math.floor(l.id / 2)] }));
   return { ...scenario, links };
@@ -51,7 +50,7 @@ const QUARTER = join(PACKAGE_ROOT, 'test', 'emu', 'fixtures', 'quickstart-quarte
 
 describe.skipIf(!isRoot)('emulated runs (root)', () => {
   const scratch = useTempDir();
-  const scenario = loadScenario(QUARTER, { iterations: 2, schedulers: [...SCHEDULER_NAMES] });
+  const scenario = loadScenario(QUARTER, { iterations: 2, schedulers: [...SUMMING_SCHEDULERS] });
   for (const config of scenario.schedulers) {
     it(`${config.label}: every worker ends every iteration with the plain sum, over real TCP`, async (ctx) => {
       const run = await emulate(scenario, config, { values: true, timeoutS: 60 });
