@@ -9,7 +9,11 @@
  *     a checksum of the weights every step) against the same model trained
  *     from scratch in that plain loop (set-up included), as a ratio of wall
  *     time.
- * Goal: overhead under 1.1x for the MLP.
+ *  3. Compression's cost: the same run with the worker's messages to a
+ *     server compressed (fp16, top-k 1%, and StellaTrain's thresholdv16 over
+ *     its all-gather), wall time per step against the dense run, per model.
+ * Goals: overhead under 1.1x for the MLP; fp16 and top-k within 1.2x of
+ * dense on the CNN.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/train/backend.js';
@@ -52,16 +56,19 @@ function plainLoop(model: ModelName, steps: number, fromScratch = false): number
   return seconds;
 }
 
-/** Seconds for `iterations` of one MLP worker in a simulated geobed run (compute time 0: wall time is all real work). */
-function insideGeobed(iterations: number): number {
+/**
+ * Seconds for `iterations` of one worker in a simulated geobed run (compute time 0: wall time is all real work),
+ * its server on b (or, with two `workers`, a second worker there).
+ */
+function insideGeobed(iterations: number, model: ModelName = 'mlp', scheduler = 'star', workers = 1): number {
   const text = [
-    'name: bench', 'seed: 1', `iterations: ${iterations}`, 'nodes: [a, { name: b, worker: false }]',
+    'name: bench', 'seed: 1', `iterations: ${iterations}`, `nodes: [a, { name: b, worker: ${workers === 2} }]`,
     'links: [{ between: [a, b], bandwidth: 1000 }]',
-    'workload: { compute_ms: 0, train: { model: mlp, batch: 32, eval_every: 100000 } }', 'schedulers: [star]', '',
+    `workload: { compute_ms: 0, train: { model: ${model}, batch: 32, eval_every: 100000 } }`, `schedulers: [${scheduler}]`, '',
   ].join('\n');
   const scenario = parseScenario(text, 'bench.yaml');
   const training = scenario.workload.training!;
-  const prepared = prepareData(training, 1, 1, (shard, label) => trainerFor(training, 1, shard, label));
+  const prepared = prepareData(training, 1, scenario.workers.length, (shard, label) => trainerFor(training, 1, shard, label));
   simulate({ ...scenario, iterations: 3 }, scenario.schedulers[0], { trainingData: prepared }); // warm-up
   const t0 = performance.now();
   simulate(scenario, scenario.schedulers[0], { trainingData: prepared });
@@ -108,3 +115,31 @@ process.stdout.write(`${formatTable(['', 'seconds', 'ms/step', 'rounds (s)'], [
 ])}\n`);
 const ratio = geobed / plain;
 process.stdout.write(`ratio ${ratio.toFixed(3)}x (goal: under 1.1x): ${ratio < 1.1 ? 'met' : 'NOT met'}\n`);
+
+// Compression's cost per step, against the same run uncompressed (star's server on b); StellaTrain's two workers
+// against two dense workers on a ring (its own exchange has no server).
+const methods: [string, string, string][] = [
+  ['fp16', '{ name: star, servers: [b], compression: fp16 }', '{ name: star, servers: [b] }'],
+  ['top-k 1%', '{ name: star, servers: [b], compression: { topk: { ratio: 0.01 } } }', '{ name: star, servers: [b] }'],
+  ['thresholdv16 (stellatrain, cr 0.99)', 'stellatrain', 'ring'],
+];
+const compressionRows: string[][] = [];
+const verdicts: string[] = [];
+for (const model of ['mlp', 'cnn'] as const) {
+  const steps = model === 'cnn' ? 60 : 200;
+  for (const [name, scheduler, dense] of methods) {
+    const timed: number[] = [];
+    const denseTimed: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const workers = scheduler === 'stellatrain' ? 2 : 1;
+      denseTimed.push(insideGeobed(steps, model, dense, workers));
+      timed.push(insideGeobed(steps, model, scheduler, workers));
+    }
+    const ratio = median(timed) / median(denseTimed);
+    compressionRows.push([model, name, ((median(denseTimed) / steps) * 1000).toFixed(1), ((median(timed) / steps) * 1000).toFixed(1), `${ratio.toFixed(3)}x`]);
+    if (model === 'cnn' && name !== 'thresholdv16 (stellatrain, cr 0.99)') verdicts.push(`${name} on the CNN: ${ratio.toFixed(3)}x (goal: within 1.2x): ${ratio <= 1.2 ? 'met' : 'NOT met'}`);
+  }
+}
+process.stdout.write(`\nCompression's cost (wasm, batch ${BATCH}, a simulated run with compute 0; median of 3 alternating rounds):\n`);
+process.stdout.write(`${formatTable(['model', 'method', 'dense ms/step', 'compressed ms/step', 'ratio'], compressionRows)}\n`);
+for (const v of verdicts) process.stdout.write(`${v}\n`);

@@ -24,8 +24,8 @@ import type { Measurement, OnlineCommand, OnlineLevel } from './policy.js';
 import { auxiliaryPaths } from './multipath.js';
 import { relayPath } from './relay.js';
 import { dataCenterOfName } from '../model/data-centers.js';
-import { addHalf, codecBytes, decode, encode, type Codec, type CodecState } from './compression/codecs.js';
-import { roundAllToBinary16 } from './compression/binary16.js';
+import { codecBytes, decode, encode, type Codec, type CodecState } from './compression/codecs.js';
+import { addHalf, roundAllToBinary16 } from './compression/binary16.js';
 
 /** How messages cross the WAN: `ip`, the kernel routes them (cut-through); `relay`, agents forward them between neighbours (store-and-forward). */
 export type Underlay = 'ip' | 'relay';

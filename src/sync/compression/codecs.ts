@@ -34,7 +34,7 @@
  * zero or not).
  */
 import { libstdcxxShuffle } from '../../util/libstdcxx-shuffle.js';
-import { roundToBinary16, toBinary16, fromBinary16 } from './binary16.js';
+import { fromHalves, toHalves } from './binary16.js';
 import { thresholdv16Select, type ThresholdState } from './thresholdv16.js';
 
 export type Codec =
@@ -150,12 +150,7 @@ export function encode(codec: Codec, values: Float32Array, state: CodecState): E
 
 /** The values a receiver gets from a payload of `length` elements. */
 export function decode(codec: Codec, packed: Uint8Array, length: number): Float32Array {
-  if (codec.kind === 'fp16') {
-    const halves = new Uint16Array(packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength));
-    const out = new Float32Array(length);
-    for (let k = 0; k < length; k++) out[k] = fromBinary16(halves[k]);
-    return out;
-  }
+  if (codec.kind === 'fp16') return fromHalves(new Uint16Array(packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength)), length);
   if (codec.kind === 'thresholdv16' || codec.kind === 'gathered') return decodeSelection(packed, length);
   return decodeSparse(packed, length, codec.kind === 'bisparse' || (codec.kind === 'nonzeros' && codec.of === 'bisparse'));
 }
@@ -216,13 +211,8 @@ function encodeGathered(selection: Float32Array, k: number): Encoded {
 }
 
 function encodeHalf(values: Float32Array): Encoded {
-  const halves = new Uint16Array(values.length);
-  const decoded = new Float32Array(values.length);
-  for (let k = 0; k < values.length; k++) {
-    halves[k] = toBinary16(values[k]);
-    decoded[k] = fromBinary16(halves[k]);
-  }
-  return { packed: new Uint8Array(halves.buffer), decoded };
+  const { halfBits, rounded } = toHalves(values);
+  return { packed: new Uint8Array(halfBits.buffer), decoded: rounded };
 }
 
 /** A sparse payload of `slots` entries: float32 values, then indices (float32 as GeoMX stores them, or uint32). */
@@ -370,9 +360,4 @@ export function kthLargest(values: Float32Array, k: number): number {
     else break;
   }
   return values[target];
-}
-
-/** Sum `values` into `sum`, each addition rounded to binary16 (a float16 server's sum). */
-export function addHalf(sum: Float32Array, values: Float32Array): void {
-  for (let k = 0; k < sum.length; k++) sum[k] = roundToBinary16(sum[k] + values[k]);
 }
