@@ -9,7 +9,7 @@ import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../util/errors.js';
 import { readCsvFile, readFolders } from './folders.js';
 import { compareGroups, groupRuns } from './compare.js';
-import { accuracyPlot, iterationPlots, linkPlots, schedulerColours, speedupPlot, stalenessPlot, topologyPlots, type Plot } from './plots.js';
+import { accuracyBytesPlots, accuracyPlot, iterationPlots, linkPlots, schedulerColours, speedupPlot, stalenessPlot, topologyPlots, type Plot } from './plots.js';
 import { trafficPlots } from './traffic.js';
 import { pngOf, svgOf } from './render.js';
 import { existsSync } from 'node:fs';
@@ -30,6 +30,7 @@ export function folderPlots(dir: string, options: PlotOptions = {}): Plot[] {
   const plots: Plot[] = [...iterationPlots(iterations, colours)];
   const acc = accuracyPlot(accuracy, colours);
   if (acc) plots.push(acc);
+  plots.push(...accuracyBytesPlots(accuracy, iterations, colours));
   const staleness = stalenessPlot(readCsvFile(dir, 'updates.csv'), colours);
   if (staleness) plots.push(staleness);
   if (existsSync(join(dir, 'sweep.json'))) {

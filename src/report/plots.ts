@@ -111,6 +111,58 @@ export function accuracyPlot(accuracy: Row[], colours: ReturnType<typeof schedul
 }
 
 /**
+ * Real training: test accuracy against the bytes sent so far (the DML
+ * traffic study's accuracy against data sent): each evaluation at
+ * `iteration` steps joined with the iterations before it in
+ * iterations.csv (the same scenario, mode, profile, seed and scheduler),
+ * their bytes summed, on a log scale (compression moves a run by orders
+ * of magnitude); with LANs, a second plot of the WAN's bytes.
+ */
+export function accuracyBytesPlots(accuracy: Row[], iterations: Row[], colours: ReturnType<typeof schedulerColours>): Plot[] {
+  if (accuracy.length === 0) return [];
+  const key = (r: Row) => [r.scenario, r.mode, r.profile, r.seed, r.scheduler].join('|');
+  const cumulative = new Map<string, { bytes: number[]; wan: number[] }>();
+  const byRun = new Map<string, Row[]>();
+  for (const r of iterations) byRun.set(key(r), [...(byRun.get(key(r)) ?? []), r]);
+  for (const [k, rows] of byRun) {
+    const sorted = rows.sort((a, b) => Number(a.iteration) - Number(b.iteration));
+    const bytes = [0], wan = [0];
+    for (const r of sorted) {
+      bytes.push(bytes.at(-1)! + Number(r.bytes));
+      wan.push(wan.at(-1)! + Number(r.wan_bytes ?? r.bytes));
+    }
+    cumulative.set(k, { bytes, wan });
+  }
+  const hasLans = iterations.some((r) => r.wan_bytes !== undefined);
+  const plot = (name: string, title: string, which: 'bytes' | 'wan'): Plot => {
+    const rows = accuracy.flatMap((r) => {
+      const sums = cumulative.get(key(r))?.[which];
+      const steps = Number(r.iteration);
+      // (a log scale: the evaluation before any step, at 0 bytes, is left out)
+      if (!sums || steps >= sums.length || sums[steps] <= 0) return [];
+      return [{ scheduler: r.scheduler, seed: Number(r.seed), gigabytes: sums[steps] / 1e9, test_accuracy: Number(r.test_accuracy) }];
+    });
+    return {
+      name, title, rows,
+      spec: spec(title, rows, {
+        width: 420, height: 260,
+        mark: { type: 'line', point: true, strokeWidth: 2 },
+        encoding: {
+          x: { field: 'gigabytes', type: 'quantitative', title: which === 'wan' ? 'GB sent over the WAN (log scale)' : 'GB sent (log scale)', scale: { type: 'log' } },
+          y: { field: 'test_accuracy', type: 'quantitative', title: 'test accuracy', axis: { format: '.0%' } },
+          color: colour(colours),
+          detail: { field: 'seed', type: 'nominal' },
+        },
+      }),
+    };
+  };
+  return [
+    plot('accuracy-bytes', 'Test accuracy against data sent', 'bytes'),
+    ...(hasLans ? [plot('accuracy-wan-bytes', 'Test accuracy against data sent over the WAN', 'wan')] : []),
+  ];
+}
+
+/**
  * Asynchronous schedulers (updates.csv): how stale the global servers'
  * updates were, as the share of updates at each staleness, per scheduler.
  */
