@@ -3,7 +3,9 @@
  * models in the NetStorm paper's setup, built for Fashion-MNIST (1 input
  * channel, 10 classes) as MXNet's model zoo defines them. Their fp32 sizes
  * come out at the paper's figures: AlexNet 228 MB, ResNet-50 94 MB,
- * VGG-16 537 MB.
+ * VGG-16 537 MB. And StellaTrain's model: ResNet-152 as torchvision
+ * defines it for ImageNet (3 channels, 1,000 classes), 60.2 M parameters,
+ * 241 MB (kaist-ina/stellatrain test_script.sh trains resnet152).
  */
 
 export interface ModelArray {
@@ -56,14 +58,10 @@ function vgg16(): ModelArray[] {
   return arrays;
 }
 
-function resnet50(): ModelArray[] {
-  const arrays: ModelArray[] = [...conv('conv0', 1, 64, 7, false), ...batchNorm('bn0', 64)];
-  const stages = [
-    { blocks: 3, width: 64 },
-    { blocks: 4, width: 128 },
-    { blocks: 6, width: 256 },
-    { blocks: 3, width: 512 },
-  ];
+/** A bottleneck ResNet: its stages' block counts, input channels and classes. */
+function bottleneckResnet(blocks: number[], channels: number, classes: number): ModelArray[] {
+  const arrays: ModelArray[] = [...conv('conv0', channels, 64, 7, false), ...batchNorm('bn0', 64)];
+  const stages = blocks.map((n, s) => ({ blocks: n, width: 64 << s }));
   let cin = 64;
   stages.forEach((stage, s) => {
     for (let b = 0; b < stage.blocks; b++) {
@@ -78,14 +76,17 @@ function resnet50(): ModelArray[] {
       cin = w * 4;
     }
   });
-  arrays.push(...dense('fc', 2048, 10));
+  arrays.push(...dense('fc', 2048, classes));
   return arrays;
 }
 
 export const PROFILES: Record<string, () => ModelProfile> = {
   alexnet: () => ({ name: 'alexnet', arrays: alexnet(), computeS: 0.1 }),
-  resnet50: () => ({ name: 'resnet50', arrays: resnet50(), computeS: 0.15 }),
+  resnet50: () => ({ name: 'resnet50', arrays: bottleneckResnet([3, 4, 6, 3], 1, 10), computeS: 0.15 }),
   vgg16: () => ({ name: 'vgg16', arrays: vgg16(), computeS: 0.3 }),
+  // (ResNet-50's nominal step scaled by the two models' forward FLOPs, torchvision's 11.6 and 4.1 GFLOPs: a nominal
+  // figure, no measurement; scenarios that depend on it give compute_ms, as scenarios/stellatrain-2site.yaml does)
+  resnet152: () => ({ name: 'resnet152', arrays: bottleneckResnet([3, 8, 36, 3], 3, 1000), computeS: 0.42 }),
 };
 
 export const PROFILE_NAMES = Object.keys(PROFILES);

@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { stringify } from 'csv-stringify/sync';
+import { parse } from 'csv-parse/sync';
+import { rowInUnion, unionOfColumns } from '../results/optional-columns.js';
 import { UserError } from '../util/errors.js';
 import { handleStops, stopSignal } from '../util/teardown.js';
 import { gridColumns, gridValues, pointState, runDir, type SweepPlan } from './folder.js';
@@ -60,31 +62,39 @@ async function combine(folder: string, plan: SweepPlan, done: SweepPoint[], file
   const sink = createWriteStream(tmp);
   const out = gzipped ? createGzip() : sink;
   if (gzipped) out.pipe(sink);
-  let header: string | null = null;
   let rows = 0;
   const write = async (line: string) => {
     if (!out.write(`${line}\n`)) await once(out, 'drain');
   };
   try {
+    // the runs' headers first: runs with and without optional columns (LANs, compression) combine into their union
+    const headers = new Map<string, string>();
+    for (const point of done) {
+      const path = tablePath(runDir(folder, point), file);
+      if (path !== null) headers.set(path, await firstLine(path));
+    }
+    const distinct = [...new Set(headers.values())];
+    const union = distinct.length > 0 ? unionOfColumns(distinct.map(parseLine)) : [];
+    if (union === null) {
+      const [path, line] = [...headers].find(([, h]) => h !== distinct[0])!;
+      throw new UserError(`${path}: its columns differ from the other runs' ${file} (written by another geobed version?): ${line}`);
+    }
+    if (distinct.length > 0) await write(`${csvLine(gridColumns(plan))},${csvLine(union)}`);
     for (const point of done) {
       const path = tablePath(runDir(folder, point), file);
       if (path === null) continue;
       const prefix = csvLine(gridValues(plan, point));
+      const header = headers.get(path)!;
+      const columns = header === csvLine(union) ? null : parseLine(header);
       let first = true;
       for await (const line of createInterface({ input: tableStream(path), crlfDelay: Infinity })) {
         stopSignal.throwIfAborted();
         if (first) {
           first = false;
-          if (header === null) {
-            header = line;
-            await write(`${csvLine(gridColumns(plan))},${line}`);
-          } else if (line !== header) {
-            throw new UserError(`${path}: its columns differ from the other runs' ${file} (written by another geobed version?): ${line}`);
-          }
           continue;
         }
         if (line === '') continue;
-        await write(`${prefix},${line}`);
+        await write(`${prefix},${columns ? csvLine(rowInUnion(columns, union, parseLine(line))) : line}`);
         rows++;
       }
     }
@@ -98,6 +108,24 @@ async function combine(folder: string, plan: SweepPlan, done: SweepPoint[], file
   }
   renameSync(tmp, target);
   return rows;
+}
+
+/** A table's first line (its header). */
+async function firstLine(path: string): Promise<string> {
+  const input = tableStream(path);
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) return line;
+    return '';
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+}
+
+/** The cells of one CSV line. */
+function parseLine(line: string): string[] {
+  return (parse(line) as string[][])[0] ?? [];
 }
 
 /** Do the combined tables hold exactly the runs done now? (False when a collection was stopped, or runs finished since.) */

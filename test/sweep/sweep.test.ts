@@ -134,6 +134,18 @@ describe('geobed sweep', () => {
     expect(mlnet('2')).not.toBe(mlnet('3')); // the parameter reached it
   }, 120_000);
 
+  it('runs with and without compression combine: their tables\' union, dense bytes = bytes and ratio 1 where nothing was compressed', async () => {
+    writeSweep('name: c\nscenarios: [q.yaml]\nschedulers: [star, stellatrain]\nseeds: [1]\niterations: 2\n');
+    const out = join(dir.path, 'mixed');
+    const r = await geobed(['sweep', join(dir.path, 's.yaml'), '--out', out]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const rows = readCsv(join(out, 'iterations.csv'));
+    expect(rows).toHaveLength(4);
+    for (const row of rows.filter((x) => x.scheduler === 'star')) expect([row.dense_bytes, row.compression_ratio]).toEqual([row.bytes, '1.0000']);
+    for (const row of rows.filter((x) => x.scheduler === 'stellatrain')) expect(Number(row.compression_ratio)).toBeGreaterThan(50);
+    expect(readCsv(join(out, 'transfers.csv')).filter((t) => t.scheduler === 'star').every((t) => t.dense_bytes === t.bytes)).toBe(true);
+  });
+
   it('--slurm without sbatch is refused before the sweep folder is made', async () => {
     writeSweep(sweepText());
     const r = await execa(process.execPath, [BIN, 'sweep', join(dir.path, 's.yaml'), '--out', join(dir.path, 'out'), '--slurm'], { reject: false, env: { PATH: '/nonexistent', FORCE_COLOR: '0' } });
