@@ -38,6 +38,8 @@ export interface RunFacts {
   workers: string[];
   dataCenters: DataCenter[];
   seed: number;
+  /** The workload's compute time per iteration (a run has it; a scenario's checks need not). */
+  workload?: { computeS: number };
 }
 
 /**

@@ -12,6 +12,9 @@ import { ScenarioError } from '../../../src/scenario/errors.js';
 import { thresholdv16Select, type ThresholdState } from '../../../src/sync/compression/thresholdv16.js';
 import { codecBytes, decode, encode, stellatrainK, type CodecState } from '../../../src/sync/compression/codecs.js';
 import { trainEach } from '../training-runs.js';
+import { adaptiveCr, estimateTxBytes, stellatrainPolicy } from '../../../src/sync/schedulers/stellatrain.js';
+import { stellatrainSpec } from '../../../src/sync/schedulers/stellatrain.js';
+import type { PolicyContext } from '../../../src/sync/policy.js';
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
@@ -122,6 +125,43 @@ describe('the sparse ring all-gather (ModuleGradExchange::run)', () => {
     expect(() => scenario('{ name: hips, compression: thresholdv16 }')).toThrow(/thresholdv16 is StellaTrain's/);
     expect(() => scenario('{ name: stellatrain, compression: { thresholdv16: { cr: 1 } } }')).toThrow(/cr: less than 1/);
     expect(() => scenario('{ name: stellatrain, order: [a, b] }')).toThrow(ScenarioError);
+  });
+});
+
+describe('the adaptive compression ratio, as the paper describes it (batch_rate_alloc_optim.py; not wired in the public code)', () => {
+  it('its byte model: 47 bytes of ZMQ message + K (index + value), K = max(1, ceil((1 - cr) N)) in double arithmetic, 66 bytes per 1,472-byte segment', () => {
+    // (1 - 0.99) x 1000 = 10.000000000000009 in double: K = 11
+    expect(estimateTxBytes([1000], 0.99)).toBe(47 + 6 * 11 + 2 * 66);
+    expect(estimateTxBytes([1_000_000], 0)).toBe(47 + 8e6 + Math.ceil((47 + 8e6 + 1471) / 1472) * 66);
+  });
+
+  it('the smallest cr whose bytes fit the rate within 1.5 compute times (the search\'s low end), then spread over W - 1 chunks', () => {
+    const dense = (estimateTxBytes([1_000_000], 0) * 8) / (1.5 * 100 * 1000); // 445.8 Mbit/s
+    expect(adaptiveCr([1_000_000], dense * 2, 100, 2)).toBe(0);
+    const at90 = (estimateTxBytes([1_000_000], 0.9) * 8) / (1.5 * 100 * 1000);
+    const cr = adaptiveCr([1_000_000], at90, 100, 2);
+    expect(cr).toBeGreaterThan(0.899);
+    expect(cr).toBeLessThanOrEqual(0.9);
+    expect(adaptiveCr([1_000_000], at90, 100, 3)).toBeCloseTo(1 - (1 - cr) / 2, 12);
+  });
+
+  it('decides from the WAN\'s measured receive rate (its EWMA, the slowest receiver) every 5 iterations, applied 3 iterations later', () => {
+    const options = stellatrainSpec.parse({ name: 'stellatrain', compression: { thresholdv16: { cr: 0.5 } }, adaptive_cr: {} });
+    const policy = stellatrainPolicy(options, 0.1);
+    const dataCenters = ['a', 'b'].map((name) => ({ name, workers: [name], computeS: null }));
+    const ctx = (iteration: number) => ({ dataCenters, arrays: [{ name: 'w', elements: 1_000_000 }], bytesPerElement: 4, iteration }) as unknown as PolicyContext;
+    const cr = (iteration: number) => policy.currentPlan(ctx(iteration)).chunks[0].codecs!.wan.up as { cr: number };
+    expect(cr(0).cr).toBe(0.5);
+    expect(policy.currentPlan(ctx(0)).measure).toBeDefined();
+    policy.observe!({ from: 'a.w0', to: 'a', mbps: 1, at: 0, iteration: 0 }); // (a LAN: not counted)
+    policy.observe!({ from: 'a', to: 'b', mbps: 100, at: 0, iteration: 0 });
+    policy.observe!({ from: 'b', to: 'a', mbps: 50, at: 0, iteration: 0 });
+    policy.observe!({ from: 'b', to: 'a', mbps: 40, at: 0, iteration: 0 }); // EWMA at a: 0.9 x 40 + 0.1 x 50 = 41
+    const expected = adaptiveCr([1_000_000], 41, 100, 2);
+    expect(cr(1).cr).toBe(0.5); // decided now, applies at iteration 4
+    expect(cr(3).cr).toBe(0.5);
+    expect(cr(4).cr).toBe(expected);
+    expect(policy.currentPlan(ctx(4)).version).toBe(2);
   });
 });
 
