@@ -24,11 +24,15 @@ export interface Delivery<Body = unknown> {
   deliveredAt: number;
 }
 
-/** One node's view of the data plane: a FIFO connection to every peer. */
+/** One node's view of the data plane: a FIFO connection to every peer (by priority, where messages have one). */
 export interface NodeTransport<Body = unknown> {
   readonly node: string;
-  /** Queue `bytes` (carrying `body`) on the connection to `to`. */
-  send(to: string, bytes: number, body: Body): void;
+  /**
+   * Queue `bytes` (carrying `body`) on the connection to `to`: behind every
+   * queued message of at least its `priority` (default 0), ahead of those
+   * below it, never ahead of the one already on the wire.
+   */
+  send(to: string, bytes: number, body: Body, priority?: number): void;
   /** Messages queued or in flight on the connection to `to`. */
   queued(to: string): number;
   /** Register the handler of messages delivered to this node. */

@@ -411,7 +411,7 @@ export class NodeAgent {
     this.measure(plan, d);
     if (m.via && m.via.length > 0) {
       // A hop of an auxiliary path: pass it on unchanged.
-      this.transport.send(m.via[0], d.bytes, { ...m, via: m.via.slice(1) });
+      this.transport.send(m.via[0], d.bytes, { ...m, via: m.via.slice(1) }, this.priorityOf(plan, m));
       return;
     }
     if (m.kind === 'pull') {
@@ -724,7 +724,7 @@ export class NodeAgent {
       if (held(to) > mp.mainQueueAbove) {
         for (const path of auxiliaryPaths(plan, this.topology, this.node, to)) {
           if (held(path[0]) < mp.auxQueueBelow) {
-            this.transport.send(path[0], bytes, { ...body, via: path.slice(1), aux: true });
+            this.transport.send(path[0], bytes, { ...body, via: path.slice(1), aux: true }, this.priorityOf(plan, body));
             return;
           }
         }
@@ -736,12 +736,19 @@ export class NodeAgent {
   /** Send to `to`: directly, or on the relay underlay to a node that is not a neighbour, along the relay path. */
   private sendTowards(to: string, bytes: number, body: ChunkMessage): void {
     const topology = this.topology;
+    const plan = this.states.get(body.iteration)?.plan ?? null;
     if (this.underlay === 'relay' && topology && topology.linkBetween(topology.nodeIndex(this.node), topology.nodeIndex(to)) === undefined) {
-      const path = relayPath(this.states.get(body.iteration)!.plan!, topology, this.node, to);
-      this.transport.send(path[0], bytes, { ...body, via: path.slice(1), origin: body.origin ?? this.node });
+      const path = relayPath(plan!, topology, this.node, to);
+      this.transport.send(path[0], bytes, { ...body, via: path.slice(1), origin: body.origin ?? this.node }, this.priorityOf(plan, body));
       return;
     }
-    this.transport.send(to, bytes, body);
+    this.transport.send(to, bytes, body, this.priorityOf(plan, body));
+  }
+
+  /** A message's place in its sender's queue (Plan.sendOrder): higher leaves first; 0 where the plan keeps FIFO. */
+  private priorityOf(plan: Plan | null, body: ChunkMessage): number {
+    if (plan?.sendOrder !== 'iteration-then-array' || body.kind === 'pull') return 0;
+    return -(body.iteration * 1000 + plan.chunks[body.chunk].array);
   }
 
   // ------------------------------------------------------------ online chunks

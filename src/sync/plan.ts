@@ -155,6 +155,13 @@ export interface Plan {
    * their updates apply) in order. Absent: each iteration after the last.
    */
   staleness?: 1;
+  /**
+   * The order a sender's queued messages leave in, where not FIFO:
+   * `iteration-then-array`, the smallest iteration x 1000 + array index
+   * first (StellaTrain's send queue with PRIORITY_TX, engine/comm_manager.cpp
+   * queueTx: older iterations, then input-side layers, first).
+   */
+  sendOrder?: 'iteration-then-array';
 }
 
 export interface LocalStage {

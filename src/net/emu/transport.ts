@@ -10,6 +10,7 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Clock, Delivery, NodeTransport } from '../types.js';
+import { insertByPriority } from '../send-queue.js';
 
 /** Port every agent listens on, on its node address. */
 export const AGENT_PORT = 7700;
@@ -32,6 +33,7 @@ interface Outgoing {
   bytes: number;
   body: unknown;
   enqueuedAt: number;
+  priority?: number;
 }
 
 /** A body's fp32 values, if it has any. */
@@ -78,7 +80,8 @@ class Connection {
   }
 
   push(message: Outgoing): void {
-    this.queue.push(message);
+    // (the message being written stays first)
+    insertByPriority(this.queue, message, this.sending ? 1 : 0);
     if (!this.socket) {
       this.socket = connect(AGENT_PORT, this.address);
       this.socket.setNoDelay(true);
@@ -240,7 +243,7 @@ export class TcpTransport implements NodeTransport {
     });
   }
 
-  send(to: string, bytes: number, body: unknown): void {
+  send(to: string, bytes: number, body: unknown, priority = 0): void {
     const now = this.clock.now();
     if (to === this.node) {
       setImmediate(() => this.handler({ from: to, to, bytes, body, enqueuedAt: now, sentAt: now, deliveredAt: this.clock.now() }));
@@ -248,7 +251,7 @@ export class TcpTransport implements NodeTransport {
     }
     let conn = this.connections.get(to);
     if (!conn) this.connections.set(to, (conn = new Connection(this.node, this.addressOf(to), this.clock, this.onError)));
-    conn.push({ bytes, body, enqueuedAt: now });
+    conn.push(priority === 0 ? { bytes, body, enqueuedAt: now } : { bytes, body, enqueuedAt: now, priority });
   }
 
   queued(to: string): number {

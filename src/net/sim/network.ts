@@ -38,12 +38,14 @@ import type { Topology } from '../topology.js';
 import type { Delivery, NodeTransport } from '../types.js';
 import { wireBytes, type Framing } from '../wire.js';
 import type { EventQueue } from './events.js';
+import { insertByPriority } from '../send-queue.js';
 import { tcpConnectionShape, weightedMaxMinRates, windowAfterIdle, type TcpSharing } from './tcp-sharing.js';
 
 interface Message {
   bytes: number;
   body: unknown;
   enqueuedAt: number;
+  priority?: number;
 }
 
 interface Connection {
@@ -208,7 +210,7 @@ export class SimNetwork {
     const from = this.topology.nodeIndex(node);
     return {
       node,
-      send: (to, bytes, body) => this.send(from, this.topology.nodeIndex(to), bytes, body),
+      send: (to, bytes, body, priority) => this.send(from, this.topology.nodeIndex(to), bytes, body, priority),
       queued: (to) => this.queued(from, this.topology.nodeIndex(to)),
       onMessage: (handler) => {
         this.handlers[from] = handler as (d: Delivery) => void;
@@ -216,7 +218,7 @@ export class SimNetwork {
     };
   }
 
-  send(from: number, to: number, bytes: number, body: unknown): void {
+  send(from: number, to: number, bytes: number, body: unknown, priority = 0): void {
     const now = this.events.now();
     if (from === to) {
       // A node talking to itself (a co-located server and worker) uses no WAN.
@@ -224,7 +226,8 @@ export class SimNetwork {
       return;
     }
     const conn = this.connection(from, to);
-    conn.queue.push({ bytes, body, enqueuedAt: now });
+    const message: Message = priority === 0 ? { bytes, body, enqueuedAt: now } : { bytes, body, enqueuedAt: now, priority };
+    insertByPriority(conn.queue, message, conn.active ? conn.head + 1 : conn.head);
     if (!conn.active) {
       conn.active = true;
       conn.rate = 0;

@@ -80,7 +80,7 @@ export function stellatrainPlan(dataCenters: DataCenter[], arrays: ModelArray[],
     id: chunks.length, array, offset: 0, elements: a.elements, bytes: a.elements * bytesPerElement, tree: s, value: 'gathered', codecs,
   })));
   return {
-    version, trees: ring.map((_, s) => gatherTree(ring, s, workersOf)), chunks, staleness: 1,
+    version, trees: ring.map((_, s) => gatherTree(ring, s, workersOf)), chunks, staleness: 1, sendOrder: 'iteration-then-array',
     // (the adaptive compression ratio measures every message's receive rate)
     ...(options.adaptive_cr ? { measure: { thresholdBytes: 0, window: 1, aggregate: 'bytes-over-time' as const, metric: 'mbps' as const } } : {}),
   };
