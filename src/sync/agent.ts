@@ -266,6 +266,8 @@ export class NodeAgent {
   private readonly windows = new Map<string, number[]>();
   /** Compression: each message stream's sender state (residuals, momentum), by "array offset hop". */
   private readonly codecStates = new Map<string, CodecState>();
+  /** Compression: final values already encoded for the way down, by codec. */
+  private readonly packedFinals = new WeakMap<Float32Array, Map<Codec, Uint8Array>>();
   /** Bounded staleness (Plan.staleness): the iterations begun, whose gradient is ready, and ended; the iterations complete but waiting for the one before to end. */
   private begun = -1;
   private readonly gradientsReady = new Set<number>();
@@ -472,6 +474,19 @@ export class NodeAgent {
     return sum;
   }
 
+  /**
+   * `values` encoded for the hop. A final value goes down to every child
+   * through the same stateless codec: encoded once, the bytes shared.
+   */
+  private packed(chunk: ChunkPlan, codec: Codec, level: 'lan' | 'wan', kind: 'up' | 'down', values: Float32Array): Uint8Array {
+    if (kind === 'up') return encode(codec, values, this.codecState(chunk, `${level} up`)).packed;
+    let byCodec = this.packedFinals.get(values);
+    if (!byCodec) this.packedFinals.set(values, (byCodec = new Map()));
+    let packed = byCodec.get(codec);
+    if (!packed) byCodec.set(codec, (packed = encode(codec, values, {}).packed));
+    return packed;
+  }
+
   /** A compressing sender's state for one of the chunk's message streams. */
   private codecState(chunk: ChunkPlan, hop: string): CodecState {
     const key = `${chunk.array} ${chunk.offset} ${hop}`;
@@ -490,8 +505,8 @@ export class NodeAgent {
     const codecs = chunk.codecs;
     if (codecs?.half && from === this.node && values) values = roundAllToBinary16(Float32Array.from(values)); // (a float16 model's gradient)
     if (codecs && tree.root === this.node) {
-      if (codecs.atRoot === 'source' && from === this.node && values) {
-        // the root's own worker compresses what it contributes, as every other worker does when it sends
+      if (codecs.atRoot === 'source' && from === this.node && values && !codecs.half) {
+        // the root's own worker compresses what it contributes, as every other worker does when it sends (fp16: rounded above)
         const codec = codecs.wan.up ?? codecs.lan.up;
         if (codec) values = encode(codec, values, this.codecState(chunk, 'source')).decoded;
       } else if (codecs.atRoot === 'data-center' && codecs.wan.up && dataCenterOfName(from) === dataCenterOfName(this.node)) {
@@ -712,7 +727,7 @@ export class NodeAgent {
     if (codec) {
       bytes = codecBytes(codec, chunk.elements);
       body = { ...body, values: null, codec, dense: chunk.bytes };
-      if (values) body = { ...body, packed: encode(codec, values, this.codecState(chunk, `${level} ${kind}`)).packed, length: values.length };
+      if (values) body = { ...body, packed: this.packed(chunk, codec, level, kind, values), length: values.length };
     }
     const mp = plan.multipath;
     if (mp && this.topology) {

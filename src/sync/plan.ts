@@ -42,7 +42,7 @@ export interface ChunkPlan {
   codecs?: ChunkCodecs;
 }
 
-/** A chunk's codecs on one kind of hop, towards the root (up) and back (down); absent: fp32. */
+/** A chunk's codecs on one kind of hop, towards the root (up) and back (down; one that keeps no sender state: a final value is encoded once for every child); absent: fp32. */
 export interface HopCodecs {
   up?: Codec;
   down?: Codec;

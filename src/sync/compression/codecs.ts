@@ -85,9 +85,19 @@ export function stellatrainK(elements: number, cr: number, nodes: number): numbe
   return Math.max(Math.min(elements, 1), Math.trunc(f(f(elements) * k)));
 }
 
-/** StellaTrain's index width: uint16 below 65,536 elements, else uint32. */
-export function stellatrainIndexBytes(elements: number): 2 | 4 {
-  return elements < 65536 ? 2 : 4;
+/**
+ * How a sparse message stores its indices: float32 (GeoMX's Bi-Sparse keeps
+ * them among its values), uint16 (StellaTrain below 65,536 elements,
+ * IDX_COMPRESSION) or uint32.
+ */
+type IndexKind = 'f32' | 'u16' | 'u32';
+
+const INDEX_BYTES: Record<IndexKind, number> = { f32: 4, u16: 2, u32: 4 };
+
+function indexKind(codec: Exclude<Codec, { kind: 'fp16' }>, elements: number): IndexKind {
+  if (codec.kind === 'bisparse' || (codec.kind === 'nonzeros' && codec.of === 'bisparse')) return 'f32';
+  if (codec.kind === 'thresholdv16' || codec.kind === 'gathered') return elements < 65536 ? 'u16' : 'u32';
+  return 'u32';
 }
 
 /** Entries a sparse codec's message holds for N elements. */
@@ -109,8 +119,7 @@ export function sparseSlots(codec: Exclude<Codec, { kind: 'fp16' }>, elements: n
 export function codecBytes(codec: Codec | null | undefined, elements: number): number {
   if (!codec) return 4 * elements;
   if (codec.kind === 'fp16') return 2 * elements;
-  if (codec.kind === 'thresholdv16' || codec.kind === 'gathered') return sparseSlots(codec, elements) * (4 + stellatrainIndexBytes(elements));
-  return 8 * sparseSlots(codec, elements);
+  return sparseSlots(codec, elements) * (4 + INDEX_BYTES[indexKind(codec, elements)]);
 }
 
 /**
@@ -140,39 +149,18 @@ export function encode(codec: Codec, values: Float32Array, state: CodecState): E
     case 'topk':
       return encodeTopk(values, codec.ratio, state);
     case 'nonzeros':
-      return encodeNonzeros(values, sparseSlots(codec, values.length), codec.of === 'bisparse');
-    case 'thresholdv16':
-      return encodeThresholdv16(values, sparseSlots(codec, values.length), state);
     case 'gathered':
-      return encodeGathered(values, sparseSlots(codec, values.length));
+      return encodeNonzeros(values, sparseSlots(codec, values.length), indexKind(codec, values.length));
+    case 'thresholdv16':
+      return encodeThresholdv16(values, sparseSlots(codec, values.length), indexKind(codec, values.length), state);
   }
 }
 
 /** The values a receiver gets from a payload of `length` elements. */
 export function decode(codec: Codec, packed: Uint8Array, length: number): Float32Array {
   if (codec.kind === 'fp16') return fromHalves(new Uint16Array(packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength)), length);
-  if (codec.kind === 'thresholdv16' || codec.kind === 'gathered') return decodeSelection(packed, length);
-  return decodeSparse(packed, length, codec.kind === 'bisparse' || (codec.kind === 'nonzeros' && codec.of === 'bisparse'));
-}
-
-/** StellaTrain's message: K float32 values, then K indices (uint16 or uint32 by the tensor's size); unused slots hold an index past the end. */
-function selectionPayload(slots: number, length: number): { packed: Uint8Array; values: Float32Array; indices: Uint16Array | Uint32Array } {
-  const width = stellatrainIndexBytes(length);
-  const buffer = new ArrayBuffer(slots * (4 + width));
-  const indices = width === 2 ? new Uint16Array(buffer, 4 * slots, slots) : new Uint32Array(buffer, 4 * slots, slots);
-  indices.fill(width === 2 ? 0xffff : NO_INDEX);
-  return { packed: new Uint8Array(buffer), values: new Float32Array(buffer, 0, slots), indices };
-}
-
-function decodeSelection(packed: Uint8Array, length: number): Float32Array {
-  const width = stellatrainIndexBytes(length);
-  const slots = packed.byteLength / (4 + width);
-  const buffer = packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength);
-  const values = new Float32Array(buffer, 0, slots);
-  const indices = width === 2 ? new Uint16Array(buffer, 4 * slots, slots) : new Uint32Array(buffer, 4 * slots, slots);
-  const out = new Float32Array(length);
-  for (let i = 0; i < slots; i++) if (indices[i] < length) out[indices[i]] = values[i] === 0 ? -0 : values[i];
-  return out;
+  // (a selection's sent zeros decode to -0: StellaTrain's optimizer steps them)
+  return decodeSparse(packed, length, indexKind(codec, length), codec.kind === 'thresholdv16' || codec.kind === 'gathered');
 }
 
 /** Was entry `v` of a decoded selection sent (a value, or a zero marked -0)? */
@@ -180,13 +168,13 @@ export function wasSent(v: number): boolean {
   return v !== 0 || Object.is(v, -0);
 }
 
-function encodeThresholdv16(grad: Float32Array, k: number, state: CodecState): Encoded {
+function encodeThresholdv16(grad: Float32Array, k: number, kind: IndexKind, state: CodecState): Encoded {
   const n = grad.length;
   // the gradient plus the node's residual (cpu_gather.cpp adds it before compressing)
   const acc = (state.residual ??= new Float32Array(n));
   for (let i = 0; i < n; i++) acc[i] += grad[i];
   const taken = thresholdv16Select(acc, k, state);
-  const { packed, values, indices } = selectionPayload(k, n);
+  const { packed, values, indices } = sparsePayload(k, kind);
   const decoded = new Float32Array(n);
   taken.forEach((index, slot) => {
     values[slot] = acc[index];
@@ -197,44 +185,32 @@ function encodeThresholdv16(grad: Float32Array, k: number, state: CodecState): E
   return { packed, decoded };
 }
 
-function encodeGathered(selection: Float32Array, k: number): Encoded {
-  const { packed, values, indices } = selectionPayload(k, selection.length);
-  const decoded = new Float32Array(selection.length);
-  let slot = 0;
-  for (let i = 0; i < selection.length && slot < k; i++) {
-    if (!wasSent(selection[i])) continue;
-    values[slot] = selection[i];
-    indices[slot++] = i;
-    decoded[i] = selection[i];
-  }
-  return { packed, decoded };
-}
-
 function encodeHalf(values: Float32Array): Encoded {
   const { halfBits, rounded } = toHalves(values);
   return { packed: new Uint8Array(halfBits.buffer), decoded: rounded };
 }
 
-/** A sparse payload of `slots` entries: float32 values, then indices (float32 as GeoMX stores them, or uint32). */
-function sparsePayload(slots: number, floatIndices: boolean): { packed: Uint8Array; values: Float32Array; indices: Float32Array | Uint32Array } {
-  const buffer = new ArrayBuffer(8 * slots);
+/** A sparse payload of `slots` entries: float32 values, then indices; unused slots padded (GeoMX's -65530 / -1, else an index past any tensor). */
+function sparsePayload(slots: number, kind: IndexKind): { packed: Uint8Array; values: Float32Array; indices: Float32Array | Uint16Array | Uint32Array } {
+  const buffer = new ArrayBuffer(slots * (4 + INDEX_BYTES[kind]));
   const values = new Float32Array(buffer, 0, slots);
-  const indices = floatIndices ? new Float32Array(buffer, 4 * slots, slots) : new Uint32Array(buffer, 4 * slots, slots);
-  values.fill(floatIndices ? BISPARSE_PAD_VALUE : 0);
-  indices.fill(floatIndices ? BISPARSE_PAD_INDEX : NO_INDEX);
+  const indices = kind === 'f32' ? new Float32Array(buffer, 4 * slots, slots) : kind === 'u16' ? new Uint16Array(buffer, 4 * slots, slots) : new Uint32Array(buffer, 4 * slots, slots);
+  if (kind === 'f32') values.fill(BISPARSE_PAD_VALUE);
+  indices.fill(kind === 'f32' ? BISPARSE_PAD_INDEX : kind === 'u16' ? 0xffff : NO_INDEX);
   return { packed: new Uint8Array(buffer), values, indices };
 }
 
-function decodeSparse(packed: Uint8Array, length: number, floatIndices: boolean): Float32Array {
+/** A sparse payload's dense values; `markZeros`: a sent zero decodes to -0. */
+function decodeSparse(packed: Uint8Array, length: number, kind: IndexKind, markZeros: boolean): Float32Array {
   const buffer = packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength);
-  const slots = packed.byteLength / 8;
+  const slots = packed.byteLength / (4 + INDEX_BYTES[kind]);
   const values = new Float32Array(buffer, 0, slots);
-  const indices = floatIndices ? new Float32Array(buffer, 4 * slots, slots) : new Uint32Array(buffer, 4 * slots, slots);
+  const indices = kind === 'f32' ? new Float32Array(buffer, 4 * slots, slots) : kind === 'u16' ? new Uint16Array(buffer, 4 * slots, slots) : new Uint32Array(buffer, 4 * slots, slots);
   const out = new Float32Array(length);
   for (let i = 0; i < slots; i++) {
     const index = indices[i];
-    // (as BSDecompress: a valid index's value is written, not added)
-    if (index >= 0 && index < length && index !== NO_INDEX) out[index] = values[i];
+    // (as BSDecompress: a valid index's value is written, not added; padding points outside the tensor)
+    if (index >= 0 && index < length) out[index] = markZeros && values[i] === 0 ? -0 : values[i];
   }
   return out;
 }
@@ -272,7 +248,7 @@ function encodeBisparse(grad: Float32Array, ratio: number, state: CodecState): E
   const sampleSize = bisparseSampleSize(n, ratio);
   // `const unsigned int top_k = sample_size * threshold;` (int times float, in float)
   const sampleK = Math.trunc(f(sampleSize * f(ratio)));
-  const { packed, values, indices } = sparsePayload(k, true);
+  const { packed, values, indices } = sparsePayload(k, 'f32');
   const decoded = new Float32Array(n);
   if (sampleK === 0 || k === 0) return { packed, decoded };
   const sample = bisparseSample(n, sampleSize);
@@ -299,7 +275,7 @@ function encodeTopk(grad: Float32Array, ratio: number, state: CodecState): Encod
   const acc = (state.residual ??= new Float32Array(n));
   for (let i = 0; i < n; i++) acc[i] += grad[i];
   const k = topkK(n, ratio);
-  const { packed, values, indices } = sparsePayload(k, false);
+  const { packed, values, indices } = sparsePayload(k, 'u32');
   const decoded = new Float32Array(n);
   const magnitudes = new Float32Array(n);
   for (let i = 0; i < n; i++) magnitudes[i] = Math.abs(acc[i]);
@@ -322,12 +298,13 @@ function encodeTopk(grad: Float32Array, ratio: number, state: CodecState): Encod
   return { packed, decoded };
 }
 
-function encodeNonzeros(sum: Float32Array, slots: number, geomx: boolean): Encoded {
-  const { packed, values, indices } = sparsePayload(slots, geomx);
+/** A sum of sparse messages, or a selection passed on: its entries (nonzero, or a sent zero marked -0) in index order, up to `slots`. */
+function encodeNonzeros(sum: Float32Array, slots: number, kind: IndexKind): Encoded {
+  const { packed, values, indices } = sparsePayload(slots, kind);
   const decoded = new Float32Array(sum.length);
   let taken = 0;
   for (let i = 0; i < sum.length && taken < slots; i++) {
-    if (sum[i] !== 0) {
+    if (wasSent(sum[i])) {
       values[taken] = sum[i];
       indices[taken] = i;
       decoded[i] = sum[i];

@@ -125,7 +125,7 @@ export function sparsifiedWhole(compression: Compression | undefined, elements: 
   return false;
 }
 
-const GEOMX_ONLY = 'Bi-Sparse and MPQ are GeoMX\'s, between its local and global servers: use them on hips';
+export const GEOMX_ONLY = 'Bi-Sparse and MPQ are GeoMX\'s, between its local and global servers: use them on hips';
 export const STELLATRAIN_ONLY = 'thresholdv16 is StellaTrain\'s, a budget per node over its sparse all-gather: use it on stellatrain';
 
 /** A scheduler that compresses on every hop (fp16, top-k); `sparse`: null if top-k fits it, else why not. */

@@ -26,6 +26,7 @@ import type { ChunkCodecs, ChunkPlan, Plan, Tree } from '../plan.js';
 import type { Policy } from '../policy.js';
 import { common, defineScheduler, nodeName } from './definition.js';
 import { dataCenterOfName } from '../../model/data-centers.js';
+import { GEOMX_ONLY } from '../compression/stage.js';
 
 export const stellatrainSpec = z.strictObject({
   name: z.literal('stellatrain'),
@@ -95,7 +96,7 @@ export const stellatrain = defineScheduler(stellatrainSpec, {
     refuse: (_o, method) => (method === 'thresholdv16' ? null
       : method === 'topk' ? 'StellaTrain\'s engine selects with thresholdv16 (its topk.cpp does not produce a valid top-k, and nothing else is wired)'
         : method === 'fp16' ? 'StellaTrain sends float32 values (engine/config.h FP16_COMPRESSION 0)'
-          : 'Bi-Sparse and MPQ are GeoMX\'s, between its local and global servers: use them on hips'),
+          : GEOMX_ONLY),
   },
   check: (o, run) => {
     const members = run.dataCenters.filter((dc) => dc.workers.length > 0).map((dc) => dc.name);
