@@ -108,7 +108,7 @@ function start(epochMs: number): void {
   loopDelay.enable();
   const topology = Topology.fromSpecs(i.topology.nodes, i.topology.links);
   if (i.worker && !i.worker.training) worker = synthetic = new SyntheticWorker(clock, i.worker.computeS, i.worker.index, i.worker.values, i.worker.count);
-  const agent = new NodeAgent(i.node, worker, i.iterations, transport as NodeTransport<ChunkMessage>, clock, endpoint.control, topology, i.underlay, serverModel(i.server));
+  const agent = new NodeAgent(i.node, worker, i.iterations, transport as NodeTransport<ChunkMessage>, clock, endpoint.control, topology, i.underlay, serverModel(i.server), i.layers);
   agent.start();
 }
 

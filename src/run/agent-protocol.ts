@@ -8,6 +8,7 @@
  * message says which node it is.
  */
 import type { Averaging, SparseGather } from '../sync/schedulers/definition.js';
+import type { LayerShares } from '../sync/layers.js';
 import type { ControlDown, ControlUp } from '../sync/control.js';
 import type { ModelArray } from '../model/profiles.js';
 import type { Dataset } from '../train/data.js';
@@ -25,6 +26,8 @@ export interface AgentInit {
   addresses: Record<string, string>;
   topology: { nodes: string[]; links: { from: string; to: string; delayS: number }[] };
   underlay: Underlay;
+  /** Layered compute (P3): each array's share of an iteration's compute; null: an iteration computes as a whole. */
+  layers: LayerShares | null;
   iterations: number;
   worker: { index: number; count: number; computeS: number; values: boolean; training: AgentTraining | null } | null;
   /** A global server that applies each data center's update on its own (MixedSync), or null. */

@@ -26,7 +26,8 @@ import { Coordinator } from '../sync/coordinator.js';
 import type { Topology } from '../net/topology.js';
 import { CoordinatorEndpoint, isControlUp, type ControlUp } from '../sync/control.js';
 import { RunRecorder } from '../sync/record.js';
-import { asynchronousServers, compresses, makePolicy, parameterAveraging, sparseGather } from '../sync/schedulers/index.js';
+import { asynchronousServers, compresses, makePolicy, parameterAveraging, sparseGather, layeredCompute } from '../sync/schedulers/index.js';
+import { layerShares } from '../sync/layers.js';
 import type { Scenario, SchedulerConfig } from '../scenario/types.js';
 import { UserError } from '../util/errors.js';
 import { hasLans, longestComputeS, workerComputeS } from '../model/data-centers.js';
@@ -384,6 +385,7 @@ function agentInit(
     topology: { nodes: scenario.nodes, links: scenario.links.map((l) => ({ from: l.from, to: l.to, delayS: l.delayS })) },
     underlay: scenario.network.underlay,
     iterations: scenario.iterations,
+    layers: layeredCompute(config) ? layerShares(scenario.workload.arrays) : null,
     worker: index < 0 ? null : {
       index, count: scenario.workers.length, computeS: workerComputeS(scenario.dataCenters, node, scenario.workload.computeS), values: options.values ?? false,
       training: training ? {

@@ -17,6 +17,8 @@ import { RunWriter, type SchedulerRecords } from '../results/writer.js';
 import { releaseRunFolder, reserveRunFolder } from '../results/folder.js';
 import type { RunIdentity, SummaryRow } from '../results/tables.js';
 import { UserError } from '../util/errors.js';
+import { ScenarioError } from '../scenario/errors.js';
+import { layeredCompute } from '../sync/schedulers/index.js';
 import { handleStops, stopSignal, StopRequest } from '../util/teardown.js';
 import type { BackendChoice } from '../train/choices.js';
 import { evaluateSnapshots, prepareData, type TrainingData } from '../train/session.js';
@@ -123,6 +125,12 @@ export function simulationCaveats(scenario: Scenario): string[] {
  * the manifest says so, and the error names the scheduler.
  */
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<RunOutcome> {
+  if (options.mode === 'emu' && scenario.workload.training) {
+    const layered = scenario.schedulers.find((c) => layeredCompute(c));
+    if (layered) {
+      throw new ScenarioError(`scheduler ${layered.label}: layered compute (priority: p3) splits a known compute time over the layers; emulated training measures each step as a whole (TensorFlow.js gives no per-layer times): run it simulated, or emulated without train`);
+    }
+  }
   const startedAt = new Date();
   const folder = reserveRunFolder(options.out, options.resultsRoot ?? 'results', defaultRunName(scenario, options.mode, startedAt));
   // from here a Ctrl-C winds the run down (and removes the folder if nothing finished)

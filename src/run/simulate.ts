@@ -13,7 +13,8 @@ import { NodeAgent, type ChunkMessage } from '../sync/agent.js';
 import { InProcessChannel } from '../sync/control.js';
 import { RunRecorder, type IterationRecord, type RecordSink, type TransferLog, type UpdateRecord, type WorkerIterationRecord } from '../sync/record.js';
 import { binIndex, type LinkBins } from '../util/bins.js';
-import { asynchronousServers, compresses, makePolicy, parameterAveraging, sparseGather } from '../sync/schedulers/index.js';
+import { asynchronousServers, compresses, makePolicy, parameterAveraging, sparseGather, layeredCompute } from '../sync/schedulers/index.js';
+import { layerShares } from '../sync/layers.js';
 import type { Policy } from '../sync/policy.js';
 import { SummingServer, SyntheticWorker } from '../train/synthetic.js';
 import type { ServerModel, WorkerModel } from '../sync/agent.js';
@@ -162,6 +163,7 @@ class Simulation {
         initial.dispose();
       }
     };
+    const layers = layeredCompute(config) ? layerShares(scenario.workload.arrays) : null;
     const agents = scenario.nodes.map((node) => {
       const workerIndex = scenario.workers.indexOf(node);
       let worker: WorkerModel | null = null;
@@ -181,7 +183,7 @@ class Simulation {
       }
       const transport = sim.network.transportFor(node) as NodeTransport<ChunkMessage>;
       const server = asynchronous?.servers.includes(node) ? serverModel() : null;
-      return new NodeAgent(node, worker, scenario.iterations, transport, sim.events, controlFor(node), topology, scenario.network.underlay, server);
+      return new NodeAgent(node, worker, scenario.iterations, transport, sim.events, controlFor(node), topology, scenario.network.underlay, server, layers);
     });
     agents.forEach((a) => a.start());
   }

@@ -18,7 +18,9 @@
  */
 import type { Clock, Delivery, NodeTransport } from '../net/types.js';
 import type { Topology } from '../net/topology.js';
-import type { ChunkPlan, MeasureConfig, Plan, Tree } from './plan.js';
+import { keyOf, type ChunkPlan, type MeasureConfig, type Plan, type Tree } from './plan.js';
+import type { LayerShares } from './layers.js';
+import { dgtMessages, type DgtBlocks, type DgtState } from './dgt.js';
 import type { AgentReports, MessageKind } from './record.js';
 import type { Measurement, OnlineCommand, OnlineLevel } from './policy.js';
 import { auxiliaryPaths } from './multipath.js';
@@ -62,6 +64,8 @@ export interface ChunkMessage {
   length?: number;
   /** ...and its size uncompressed (fp32). */
   dense?: number;
+  /** A DGT message (Plan.dgt): the blocks of the chunk it carries (`values` are theirs), and the length of the chunk's values. */
+  dgt?: DgtBlocks;
 }
 
 /** The agent's side of the control plane. */
@@ -89,6 +93,10 @@ export interface WorkerModel {
   receivedFinal(iteration: number, chunk: ChunkPlan, values: Float32Array | null): void;
   /** This worker's iteration is over (every chunk it takes part in is final; or it took part in none). */
   iterationEnded?(iteration: number): void;
+  /** Layered compute (sync/layers.ts): the compute time of an iteration, to split over the layers (null: known only once a step has run)... */
+  readonly layeredComputeS?: number | null;
+  /** ...and the gradient of `iteration`, computed now (the agent times the layers). */
+  computeNow?(iteration: number): void;
 }
 
 /**
@@ -130,6 +138,9 @@ interface IterationState {
   groups: Map<string, { count: number; sum: Float32Array | null }>;
   /** A root compressing its own data center's sum (ChunkCodecs.atRoot): per chunk, that data center's contributions so far and their sum. */
   ownGroups: Map<number, { count: number; sum: Float32Array | null }>;
+  /** Layered compute: the arrays whose gradient is handed over, and per array the chunks not yet final here. */
+  released: number[];
+  arrayLeft: Int32Array;
 }
 
 /** A plan's chunks by key, and the roots holding each key's parts (per-key pulls). */
@@ -146,13 +157,14 @@ function keyIndex(plan: Plan): KeyIndex {
     const chunks: number[][] = [];
     const roots: string[][] = [];
     for (const c of plan.chunks) {
-      while (chunks.length <= c.array) {
+      const key = keyOf(c);
+      while (chunks.length <= key) {
         chunks.push([]);
         roots.push([]);
       }
-      chunks[c.array].push(c.id);
+      chunks[key].push(c.id);
       const root = plan.trees[c.tree].root;
-      if (!roots[c.array].includes(root)) roots[c.array].push(root);
+      if (!roots[key].includes(root)) roots[key].push(root);
     }
     keyIndexes.set(plan, (index = { chunks, roots }));
   }
@@ -221,16 +233,22 @@ function pushIndex(plan: Plan, node: string): PushIndex {
     for (const c of plan.chunks) {
       const tree = plan.trees[c.tree];
       const parent = tree.parent.get(node);
-      if (parent === undefined) continue;
-      made.pushed[c.array]++;
-      const server = parent === tree.root ? `${c.array} tree ${c.tree}` : `${c.array} node ${parent}`;
+      if (parent === undefined || valueWithAck(plan, node, parent)) continue;
+      const key = keyOf(c);
+      made.pushed[key]++;
+      const server = parent === tree.root ? `${key} tree ${c.tree}` : `${key} node ${parent}`;
       if (seen.has(server)) continue;
       seen.add(server);
-      made.requests[c.array].push(parent === tree.root ? { to: parent, tree: c.tree } : { to: parent });
+      made.requests[key].push(parent === tree.root ? { to: parent, tree: c.tree } : { to: parent });
     }
     perNode.set(node, (index = made));
   }
   return index;
+}
+
+/** Does the acknowledgement of `child`'s push to `parent` carry the final value (Plan.ackCarriesValue), so that no pull follows? */
+function valueWithAck(plan: Plan, child: string, parent: string): boolean {
+  return plan.ackCarriesValue === 'lan' && dataCenterOfName(child) === dataCenterOfName(parent);
 }
 
 /**
@@ -273,6 +291,13 @@ export class NodeAgent {
   private readonly gradientsReady = new Set<number>();
   private readonly ended = new Set<number>();
   private readonly completeWaiting = new Set<number>();
+  /** Layered compute: per iteration, the arrays final here; and the forward pass waiting for one. */
+  private readonly arraysFinal = new Map<number, Set<number>>();
+  private layerGate: { iteration: number; array: number; go: () => void } | null = null;
+  /** DGT: each sender's blocks of each chunk received towards its next round, and the last round taken (sync/dgt.ts). */
+  private readonly dgtReceived = new Map<string, { values: Float32Array | null; round: number }>();
+  /** DGT: each pushed chunk's block contributions. */
+  private readonly dgtStates = new Map<number, DgtState>();
 
   constructor(
     readonly node: string,
@@ -285,8 +310,13 @@ export class NodeAgent {
     private readonly underlay: Underlay = 'ip',
     /** Where this node is a root of an asynchronous plan: the model it keeps. */
     private readonly server: ServerModel | null = null,
+    /** Layered compute (P3): each array's share of an iteration's compute. */
+    private readonly layers: LayerShares | null = null,
   ) {
     if (underlay === 'relay' && !topology) throw new Error('the relay underlay needs the topology');
+    if (layers && worker && (worker.layeredComputeS === undefined || worker.layeredComputeS === null || !worker.computeNow)) {
+      throw new Error(`${node}: layered compute needs a compute time per iteration to split over the layers (a worker that measures its step as a whole cannot be split)`);
+    }
   }
 
   start(): void {
@@ -300,6 +330,10 @@ export class NodeAgent {
     this.begun = iteration;
     this.control.computeStarted(this.node, iteration, this.clock.now());
     const state = this.state(iteration);
+    if (this.layers) {
+      this.forward(iteration, 0);
+      return;
+    }
     this.worker!.compute(iteration, () => {
       this.control.gradientReady(this.node, iteration, this.clock.now());
       state.gradientReady = true;
@@ -324,6 +358,51 @@ export class NodeAgent {
     if (this.gradientsReady.has(iteration - 1) && (iteration < 2 || this.ended.has(iteration - 2))) this.beginIteration(iteration);
   }
 
+  // ------------------------------------------------------------ layered compute (P3)
+
+  /** The forward pass of `array` in `iteration`: once the array's final value of the iteration before is here. */
+  private forward(iteration: number, array: number): void {
+    const layers = this.layers!;
+    if (array === layers.forward.length) {
+      // every array is up to date: the gradient (real training computes it now; its time is the layers')
+      this.worker!.computeNow!(iteration);
+      this.backward(iteration, array - 1);
+      return;
+    }
+    const go = () => this.clock.setTimer(layers.forward[array] * this.worker!.layeredComputeS!, () => this.forward(iteration, array + 1));
+    if (iteration === 0 || this.arraysFinal.get(iteration - 1)?.has(array)) go();
+    else this.layerGate = { iteration: iteration - 1, array, go };
+  }
+
+  /** The backward pass of `array`, last array first; each array's gradient is handed over as it is ready. */
+  private backward(iteration: number, array: number): void {
+    this.clock.setTimer(this.layers!.backward[array] * this.worker!.layeredComputeS!, () => {
+      const state = this.state(iteration);
+      state.released.push(array);
+      if (state.plan) this.contributeLocal(iteration, state, array);
+      if (array > 0) {
+        this.backward(iteration, array - 1);
+        return;
+      }
+      this.control.gradientReady(this.node, iteration, this.clock.now());
+      this.arraysFinal.delete(iteration - 1);
+      if (iteration + 1 < this.iterations) this.beginIteration(iteration + 1);
+    });
+  }
+
+  /** Layered compute: a chunk of `chunk.array` is final here. */
+  private layerFinal(iteration: number, state: IterationState, chunk: ChunkPlan): void {
+    if (--state.arrayLeft[chunk.array] > 0) return;
+    let done = this.arraysFinal.get(iteration);
+    if (!done) this.arraysFinal.set(iteration, (done = new Set()));
+    done.add(chunk.array);
+    const gate = this.layerGate;
+    if (gate && gate.iteration === iteration && gate.array === chunk.array) {
+      this.layerGate = null;
+      gate.go();
+    }
+  }
+
   private state(iteration: number): IterationState {
     let state = this.states.get(iteration);
     if (!state) {
@@ -332,6 +411,7 @@ export class NodeAgent {
         received: new Int32Array(0), sums: [], final: new Uint8Array(0), finalValues: [], finals: 0,
         rootFinal: new Uint8Array(0), asked: new Map(), waitingKey: 0, keyLeft: new Int32Array(0),
         acksLeft: new Int32Array(0), localReceived: new Int32Array(0), localSums: [], pullsLeft: new Int32Array(0), groups: new Map(), ownGroups: new Map(),
+        released: [], arrayLeft: new Int32Array(0),
       };
       state = created;
       this.states.set(iteration, created);
@@ -349,7 +429,11 @@ export class NodeAgent {
     state.finalValues = new Array(n).fill(null);
     if (plan.pullAfterAck) {
       state.acksLeft = Int32Array.from(pushIndex(plan, this.node).pushed);
-      state.pullsLeft = Int32Array.from(plan.chunks, (c) => (c.tree < 0 ? 0 : plan.trees[c.tree].children.get(this.node)?.length ?? 0));
+      state.pullsLeft = Int32Array.from(plan.chunks, (c) => (c.tree < 0 ? 0 : (plan.trees[c.tree].children.get(this.node) ?? []).filter((child) => !valueWithAck(plan, child, this.node)).length));
+    }
+    if (this.layers && this.worker) {
+      state.arrayLeft = new Int32Array(this.layers.forward.length);
+      for (const id of memberChunks(plan, this.node)) state.arrayLeft[plan.chunks[id].array]++;
     }
     if (plan.local?.children.has(this.node)) {
       state.localReceived = new Int32Array(n);
@@ -363,6 +447,7 @@ export class NodeAgent {
       this.contributeLocal(iteration, state);
       this.beginWithStaleness(iteration + 1);
     }
+    for (const array of state.released) this.contributeLocal(iteration, state, array);
     const waiting = state.waiting;
     state.waiting = [];
     for (const d of waiting) this.handle(state, d);
@@ -371,13 +456,15 @@ export class NodeAgent {
     for (const c of commands) this.execute(state, c);
   }
 
-  private contributeLocal(iteration: number, state: IterationState): void {
+  /** Hand this worker's gradient over to the exchange: every chunk it contributes to, or (layered compute) those of one array. */
+  private contributeLocal(iteration: number, state: IterationState, array?: number): void {
     const plan = state.plan!;
     const dataCenter = plan.local?.parent.get(this.node);
     const scale = plan.scale?.get(this.node);
     const members = memberChunks(plan, this.node);
     for (const id of members) {
       const chunk = plan.chunks[id];
+      if (array !== undefined && chunk.array !== array) continue;
       if (chunk.tree >= 0 && !contributes(plan.trees[chunk.tree], this.node)) continue; // (it only receives this one)
       const given = this.worker!.contribution(iteration, chunk);
       const values = given && scale !== undefined ? given.map((v) => v * scale) : given;
@@ -388,17 +475,27 @@ export class NodeAgent {
     // MXNET's trainer issues every push, then pulls key by key (see PULL_REQUEST_BYTES).
     if (plan.pullPerKey) this.askForKey(iteration, state, 0);
     // (an iteration without an exchange for this worker: HFA's local steps)
-    if (members.length === 0) this.endIteration(iteration);
+    if (members.length === 0 && array === undefined) this.endIteration(iteration);
   }
 
   // ------------------------------------------------------------ messages
 
   private onMessage(d: Delivery<ChunkMessage>): void {
-    const m = d.body;
-    this.control.delivered({
-      iteration: m.iteration, chunk: m.chunk, kind: m.kind, from: d.from, to: d.to, bytes: d.bytes,
-      enqueuedAt: d.enqueuedAt, sentAt: d.sentAt, deliveredAt: d.deliveredAt, aux: m.aux === true, ...(m.dense !== undefined ? { denseBytes: m.dense } : {}),
-    });
+    let m = d.body;
+    if (m.dgt && m.via?.length) {
+      // (a relay: on at once, in its class, whatever iteration the relay is at)
+      this.recordDelivery(d, m.iteration);
+      this.transport.send(m.via[0], d.bytes, { ...m, via: m.via.slice(1) }, m.dgt.important ? 1 : 0);
+      return;
+    }
+    // DGT: blocks gather towards the sender's next round; the one with the chunk's last block completes it
+    const dgt = m.dgt ? this.receiveDgt(m.origin ?? d.from, m) : null;
+    this.recordDelivery(d, dgt?.countIn ?? m.iteration);
+    if (dgt) {
+      if (!dgt.complete) return;
+      m = { ...m, values: dgt.values, dgt: undefined };
+      d = { ...d, body: m };
+    }
     const state = this.state(m.iteration);
     if (!state.plan) state.waiting.push(d);
     else this.handle(state, d);
@@ -413,7 +510,7 @@ export class NodeAgent {
     this.measure(plan, d);
     if (m.via && m.via.length > 0) {
       // A hop of an auxiliary path: pass it on unchanged.
-      this.transport.send(m.via[0], d.bytes, { ...m, via: m.via.slice(1) }, this.priorityOf(plan, m));
+      this.transport.send(m.via[0], d.bytes, { ...m, via: m.via.slice(1) }, this.priorityOf(plan, m, m.via[0]));
       return;
     }
     if (m.kind === 'pull') {
@@ -422,7 +519,7 @@ export class NodeAgent {
       return;
     }
     if (m.kind === 'ack') {
-      this.onAck(m.iteration, state, plan.chunks[m.chunk].array);
+      this.onAck(m.iteration, state, keyOf(plan.chunks[m.chunk]));
       return;
     }
     const chunk = plan.chunks[m.chunk];
@@ -441,6 +538,39 @@ export class NodeAgent {
     } else {
       this.onFinal(m.iteration, state, chunk, values);
     }
+  }
+
+  private recordDelivery(d: Delivery<ChunkMessage>, iteration: number): void {
+    const m = d.body;
+    this.control.delivered({
+      iteration, chunk: m.chunk, kind: m.kind, from: d.from, to: d.to, bytes: d.bytes,
+      enqueuedAt: d.enqueuedAt, sentAt: d.sentAt, deliveredAt: d.deliveredAt, aux: m.aux === true, ...(m.dense !== undefined ? { denseBytes: m.dense } : {}),
+    });
+  }
+
+  /**
+   * A DGT message at the global server (van.cc ProcessDataMsg): its blocks
+   * are added into the sender's blocks of the chunk (a block late for its
+   * round adds into the next); the message with the last block completes
+   * the round, blocks not in yet counting as zero. `countIn`: the iteration
+   * whose bytes it counts for (a late block's: the round it joins).
+   */
+  private receiveDgt(from: string, m: ChunkMessage): { complete: boolean; values: Float32Array | null; countIn: number } {
+    const blocks = m.dgt!;
+    const key = `${from} ${m.chunk}`;
+    let got = this.dgtReceived.get(key);
+    if (!got) this.dgtReceived.set(key, (got = { values: null, round: -1 }));
+    const late = m.iteration <= got.round;
+    if (m.values) {
+      // added, not set: a block late for its round adds into the next round's (MergeMsg)
+      got.values ??= new Float32Array(blocks.length);
+      for (let k = 0; k < m.values.length; k++) got.values[blocks.start + k] += m.values[k];
+    }
+    if (!blocks.last) return { complete: false, values: null, countIn: late ? got.round + 1 : m.iteration };
+    got.round = m.iteration;
+    const values = got.values ?? (blocks.length > 0 ? new Float32Array(blocks.length) : null);
+    got.values = null;
+    return { complete: true, values, countIn: m.iteration };
   }
 
   private measure(plan: Plan, d: Delivery<ChunkMessage>): void {
@@ -600,9 +730,10 @@ export class NodeAgent {
     // (pulls after acknowledgements: kept only for the pulls still to come)
     if (!plan.pullAfterAck || state.pullsLeft[chunk.id] > 0) state.finalValues[chunk.id] = values;
     if (plan.pullAfterAck) {
-      // acknowledge the pushes of this part; each pusher asks for the key once all its parts are acknowledged
+      // acknowledge the pushes of this part; each pusher asks for the key once all its parts are acknowledged (or gets the part with the ack: P3)
       for (const child of plan.trees[chunk.tree].children.get(this.node) ?? []) {
-        this.sendTowards(child, 0, { kind: 'ack', iteration, chunk: chunk.id, version: plan.version, count: 0, values: null });
+        if (valueWithAck(plan, child, this.node)) this.sendHop(child, 'down', iteration, plan, chunk, 1, values);
+        else this.sendTowards(child, 0, { kind: 'ack', iteration, chunk: chunk.id, version: plan.version, count: 0, values: null });
       }
       this.deliverFinal(iteration, state, chunk, values);
       return;
@@ -629,11 +760,13 @@ export class NodeAgent {
     if (!this.worker || state.final[chunk.id]) return;
     state.final[chunk.id] = 1;
     this.worker.receivedFinal(iteration, chunk, values);
+    if (this.layers) this.layerFinal(iteration, state, chunk);
     if (++state.finals === memberChunks(plan, this.node).length) {
       this.endIteration(iteration);
       return;
     }
-    if (plan.pullPerKey && --state.keyLeft[chunk.array] === 0) this.askForKey(iteration, state, chunk.array + 1);
+    const key = keyOf(chunk);
+    if (plan.pullPerKey && --state.keyLeft[key] === 0) this.askForKey(iteration, state, key + 1);
   }
 
   private endIteration(iteration: number): void {
@@ -646,7 +779,8 @@ export class NodeAgent {
     this.worker!.iterationEnded?.(iteration);
     this.control.iterationDone(this.node, iteration, this.clock.now());
     if (!stale) {
-      if (iteration + 1 < this.iterations) this.beginIteration(iteration + 1);
+      // (layered compute begins the next iteration when its backward pass ends)
+      if (iteration + 1 < this.iterations && !this.layers) this.beginIteration(iteration + 1);
       return;
     }
     this.ended.add(iteration);
@@ -683,13 +817,13 @@ export class NodeAgent {
     }
   }
 
-  /** Pulls after acknowledgements: every part of key `array` this node pushed is acknowledged: ask each parent holding one. */
-  private onAck(iteration: number, state: IterationState, array: number): void {
-    if (--state.acksLeft[array] > 0) return;
+  /** Pulls after acknowledgements: every part of key `key` this node pushed is acknowledged: ask each parent holding one. */
+  private onAck(iteration: number, state: IterationState, key: number): void {
+    if (--state.acksLeft[key] > 0) return;
     const plan = state.plan!;
-    for (const request of pushIndex(plan, this.node).requests[array]) {
+    for (const request of pushIndex(plan, this.node).requests[key]) {
       this.sendTowards(request.to, PULL_REQUEST_BYTES, {
-        kind: 'pull', iteration, chunk: array, version: plan.version, count: 0, values: null, origin: this.node, ...(request.tree !== undefined ? { tree: request.tree } : {}),
+        kind: 'pull', iteration, chunk: key, version: plan.version, count: 0, values: null, origin: this.node, ...(request.tree !== undefined ? { tree: request.tree } : {}),
       });
     }
   }
@@ -723,6 +857,10 @@ export class NodeAgent {
     let body: ChunkMessage = { kind, iteration, chunk: chunk.id, version: plan.version, count, values };
     let bytes = chunk.bytes;
     const level = dataCenterOfName(to) === dataCenterOfName(this.node) ? 'lan' : 'wan';
+    if (plan.dgt && kind === 'up' && level === 'wan') {
+      this.sendDgt(to, plan, chunk, body);
+      return;
+    }
     const codec = chunk.codecs?.[level][kind];
     if (codec) {
       bytes = codecBytes(codec, chunk.elements);
@@ -739,7 +877,7 @@ export class NodeAgent {
       if (held(to) > mp.mainQueueAbove) {
         for (const path of auxiliaryPaths(plan, this.topology, this.node, to)) {
           if (held(path[0]) < mp.auxQueueBelow) {
-            this.transport.send(path[0], bytes, { ...body, via: path.slice(1), aux: true }, this.priorityOf(plan, body));
+            this.transport.send(path[0], bytes, { ...body, via: path.slice(1), aux: true }, this.priorityOf(plan, body, path[0]));
             return;
           }
         }
@@ -748,22 +886,47 @@ export class NodeAgent {
     this.sendTowards(to, bytes, body);
   }
 
+  /** DGT (Plan.dgt): a push across data centers as its blocks, important ones ahead of the rest on the connection (sync/dgt.ts). */
+  private sendDgt(to: string, plan: Plan, chunk: ChunkPlan, body: ChunkMessage): void {
+    let state = this.dgtStates.get(chunk.id);
+    if (!state) this.dgtStates.set(chunk.id, (state = {}));
+    const values = body.values;
+    const length = values?.length ?? 0;
+    for (const m of dgtMessages(chunk.elements, chunk.bytes / chunk.elements, values, state, plan.dgt!)) {
+      const part = values && m.startElement < length ? values.subarray(m.startElement, Math.min(m.endElement, length)) : null;
+      this.sendTowards(to, m.bytes, { ...body, values: part, dgt: { start: m.startElement, length, last: m.last, important: m.important } });
+    }
+  }
+
   /** Send to `to`: directly, or on the relay underlay to a node that is not a neighbour, along the relay path. */
   private sendTowards(to: string, bytes: number, body: ChunkMessage): void {
     const topology = this.topology;
     const plan = this.states.get(body.iteration)?.plan ?? null;
     if (this.underlay === 'relay' && topology && topology.linkBetween(topology.nodeIndex(this.node), topology.nodeIndex(to)) === undefined) {
       const path = relayPath(plan!, topology, this.node, to);
-      this.transport.send(path[0], bytes, { ...body, via: path.slice(1), origin: body.origin ?? this.node }, this.priorityOf(plan, body));
+      this.transport.send(path[0], bytes, { ...body, via: path.slice(1), origin: body.origin ?? this.node }, this.priorityOf(plan, body, to));
       return;
     }
-    this.transport.send(to, bytes, body, this.priorityOf(plan, body));
+    this.transport.send(to, bytes, body, this.priorityOf(plan, body, to));
   }
 
-  /** A message's place in its sender's queue (Plan.sendOrder): higher leaves first; 0 where the plan keeps FIFO. */
-  private priorityOf(plan: Plan | null, body: ChunkMessage): number {
-    if (plan?.sendOrder !== 'iteration-then-array' || body.kind === 'pull') return 0;
-    return -(body.iteration * 1000 + plan.chunks[body.chunk].array);
+  /**
+   * A message's place in its sender's queue: higher leaves first; 0 where
+   * the plan keeps FIFO. StellaTrain (Plan.sendOrder): older iterations,
+   * then input-side arrays. P3: a worker's pushes to its data center, by
+   * minus the array's index. DGT: important blocks ahead of unimportant
+   * ones, and pulls ahead of both (GeoMX's van sends them straight, not
+   * through the DGT queues).
+   */
+  private priorityOf(plan: Plan | null, body: ChunkMessage, to: string): number {
+    if (plan?.dgt) {
+      if (body.dgt) return body.dgt.important ? 1 : 0;
+      return body.kind === 'pull' ? 2 : 0;
+    }
+    if (!plan?.sendOrder || body.kind === 'pull') return 0;
+    const array = plan.chunks[body.chunk].array;
+    if (plan.sendOrder === 'iteration-then-array') return -(body.iteration * 1000 + array);
+    return body.kind === 'up' && dataCenterOfName(to) === dataCenterOfName(this.node) ? -array : 0;
   }
 
   // ------------------------------------------------------------ online chunks

@@ -40,6 +40,17 @@ export interface ChunkPlan {
   value?: 'weighted-sum' | 'model' | 'compressed' | 'gathered';
   /** How this chunk's messages are compressed (sync/compression/stage.ts); absent: fp32 on every hop. */
   codecs?: ChunkCodecs;
+  /**
+   * The key it is a part of, where keys are not the model's arrays (P3's
+   * slices: each its own ps-lite key): what pulls after acknowledgements
+   * and per-key pulls go by. Absent: its array.
+   */
+  key?: number;
+}
+
+/** The key a chunk is a part of (ChunkPlan.key). */
+export function keyOf(chunk: ChunkPlan): number {
+  return chunk.key ?? chunk.array;
 }
 
 /** A chunk's codecs on one kind of hop, towards the root (up) and back (down; one that keeps no sender state: a final value is encoded once for every child); absent: fp32. */
@@ -161,7 +172,38 @@ export interface Plan {
    * first (StellaTrain's send queue with PRIORITY_TX, engine/comm_manager.cpp
    * queueTx: older iterations, then input-side layers, first).
    */
-  sendOrder?: 'iteration-then-array';
+  sendOrder?: 'iteration-then-array' | 'input-layers-first';
+  /**
+   * Pulls after acknowledgements, but within a data center the
+   * acknowledgement of a worker's push carries the final value (P3: GeoMX's
+   * local server answers a P3 push with the updated slice, and the worker
+   * pulls nothing): workers wait for no ack and send no pull.
+   */
+  ackCarriesValue?: 'lan';
+  /** DGT on the pushes across data centers (sync/dgt.ts). */
+  dgt?: DgtConfig;
+}
+
+/**
+ * GeoMX's DGT (3rdparty/ps-lite include/ps/kv_app.h KVServer::Send's DGT
+ * branch, EvalMsgContribution, GetChannel; src/van.cc Classifier,
+ * Important_scheduler, Unimportant_scheduler, ProcessDataMsg), in its mode
+ * 2 (every block over the same TCP connection): a push of a dense key from
+ * a data center's node to a global server is cut into blocks of
+ * `blockBytes`; per block a contribution c <- alpha c + (1 - alpha) mean|g|;
+ * blocks with c = 0 are not sent (but the last); of the rest (but the
+ * last), the round(k n) of highest c are important, the others
+ * unimportant, sent only while no important one waits; the last block is
+ * important. The server takes the push when its last block arrives (blocks
+ * not in yet count as zero) and adds a block that arrives later into the
+ * next round's.
+ */
+export interface DgtConfig {
+  blockBytes: number;
+  k: number;
+  alpha: number;
+  /** Consecutive blocks of one class travel as one message of at most this many blocks (its bytes theirs summed). */
+  blocksPerMessage: number;
 }
 
 export interface LocalStage {

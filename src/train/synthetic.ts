@@ -43,6 +43,14 @@ export class SyntheticWorker implements WorkerModel {
     this.clock.setTimer(this.computeS, done);
   }
 
+  get layeredComputeS(): number {
+    return this.computeS;
+  }
+
+  computeNow(): void {
+    // (nothing to compute: the agent times the layers)
+  }
+
   contribution(iteration: number, chunk: ChunkPlan): Float32Array | null {
     return this.values ? syntheticContribution(this.workerIndex, iteration, chunk.id) : null;
   }

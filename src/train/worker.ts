@@ -107,6 +107,15 @@ export class TrainingWorker implements WorkerModel {
     else this.clock.setTimer(this.options.computeS, done);
   }
 
+  /** Layered compute (P3): the simulated compute time to split over the layers (null in emulated runs: the step's real time is only known after it). */
+  get layeredComputeS(): number | null {
+    return this.options.computeS;
+  }
+
+  computeNow(): void {
+    this.gradient = this.trainer.gradient().gradient;
+  }
+
   contribution(_iteration: number, chunk: ChunkPlan): Float32Array | null {
     const [start, end] = this.layout.range(chunk);
     // a view, not a copy: the engine copies what it sums, and this gradient is replaced, not changed, next step

@@ -115,6 +115,9 @@ export interface WireRecord {
   start: number;
   /** When its last byte left (delivery is one route delay later). */
   end: number;
+  /** When it was handed to the connection, and its priority there (absent: 0). */
+  enqueuedAt: number;
+  priority?: number;
 }
 
 /** Payload bytes per wire byte. */
@@ -681,7 +684,10 @@ export class SimNetwork {
     const message = conn.queue[conn.head];
     conn.queue[conn.head++] = undefined as unknown as Message;
     const sentAt = conn.sentAt;
-    this.wireLog?.push({ from: conn.from, to: conn.to, route: conn.route, wireBytes: wireBytes(message.bytes, this.framing), start: sentAt, end: now });
+    this.wireLog?.push({
+      from: conn.from, to: conn.to, route: conn.route, wireBytes: wireBytes(message.bytes, this.framing), start: sentAt, end: now, enqueuedAt: message.enqueuedAt,
+      ...(message.priority ? { priority: message.priority } : {}),
+    });
     const arrival = conn.delayS !== null ? now + conn.delayS : this.arrivalOverTime(conn, now);
     this.events.at(arrival, () => this.deliver(conn.from, conn.to, message, sentAt, arrival));
     if (conn.head > 4096) {

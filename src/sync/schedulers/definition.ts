@@ -90,6 +90,13 @@ export interface SchedulerDefinition<Spec extends z.ZodObject = z.ZodObject> {
    */
   gathered?(options: z.output<Spec>): SparseGather | null;
   /**
+   * Workers whose compute runs layer by layer (sync/layers.ts): backward
+   * hands each array's gradient over as it is ready, last array first, and
+   * the next forward pass of an array waits for its final value (P3).
+   * Absent or false: an iteration computes as a whole.
+   */
+  layered?(options: z.output<Spec>): boolean;
+  /**
    * Global servers that apply each data center's update on its own, with
    * the optimizer they run (MixedSync: Plan.asynchronous); the workers take
    * the model they pull. Null or absent: no asynchronous server.

@@ -36,7 +36,7 @@
 import { z } from 'zod';
 import type { DataCenter } from '../../model/data-centers.js';
 import type { ModelArray } from '../../model/profiles.js';
-import { treeFromParents, type Plan, type Tree } from '../plan.js';
+import { chunkArrays, treeFromParents, type Plan, type Tree } from '../plan.js';
 import type { Policy } from '../policy.js';
 import { common, defineScheduler, nodeName } from './definition.js';
 import { keyPartChunks } from './star.js';
@@ -45,6 +45,18 @@ import { sparsifiedWhole, STELLATRAIN_ONLY } from '../compression/stage.js';
 const hfaSpec = z.strictObject({
   k1: z.number().int().min(1, 'at least 1').max(1_000_000).default(20).describe('iterations between averagings within a data center (MXNET_KVSTORE_HFA_K1; GeoMX\'s scripts and docs: 20)'),
   k2: z.number().int().min(1, 'at least 1').max(1_000_000).default(10).describe('averagings within a data center per averaging across data centers (MXNET_KVSTORE_HFA_K2; scripts and docs: 10)'),
+});
+
+const p3Spec = z.strictObject({
+  slice_elements: z.number().int().positive().max(1e9).default(1_000_000).describe('elements per slice (MXNET_KVSTORE_BIGARRAY_BOUND, which P3_EncodeDefaultKey slices by; default 1,000,000)'),
+});
+
+const dgtSpec = z.strictObject({
+  block_kb: z.number().int().min(1, 'at least 1').max(1_048_576).default(4).describe('block size in KiB (DGT_BLOCK_SIZE, 4096 bytes)'),
+  k: z.number().gt(0, 'above 0').max(1, 'at most 1').default(0.8).describe('share of blocks sent as important (DMLC_K: 0.8 in GeoMX\'s docs and scripts, 0.5 where unset)'),
+  alpha: z.number().min(0, 'at least 0').lt(1, 'below 1').default(0.3).describe('weight of the previous contribution (DGT_CONTRI_ALPHA, 0.3)'),
+  blocks_per_message: z.number().int().min(1, 'at least 1').max(1_000_000).default(64)
+    .describe('consecutive blocks of one class travel as one geobed message of at most this many blocks (bytes: theirs summed); 1: a message per block as GeoMX sends them'),
 });
 
 const dcasgdSpec = z.strictObject({
@@ -64,9 +76,18 @@ export const hipsSpec = z.strictObject({
     .describe('fsa: fully synchronous aggregation (GeoMX\'s dist_sync): every worker waits for the global round every iteration; mixed: MixedSync (dist_async): synchronous within a data center, asynchronous across (the global server applies each data center\'s sum on arrival); hfa: hierarchical frequency aggregation (examples/cnn_hfa.py): local steps, parameters averaged in each data center every k1 iterations and across data centers every k2-th time'),
   hfa: hfaSpec.optional().describe('sync: hfa\'s periods'),
   dcasgd: dcasgdSpec.optional().describe('sync: mixed with DC-ASGD at the global server (examples/cnn.py --dcasgd) instead of the training\'s optimizer'),
+  priority: z.literal('p3').optional()
+    .describe('p3: GeoMX\'s ENABLE_P3: arrays cut into slices, a worker\'s slices pushed input-side layers first, the push acknowledgement carries the updated slice, and the next forward pass of a layer starts once its slices are back'),
+  p3: p3Spec.optional().describe('priority: p3\'s slice size'),
+  dgt: dgtSpec.optional().describe('GeoMX\'s DGT (ENABLE_DGT=2) on the pushes across data centers: blocks by contribution, important ones first, late blocks into the next round'),
 }).describe('GeoMX\'s hierarchical parameter server: local servers per data center, global server(s)');
 
 export type HipsOptions = Omit<z.output<typeof hipsSpec>, 'name' | 'label'>;
+
+/** priority: p3's settings, the schema's defaults where the scenario gives none. */
+export function p3Options(options: Pick<HipsOptions, 'p3'>): z.output<typeof p3Spec> {
+  return options.p3 ?? p3Spec.parse({});
+}
 
 /** The node of each global server. */
 export function globalServers(dataCenters: DataCenter[], options: Pick<HipsOptions, 'global_servers' | 'global_at'>): string[] {
@@ -91,12 +112,34 @@ export function hipsTree(dataCenters: DataCenter[], root: string): Tree {
 
 export function hipsPlan(dataCenters: DataCenter[], arrays: ModelArray[], options: HipsOptions, bytesPerElement = 4): Plan {
   const servers = globalServers(dataCenters, options);
-  return {
+  const plan: Plan = {
     version: 1,
     trees: servers.map((s) => hipsTree(dataCenters, s)),
     chunks: keyPartChunks(arrays, servers.length, options.bigarray_bound, Infinity, bytesPerElement, (elements) => sparsifiedWhole(options.compression, elements)),
     pullAfterAck: true,
   };
+  if (options.dgt) {
+    const d = options.dgt;
+    plan.dgt = { blockBytes: d.block_kb * 1024, k: d.k, alpha: d.alpha, blocksPerMessage: d.blocks_per_message };
+  }
+  return options.priority === 'p3' ? p3Plan(plan, arrays, options, bytesPerElement) : plan;
+}
+
+/**
+ * P3 (GeoMX ENABLE_P3; src/kvstore/kvstore_dist.h P3_EncodeDefaultKey,
+ * PushDefault's and PullImpl's P3 branches; 3rdparty/ps-lite kv_app.h
+ * KVWorker::P3_ZPush, van.cc PushToSenderQueue): every array cut into
+ * slices of `slice_elements`, each its own ps-lite key (sequential); a
+ * worker pushes each slice through a sender queue ordered by the push's
+ * priority, which the training script sets to minus the array's index
+ * (input-side layers first); the local server's acknowledgement carries
+ * the updated slice, and the worker pulls nothing. The local server's
+ * pushes to the global server are not prioritised, and it still pulls
+ * after their acknowledgement, per slice. One global server (checked).
+ */
+function p3Plan(plan: Plan, arrays: ModelArray[], options: HipsOptions, bytesPerElement: number): Plan {
+  const chunks = chunkArrays(arrays, p3Options(options).slice_elements, bytesPerElement).map((c) => ({ ...c, key: c.id }));
+  return { ...plan, chunks, ackCarriesValue: 'lan', sendOrder: 'input-layers-first' };
 }
 
 /**
@@ -155,6 +198,8 @@ export const hips = defineScheduler(hipsSpec, {
   compression: {
     placement: 'levels',
     refuse: (o, method) => {
+      if (o.priority === 'p3') return 'priority: p3 pushes dense fp32 slices (GeoMX\'s P3 branch of PushDefault; geobed does not combine it with compression)';
+      if (o.dgt) return 'dgt cuts dense keys into blocks (KVServer::Send takes its DGT branch for kDefaultPushPull requests only); geobed does not combine it with compression';
       if (o.sync === 'mixed') {
         return method === 'bisparse' || method === 'mpq'
           ? 'sync: mixed has no Bi-Sparse: GeoMX\'s asynchronous handler for it is empty (kvstore_dist_server.h DataHandleAsyncBSCompressed)'
@@ -171,12 +216,27 @@ export const hips = defineScheduler(hipsSpec, {
     }
     if (o.hfa && o.sync !== 'hfa') problems.push({ path: ['hfa'], message: `hfa's periods are for sync: hfa (this scheduler has sync: ${o.sync})` });
     if (o.dcasgd && o.sync !== 'mixed') problems.push({ path: ['dcasgd'], message: `DC-ASGD is the global server's optimizer under sync: mixed (this scheduler has sync: ${o.sync})` });
+    for (const [field, on, what] of [['p3', o.priority === 'p3', 'priority: p3'], ['dgt', o.dgt !== undefined, 'dgt']] as const) {
+      if (field === 'p3' && o.p3 && !on) problems.push({ path: ['p3'], message: 'the slice size is for priority: p3 (this scheduler has no priority)' });
+      if (!on) continue;
+      if (o.sync !== 'fsa') problems.push({ path: [field === 'p3' ? 'priority' : 'dgt'], message: `${what} is built for sync: fsa (GeoMX's scripts run it with dist_sync; this scheduler has sync: ${o.sync})` });
+      if (o.global_servers > 1) {
+        problems.push({
+          path: [field === 'p3' ? 'priority' : 'dgt'],
+          message: field === 'p3'
+            ? 'priority: p3 with one global server only (geobed places P3\'s slices on one global server)'
+            : 'dgt with one global server only (KVServer::Send puts the whole value in the blocks of every part of a split key: GeoMX\'s DGT cannot carry MultiGPS)',
+        });
+      }
+    }
+    if (o.priority === 'p3' && o.dgt) problems.push({ path: ['dgt'], message: 'priority: p3 and dgt together: geobed runs one at a time (no GeoMX script combines them)' });
     if (Array.isArray(o.global_at) && o.global_at.length !== o.global_servers) {
       problems.push({ path: ['global_at'], message: `lists ${o.global_at.length} data centers for ${o.global_servers} global server(s): give one data center (every global server there) or one per global server` });
     }
     return problems;
   },
   policy: (o) => hipsPolicy(o),
+  layered: (o) => o.priority === 'p3',
   averaging: (o) => (o.sync === 'hfa' ? hfaPeriods(o) : null),
   asynchronous: (o, run) => (o.sync === 'mixed' ? { servers: [...new Set(globalServers(run.dataCenters, o))], dcasgd: o.dcasgd ?? null } : null),
 });

@@ -49,6 +49,11 @@ export function parameterAveraging(config: SchedulerConfig): Averaging | null {
   return schedulerDefinition(config.name)!.averaging?.(config as never) ?? null;
 }
 
+/** Whether the scheduler's workers compute layer by layer (P3). */
+export function layeredCompute(config: SchedulerConfig): boolean {
+  return schedulerDefinition(config.name)!.layered?.(config as never) ?? false;
+}
+
 /** Whether the scheduler's workers add up gathered sparse chunks and step a sparse optimizer (StellaTrain), and its settings; null: not. */
 export function sparseGather(config: SchedulerConfig): SparseGather | null {
   return schedulerDefinition(config.name)!.gathered?.(config as never) ?? null;
