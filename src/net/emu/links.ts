@@ -91,6 +91,13 @@ export interface EmulatedLinks {
   readonly replaysMahimahi: boolean;
   namespaceOf(node: string): string;
   addressOf(node: string): string;
+  /**
+   * The interface inside every namespace that holds the node's address:
+   * not the loopback, so that programs that skip loopback interfaces when
+   * they look for their address (ps-lite, Open MPI) or are told an
+   * interface (gloo's GLOO_SOCKET_IFNAME) find it.
+   */
+  readonly nodeInterface: string;
   setRate(linkId: number, mbps: number): void;
   /** Change a directed link's one-way delay now: packets already in flight keep theirs, and packets keep their order. */
   setDelay(linkId: number, delayS: number): void;

@@ -31,8 +31,12 @@ export interface KernelLink {
   device: string;
 }
 
+/** The interface holding a node's address in its namespace (EmulatedLinks.nodeInterface). */
+export const NODE_INTERFACE = 'gbn';
+
 export class KernelNetwork implements EmulatedLinks {
   readonly replaysMahimahi = false;
+  readonly nodeInterface = NODE_INTERFACE;
   readonly namespaces: string[];
   readonly links: KernelLink[];
   private readonly batches = new Map<string, CommandBatch>();
@@ -118,7 +122,12 @@ export class KernelNetwork implements EmulatedLinks {
       await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv4.ip_forward=${forward}`, 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0',
         ...tcpSysctls(this.tcp)]);
       await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-      await run('ip', ['-n', ns, 'addr', 'add', `${nodeAddress(i)}/32`, 'dev', 'lo']);
+      // The node's address on an interface of its own, not on lo (programs that look for their address skip loopback
+      // ones); the kernel has no dummy links, so a veth pair whose both ends stay inside, the peer unused.
+      await run('ip', ['-n', ns, 'link', 'add', NODE_INTERFACE, 'type', 'veth', 'peer', 'name', `${NODE_INTERFACE}-peer`]);
+      await run('ip', ['-n', ns, 'link', 'set', `${NODE_INTERFACE}-peer`, 'up']);
+      await run('ip', ['-n', ns, 'link', 'set', NODE_INTERFACE, 'up']);
+      await run('ip', ['-n', ns, 'addr', 'add', `${nodeAddress(i)}/32`, 'dev', NODE_INTERFACE]);
     }
   }
 

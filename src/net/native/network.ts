@@ -29,6 +29,8 @@ export interface NativeLinkShape extends LinkShape {
 
 export class NativeNetwork implements EmulatedLinks {
   readonly replaysMahimahi = true;
+  /** (the TUN the link emulator reads: a point-to-point interface, not a loopback) */
+  readonly nodeInterface = TUN_NAME;
   readonly namespaces: string[];
   private emulator: LinkEmulator | null = null;
   private unregister: (() => void) | null = null;
