@@ -392,12 +392,16 @@ export class NodeAgent {
 
   /** Layered compute: a chunk of `chunk.array` is final here. */
   private layerFinal(iteration: number, state: IterationState, chunk: ChunkPlan): void {
-    if (--state.arrayLeft[chunk.array] > 0) return;
+    if (--state.arrayLeft[chunk.array] === 0) this.arrayFinal(iteration, chunk.array);
+  }
+
+  /** Layered compute: every chunk of `array` is final here; a forward pass waiting for it goes on. */
+  private arrayFinal(iteration: number, array: number): void {
     let done = this.arraysFinal.get(iteration);
     if (!done) this.arraysFinal.set(iteration, (done = new Set()));
-    done.add(chunk.array);
+    done.add(array);
     const gate = this.layerGate;
-    if (gate && gate.iteration === iteration && gate.array === chunk.array) {
+    if (gate && gate.iteration === iteration && gate.array === array) {
       this.layerGate = null;
       gate.go();
     }
@@ -434,6 +438,8 @@ export class NodeAgent {
     if (this.layers && this.worker) {
       state.arrayLeft = new Int32Array(this.layers.forward.length);
       for (const id of memberChunks(plan, this.node)) state.arrayLeft[plan.chunks[id].array]++;
+      // (an array this worker exchanges nothing of is up to date at once)
+      state.arrayLeft.forEach((left, array) => left === 0 && this.arrayFinal(iteration, array));
     }
     if (plan.local?.children.has(this.node)) {
       state.localReceived = new Int32Array(n);

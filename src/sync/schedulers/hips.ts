@@ -216,18 +216,14 @@ export const hips = defineScheduler(hipsSpec, {
     }
     if (o.hfa && o.sync !== 'hfa') problems.push({ path: ['hfa'], message: `hfa's periods are for sync: hfa (this scheduler has sync: ${o.sync})` });
     if (o.dcasgd && o.sync !== 'mixed') problems.push({ path: ['dcasgd'], message: `DC-ASGD is the global server's optimizer under sync: mixed (this scheduler has sync: ${o.sync})` });
-    for (const [field, on, what] of [['p3', o.priority === 'p3', 'priority: p3'], ['dgt', o.dgt !== undefined, 'dgt']] as const) {
-      if (field === 'p3' && o.p3 && !on) problems.push({ path: ['p3'], message: 'the slice size is for priority: p3 (this scheduler has no priority)' });
-      if (!on) continue;
-      if (o.sync !== 'fsa') problems.push({ path: [field === 'p3' ? 'priority' : 'dgt'], message: `${what} is built for sync: fsa (GeoMX's scripts run it with dist_sync; this scheduler has sync: ${o.sync})` });
-      if (o.global_servers > 1) {
-        problems.push({
-          path: [field === 'p3' ? 'priority' : 'dgt'],
-          message: field === 'p3'
-            ? 'priority: p3 with one global server only (geobed places P3\'s slices on one global server)'
-            : 'dgt with one global server only (KVServer::Send puts the whole value in the blocks of every part of a split key: GeoMX\'s DGT cannot carry MultiGPS)',
-        });
-      }
+    if (o.p3 && o.priority !== 'p3') problems.push({ path: ['p3'], message: 'the slice size is for priority: p3 (this scheduler has no priority)' });
+    const priorities = [
+      ...(o.priority === 'p3' ? [{ field: 'priority', what: 'priority: p3', oneServer: 'geobed places P3\'s slices on one global server' }] : []),
+      ...(o.dgt ? [{ field: 'dgt', what: 'dgt', oneServer: 'KVServer::Send puts the whole value in the blocks of every part of a split key: GeoMX\'s DGT cannot carry MultiGPS' }] : []),
+    ];
+    for (const { field, what, oneServer } of priorities) {
+      if (o.sync !== 'fsa') problems.push({ path: [field], message: `${what} is built for sync: fsa (GeoMX's scripts run it with dist_sync; this scheduler has sync: ${o.sync})` });
+      if (o.global_servers > 1) problems.push({ path: [field], message: `${what} with one global server only (${oneServer})` });
     }
     if (o.priority === 'p3' && o.dgt) problems.push({ path: ['dgt'], message: 'priority: p3 and dgt together: geobed runs one at a time (no GeoMX script combines them)' });
     if (Array.isArray(o.global_at) && o.global_at.length !== o.global_servers) {
